@@ -1,0 +1,491 @@
+//! The certificate model: every field shown exactly as Azure API Management's policies see it.
+//!
+//! `CertInfo` is built once from DER and is what every report, rule and view reads. The .NET
+//! formats (`X500DistinguishedName.Name`, `Thumbprint`, `SerialNumber`) are reproduced here so a user
+//! can paste a value straight into a policy.
+
+use serde::{Deserialize, Serialize};
+use sha1::Digest as _;
+use time::OffsetDateTime;
+use x509_parser::der_parser::asn1_rs::{Any, Tag};
+use x509_parser::extensions::{GeneralName, ParsedExtension};
+use x509_parser::prelude::{FromDer, X509Certificate, X509Name};
+use x509_parser::public_key::PublicKey;
+
+use crate::error::{Error, Result};
+
+/// A certificate as the tool reports it. Public parts only: it is safe to save and share.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertInfo {
+    /// `X509Certificate2.Subject` as .NET prints it (what `context.Request.Certificate.Subject` returns).
+    pub subject: String,
+    /// The same name in RFC 4514 form (what OpenSSL-based tools and most docs show).
+    pub subject_rfc4514: String,
+    /// `X509Certificate2.Issuer` as .NET prints it.
+    pub issuer: String,
+    pub issuer_rfc4514: String,
+    /// SHA-1 of the DER, uppercase hex, no separators: exactly `X509Certificate2.Thumbprint`.
+    pub thumbprint_sha1: String,
+    pub thumbprint_sha256: String,
+    /// Serial number as .NET's `SerialNumber` shows it: uppercase hex of the encoded bytes.
+    pub serial: String,
+    /// RFC 3339, UTC.
+    pub not_before: String,
+    pub not_after: String,
+    /// Whole days from `now` (at the time the model was built) until `not_after`; negative once expired.
+    pub days_left: i64,
+    /// Subject alternative names as `DNS:…`, `IP:…`, `email:…`, `URI:…`, `DirName:…`.
+    pub sans: Vec<String>,
+    pub key: KeyInfo,
+    pub signature_algorithm: String,
+    /// keyUsage bits by their RFC 5280 names; empty when the extension is absent.
+    pub key_usage: Vec<String>,
+    /// Extended key usages, `serverAuth`/`clientAuth`/… by name, unknown ones by dotted OID.
+    /// `None` when the extension is absent (which allows every usage).
+    pub eku: Option<Vec<String>>,
+    pub is_ca: bool,
+    pub path_len: Option<u32>,
+    /// Subject equals issuer and the certificate's own key verifies its signature.
+    pub self_signed: bool,
+    /// Subject key identifier, uppercase hex.
+    pub ski: Option<String>,
+    /// Authority key identifier (key id part), uppercase hex.
+    pub aki: Option<String>,
+    /// The certificate itself, so a report or session is self-contained.
+    pub pem: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyInfo {
+    /// `RSA`, `EC`, `Ed25519`, `Ed448`, or the dotted OID for anything else.
+    pub algorithm: String,
+    /// Key size in bits (modulus size for RSA, field size for EC).
+    pub bits: Option<u32>,
+    /// Named curve for EC keys (`P-256`, `P-384`, `P-521`, or the OID).
+    pub curve: Option<String>,
+}
+
+/// A parsed certificate: the DER it came from plus the model built from it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Certificate {
+    pub der: Vec<u8>,
+    pub info: CertInfo,
+}
+
+impl Certificate {
+    /// Parse one DER certificate. `origin` names where it came from for the error message.
+    pub fn from_der(der: Vec<u8>, origin: &str) -> Result<Self> {
+        let info = CertInfo::from_der(&der, OffsetDateTime::now_utc())
+            .map_err(|why| Error::Input { origin: origin.to_string(), problem: why })?;
+        Ok(Certificate { der, info })
+    }
+
+    pub fn eku_allows(&self, usage: Eku) -> bool {
+        self.info.eku_allows(usage)
+    }
+}
+
+/// Extended key usages the tool cares about by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Eku {
+    ServerAuth,
+    ClientAuth,
+}
+
+impl CertInfo {
+    /// Build the model. `now` decides `days_left`. The error is a short phrase for the user.
+    pub fn from_der(der: &[u8], now: OffsetDateTime) -> std::result::Result<Self, String> {
+        let (rest, cert) =
+            X509Certificate::from_der(der).map_err(|e| format!("not a valid X.509 certificate ({e})"))?;
+        if !rest.is_empty() {
+            return Err(format!("{} unexpected bytes after the certificate", rest.len()));
+        }
+        let tbs = &cert.tbs_certificate;
+        let not_before = asn1_to_datetime(tbs.validity.not_before.timestamp())?;
+        let not_after = asn1_to_datetime(tbs.validity.not_after.timestamp())?;
+        let days_left = (not_after - now).whole_days();
+
+        let mut sans = Vec::new();
+        let mut key_usage = Vec::new();
+        let mut eku = None;
+        let mut is_ca = false;
+        let mut path_len = None;
+        let mut ski = None;
+        let mut aki = None;
+        for ext in cert.extensions() {
+            match ext.parsed_extension() {
+                ParsedExtension::SubjectAlternativeName(san) => {
+                    sans.extend(san.general_names.iter().map(general_name_text));
+                }
+                ParsedExtension::KeyUsage(ku) => {
+                    let names = [
+                        (ku.digital_signature(), "digitalSignature"),
+                        (ku.non_repudiation(), "nonRepudiation"),
+                        (ku.key_encipherment(), "keyEncipherment"),
+                        (ku.data_encipherment(), "dataEncipherment"),
+                        (ku.key_agreement(), "keyAgreement"),
+                        (ku.key_cert_sign(), "keyCertSign"),
+                        (ku.crl_sign(), "cRLSign"),
+                        (ku.encipher_only(), "encipherOnly"),
+                        (ku.decipher_only(), "decipherOnly"),
+                    ];
+                    key_usage = names.iter().filter(|(on, _)| *on).map(|(_, n)| n.to_string()).collect();
+                }
+                ParsedExtension::ExtendedKeyUsage(e) => {
+                    let mut v = Vec::new();
+                    let named = [
+                        (e.any, "anyExtendedKeyUsage"),
+                        (e.server_auth, "serverAuth"),
+                        (e.client_auth, "clientAuth"),
+                        (e.code_signing, "codeSigning"),
+                        (e.email_protection, "emailProtection"),
+                        (e.time_stamping, "timeStamping"),
+                        (e.ocsp_signing, "OCSPSigning"),
+                    ];
+                    v.extend(named.iter().filter(|(on, _)| *on).map(|(_, n)| n.to_string()));
+                    v.extend(e.other.iter().map(|o| o.to_id_string()));
+                    eku = Some(v);
+                }
+                ParsedExtension::BasicConstraints(bc) => {
+                    is_ca = bc.ca;
+                    path_len = bc.path_len_constraint;
+                }
+                ParsedExtension::SubjectKeyIdentifier(id) => ski = Some(hex::encode_upper(id.0)),
+                ParsedExtension::AuthorityKeyIdentifier(a) => {
+                    aki = a.key_identifier.as_ref().map(|id| hex::encode_upper(id.0));
+                }
+                _ => {}
+            }
+        }
+
+        let self_signed = tbs.subject.as_raw() == tbs.issuer.as_raw() && cert.verify_signature(None).is_ok();
+        let pem = pem_encode(der);
+
+        Ok(CertInfo {
+            subject: dotnet_name(&tbs.subject),
+            subject_rfc4514: rfc4514_name(&tbs.subject),
+            issuer: dotnet_name(&tbs.issuer),
+            issuer_rfc4514: rfc4514_name(&tbs.issuer),
+            thumbprint_sha1: hex::encode_upper(sha1::Sha1::digest(der)),
+            thumbprint_sha256: hex::encode_upper(sha2::Sha256::digest(der)),
+            serial: hex::encode_upper(tbs.raw_serial()),
+            not_before: rfc3339(not_before),
+            not_after: rfc3339(not_after),
+            days_left,
+            sans,
+            key: key_info(&cert),
+            signature_algorithm: signature_algorithm_name(&cert.signature_algorithm.algorithm.to_id_string()),
+            key_usage,
+            eku,
+            is_ca,
+            path_len,
+            self_signed,
+            ski,
+            aki,
+            pem,
+        })
+    }
+
+    /// Whether the EKU extension (or its absence) permits `usage`.
+    pub fn eku_allows(&self, usage: Eku) -> bool {
+        match &self.eku {
+            None => true,
+            Some(list) => {
+                let want = match usage {
+                    Eku::ServerAuth => "serverAuth",
+                    Eku::ClientAuth => "clientAuth",
+                };
+                list.iter().any(|e| e == want || e == "anyExtendedKeyUsage")
+            }
+        }
+    }
+
+    pub fn not_after_time(&self) -> Option<OffsetDateTime> {
+        OffsetDateTime::parse(&self.not_after, &time::format_description::well_known::Rfc3339).ok()
+    }
+
+    pub fn not_before_time(&self) -> Option<OffsetDateTime> {
+        OffsetDateTime::parse(&self.not_before, &time::format_description::well_known::Rfc3339).ok()
+    }
+
+    /// The first CN of the subject, if any (for short labels).
+    pub fn common_name(&self) -> Option<String> {
+        let pem_der = pem_decode_first(&self.pem)?;
+        let (_, cert) = X509Certificate::from_der(&pem_der).ok()?;
+        let cn = cert.subject().iter_common_name().next()?;
+        attribute_text(cn.attr_value()).ok()
+    }
+
+    /// The DER bytes again, from the embedded PEM.
+    pub fn der(&self) -> Option<Vec<u8>> {
+        pem_decode_first(&self.pem)
+    }
+}
+
+fn asn1_to_datetime(ts: i64) -> std::result::Result<OffsetDateTime, String> {
+    OffsetDateTime::from_unix_timestamp(ts).map_err(|_| "validity date out of range".to_string())
+}
+
+/// RFC 3339 with a `Z`, second precision.
+pub fn rfc3339(t: OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+pub fn pem_encode(der: &[u8]) -> String {
+    use base64::Engine as _;
+    let flat = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut out = String::from("-----BEGIN CERTIFICATE-----\n");
+    for line in flat.as_bytes().chunks(64) {
+        out.push_str(std::str::from_utf8(line).unwrap_or_default());
+        out.push('\n');
+    }
+    out.push_str("-----END CERTIFICATE-----\n");
+    out
+}
+
+fn pem_decode_first(pem: &str) -> Option<Vec<u8>> {
+    use rustls_pki_types::pem::PemObject;
+    rustls_pki_types::CertificateDer::from_pem_slice(pem.as_bytes()).ok().map(|c| c.to_vec())
+}
+
+fn general_name_text(gn: &GeneralName) -> String {
+    match gn {
+        GeneralName::DNSName(s) => format!("DNS:{s}"),
+        GeneralName::RFC822Name(s) => format!("email:{s}"),
+        GeneralName::URI(s) => format!("URI:{s}"),
+        GeneralName::IPAddress(b) => match b.len() {
+            4 => format!("IP:{}", std::net::Ipv4Addr::new(b[0], b[1], b[2], b[3])),
+            16 => {
+                let mut a = [0u8; 16];
+                a.copy_from_slice(b);
+                format!("IP:{}", std::net::Ipv6Addr::from(a))
+            }
+            _ => format!("IP:{}", hex::encode_upper(b)),
+        },
+        GeneralName::DirectoryName(n) => format!("DirName:{}", dotnet_name(n)),
+        GeneralName::RegisteredID(o) => format!("RID:{}", o.to_id_string()),
+        GeneralName::OtherName(o, _) => format!("othername:{}", o.to_id_string()),
+        other => format!("{other:?}"),
+    }
+}
+
+fn key_info(cert: &X509Certificate) -> KeyInfo {
+    let spki = cert.public_key();
+    let alg_oid = spki.algorithm.algorithm.to_id_string();
+    match spki.parsed() {
+        Ok(PublicKey::RSA(rsa)) => {
+            KeyInfo { algorithm: "RSA".into(), bits: u32::try_from(rsa.key_size()).ok(), curve: None }
+        }
+        Ok(PublicKey::EC(_)) => {
+            let curve_oid = spki.algorithm.parameters.as_ref().and_then(|p| p.as_oid().ok()).map(|o| o.to_id_string());
+            let (curve, bits) = match curve_oid.as_deref() {
+                Some("1.2.840.10045.3.1.7") => (Some("P-256".to_string()), Some(256)),
+                Some("1.3.132.0.34") => (Some("P-384".to_string()), Some(384)),
+                Some("1.3.132.0.35") => (Some("P-521".to_string()), Some(521)),
+                Some(other) => (Some(other.to_string()), None),
+                None => (None, None),
+            };
+            KeyInfo { algorithm: "EC".into(), bits, curve }
+        }
+        _ => match alg_oid.as_str() {
+            "1.3.101.112" => KeyInfo { algorithm: "Ed25519".into(), bits: Some(256), curve: None },
+            "1.3.101.113" => KeyInfo { algorithm: "Ed448".into(), bits: Some(456), curve: None },
+            _ => KeyInfo { algorithm: alg_oid, bits: None, curve: None },
+        },
+    }
+}
+
+fn signature_algorithm_name(oid: &str) -> String {
+    match oid {
+        "1.2.840.113549.1.1.5" => "sha1WithRSAEncryption",
+        "1.2.840.113549.1.1.11" => "sha256WithRSAEncryption",
+        "1.2.840.113549.1.1.12" => "sha384WithRSAEncryption",
+        "1.2.840.113549.1.1.13" => "sha512WithRSAEncryption",
+        "1.2.840.113549.1.1.10" => "rsassaPss",
+        "1.2.840.10045.4.3.2" => "ecdsa-with-SHA256",
+        "1.2.840.10045.4.3.3" => "ecdsa-with-SHA384",
+        "1.2.840.10045.4.3.4" => "ecdsa-with-SHA512",
+        "1.2.840.10045.4.1" => "ecdsa-with-SHA1",
+        "1.3.101.112" => "ED25519",
+        "1.3.101.113" => "ED448",
+        "1.2.840.113549.1.1.4" => "md5WithRSAEncryption",
+        other => other,
+    }
+    .to_string()
+}
+
+/// Short names .NET uses for well-known attribute types (X500NameEncoder / Oids.cs).
+fn dotnet_short_name(oid: &str) -> Option<&'static str> {
+    Some(match oid {
+        "2.5.4.3" => "CN",
+        "2.5.4.6" => "C",
+        "2.5.4.7" => "L",
+        "2.5.4.8" => "S",
+        "2.5.4.9" => "STREET",
+        "2.5.4.10" => "O",
+        "2.5.4.11" => "OU",
+        "2.5.4.12" => "T",
+        "2.5.4.4" => "SN",
+        "2.5.4.5" => "SERIALNUMBER",
+        "2.5.4.42" => "G",
+        "2.5.4.43" => "I",
+        "1.2.840.113549.1.9.1" => "E",
+        "0.9.2342.19200300.100.1.25" => "DC",
+        _ => return None,
+    })
+}
+
+/// Short names RFC 4514 (and OpenSSL) use.
+fn rfc4514_short_name(oid: &str) -> Option<&'static str> {
+    Some(match oid {
+        "2.5.4.3" => "CN",
+        "2.5.4.6" => "C",
+        "2.5.4.7" => "L",
+        "2.5.4.8" => "ST",
+        "2.5.4.9" => "STREET",
+        "2.5.4.10" => "O",
+        "2.5.4.11" => "OU",
+        "2.5.4.12" => "title",
+        "2.5.4.4" => "SN",
+        "2.5.4.5" => "serialNumber",
+        "2.5.4.42" => "GN",
+        "2.5.4.43" => "initials",
+        "1.2.840.113549.1.9.1" => "emailAddress",
+        "0.9.2342.19200300.100.1.25" => "DC",
+        "0.9.2342.19200300.100.1.1" => "UID",
+        _ => return None,
+    })
+}
+
+/// Decode an attribute value the way .NET's `ReadAnyAsnString` does: the string types, each in
+/// its own encoding. Anything else is not a string to .NET; we show it as `#` + hex (RFC 4514).
+fn attribute_text(value: &Any) -> std::result::Result<String, String> {
+    let data = value.data;
+    let text = match value.tag() {
+        Tag::Utf8String | Tag::PrintableString | Tag::NumericString | Tag::Ia5String | Tag::VisibleString => {
+            String::from_utf8(data.to_vec()).map_err(|_| "attribute value is not valid text".to_string())?
+        }
+        // T61String is decoded as Latin-1 by .NET (close enough to what issuers actually put there).
+        Tag::T61String => data.iter().map(|b| char::from(*b)).collect(),
+        Tag::BmpString => {
+            if data.len() % 2 != 0 {
+                return Err("BMPString with an odd length".into());
+            }
+            let units: Vec<u16> = data.chunks(2).map(|c| u16::from_be_bytes([c[0], c[1]])).collect();
+            String::from_utf16(&units).map_err(|_| "BMPString is not valid UTF-16".to_string())?
+        }
+        Tag::UniversalString => {
+            if data.len() % 4 != 0 {
+                return Err("UniversalString with a bad length".into());
+            }
+            data.chunks(4)
+                .map(|c| char::from_u32(u32::from_be_bytes([c[0], c[1], c[2], c[3]])).unwrap_or('\u{FFFD}'))
+                .collect()
+        }
+        _ => {
+            // The whole TLV, hex encoded, like RFC 4514's hexstring form.
+            use x509_parser::der_parser::asn1_rs::ToDer as _;
+            let tlv = value.to_der_vec().unwrap_or_else(|_| value.data.to_vec());
+            return Err(format!("#{}", hex::encode_upper(&tlv)));
+        }
+    };
+    Ok(text)
+}
+
+fn is_quotable_whitespace(c: char) -> bool {
+    c == ' ' || ('\u{9}'..='\u{d}').contains(&c)
+}
+
+fn dotnet_needs_quoting(v: &str) -> bool {
+    v.is_empty()
+        || v.chars().next().is_some_and(is_quotable_whitespace)
+        || v.chars().last().is_some_and(is_quotable_whitespace)
+        || v.chars().any(|c| matches!(c, ',' | '+' | '=' | '"' | '\n' | '<' | '>' | '#' | ';'))
+}
+
+/// `X500DistinguishedName.Name` as .NET prints it: RDNs in reverse order of encoding, ", " between
+/// them, " + " inside a multi-valued RDN (in encoded order), values quoted when needed with `"`
+/// doubled, unknown types as `OID.1.2.3`.
+pub fn dotnet_name(name: &X509Name) -> String {
+    let rdns: Vec<_> = name.iter().collect();
+    let mut parts = Vec::with_capacity(rdns.len());
+    for rdn in rdns.iter().rev() {
+        let mut atvs = Vec::new();
+        for atv in rdn.iter() {
+            let oid = atv.attr_type().to_id_string();
+            let key = dotnet_short_name(&oid).map(str::to_string).unwrap_or_else(|| format!("OID.{oid}"));
+            let value = match attribute_text(atv.attr_value()) {
+                Ok(v) => {
+                    if dotnet_needs_quoting(&v) {
+                        format!("\"{}\"", v.replace('"', "\"\""))
+                    } else {
+                        v
+                    }
+                }
+                Err(hexform) => hexform,
+            };
+            atvs.push(format!("{key}={value}"));
+        }
+        parts.push(atvs.join(" + "));
+    }
+    parts.join(", ")
+}
+
+/// RFC 4514 string form: reverse order, "," separator, "+" in multi-valued RDNs, backslash escapes.
+pub fn rfc4514_name(name: &X509Name) -> String {
+    let rdns: Vec<_> = name.iter().collect();
+    let mut parts = Vec::with_capacity(rdns.len());
+    for rdn in rdns.iter().rev() {
+        let mut atvs = Vec::new();
+        for atv in rdn.iter() {
+            let oid = atv.attr_type().to_id_string();
+            let key = rfc4514_short_name(&oid).map(str::to_string).unwrap_or(oid);
+            let value = match attribute_text(atv.attr_value()) {
+                Ok(v) => rfc4514_escape(&v),
+                Err(hexform) => hexform,
+            };
+            atvs.push(format!("{key}={value}"));
+        }
+        parts.push(atvs.join("+"));
+    }
+    parts.join(",")
+}
+
+fn rfc4514_escape(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    let n = v.chars().count();
+    for (i, c) in v.chars().enumerate() {
+        let special = matches!(c, '"' | '+' | ',' | ';' | '<' | '>' | '\\')
+            || (i == 0 && (c == '#' || c == ' '))
+            || (i + 1 == n && c == ' ');
+        if c == '\0' {
+            out.push_str("\\00");
+        } else if special {
+            out.push('\\');
+            out.push(c);
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The .NET form of a DER-encoded Name (as found in a CertificateRequest's acceptable CA list).
+pub fn dotnet_name_from_der(der: &[u8]) -> Option<String> {
+    let (_, name) = X509Name::from_der(der).ok()?;
+    Some(dotnet_name(&name))
+}
+
+/// Normalise a thumbprint the way a forgiving comparison would: hex digits only, uppercase.
+pub fn normalize_thumbprint(s: &str) -> String {
+    s.chars().filter(|c| c.is_ascii_hexdigit()).map(|c| c.to_ascii_uppercase()).collect()
+}

@@ -1,0 +1,1 @@
+//! The `inspect` command: certificates, chain verdict and (later) findings, with no network.

@@ -1,0 +1,1 @@
+//! Chain building and verification with openssl-compatible verdicts.

@@ -1,0 +1,3 @@
+//! One integration test binary (see ripgrep's tests/): each module tests one area end to end.
+
+mod util;

@@ -17,10 +17,12 @@
 //! means. Only `tui` touches the terminal.
 
 pub mod cert;
+pub mod danger;
 pub mod error;
 pub mod inspect;
 pub mod material;
 pub mod pki;
+pub mod probe;
 pub mod verify;
 
 pub use error::{Error, Result};

@@ -2,3 +2,5 @@
 
 mod util;
 mod cert_model;
+mod peers;
+mod probe_peers;

@@ -1,0 +1,541 @@
+//! Test handshakes as an engineer would do them with `openssl s_client` and `curl --cert`, recorded
+//! as data: DNS, TCP, TLS and HTTP, each phase timed and bounded. A probe never decides what a
+//! failure means; `diagnose` does.
+
+pub mod dns;
+pub mod http;
+pub mod tls;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use crate::cert::{CertInfo, Certificate};
+use crate::error::{Error, Result};
+use crate::verify::{Role, TrustStore, Verdict, VerifyOptions};
+
+/// Which handshake is being tested.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ProbeRole {
+    /// You are the API client calling the gateway, with the client's certificate.
+    #[default]
+    Inbound,
+    /// You stand in for the gateway calling the backend, with the gateway's certificate.
+    Outbound,
+}
+
+/// Pin the TLS version (rustls speaks 1.2 and 1.3 only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TlsVersionPin {
+    #[serde(rename = "1.2")]
+    Tls12,
+    #[serde(rename = "1.3")]
+    Tls13,
+}
+
+/// Per-phase time limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Timeouts {
+    pub dns_ms: u64,
+    pub connect_ms: u64,
+    pub tls_ms: u64,
+    pub http_ms: u64,
+    /// How long to wait for a post-handshake rejection when no HTTP request is made.
+    pub settle_ms: u64,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts { dns_ms: 5_000, connect_ms: 5_000, tls_ms: 10_000, http_ms: 15_000, settle_ms: 1_000 }
+    }
+}
+
+impl Timeouts {
+    /// One overall `--timeout SECS` caps every phase.
+    pub fn capped(secs: f64) -> Self {
+        let cap = (secs * 1000.0).max(1.0) as u64;
+        let d = Timeouts::default();
+        Timeouts {
+            dns_ms: d.dns_ms.min(cap),
+            connect_ms: d.connect_ms.min(cap),
+            tls_ms: d.tls_ms.min(cap),
+            http_ms: d.http_ms.min(cap),
+            settle_ms: d.settle_ms.min(cap),
+        }
+    }
+}
+
+/// An HTTP header to send. Values of secret-bearing headers never leave memory: they serialize as
+/// `[redacted]`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Header {
+    pub name: String,
+    pub value: String,
+}
+
+/// Headers whose values are secrets and never appear in any output.
+pub fn is_secret_header(name: &str) -> bool {
+    ["authorization", "ocp-apim-subscription-key", "cookie", "set-cookie", "proxy-authorization"]
+        .iter()
+        .any(|s| name.eq_ignore_ascii_case(s))
+}
+
+/// The value to show for a header: secret values become `[redacted]`.
+pub fn display_header_value(name: &str, value: &str) -> String {
+    if is_secret_header(name) {
+        "[redacted]".to_string()
+    } else {
+        value.to_string()
+    }
+}
+
+impl Serialize for Header {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Header", 2)?;
+        st.serialize_field("name", &self.name)?;
+        st.serialize_field("value", &display_header_value(&self.name, &self.value))?;
+        st.end()
+    }
+}
+
+impl Header {
+    /// Parse `Name: value` as curl's `-H` takes it.
+    pub fn parse(text: &str) -> Result<Self> {
+        let (name, value) = text
+            .split_once(':')
+            .ok_or_else(|| Error::Usage(format!("--header {:?}: expected 'Name: value'", redact_header_text(text))))?;
+        let name = name.trim();
+        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_graphic() && b != b':') {
+            return Err(Error::Usage(format!("--header {:?}: invalid header name", redact_header_text(text))));
+        }
+        Ok(Header { name: name.to_string(), value: value.trim().to_string() })
+    }
+}
+
+fn redact_header_text(text: &str) -> String {
+    match text.split_once(':') {
+        Some((n, _)) if is_secret_header(n.trim()) => format!("{}: [redacted]", n.trim()),
+        _ => text.to_string(),
+    }
+}
+
+/// Everything that defines a probe except secrets: safe to save and replay.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProbeOptions {
+    pub role: ProbeRole,
+    pub host: String,
+    pub port: u16,
+    /// Server name to send (defaults to `host`).
+    pub sni: Option<String>,
+    /// Connect here instead (`HOST:PORT`), keeping `host` for SNI and `Host:`, like curl's `--connect-to`.
+    pub connect_to: Option<String>,
+    /// Ask this DNS server (`IP:PORT`) instead of the system's.
+    pub dns_server: Option<SocketAddr>,
+    pub method: String,
+    pub path: String,
+    pub headers: Vec<Header>,
+    pub no_http: bool,
+    pub tls_version: Option<TlsVersionPin>,
+    /// ALPN protocols to offer, in order (`h2`, `http/1.1`).
+    pub alpn: Vec<String>,
+    pub timeouts: Timeouts,
+    /// With a client certificate and a server that asks for one, also probe without it.
+    pub compare_without_cert: bool,
+}
+
+impl ProbeOptions {
+    pub fn new(host: &str, port: u16) -> Self {
+        ProbeOptions {
+            role: ProbeRole::Inbound,
+            host: host.to_string(),
+            port,
+            sni: None,
+            connect_to: None,
+            dns_server: None,
+            method: "GET".into(),
+            path: "/".into(),
+            headers: vec![],
+            no_http: false,
+            tls_version: None,
+            alpn: vec!["http/1.1".into()],
+            timeouts: Timeouts::default(),
+            compare_without_cert: true,
+        }
+    }
+
+    /// The name sent in SNI and checked against the server certificate.
+    pub fn server_name(&self) -> &str {
+        self.sni.as_deref().unwrap_or(&self.host)
+    }
+
+    /// Split `HOST[:PORT]` (with `[v6]:port`) into parts; port defaults to 443.
+    pub fn parse_target(text: &str) -> Result<(String, u16)> {
+        parse_host_port(text, Some(443)).map_err(|p| Error::Usage(format!("target {text:?}: {p}")))
+    }
+}
+
+/// Parse `host:port`, `[v6]:port`, or (with a default) a bare host.
+pub fn parse_host_port(text: &str, default_port: Option<u16>) -> std::result::Result<(String, u16), String> {
+    let text = text.trim();
+    let text = text.strip_prefix("https://").unwrap_or(text);
+    let text = text.split('/').next().unwrap_or(text);
+    if text.is_empty() {
+        return Err("empty host".into());
+    }
+    if let Some(rest) = text.strip_prefix('[') {
+        let (host, after) = rest.split_once(']').ok_or("missing ']' in IPv6 address")?;
+        return match after.strip_prefix(':') {
+            Some(p) => Ok((host.to_string(), p.parse().map_err(|_| format!("bad port {p:?}"))?)),
+            None if after.is_empty() => default_port.map(|d| (host.to_string(), d)).ok_or("missing port".into()),
+            None => Err(format!("unexpected {after:?} after ']'")),
+        };
+    }
+    match text.rsplit_once(':') {
+        Some((h, p)) if !h.contains(':') => {
+            let port: u16 = p.parse().map_err(|_| format!("bad port {p:?}"))?;
+            if h.is_empty() {
+                return Err("empty host".into());
+            }
+            Ok((h.to_string(), port))
+        }
+        Some(_) => {
+            // A bare IPv6 address without brackets.
+            default_port.map(|d| (text.to_string(), d)).ok_or_else(|| "missing port".into())
+        }
+        None => default_port.map(|d| (text.to_string(), d)).ok_or_else(|| "missing port".into()),
+    }
+}
+
+/// A client certificate and key to present, ready for rustls. Holds the private key: never
+/// serialized, and its Debug output shows only the certificate.
+#[derive(Clone)]
+pub struct ClientIdentity {
+    pub chain: Vec<Certificate>,
+    pub certified: Arc<rustls::sign::CertifiedKey>,
+    /// Where it was loaded from (paths only), for reports.
+    pub origin: String,
+}
+
+impl std::fmt::Debug for ClientIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientIdentity")
+            .field("leaf", &self.chain.first().map(|c| c.info.subject.clone()))
+            .field("origin", &self.origin)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientIdentity {
+    /// Build from a leaf-first chain and its private key.
+    pub fn new(
+        chain: Vec<Certificate>,
+        key: &rustls::pki_types::PrivateKeyDer<'static>,
+        origin: impl Into<String>,
+    ) -> Result<Self> {
+        let origin = origin.into();
+        let provider = tls::provider();
+        let signing = provider
+            .key_provider
+            .load_private_key(key.clone_key())
+            .map_err(|e| Error::input(&origin, format!("private key cannot be used for TLS ({e})")))?;
+        let ders = chain.iter().map(|c| rustls::pki_types::CertificateDer::from(c.der.clone())).collect();
+        let certified = Arc::new(rustls::sign::CertifiedKey::new(ders, signing));
+        Ok(ClientIdentity { chain, certified, origin })
+    }
+}
+
+/// What a probe is run with besides its options: the key material and the trust for the server.
+#[derive(Debug, Clone)]
+pub struct ProbeContext {
+    pub identity: Option<ClientIdentity>,
+    pub trust: TrustStore,
+}
+
+/// Where the probe went.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Target {
+    pub host: String,
+    pub port: u16,
+    pub sni: String,
+    pub connect_to: Option<String>,
+}
+
+/// The phase a probe stopped in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Phase {
+    Dns,
+    Tcp,
+    Tls,
+    Http,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct TcpResult {
+    pub connected: bool,
+    /// The address that answered.
+    pub address: Option<String>,
+    pub attempts: Vec<TcpAttempt>,
+    /// The last failure, when nothing answered.
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TcpAttempt {
+    pub address: String,
+    pub outcome: TcpOutcome,
+    pub error: Option<String>,
+    pub ms: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TcpOutcome {
+    Connected,
+    Refused,
+    TimedOut,
+    Unreachable,
+    Other,
+}
+
+/// What was negotiated (all None when the handshake did not get that far).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct TlsSession {
+    pub version: Option<String>,
+    pub cipher_suite: Option<String>,
+    pub key_exchange: Option<String>,
+    pub alpn: Option<String>,
+}
+
+/// Why no client certificate was sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NotSentReason {
+    /// The server never sent a CertificateRequest.
+    NotRequested,
+    /// The server asked, but no certificate was configured for this probe.
+    NoneConfigured,
+    /// The key cannot make any signature scheme the server accepts: rustls sends an empty Certificate.
+    NoCommonSignatureScheme,
+}
+
+/// The typed reason a handshake failed. Rules match on this, never on the message text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum TlsFailure {
+    /// The peer sent a fatal alert (TLS name, e.g. `unknown_ca`, `certificate_required`).
+    AlertReceived { alert: String },
+    /// No common protocol version, cipher suite, group or signature scheme.
+    PeerIncompatible { detail: String },
+    /// The peer broke the protocol.
+    PeerMisbehaved { detail: String },
+    /// A message arrived that is not allowed at this point (e.g. a renegotiation request).
+    InappropriateMessage { detail: String },
+    /// The peer's data could not be decoded (often: not TLS at all on this port).
+    InvalidMessage { detail: String },
+    /// The connection closed before the handshake finished, without an alert.
+    ConnectionClosed,
+    ConnectionReset,
+    Timeout,
+    /// Anything else rustls or the OS reported.
+    Other { detail: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Handshake {
+    pub ok: bool,
+    /// TLS name of the fatal alert received, if any.
+    pub alert: Option<String>,
+    /// The error as rustls (or the OS) described it.
+    pub error: Option<String>,
+    pub failure: Option<TlsFailure>,
+    /// The TLS 1.3 case: the handshake looked complete, then the server rejected the client
+    /// certificate on the first read.
+    pub rejected_after_handshake: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HttpResult {
+    /// `HTTP/1.1` or `HTTP/2`.
+    pub version: String,
+    pub status: u16,
+    /// Response headers, secret values redacted.
+    pub headers: Vec<(String, String)>,
+    /// The first 4 KiB of the body, lossily decoded as UTF-8.
+    pub body_preview: String,
+    pub body_truncated: bool,
+    pub ttfb_ms: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Timings {
+    pub dns: Option<f64>,
+    pub tcp: Option<f64>,
+    pub tls: Option<f64>,
+    pub http: Option<f64>,
+    pub total: Option<f64>,
+}
+
+/// Everything one probe observed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProbeResult {
+    pub role: ProbeRole,
+    pub target: Target,
+    /// RFC 3339 time the probe started.
+    pub started_at: String,
+    pub dns: dns::DnsResult,
+    pub tcp: TcpResult,
+    pub tls: TlsSession,
+    /// The server's chain exactly as sent (leaf first).
+    pub server_chain: Vec<CertInfo>,
+    /// Our verification of the server chain (the handshake continues either way).
+    pub server_verify: Option<Verdict>,
+    pub client_cert_requested: bool,
+    /// The CertificateRequest's certificate_authorities, in .NET name form.
+    pub acceptable_ca_names: Vec<String>,
+    /// The signature schemes the server accepts for the client certificate.
+    pub requested_signature_schemes: Vec<String>,
+    pub client_cert_sent: bool,
+    pub client_cert_not_sent_reason: Option<NotSentReason>,
+    /// The chain configured for this probe (what was or would have been sent), leaf first.
+    pub client_chain: Vec<CertInfo>,
+    pub handshake: Handshake,
+    pub http: Option<HttpResult>,
+    /// Why HTTP produced no result, when it was attempted and failed for a non-TLS reason.
+    pub http_error: Option<String>,
+    pub failed_phase: Option<Phase>,
+    pub timings_ms: Timings,
+    /// The same probe without the client certificate, when one was configured and requested.
+    pub compare_without_cert: Option<Box<ProbeResult>>,
+}
+
+fn ms(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1_000_000.0).round() / 1000.0
+}
+
+/// Run one probe to the end. Every failure is recorded in the result; this never errors.
+pub async fn run_probe(opts: &ProbeOptions, ctx: &ProbeContext) -> ProbeResult {
+    let mut result = run_once(opts, ctx, ctx.identity.as_ref()).await;
+    if opts.compare_without_cert && ctx.identity.is_some() && result.client_cert_requested {
+        let without = run_once(opts, ctx, None).await;
+        result.compare_without_cert = Some(Box::new(without));
+    }
+    result
+}
+
+async fn run_once(opts: &ProbeOptions, ctx: &ProbeContext, identity: Option<&ClientIdentity>) -> ProbeResult {
+    let started = Instant::now();
+    let sni = opts.server_name().to_string();
+    let mut result = ProbeResult {
+        role: opts.role,
+        target: Target { host: opts.host.clone(), port: opts.port, sni: sni.clone(), connect_to: opts.connect_to.clone() },
+        started_at: crate::cert::rfc3339(time::OffsetDateTime::now_utc()),
+        dns: dns::DnsResult::default(),
+        tcp: TcpResult::default(),
+        tls: TlsSession::default(),
+        server_chain: vec![],
+        server_verify: None,
+        client_cert_requested: false,
+        acceptable_ca_names: vec![],
+        requested_signature_schemes: vec![],
+        client_cert_sent: false,
+        client_cert_not_sent_reason: None,
+        client_chain: identity.map(|i| i.chain.iter().map(|c| c.info.clone()).collect()).unwrap_or_default(),
+        handshake: Handshake::default(),
+        http: None,
+        http_error: None,
+        failed_phase: None,
+        timings_ms: Timings::default(),
+        compare_without_cert: None,
+    };
+
+    // Where to connect: --connect-to overrides the DNS name, not the TLS name.
+    let (dial_host, dial_port) = match &opts.connect_to {
+        Some(ct) => match parse_host_port(ct, Some(opts.port)) {
+            Ok(hp) => hp,
+            Err(problem) => {
+                result.dns.error = Some(format!("--connect-to {ct:?}: {problem}"));
+                result.failed_phase = Some(Phase::Dns);
+                return finish(result, started);
+            }
+        },
+        None => (opts.host.clone(), opts.port),
+    };
+
+    // 1. DNS
+    let t = Instant::now();
+    result.dns = dns::resolve(&dial_host, opts.dns_server, Duration::from_millis(opts.timeouts.dns_ms)).await;
+    result.timings_ms.dns = Some(ms(t.elapsed()));
+    if result.dns.addresses.is_empty() {
+        result.failed_phase = Some(Phase::Dns);
+        return finish(result, started);
+    }
+
+    // 2. TCP: each address in turn until one answers.
+    let t = Instant::now();
+    let mut stream = None;
+    for addr in &result.dns.addresses {
+        let Ok(ip) = addr.parse::<std::net::IpAddr>() else { continue };
+        let sa = SocketAddr::new(ip, dial_port);
+        let ta = Instant::now();
+        let attempt =
+            tokio::time::timeout(Duration::from_millis(opts.timeouts.connect_ms), tokio::net::TcpStream::connect(sa))
+                .await;
+        let (outcome, error) = match attempt {
+            Ok(Ok(s)) => {
+                let _ = s.set_nodelay(true);
+                stream = Some(s);
+                (TcpOutcome::Connected, None)
+            }
+            Ok(Err(e)) => (classify_tcp_error(&e), Some(e.to_string())),
+            Err(_) => (TcpOutcome::TimedOut, Some(format!("no answer within {} ms", opts.timeouts.connect_ms))),
+        };
+        result.tcp.attempts.push(TcpAttempt { address: sa.to_string(), outcome, error: error.clone(), ms: ms(ta.elapsed()) });
+        if outcome == TcpOutcome::Connected {
+            result.tcp.connected = true;
+            result.tcp.address = Some(sa.to_string());
+            break;
+        }
+        result.tcp.error = error;
+    }
+    result.timings_ms.tcp = Some(ms(t.elapsed()));
+    let Some(stream) = stream else {
+        result.failed_phase = Some(Phase::Tcp);
+        return finish(result, started);
+    };
+
+    // 3-5. TLS, the post-handshake read, HTTP.
+    tls::handshake_and_request(opts, identity, stream, &mut result).await;
+
+    // Judge the server chain (the handshake went on regardless).
+    if !result.server_chain.is_empty() {
+        let chain: Vec<Certificate> = result
+            .server_chain
+            .iter()
+            .filter_map(|info| info.der().and_then(|der| Certificate::from_der(der, "server chain").ok()))
+            .collect();
+        let host = if sni.parse::<std::net::IpAddr>().is_ok() { None } else { Some(sni.clone()) };
+        let verify_opts = VerifyOptions { host, at: None };
+        result.server_verify = Some(crate::verify::verify_chain(&chain, &ctx.trust, Role::Server, &verify_opts));
+    }
+    finish(result, started)
+}
+
+fn finish(mut result: ProbeResult, started: Instant) -> ProbeResult {
+    result.timings_ms.total = Some(ms(started.elapsed()));
+    result
+}
+
+fn classify_tcp_error(e: &std::io::Error) -> TcpOutcome {
+    use std::io::ErrorKind;
+    match e.kind() {
+        ErrorKind::ConnectionRefused => TcpOutcome::Refused,
+        ErrorKind::TimedOut => TcpOutcome::TimedOut,
+        ErrorKind::HostUnreachable | ErrorKind::NetworkUnreachable => TcpOutcome::Unreachable,
+        _ => TcpOutcome::Other,
+    }
+}

@@ -1,0 +1,328 @@
+//! The TLS phase of a probe with rustls: what the server sent and asked for, what we sent, what was
+//! negotiated, and, for TLS 1.3, the client-certificate rejection that only shows on the first read.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rustls::client::{ResolvesClientCert, Resumption};
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::ServerName;
+use rustls::sign::CertifiedKey;
+use rustls::{AlertDescription, ClientConfig, SignatureScheme};
+use tokio::io::AsyncReadExt;
+use tokio::net::TcpStream;
+
+use super::{ClientIdentity, Handshake, NotSentReason, Phase, ProbeOptions, ProbeResult, TlsFailure, TlsVersionPin};
+use crate::cert::{dotnet_name_from_der, CertInfo};
+use crate::danger::server_cert::RecordingServerVerifier;
+
+/// The crypto provider every TLS config in the tool uses (aws-lc-rs), so no process default is needed.
+pub fn provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
+}
+
+/// What the CertificateRequest asked for and what we answered.
+#[derive(Debug, Default)]
+struct CertRequestRecord {
+    requested: bool,
+    hints: Vec<Vec<u8>>,
+    schemes: Vec<SignatureScheme>,
+    sent: bool,
+    not_sent: Option<NotSentReason>,
+}
+
+/// Offers the configured certificate when (and only when) the server asks, recording the request.
+#[derive(Debug)]
+struct RecordingCertResolver {
+    identity: Option<Arc<CertifiedKey>>,
+    record: Mutex<CertRequestRecord>,
+}
+
+impl ResolvesClientCert for RecordingCertResolver {
+    fn resolve(&self, root_hint_subjects: &[&[u8]], sigschemes: &[SignatureScheme]) -> Option<Arc<CertifiedKey>> {
+        let chosen = match &self.identity {
+            None => Err(NotSentReason::NoneConfigured),
+            Some(ck) => match ck.key.choose_scheme(sigschemes) {
+                Some(_) => Ok(ck.clone()),
+                // rustls would send an empty Certificate message: say why.
+                None => Err(NotSentReason::NoCommonSignatureScheme),
+            },
+        };
+        if let Ok(mut rec) = self.record.lock() {
+            rec.requested = true;
+            rec.hints = root_hint_subjects.iter().map(|h| h.to_vec()).collect();
+            rec.schemes = sigschemes.to_vec();
+            rec.sent = chosen.is_ok();
+            rec.not_sent = chosen.as_ref().err().copied();
+        }
+        chosen.ok()
+    }
+
+    // True even without an identity: rustls must still consult `resolve`, which is how a
+    // CertificateRequest becomes visible.
+    fn has_certs(&self) -> bool {
+        true
+    }
+}
+
+/// Run TLS (and then HTTP or a bounded read) over `stream`, filling `result`.
+pub(super) async fn handshake_and_request(
+    opts: &ProbeOptions,
+    identity: Option<&ClientIdentity>,
+    stream: TcpStream,
+    result: &mut ProbeResult,
+) {
+    let provider = provider();
+    let verifier = Arc::new(RecordingServerVerifier::new(provider.signature_verification_algorithms));
+    let resolver = Arc::new(RecordingCertResolver {
+        identity: identity.map(|i| i.certified.clone()),
+        record: Mutex::new(CertRequestRecord::default()),
+    });
+    let versions: Vec<&'static rustls::SupportedProtocolVersion> = match opts.tls_version {
+        Some(TlsVersionPin::Tls12) => vec![&rustls::version::TLS12],
+        Some(TlsVersionPin::Tls13) => vec![&rustls::version::TLS13],
+        None => vec![&rustls::version::TLS13, &rustls::version::TLS12],
+    };
+    let config = match ClientConfig::builder_with_provider(provider.clone()).with_protocol_versions(&versions) {
+        Ok(b) => {
+            let mut c = b
+                .dangerous()
+                .with_custom_certificate_verifier(verifier.clone())
+                .with_client_cert_resolver(resolver.clone());
+            // A resumed TLS 1.3 session carries no CertificateRequest: every probe is a full handshake.
+            c.resumption = Resumption::disabled();
+            c.alpn_protocols = opts.alpn.iter().map(|p| p.as_bytes().to_vec()).collect();
+            c
+        }
+        Err(e) => {
+            fail(result, Phase::Tls, TlsFailure::Other { detail: e.to_string() }, e.to_string());
+            return;
+        }
+    };
+    let name = match ServerName::try_from(opts.server_name().to_string()) {
+        Ok(n) => n,
+        Err(e) => {
+            let msg = format!("server name {:?} is not valid: {e}", opts.server_name());
+            fail(result, Phase::Tls, TlsFailure::Other { detail: msg.clone() }, msg);
+            return;
+        }
+    };
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let started = Instant::now();
+    let connected =
+        tokio::time::timeout(Duration::from_millis(opts.timeouts.tls_ms), connector.connect(name, stream)).await;
+    result.timings_ms.tls = Some(super::ms(started.elapsed()));
+
+    let mut tls = match connected {
+        Ok(Ok(s)) => Some(s),
+        Ok(Err(e)) => {
+            let (failure, msg) = classify_io(&e);
+            fail(result, Phase::Tls, failure, msg);
+            None
+        }
+        Err(_) => {
+            let msg = format!("handshake did not finish within {} ms", opts.timeouts.tls_ms);
+            fail(result, Phase::Tls, TlsFailure::Timeout, msg);
+            None
+        }
+    };
+
+    // What was recorded during the handshake is valid whether it finished or not.
+    result.server_chain = verifier
+        .presented_chain()
+        .iter()
+        .filter_map(|der| CertInfo::from_der(der, time::OffsetDateTime::now_utc()).ok())
+        .collect();
+    if let Ok(rec) = resolver.record.lock() {
+        result.client_cert_requested = rec.requested;
+        result.acceptable_ca_names = rec.hints.iter().map(|h| hint_name(h)).collect();
+        result.requested_signature_schemes = rec.schemes.iter().map(|s| format!("{s:?}")).collect();
+        result.client_cert_sent = rec.sent;
+        result.client_cert_not_sent_reason =
+            if rec.requested { rec.not_sent } else { Some(NotSentReason::NotRequested) };
+    }
+
+    let Some(stream) = tls.take() else { return };
+    let conn = stream.get_ref().1;
+    result.tls.version = conn.protocol_version().map(version_name);
+    result.tls.cipher_suite = conn.negotiated_cipher_suite().map(|s| format!("{:?}", s.suite()));
+    result.tls.key_exchange = conn.negotiated_key_exchange_group().map(|g| format!("{:?}", g.name()));
+    result.tls.alpn = conn.alpn_protocol().map(|p| String::from_utf8_lossy(p).into_owned());
+    result.handshake.ok = true;
+
+    if opts.no_http {
+        settle(stream, opts, result).await;
+    } else {
+        let h2 = result.tls.alpn.as_deref() == Some("h2");
+        let started = Instant::now();
+        let outcome = super::http::request(stream, h2, opts).await;
+        result.timings_ms.http = Some(super::ms(started.elapsed()));
+        match outcome {
+            Ok(http) => result.http = Some(http),
+            Err(super::http::HttpFailure::Tls(e)) => rejected_after_handshake(result, &e),
+            Err(super::http::HttpFailure::Closed) if result.tls.version.as_deref() == Some("TLSv1.3") => {
+                // Closed without a response or alert right after a TLS 1.3 handshake: most likely the
+                // server dropped us over the certificate, but without an alert we cannot be sure.
+                result.http_error = Some("connection closed before any HTTP response".into());
+                result.failed_phase = Some(Phase::Http);
+            }
+            Err(other) => {
+                result.http_error = Some(other.to_string());
+                result.failed_phase = Some(Phase::Http);
+            }
+        }
+    }
+}
+
+/// With `--no-http`: a bounded read, so a TLS 1.3 rejection that follows the handshake is seen.
+async fn settle(mut stream: tokio_rustls::client::TlsStream<TcpStream>, opts: &ProbeOptions, result: &mut ProbeResult) {
+    let mut buf = [0u8; 512];
+    match tokio::time::timeout(Duration::from_millis(opts.timeouts.settle_ms), stream.read(&mut buf)).await {
+        Ok(Err(e)) => {
+            if let Some(re) = rustls_error_in(&e) {
+                rejected_after_handshake(result, &re);
+            }
+        }
+        // Data, a clean close, or silence: the handshake stands.
+        Ok(Ok(_)) | Err(_) => {}
+    }
+}
+
+fn rejected_after_handshake(result: &mut ProbeResult, e: &rustls::Error) {
+    let (failure, msg) = classify_rustls(e);
+    result.handshake.ok = false;
+    result.handshake.rejected_after_handshake = true;
+    result.handshake.alert = match &failure {
+        TlsFailure::AlertReceived { alert } => Some(alert.clone()),
+        _ => None,
+    };
+    result.handshake.error = Some(msg);
+    result.handshake.failure = Some(failure);
+    result.failed_phase = Some(Phase::Tls);
+}
+
+fn fail(result: &mut ProbeResult, phase: Phase, failure: TlsFailure, msg: String) {
+    result.handshake = Handshake {
+        ok: false,
+        alert: match &failure {
+            TlsFailure::AlertReceived { alert } => Some(alert.clone()),
+            _ => None,
+        },
+        error: Some(msg),
+        failure: Some(failure),
+        rejected_after_handshake: false,
+    };
+    result.failed_phase = Some(phase);
+}
+
+/// The acceptable-CA hint as a .NET name; rustls hands over the Name with or without its SEQUENCE.
+fn hint_name(der: &[u8]) -> String {
+    if let Some(n) = dotnet_name_from_der(der) {
+        return n;
+    }
+    let mut wrapped = vec![0x30];
+    let len = der.len();
+    if len < 0x80 {
+        wrapped.push(len as u8);
+    } else if len <= 0xff {
+        wrapped.extend([0x81, len as u8]);
+    } else {
+        wrapped.extend([0x82, (len >> 8) as u8, (len & 0xff) as u8]);
+    }
+    wrapped.extend_from_slice(der);
+    dotnet_name_from_der(&wrapped).unwrap_or_else(|| format!("#{}", hex::encode_upper(der)))
+}
+
+pub fn version_name(v: rustls::ProtocolVersion) -> String {
+    match v {
+        rustls::ProtocolVersion::TLSv1_3 => "TLSv1.3".into(),
+        rustls::ProtocolVersion::TLSv1_2 => "TLSv1.2".into(),
+        rustls::ProtocolVersion::TLSv1_1 => "TLSv1.1".into(),
+        rustls::ProtocolVersion::TLSv1_0 => "TLSv1".into(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// Find the rustls error inside an I/O error (tokio-rustls wraps it as InvalidData).
+pub fn rustls_error_in(e: &std::io::Error) -> Option<rustls::Error> {
+    e.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()).cloned()
+}
+
+/// Classify a handshake I/O error into the typed failure and a message.
+pub fn classify_io(e: &std::io::Error) -> (TlsFailure, String) {
+    if let Some(re) = rustls_error_in(e) {
+        return classify_rustls(&re);
+    }
+    use std::io::ErrorKind;
+    let failure = match e.kind() {
+        ErrorKind::UnexpectedEof => TlsFailure::ConnectionClosed,
+        ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::BrokenPipe => TlsFailure::ConnectionReset,
+        ErrorKind::TimedOut => TlsFailure::Timeout,
+        _ => TlsFailure::Other { detail: e.to_string() },
+    };
+    let msg = match failure {
+        TlsFailure::ConnectionClosed => "the server closed the connection during the handshake (no alert)".to_string(),
+        TlsFailure::ConnectionReset => format!("the connection was reset during the handshake ({e})"),
+        _ => e.to_string(),
+    };
+    (failure, msg)
+}
+
+/// Classify a rustls error by its variant (never by its text).
+pub fn classify_rustls(e: &rustls::Error) -> (TlsFailure, String) {
+    let failure = match e {
+        rustls::Error::AlertReceived(a) => TlsFailure::AlertReceived { alert: alert_name(*a) },
+        rustls::Error::PeerIncompatible(p) => TlsFailure::PeerIncompatible { detail: format!("{p:?}") },
+        rustls::Error::PeerMisbehaved(p) => TlsFailure::PeerMisbehaved { detail: format!("{p:?}") },
+        rustls::Error::InappropriateMessage { .. } | rustls::Error::InappropriateHandshakeMessage { .. } => {
+            TlsFailure::InappropriateMessage { detail: e.to_string() }
+        }
+        rustls::Error::InvalidMessage(m) => TlsFailure::InvalidMessage { detail: format!("{m:?}") },
+        other => TlsFailure::Other { detail: other.to_string() },
+    };
+    (failure, e.to_string())
+}
+
+/// The TLS registry name of an alert (RFC 8446 section 6 and IANA), as openssl prints them.
+pub fn alert_name(a: AlertDescription) -> String {
+    let code = u8::from(a);
+    let name = match code {
+        0 => "close_notify",
+        10 => "unexpected_message",
+        20 => "bad_record_mac",
+        21 => "decryption_failed",
+        22 => "record_overflow",
+        30 => "decompression_failure",
+        40 => "handshake_failure",
+        41 => "no_certificate",
+        42 => "bad_certificate",
+        43 => "unsupported_certificate",
+        44 => "certificate_revoked",
+        45 => "certificate_expired",
+        46 => "certificate_unknown",
+        47 => "illegal_parameter",
+        48 => "unknown_ca",
+        49 => "access_denied",
+        50 => "decode_error",
+        51 => "decrypt_error",
+        60 => "export_restriction",
+        70 => "protocol_version",
+        71 => "insufficient_security",
+        80 => "internal_error",
+        86 => "inappropriate_fallback",
+        90 => "user_canceled",
+        100 => "no_renegotiation",
+        109 => "missing_extension",
+        110 => "unsupported_extension",
+        111 => "certificate_unobtainable",
+        112 => "unrecognized_name",
+        113 => "bad_certificate_status_response",
+        114 => "bad_certificate_hash_value",
+        115 => "unknown_psk_identity",
+        116 => "certificate_required",
+        120 => "no_application_protocol",
+        121 => "encrypted_client_hello_required",
+        _ => return format!("alert_{code}"),
+    };
+    name.to_string()
+}

@@ -4,3 +4,4 @@ mod util;
 mod cert_model;
 mod peers;
 mod probe_peers;
+mod dns;

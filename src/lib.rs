@@ -23,6 +23,7 @@ pub mod inspect;
 pub mod material;
 pub mod pki;
 pub mod probe;
+pub mod report;
 pub mod verify;
 
 pub use error::{Error, Result};

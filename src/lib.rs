@@ -16,6 +16,7 @@
 //! A view never re-derives a fact, a rule never does I/O, and a probe never decides what a failure
 //! means. Only `tui` touches the terminal.
 
+pub mod azure;
 pub mod cert;
 pub mod danger;
 pub mod error;

@@ -63,6 +63,22 @@ pub struct ApimService {
     pub identity: Option<ManagedIdentity>,
     /// The Consumption tier's service-wide "request client certificate" switch (`enableClientCertificate`).
     pub enable_client_certificate: Option<bool>,
+    /// CA certificates uploaded to the service (`certificates`, stores Root / CertificateAuthority):
+    /// what `Verify()` and validate-client-certificate chain client certificates to.
+    pub ca_certificates: Vec<ServiceCaCertificate>,
+    /// True when the export carried the `certificates` list at all (so an empty list means none).
+    pub ca_certificates_known: bool,
+}
+
+/// One CA certificate uploaded to the service (`certificates[].certificateInformation`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ServiceCaCertificate {
+    /// `Root` or `CertificateAuthority`.
+    pub store_name: Option<String>,
+    pub subject: Option<String>,
+    pub thumbprint: Option<String>,
+    pub expiry: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -617,6 +633,16 @@ fn read_service(item: &Item<'_>) -> Result<ApimService, Problem> {
         None => Vec::new(),
     };
     let identity = item.field("identity").map(|n| read_identity(&n)).transpose()?.flatten();
+    let ca_list = item.field("certificates");
+    let ca_certificates_known = ca_list.as_ref().is_some_and(|n| n.elements().is_ok());
+    let ca_certificates = match ca_list {
+        Some(list) => match list.elements() {
+            Ok(items) => items.iter().map(read_service_ca).collect::<Result<Vec<_>, _>>()?,
+            // `null` when none were ever uploaded.
+            Err(_) => Vec::new(),
+        },
+        None => Vec::new(),
+    };
     Ok(ApimService {
         name: item.name()?,
         id: opt_string(item.top.child("id"))?,
@@ -625,7 +651,21 @@ fn read_service(item: &Item<'_>) -> Result<ApimService, Problem> {
         hostnames,
         identity,
         enable_client_certificate: opt_bool(item.field("enableClientCertificate"))?,
+        ca_certificates,
+        ca_certificates_known,
     })
+}
+
+fn read_service_ca(node: &Node<'_>) -> Result<ServiceCaCertificate, Problem> {
+    node.object()?;
+    let (subject, thumbprint, expiry) = match node.child("certificateInformation") {
+        Some(info) => {
+            info.object()?;
+            (opt_string(info.child("subject"))?, opt_string(info.child("thumbprint"))?, opt_string(info.child("expiry"))?)
+        }
+        None => (None, None, None),
+    };
+    Ok(ServiceCaCertificate { store_name: opt_string(node.child("storeName"))?, subject, thumbprint, expiry })
 }
 
 fn read_hostname(node: &Node<'_>) -> Result<HostnameConfig, Problem> {

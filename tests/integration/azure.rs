@@ -603,3 +603,17 @@ fn configuration_round_trips_through_json_for_sessions() {
     assert_eq!(value["service"]["hostnames"][1]["negotiate_client_certificate"], serde_json::Value::Bool(true));
     assert_eq!(value["certificates"][1]["key_vault"]["last_status"]["code"], "Forbidden");
 }
+
+#[test]
+fn service_ca_certificates_are_read() {
+    let az = load_azure_file(&fixture("service-az.json")).expect("load");
+    let service = az.service.expect("service");
+    assert!(service.ca_certificates_known);
+    assert_eq!(service.ca_certificates.len(), 1);
+    let ca = &service.ca_certificates[0];
+    assert_eq!(ca.store_name.as_deref(), Some("Root"));
+    assert_eq!(ca.subject.as_deref(), Some("CN=Contoso Client Root, O=Contoso"));
+    assert_eq!(ca.thumbprint.as_deref(), Some("1111111111111111111111111111111111111111"));
+    let arm = load_azure_file(&fixture("service-arm.json")).expect("load");
+    assert!(!arm.service.expect("service").ca_certificates_known, "no certificates field: unknown, not empty");
+}

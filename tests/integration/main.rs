@@ -1,8 +1,9 @@
 //! One integration test binary (see ripgrep's tests/): each module tests one area end to end.
 
 mod azure;
-mod util;
 mod cert_model;
+mod dns;
+mod material;
 mod peers;
 mod probe_peers;
-mod dns;
+mod util;

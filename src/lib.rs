@@ -21,6 +21,7 @@ pub mod error;
 pub mod inspect;
 pub mod material;
 pub mod pki;
+pub mod policy;
 pub mod verify;
 
 pub use error::{Error, Result};

@@ -23,6 +23,7 @@ pub mod error;
 pub mod inspect;
 pub mod material;
 pub mod pki;
+pub mod policy;
 pub mod probe;
 pub mod report;
 pub mod verify;

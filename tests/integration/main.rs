@@ -5,5 +5,6 @@ mod cert_model;
 mod dns;
 mod material;
 mod peers;
+mod policy;
 mod probe_peers;
 mod util;

@@ -1,3 +1,4 @@
 //! One integration test binary (see ripgrep's tests/): each module tests one area end to end.
 
 mod util;
+mod verify;

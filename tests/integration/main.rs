@@ -8,3 +8,4 @@ mod peers;
 mod policy;
 mod probe_peers;
 mod util;
+mod verify;

@@ -661,7 +661,11 @@ fn read_service_ca(node: &Node<'_>) -> Result<ServiceCaCertificate, Problem> {
     let (subject, thumbprint, expiry) = match node.child("certificateInformation") {
         Some(info) => {
             info.object()?;
-            (opt_string(info.child("subject"))?, opt_string(info.child("thumbprint"))?, opt_string(info.child("expiry"))?)
+            (
+                opt_string(info.child("subject"))?,
+                opt_string(info.child("thumbprint"))?,
+                opt_string(info.child("expiry"))?,
+            )
         }
         None => (None, None, None),
     };

@@ -18,7 +18,10 @@
 
 pub mod azure;
 pub mod cert;
+pub mod cli;
 pub mod danger;
+pub mod diagnose;
+pub mod engine;
 pub mod error;
 pub mod inspect;
 pub mod material;
@@ -26,6 +29,7 @@ pub mod pki;
 pub mod policy;
 pub mod probe;
 pub mod report;
+pub mod session;
 pub mod verify;
 
 pub use error::{Error, Result};

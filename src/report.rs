@@ -4,7 +4,9 @@
 use serde::Serialize;
 
 use crate::cert::CertInfo;
+use crate::diagnose::{ClientVerify, Finding, PolicyEvaluation};
 use crate::probe::{ProbeResult, TlsFailure};
+use crate::session::Session;
 use crate::verify::Verdict;
 
 /// Version of the JSON report contract. Bump on any incompatible change.
@@ -38,6 +40,11 @@ pub struct InspectReport {
     pub verify: Option<Verdict>,
     /// What the chain was judged for and against.
     pub verify_context: Option<VerifyContext>,
+    /// The policy evaluated against the leaf (with `--policy`).
+    pub policy: Option<PolicyEvaluation>,
+    /// What Verify() would say against the uploaded CA certificates (with `--client-ca`).
+    pub client_verify: Option<ClientVerify>,
+    pub findings: Vec<Finding>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -52,6 +59,50 @@ pub struct VerifyContext {
 pub struct ProbeReport {
     pub schema_version: u32,
     pub probes: Vec<ProbeResult>,
+    /// Per target: the policy's verdict and Verify(), when asked for.
+    pub evaluations: Vec<Evaluation>,
+    /// Targets that could not run, with the reason.
+    pub errors: Vec<TargetError>,
+    /// Every finding of every probe, most likely first within each target.
+    pub findings: Vec<Finding>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Evaluation {
+    pub target: String,
+    pub policy: Option<PolicyEvaluation>,
+    pub client_verify: Option<ClientVerify>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TargetError {
+    pub target: String,
+    pub error: String,
+}
+
+impl ProbeReport {
+    pub fn from_session(session: &Session) -> Self {
+        ProbeReport {
+            schema_version: SCHEMA_VERSION,
+            probes: session.targets.iter().filter_map(|t| t.probe.clone()).collect(),
+            evaluations: session
+                .targets
+                .iter()
+                .filter(|t| t.policy.is_some() || t.client_verify.is_some())
+                .map(|t| Evaluation {
+                    target: t.name.clone(),
+                    policy: t.policy.clone(),
+                    client_verify: t.client_verify.clone(),
+                })
+                .collect(),
+            errors: session
+                .targets
+                .iter()
+                .filter_map(|t| t.error.as_ref().map(|e| TargetError { target: t.name.clone(), error: e.clone() }))
+                .collect(),
+            findings: session.findings().cloned().collect(),
+        }
+    }
 }
 
 /// Escape control characters so text from a certificate or a server cannot drive the terminal.
@@ -144,6 +195,11 @@ pub fn verdict_text(out: &mut String, v: &Verdict) {
             }
             crate::verify::ChainProblem::OutOfOrder => "the chain was sent out of order".to_string(),
             crate::verify::ChainProblem::RootIncluded { subject } => format!("the root was sent too: {subject}"),
+            crate::verify::ChainProblem::IssuerKeyMismatch { issuer } => {
+                format!(
+                    "a certificate named \"{issuer}\" is there, but its key did not sign (renewed CA with a new key?)"
+                )
+            }
         };
         line(out, "Chain", &text);
     }
@@ -179,6 +235,103 @@ pub fn inspect_text(r: &InspectReport, origins: &[String]) -> String {
         let host = ctx.host.as_ref().map(|h| format!(", host {h}")).unwrap_or_default();
         out.push_str(&format!("Chain verdict  (as a {role} certificate{host}; trust: {})\n", clean(&ctx.trust)));
         verdict_text(&mut out, v);
+    }
+    if let Some(cv) = &r.client_verify {
+        out.push_str(&format!("\nVerify() against uploaded CA certificates ({})\n", clean(&cv.uploaded.join(", "))));
+        verdict_text(&mut out, &cv.verdict);
+    }
+    if let Some(p) = &r.policy {
+        out.push('\n');
+        policy_text(&mut out, p);
+    }
+    out.push('\n');
+    findings_text(&mut out, &r.findings);
+    out
+}
+
+/// The policy's verdict in two or three lines.
+pub fn policy_text(out: &mut String, p: &PolicyEvaluation) {
+    let o = &p.outcome;
+    let verdict = if !o.determined {
+        "cannot be determined (see policy-unevaluable)".to_string()
+    } else if o.status < 400 {
+        format!("{} (passes the inbound policy)", o.status)
+    } else {
+        format!("{} (the request is refused here)", o.status)
+    };
+    out.push_str(&format!("Policy  {}\n", clean(&p.source)));
+    line(out, "Answers", &verdict);
+    if let Some(d) = &o.decided_by {
+        line(out, "Decided by", d);
+    }
+}
+
+/// Findings, most likely first, each with its stable id.
+pub fn findings_text(out: &mut String, findings: &[Finding]) {
+    if findings.is_empty() {
+        out.push_str("Findings: none\n");
+        return;
+    }
+    out.push_str(&format!("Findings ({})\n", findings.len()));
+    for (i, f) in findings.iter().enumerate() {
+        out.push_str(&format!(
+            "\n{}. [{}] {}  ({})\n",
+            i + 1,
+            f.severity.as_str().to_uppercase(),
+            clean(&f.title),
+            f.id
+        ));
+        if let Some(s) = &f.subject {
+            out.push_str(&format!("   on: {}\n", clean(s)));
+        }
+        out.push_str(&format!("   Cause: {}\n", clean(&f.cause)));
+        for e in &f.evidence {
+            out.push_str(&format!("   - {}\n", clean(e)));
+        }
+        if !f.fix.is_empty() {
+            out.push_str("   Fix:\n");
+            for (n, step) in f.fix.iter().enumerate() {
+                out.push_str(&format!("   {}. {}\n", n + 1, clean(step)));
+            }
+        }
+        if let Some(snippet) = &f.snippet {
+            out.push_str("   Policy snippet:\n");
+            for l in snippet.lines() {
+                out.push_str(&format!("     {}\n", clean(l)));
+            }
+        }
+        if !f.related.is_empty() {
+            out.push_str(&format!("   See also: {}\n", f.related.join(", ")));
+        }
+        out.push_str(&format!("   Guide: {}\n", clean(&f.guide)));
+    }
+}
+
+/// A whole session (several targets) as text.
+pub fn session_text(session: &Session) -> String {
+    let mut out = String::new();
+    for t in &session.targets {
+        if let Some(e) = &t.error {
+            out.push_str(&format!("{}: {}\n\n", clean(&t.name), clean(e)));
+            continue;
+        }
+        if let Some(p) = &t.probe {
+            out.push_str(&probe_text(p));
+        }
+        if let Some(cv) = &t.client_verify {
+            out.push_str(&format!("  Verify()    against {}: ", clean(&cv.uploaded.join(", "))));
+            out.push_str(&if cv.verdict.ok {
+                "true\n".to_string()
+            } else {
+                format!("false (error {} {})\n", cv.verdict.code, clean(&cv.verdict.code_name))
+            });
+        }
+        if let Some(p) = &t.policy {
+            policy_text(&mut out, p);
+        }
+        out.push('\n');
+        findings_text(&mut out, &t.findings);
+        out.push('\n');
     }
     out
 }
@@ -276,7 +429,7 @@ fn probe_text_into(out: &mut String, r: &ProbeResult, indent: &str) {
         for n in &r.acceptable_ca_names {
             l(out, "", format!("- {n}"));
         }
-    } else if r.server_chain.first().is_some() {
+    } else if !r.server_chain.is_empty() {
         l(out, "Cert req", "no: the server did not ask for a client certificate".into());
     }
     if r.client_cert_sent {

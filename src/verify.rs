@@ -1539,16 +1539,3 @@ mod tests {
         assert_eq!(v.reason.as_deref(), Some("NoCertificatesPresented"));
     }
 }
-
-// TEMPORARY until the verify branch lands: webpki-only verdict so probe code compiles.
-pub fn verify_chain(presented: &[Certificate], _trust: &TrustStore, _role: Role, _opts: &VerifyOptions) -> Verdict {
-    Verdict {
-        ok: false,
-        code: -1,
-        code_name: "not verified".into(),
-        reason: None,
-        depth: None,
-        path: presented.iter().map(|c| c.info.thumbprint_sha1.clone()).collect(),
-        chain_problems: vec![],
-    }
-}

@@ -78,8 +78,11 @@ where
         }
         r?
     } else {
-        let (mut sender, conn) =
-            hyper::client::conn::http1::Builder::new().max_buf_size(MAX_HEAD_BYTES).handshake(io).await.map_err(map_hyper)?;
+        let (mut sender, conn) = hyper::client::conn::http1::Builder::new()
+            .max_buf_size(MAX_HEAD_BYTES)
+            .handshake(io)
+            .await
+            .map_err(map_hyper)?;
         tokio::spawn(conn);
         sender.send_request(req).await.map_err(map_hyper)?
     };

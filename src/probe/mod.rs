@@ -328,21 +328,33 @@ pub enum NotSentReason {
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum TlsFailure {
     /// The peer sent a fatal alert (TLS name, e.g. `unknown_ca`, `certificate_required`).
-    AlertReceived { alert: String },
+    AlertReceived {
+        alert: String,
+    },
     /// No common protocol version, cipher suite, group or signature scheme.
-    PeerIncompatible { detail: String },
+    PeerIncompatible {
+        detail: String,
+    },
     /// The peer broke the protocol.
-    PeerMisbehaved { detail: String },
+    PeerMisbehaved {
+        detail: String,
+    },
     /// A message arrived that is not allowed at this point (e.g. a renegotiation request).
-    InappropriateMessage { detail: String },
+    InappropriateMessage {
+        detail: String,
+    },
     /// The peer's data could not be decoded (often: not TLS at all on this port).
-    InvalidMessage { detail: String },
+    InvalidMessage {
+        detail: String,
+    },
     /// The connection closed before the handshake finished, without an alert.
     ConnectionClosed,
     ConnectionReset,
     Timeout,
     /// Anything else rustls or the OS reported.
-    Other { detail: String },
+    Other {
+        detail: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -432,7 +444,12 @@ async fn run_once(opts: &ProbeOptions, ctx: &ProbeContext, identity: Option<&Cli
     let sni = opts.server_name().to_string();
     let mut result = ProbeResult {
         role: opts.role,
-        target: Target { host: opts.host.clone(), port: opts.port, sni: sni.clone(), connect_to: opts.connect_to.clone() },
+        target: Target {
+            host: opts.host.clone(),
+            port: opts.port,
+            sni: sni.clone(),
+            connect_to: opts.connect_to.clone(),
+        },
         started_at: crate::cert::rfc3339(time::OffsetDateTime::now_utc()),
         dns: dns::DnsResult::default(),
         tcp: TcpResult::default(),
@@ -494,7 +511,12 @@ async fn run_once(opts: &ProbeOptions, ctx: &ProbeContext, identity: Option<&Cli
             Ok(Err(e)) => (classify_tcp_error(&e), Some(e.to_string())),
             Err(_) => (TcpOutcome::TimedOut, Some(format!("no answer within {} ms", opts.timeouts.connect_ms))),
         };
-        result.tcp.attempts.push(TcpAttempt { address: sa.to_string(), outcome, error: error.clone(), ms: ms(ta.elapsed()) });
+        result.tcp.attempts.push(TcpAttempt {
+            address: sa.to_string(),
+            outcome,
+            error: error.clone(),
+            ms: ms(ta.elapsed()),
+        });
         if outcome == TcpOutcome::Connected {
             result.tcp.connected = true;
             result.tcp.address = Some(sa.to_string());

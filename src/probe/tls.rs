@@ -177,14 +177,13 @@ pub(super) async fn handshake_and_request(
 /// With `--no-http`: a bounded read, so a TLS 1.3 rejection that follows the handshake is seen.
 async fn settle(mut stream: tokio_rustls::client::TlsStream<TcpStream>, opts: &ProbeOptions, result: &mut ProbeResult) {
     let mut buf = [0u8; 512];
-    match tokio::time::timeout(Duration::from_millis(opts.timeouts.settle_ms), stream.read(&mut buf)).await {
-        Ok(Err(e)) => {
-            if let Some(re) = rustls_error_in(&e) {
-                rejected_after_handshake(result, &re);
-            }
+    // Data, a clean close, or silence: the handshake stands.
+    if let Ok(Err(e)) =
+        tokio::time::timeout(Duration::from_millis(opts.timeouts.settle_ms), stream.read(&mut buf)).await
+    {
+        if let Some(re) = rustls_error_in(&e) {
+            rejected_after_handshake(result, &re);
         }
-        // Data, a clean close, or silence: the handshake stands.
-        Ok(Ok(_)) | Err(_) => {}
     }
 }
 
@@ -256,7 +255,9 @@ pub fn classify_io(e: &std::io::Error) -> (TlsFailure, String) {
     use std::io::ErrorKind;
     let failure = match e.kind() {
         ErrorKind::UnexpectedEof => TlsFailure::ConnectionClosed,
-        ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::BrokenPipe => TlsFailure::ConnectionReset,
+        ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::BrokenPipe => {
+            TlsFailure::ConnectionReset
+        }
         ErrorKind::TimedOut => TlsFailure::Timeout,
         _ => TlsFailure::Other { detail: e.to_string() },
     };

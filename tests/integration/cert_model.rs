@@ -4,7 +4,7 @@
 
 use std::process::Command;
 
-use mtls_doctor::cert::{Certificate, CertInfo};
+use mtls_doctor::cert::{CertInfo, Certificate};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::CertificateDer;
 
@@ -53,7 +53,10 @@ fn dotnet_distinguished_names_match_expected_strings() {
         ("/CN=u/emailAddress=ops@contoso.com", "E=ops@contoso.com, CN=u"),
         ("/C=US/ST=Washington/L=Redmond/CN=x", "CN=x, L=Redmond, S=Washington, C=US"),
         ("/DC=com/DC=contoso/CN=svc", "CN=svc, DC=contoso, DC=com"),
-        ("/businessCategory=Private Organization/jurisdictionC=US/CN=x", "CN=x, OID.1.3.6.1.4.1.311.60.2.1.3=US, OID.2.5.4.15=Private Organization"),
+        (
+            "/businessCategory=Private Organization/jurisdictionC=US/CN=x",
+            "CN=x, OID.1.3.6.1.4.1.311.60.2.1.3=US, OID.2.5.4.15=Private Organization",
+        ),
         ("/CN=a\\+b", "CN=\"a+b\""),
         ("/CN=a=b;c", "CN=\"a=b;c\""),
         ("/CN=<tag>", "CN=\"<tag>\""),
@@ -87,7 +90,8 @@ fn thumbprint_and_serial_match_openssl() {
     let dir = Dir::new();
     for i in 0..4 {
         let (info, path) = openssl_cert(&dir, &format!("tp{i}"), &format!("/CN=thumb{i}"));
-        let o = run(Command::new("openssl").args(["x509", "-noout", "-fingerprint", "-sha1", "-serial", "-in"]).arg(&path));
+        let o =
+            run(Command::new("openssl").args(["x509", "-noout", "-fingerprint", "-sha1", "-serial", "-in"]).arg(&path));
         let text = stdout(&o);
         let fp = text
             .lines()
@@ -112,7 +116,12 @@ fn model_fields_from_generated_chain() {
     use mtls_doctor::pki::{Issued, KeyKind, Spec};
     let root = Issued::self_signed(&Spec::ca("Model Root")).expect("root");
     let leaf = root
-        .issue(&Spec::leaf("client.contoso.com").sans(&["client.contoso.com", "10.0.0.1"]).client_only().key(KeyKind::Rsa2048))
+        .issue(
+            &Spec::leaf("client.contoso.com")
+                .sans(&["client.contoso.com", "10.0.0.1"])
+                .client_only()
+                .key(KeyKind::Rsa2048),
+        )
         .expect("leaf");
     let info = Certificate::from_der(leaf.der.clone(), "leaf").expect("parse").info;
     assert_eq!(info.subject, "CN=client.contoso.com, O=mtls-doctor lab");

@@ -3,7 +3,9 @@
 
 use mtls_doctor::cert::Certificate;
 use mtls_doctor::pki::{Issued, Spec};
-use mtls_doctor::probe::{run_probe, ClientIdentity, NotSentReason, ProbeContext, ProbeOptions, TlsFailure, TlsVersionPin};
+use mtls_doctor::probe::{
+    run_probe, ClientIdentity, NotSentReason, ProbeContext, ProbeOptions, TlsFailure, TlsVersionPin,
+};
 use mtls_doctor::verify::TrustStore;
 
 use crate::peers::{nginx, nginx_binary, s_server};
@@ -12,9 +14,9 @@ use crate::util::Dir;
 pub struct Material {
     pub dir: Dir,
     pub server_root: Issued,
-    pub client_root: Issued,
+    pub _client_root: Issued,
     pub client_issuing: Issued,
-    pub server: Issued,
+    pub _server: Issued,
     pub client: Issued,
     pub rogue: Issued,
 }
@@ -25,14 +27,15 @@ impl Material {
         let server_root = Issued::self_signed(&Spec::ca("Peer Server Root")).expect("root");
         let client_root = Issued::self_signed(&Spec::ca("Peer Client Root")).expect("root");
         let client_issuing = client_root.issue(&Spec::ca("Peer Client Issuing CA")).expect("ica");
-        let server = server_root.issue(&Spec::leaf("localhost").sans(&["localhost", "127.0.0.1"]).server_only()).expect("srv");
+        let server =
+            server_root.issue(&Spec::leaf("localhost").sans(&["localhost", "127.0.0.1"]).server_only()).expect("srv");
         let client = client_issuing.issue(&Spec::leaf("client one").client_only()).expect("client");
         let rogue_root = Issued::self_signed(&Spec::ca("Rogue Root")).expect("rogue root");
         let rogue = rogue_root.issue(&Spec::leaf("rogue client").client_only()).expect("rogue");
         dir.write_issued("server", &server);
         dir.write("server-root.pem", server_root.cert_pem());
         dir.write("client-ca.pem", format!("{}{}", client_root.cert_pem(), client_issuing.cert_pem()));
-        Material { dir, server_root, client_root, client_issuing, server, client, rogue }
+        Material { dir, server_root, _client_root: client_root, client_issuing, _server: server, client, rogue }
     }
 
     pub fn trust(&self) -> TrustStore {
@@ -76,7 +79,10 @@ async fn openssl_strict_server_tls13_accepts_good_cert_and_rejects_missing_one_a
     // s_server sends the subjects of every certificate in -CAfile.
     assert_eq!(
         r.acceptable_ca_names,
-        vec!["CN=Peer Client Root, O=mtls-doctor lab".to_string(), "CN=Peer Client Issuing CA, O=mtls-doctor lab".to_string()]
+        vec![
+            "CN=Peer Client Root, O=mtls-doctor lab".to_string(),
+            "CN=Peer Client Issuing CA, O=mtls-doctor lab".to_string()
+        ]
     );
     let http = r.http.as_ref().expect("http result");
     assert_eq!(http.status, 200);

@@ -1,0 +1,425 @@
+//! The catalog of finding ids: for each, its symptom, default severity, title, field-guide step and
+//! rank (lower = more likely the root cause, listed first). Ids are a contract; never rename one.
+
+use super::finding::{Finding, Severity, Symptom};
+
+pub struct Entry {
+    pub id: &'static str,
+    pub symptom: Symptom,
+    pub severity: Severity,
+    pub title: &'static str,
+    pub guide: &'static str,
+    pub rank: u16,
+}
+
+const G_NEGOTIATE: &str = "Step 1: enable client certificate negotiation on the custom domain";
+const G_TIER_DOMAIN: &str = "Prerequisites: service tier and custom domain";
+const G_CA_UPLOAD: &str = "Step 1: upload the CA certificate";
+const G_CERTS: &str = "Prerequisites: certificates and certificate authority";
+const G_POLICY: &str = "Step 2: validate client certificates in the inbound policy";
+const G_VERIFY: &str = "Step 2: validate the chain against the uploaded CA (Verify())";
+const G_403: &str = "Troubleshooting: 403 although the certificate looks right";
+const G_OUTBOUND: &str = "Step 3: outbound certificate on the backend entity or authentication-certificate policy";
+const G_502: &str = "Troubleshooting: TLS handshake failures on outbound calls (502)";
+const G_KV: &str = "Prerequisites: Key Vault access and managed identity";
+const G_ROTATE: &str = "Wrap-up: rotate certificates before they expire";
+
+use Severity::{Error as E, Info as I, Warning as W};
+use Symptom::*;
+
+pub const CATALOG: &[Entry] = &[
+    // null certificate
+    Entry {
+        id: "gateway-did-not-request-cert",
+        symptom: NullCertificate,
+        severity: E,
+        title: "The gateway did not ask for a client certificate on this hostname",
+        guide: G_NEGOTIATE,
+        rank: 10,
+    },
+    Entry {
+        id: "azure-negotiation-off",
+        symptom: NullCertificate,
+        severity: E,
+        title: "Negotiate client certificate is off for the hostname called",
+        guide: G_NEGOTIATE,
+        rank: 11,
+    },
+    Entry {
+        id: "gateway-default-hostname",
+        symptom: NullCertificate,
+        severity: W,
+        title: "The default *.azure-api.net hostname is being called",
+        guide: G_TIER_DOMAIN,
+        rank: 12,
+    },
+    Entry {
+        id: "azure-hostname-not-configured",
+        symptom: NullCertificate,
+        severity: W,
+        title: "The hostname called is not configured on the service",
+        guide: G_TIER_DOMAIN,
+        rank: 13,
+    },
+    Entry {
+        id: "client-cert-missing",
+        symptom: NullCertificate,
+        severity: E,
+        title: "The gateway asked for a client certificate and none was sent",
+        guide: G_CERTS,
+        rank: 20,
+    },
+    Entry {
+        id: "client-key-scheme-mismatch",
+        symptom: NullCertificate,
+        severity: E,
+        title: "The client key cannot sign with any scheme the server accepts",
+        guide: G_CERTS,
+        rank: 21,
+    },
+    Entry {
+        id: "client-cert-ca-not-acceptable",
+        symptom: NullCertificate,
+        severity: W,
+        title: "The client certificate's issuer is not among the CA names the server accepts",
+        guide: G_CA_UPLOAD,
+        rank: 22,
+    },
+    // TLS-level rejection inbound
+    Entry {
+        id: "gateway-rejected-client-cert",
+        symptom: Tls,
+        severity: E,
+        title: "The server rejected the client certificate during the TLS handshake",
+        guide: G_CA_UPLOAD,
+        rank: 25,
+    },
+    // certificate checks
+    Entry {
+        id: "cert-no-private-key",
+        symptom: Tls,
+        severity: E,
+        title: "The certificate file has no private key",
+        guide: G_CERTS,
+        rank: 30,
+    },
+    Entry {
+        id: "cert-key-mismatch",
+        symptom: Tls,
+        severity: E,
+        title: "The private key does not belong to the certificate",
+        guide: G_CERTS,
+        rank: 31,
+    },
+    Entry {
+        id: "cert-expired",
+        symptom: Expiry,
+        severity: E,
+        title: "The certificate has expired",
+        guide: G_ROTATE,
+        rank: 32,
+    },
+    Entry {
+        id: "cert-not-yet-valid",
+        symptom: Expiry,
+        severity: E,
+        title: "The certificate is not valid yet",
+        guide: G_ROTATE,
+        rank: 33,
+    },
+    Entry {
+        id: "cert-missing-client-auth-eku",
+        symptom: Forbidden403,
+        severity: E,
+        title: "The certificate is not allowed for client authentication (EKU)",
+        guide: G_CERTS,
+        rank: 34,
+    },
+    Entry {
+        id: "client-chain-untrusted",
+        symptom: Forbidden403,
+        severity: E,
+        title: "Verify() would fail: the client chain does not lead to an uploaded CA certificate",
+        guide: G_VERIFY,
+        rank: 35,
+    },
+    Entry {
+        id: "azure-ca-not-uploaded",
+        symptom: Forbidden403,
+        severity: E,
+        title: "The client chain's root is not among the service's CA certificates",
+        guide: G_CA_UPLOAD,
+        rank: 36,
+    },
+    Entry {
+        id: "cert-self-signed",
+        symptom: Forbidden403,
+        severity: W,
+        title: "The certificate is self-signed",
+        guide: G_CERTS,
+        rank: 37,
+    },
+    Entry {
+        id: "cert-expiring-soon",
+        symptom: Expiry,
+        severity: W,
+        title: "The certificate expires soon",
+        guide: G_ROTATE,
+        rank: 90,
+    },
+    // 403 / policy
+    Entry {
+        id: "policy-rejects",
+        symptom: Forbidden403,
+        severity: E,
+        title: "The policy answers 403 for this certificate",
+        guide: G_POLICY,
+        rank: 40,
+    },
+    Entry {
+        id: "thumbprint-invisible-char",
+        symptom: Forbidden403,
+        severity: E,
+        title: "The thumbprint literal contains an invisible character",
+        guide: G_403,
+        rank: 41,
+    },
+    Entry {
+        id: "thumbprint-whitespace",
+        symptom: Forbidden403,
+        severity: E,
+        title: "The thumbprint literal contains spaces or separators",
+        guide: G_403,
+        rank: 42,
+    },
+    Entry {
+        id: "thumbprint-case",
+        symptom: Forbidden403,
+        severity: E,
+        title: "The thumbprint literal is not in uppercase",
+        guide: G_403,
+        rank: 43,
+    },
+    Entry {
+        id: "thumbprint-is-issuer",
+        symptom: Forbidden403,
+        severity: E,
+        title: "The thumbprint literal is the issuing CA's, not the client certificate's",
+        guide: G_403,
+        rank: 44,
+    },
+    Entry {
+        id: "thumbprint-mismatch",
+        symptom: Forbidden403,
+        severity: E,
+        title: "The thumbprint literal does not match the certificate presented",
+        guide: G_403,
+        rank: 45,
+    },
+    Entry {
+        id: "issuer-order",
+        symptom: Forbidden403,
+        severity: E,
+        title: "The issuer/subject literal has the right parts in the wrong form",
+        guide: G_403,
+        rank: 46,
+    },
+    Entry {
+        id: "issuer-mismatch",
+        symptom: Forbidden403,
+        severity: E,
+        title: "The issuer/subject literal does not match the certificate presented",
+        guide: G_403,
+        rank: 47,
+    },
+    Entry {
+        id: "http-403-after-handshake",
+        symptom: Forbidden403,
+        severity: W,
+        title: "The gateway accepted the handshake, then answered 403",
+        guide: G_POLICY,
+        rank: 48,
+    },
+    Entry {
+        id: "policy-unevaluable",
+        symptom: Forbidden403,
+        severity: I,
+        title: "Part of the policy could not be evaluated",
+        guide: G_POLICY,
+        rank: 95,
+    },
+    // 502 / outbound
+    Entry {
+        id: "backend-requires-client-cert",
+        symptom: BadGateway502,
+        severity: E,
+        title: "The backend requires a client certificate and none was presented",
+        guide: G_OUTBOUND,
+        rank: 50,
+    },
+    Entry {
+        id: "backend-distrusts-client-ca",
+        symptom: BadGateway502,
+        severity: E,
+        title: "The backend does not trust the CA that signed the gateway's certificate",
+        guide: G_502,
+        rank: 51,
+    },
+    Entry {
+        id: "backend-cert-untrusted",
+        symptom: BadGateway502,
+        severity: E,
+        title: "The backend's certificate chain is not trusted",
+        guide: G_502,
+        rank: 52,
+    },
+    Entry {
+        id: "backend-cert-name-mismatch",
+        symptom: BadGateway502,
+        severity: E,
+        title: "The backend's certificate does not match its host name",
+        guide: G_502,
+        rank: 53,
+    },
+    Entry {
+        id: "backend-tls-incompatible",
+        symptom: BadGateway502,
+        severity: E,
+        title: "No common TLS version or cipher with the backend",
+        guide: G_502,
+        rank: 54,
+    },
+    Entry {
+        id: "backend-unreachable",
+        symptom: BadGateway502,
+        severity: E,
+        title: "The backend cannot be reached",
+        guide: G_502,
+        rank: 55,
+    },
+    Entry {
+        id: "gateway-502",
+        symptom: BadGateway502,
+        severity: W,
+        title: "The gateway answered 502/500: its call to the backend failed",
+        guide: G_502,
+        rank: 56,
+    },
+    Entry {
+        id: "azure-backend-no-client-cert",
+        symptom: BadGateway502,
+        severity: E,
+        title: "The backend entity presents no client certificate",
+        guide: G_OUTBOUND,
+        rank: 57,
+    },
+    // server side
+    Entry {
+        id: "server-cert-untrusted",
+        symptom: Tls,
+        severity: E,
+        title: "The server's certificate chain is not trusted",
+        guide: G_CERTS,
+        rank: 60,
+    },
+    Entry {
+        id: "server-cert-name-mismatch",
+        symptom: Tls,
+        severity: E,
+        title: "The server's certificate does not match the name called",
+        guide: G_CERTS,
+        rank: 61,
+    },
+    Entry {
+        id: "server-cert-expired",
+        symptom: Expiry,
+        severity: E,
+        title: "The server's certificate has expired",
+        guide: G_ROTATE,
+        rank: 62,
+    },
+    Entry {
+        id: "server-chain-incomplete",
+        symptom: Tls,
+        severity: W,
+        title: "The server does not send its intermediate certificate",
+        guide: G_CERTS,
+        rank: 63,
+    },
+    Entry {
+        id: "gateway-unreachable",
+        symptom: Dns,
+        severity: E,
+        title: "The gateway cannot be reached",
+        guide: G_TIER_DOMAIN,
+        rank: 64,
+    },
+    Entry {
+        id: "tls-handshake-failed",
+        symptom: Tls,
+        severity: E,
+        title: "The TLS handshake failed",
+        guide: G_CERTS,
+        rank: 65,
+    },
+    // Key Vault and configuration
+    Entry {
+        id: "kv-no-identity",
+        symptom: KeyVault,
+        severity: E,
+        title: "The service has no managed identity to read Key Vault with",
+        guide: G_KV,
+        rank: 70,
+    },
+    Entry {
+        id: "kv-role-missing",
+        symptom: KeyVault,
+        severity: E,
+        title: "The service's identity has no role that reads the vault's secrets",
+        guide: G_KV,
+        rank: 71,
+    },
+    Entry {
+        id: "kv-sync-failed",
+        symptom: KeyVault,
+        severity: E,
+        title: "The gateway could not fetch the certificate from Key Vault",
+        guide: G_KV,
+        rank: 72,
+    },
+    Entry {
+        id: "kv-versioned-secret",
+        symptom: KeyVault,
+        severity: I,
+        title: "The Key Vault reference is pinned to a version: auto-rotation is off",
+        guide: G_KV,
+        rank: 96,
+    },
+];
+
+pub fn entry(id: &str) -> Option<&'static Entry> {
+    CATALOG.iter().find(|e| e.id == id)
+}
+
+/// Start a finding from the catalog; the rule fills in cause, evidence and fix.
+pub fn finding(id: &'static str) -> Finding {
+    let e = entry(id).unwrap_or(&CATALOG[0]);
+    debug_assert_eq!(e.id, id, "finding id missing from the catalog");
+    Finding {
+        id: id.to_string(),
+        severity: e.severity,
+        symptom: e.symptom,
+        title: e.title.to_string(),
+        cause: String::new(),
+        evidence: vec![],
+        fix: vec![],
+        snippet: None,
+        guide: e.guide.to_string(),
+        subject: None,
+        related: vec![],
+    }
+}
+
+pub fn rank(id: &str) -> u16 {
+    entry(id).map(|e| e.rank).unwrap_or(u16::MAX)
+}

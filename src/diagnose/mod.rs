@@ -1,0 +1,288 @@
+//! Diagnosis: a pure function from everything observed (probes, inspected certificates, the
+//! policy's evaluation, uploaded CA certificates, Azure configuration) to findings, most likely
+//! cause first. No I/O happens here; rules match on typed observations, never on message text.
+
+pub mod azure_rules;
+pub mod catalog;
+pub mod cert_rules;
+pub mod finding;
+pub mod policy_rules;
+pub mod probe_rules;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+pub use finding::{Finding, Severity, Symptom};
+
+use crate::azure::AzureConfig;
+use crate::cert::CertInfo;
+use crate::policy::PolicyOutcome;
+use crate::probe::{ProbeResult, ProbeRole};
+use crate::verify::{ChainProblem, Role, Verdict};
+
+/// Default window for `cert-expiring-soon`.
+pub const DEFAULT_EXPIRING_DAYS: i64 = 30;
+
+/// A policy evaluated against one certificate (or none).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PolicyEvaluation {
+    /// The policy file.
+    pub source: String,
+    /// Thumbprint of the certificate it was evaluated against; None for a null certificate.
+    pub certificate: Option<String>,
+    pub outcome: PolicyOutcome,
+}
+
+/// Certificates given to `inspect` (leaf first) and what was concluded about them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InspectedChain {
+    pub origin: String,
+    pub certs: Vec<CertInfo>,
+    pub role: Role,
+    pub verdict: Option<Verdict>,
+    /// The private keys found match no certificate.
+    pub key_mismatch: bool,
+}
+
+/// What `Verify()` would say of a client chain against the CA certificates uploaded to the gateway.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClientVerify {
+    /// The `--client-ca` files.
+    pub uploaded: Vec<String>,
+    pub thumbprint: String,
+    pub verdict: Verdict,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    pub now: OffsetDateTime,
+    pub expiring_days: i64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings { now: OffsetDateTime::now_utc(), expiring_days: DEFAULT_EXPIRING_DAYS }
+    }
+}
+
+/// Everything the rules look at.
+#[derive(Debug, Clone, Copy)]
+pub struct Observations<'a> {
+    pub probes: &'a [ProbeResult],
+    pub inspected: Option<&'a InspectedChain>,
+    pub policy: Option<&'a PolicyEvaluation>,
+    pub client_verify: Option<&'a ClientVerify>,
+    /// CA certificates uploaded to the gateway (`--client-ca`).
+    pub uploaded_cas: &'a [CertInfo],
+    pub azure: Option<&'a AzureConfig>,
+    /// Files given as an identity that have a certificate but no private key.
+    pub keyless_identities: &'a [String],
+    pub settings: Settings,
+}
+
+impl<'a> Observations<'a> {
+    pub fn new(probes: &'a [ProbeResult]) -> Self {
+        Observations {
+            probes,
+            inspected: None,
+            policy: None,
+            client_verify: None,
+            uploaded_cas: &[],
+            azure: None,
+            keyless_identities: &[],
+            settings: Settings::default(),
+        }
+    }
+}
+
+/// Run every rule; findings come back deduplicated and ordered most likely first.
+pub fn diagnose(obs: &Observations) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let s = obs.settings;
+
+    for origin in obs.keyless_identities {
+        let mut f = catalog::finding("cert-no-private-key");
+        f.subject = Some(origin.clone());
+        f.cause = "The file holds a certificate but no private key, so it cannot be presented in a handshake: the probe went on without a client certificate.".into();
+        f.evidence.push(format!("{origin}: certificate(s) found, no private key"));
+        f.fix = vec![
+            "Export the certificate with its private key (.pfx: \"Yes, export the private key\"), or pass the key file with --key.".into(),
+            "For Key Vault: import the .pfx with its key; a .cer upload has none.".into(),
+        ];
+        out.push(f);
+    }
+
+    for p in obs.probes {
+        probe_rules::probe_findings(p, &mut out);
+        let subject = probe_rules::subject_of(p);
+        if let Some(leaf) = p.client_chain.first() {
+            let ctx = cert_rules::CertContext {
+                subject: &subject,
+                role: Role::Client,
+                now: s.now,
+                expiring_days: s.expiring_days,
+            };
+            cert_rules::cert_findings(leaf, &ctx, &mut out);
+        }
+        if let Some(leaf) = p.server_chain.first() {
+            let ctx = cert_rules::CertContext {
+                subject: &subject,
+                role: Role::Server,
+                now: s.now,
+                expiring_days: s.expiring_days,
+            };
+            cert_rules::cert_findings(leaf, &ctx, &mut out);
+        }
+    }
+
+    if let Some(ins) = obs.inspected {
+        if let Some(leaf) = ins.certs.first() {
+            let ctx = cert_rules::CertContext {
+                subject: &ins.origin,
+                role: ins.role,
+                now: s.now,
+                expiring_days: s.expiring_days,
+            };
+            cert_rules::cert_findings(leaf, &ctx, &mut out);
+        }
+        if ins.key_mismatch {
+            let mut f = catalog::finding("cert-key-mismatch");
+            f.subject = Some(ins.origin.clone());
+            f.cause =
+                "The private key given does not belong to any certificate given: a TLS stack refuses to use the pair."
+                    .into();
+            if let Some(leaf) = ins.certs.first() {
+                f.evidence.push(format!(
+                    "certificate \"{}\" (Thumbprint {}) has a different public key",
+                    leaf.subject, leaf.thumbprint_sha1
+                ));
+            }
+            f.fix =
+                vec!["Find the key generated with this certificate's request (or re-export the .pfx with its key)."
+                    .into()];
+            out.push(f);
+        }
+        if let Some(v) = &ins.verdict {
+            if !v.ok && ins.role == Role::Server && obs.probes.is_empty() {
+                // inspect of a server certificate: reuse the server-side wording.
+                let mut f =
+                    catalog::finding(if v.code == 62 { "server-cert-name-mismatch" } else { "server-cert-untrusted" });
+                f.subject = Some(ins.origin.clone());
+                f.cause = "The chain does not verify for a server.".into();
+                f.evidence.push(format!("verify: error {} ({})", v.code, v.code_name));
+                f.fix = vec!["See the verdict's chain notes; send the full chain and check the host name.".into()];
+                if matches!(v.code, 2 | 18 | 19 | 20 | 21 | 62) {
+                    out.push(f);
+                }
+            }
+        }
+    }
+
+    if let Some(cv) = obs.client_verify {
+        if !cv.verdict.ok {
+            let mut f = catalog::finding("client-chain-untrusted");
+            f.subject = Some(cv.uploaded.join(", "));
+            let missing: Vec<String> = cv
+                .verdict
+                .chain_problems
+                .iter()
+                .filter_map(|p| match p {
+                    ChainProblem::MissingIntermediate { needed_issuer } => Some(needed_issuer.clone()),
+                    _ => None,
+                })
+                .collect();
+            f.cause = if missing.is_empty() {
+                format!("Against the CA certificates uploaded to the gateway, the client chain fails with \"{}\": Verify() returns false and validate-client-certificate rejects it.", cv.verdict.code_name)
+            } else {
+                format!("The chain is missing \"{}\": neither the client sends it nor is it uploaded, so Verify() returns false.", missing.join("\", \""))
+            };
+            f.evidence.push(format!("certificate Thumbprint {}", cv.thumbprint));
+            f.evidence.push(format!(
+                "verify against {}: error {} ({})",
+                cv.uploaded.join(", "),
+                cv.verdict.code,
+                cv.verdict.code_name
+            ));
+            if let Some(r) = &cv.verdict.reason {
+                f.evidence.push(format!("webpki: {r}"));
+            }
+            f.fix = if missing.is_empty() {
+                vec![
+                    "Upload the client certificate's root CA (and intermediates) under Certificates → CA certificates."
+                        .into(),
+                ]
+            } else {
+                vec![format!(
+                    "Upload \"{}\" as a CA certificate, or make the client send it with its leaf.",
+                    missing.join("\", \"")
+                )]
+            };
+            out.push(f);
+        }
+    }
+
+    if let Some(ev) = obs.policy {
+        let cert =
+            ev.certificate.as_ref().and_then(|tp| all_client_certs(obs).into_iter().find(|c| &c.thumbprint_sha1 == tp));
+        let issuer_tps = issuer_thumbprints(obs, cert);
+        policy_rules::policy_findings(ev, cert, &issuer_tps, &mut out);
+    }
+
+    if let Some(az) = obs.azure {
+        let chain: Vec<CertInfo> = obs
+            .probes
+            .iter()
+            .find(|p| p.role == ProbeRole::Inbound && !p.client_chain.is_empty())
+            .map(|p| p.client_chain.clone())
+            .or_else(|| obs.inspected.filter(|i| i.role == Role::Client).map(|i| i.certs.clone()))
+            .unwrap_or_default();
+        let auth_cert = obs.policy.is_some_and(|p| !p.outcome.authentication_certificates.is_empty());
+        azure_rules::azure_findings(az, obs.probes, &chain, auth_cert, &mut out);
+    }
+
+    finish(out)
+}
+
+fn all_client_certs<'a>(obs: &'a Observations) -> Vec<&'a CertInfo> {
+    let mut v: Vec<&CertInfo> = obs.probes.iter().flat_map(|p| p.client_chain.iter()).collect();
+    if let Some(i) = obs.inspected {
+        v.extend(i.certs.iter());
+    }
+    v
+}
+
+/// Thumbprints of certificates that issued the client certificate (from its chain or the uploaded CAs).
+fn issuer_thumbprints(obs: &Observations, cert: Option<&CertInfo>) -> Vec<String> {
+    let Some(cert) = cert else { return vec![] };
+    let mut out: Vec<String> = all_client_certs(obs)
+        .into_iter()
+        .chain(obs.uploaded_cas.iter())
+        .filter(|c| c.subject == cert.issuer && c.thumbprint_sha1 != cert.thumbprint_sha1)
+        .map(|c| c.thumbprint_sha1.clone())
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Deduplicate (same id, subject and evidence) and order: errors first, then by the catalog's rank.
+fn finish(mut out: Vec<Finding>) -> Vec<Finding> {
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|f| seen.insert((f.id.clone(), f.subject.clone(), f.evidence.clone())));
+    // The same certificate problem seen from several probes is one finding.
+    let mut seen_cert = std::collections::HashSet::new();
+    out.retain(|f| {
+        if f.id.starts_with("cert-") {
+            seen_cert.insert((f.id.clone(), f.evidence.first().cloned()))
+        } else {
+            true
+        }
+    });
+    out.sort_by_key(|f| (f.severity, catalog::rank(&f.id)));
+    out
+}
+
+/// Whether any finding is an error (exit code 1).
+pub fn has_errors(findings: &[Finding]) -> bool {
+    findings.iter().any(|f| f.severity == Severity::Error)
+}

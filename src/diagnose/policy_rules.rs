@@ -1,0 +1,304 @@
+//! Rules over a policy evaluation: which clause answers 403 and why a literal that looks right
+//! does not match (case, spaces, an invisible character, the issuer's thumbprint, RDN order).
+
+use super::catalog::finding;
+use super::finding::{Finding, Severity};
+use super::PolicyEvaluation;
+use crate::cert::{normalize_thumbprint, CertInfo};
+use crate::policy::{csharp_string_literal, is_invisible, thumbprint_literal_snippet, Comparison, ValidationFailure};
+use crate::report::clean;
+
+/// Show a literal with its invisible characters made visible (`<U+200E>`).
+pub fn visible(s: &str) -> String {
+    clean(s)
+}
+
+fn compared_equal(c: &Comparison) -> bool {
+    match &c.compared_actual {
+        None => false,
+        Some(actual) => {
+            if c.case_insensitive {
+                actual.to_lowercase() == c.compared_literal.to_lowercase()
+            } else {
+                *actual == c.compared_literal
+            }
+        }
+    }
+}
+
+/// Every reason a thumbprint literal does not equal the certificate's thumbprint, most specific first.
+fn thumbprint_problems(
+    literal: &str,
+    actual: &str,
+    issuer_thumbprints: &[String],
+    case_matters: bool,
+) -> Vec<&'static str> {
+    let norm = normalize_thumbprint(literal);
+    let hex_only_len = literal.chars().filter(|c| c.is_ascii_hexdigit()).count();
+    let mut problems = Vec::new();
+    if norm == actual && hex_only_len == 40 {
+        if literal.chars().any(is_invisible) {
+            problems.push("thumbprint-invisible-char");
+        }
+        if literal.chars().any(|c| (c.is_whitespace() && !is_invisible(c)) || c == ':' || c == '-') {
+            problems.push("thumbprint-whitespace");
+        }
+        if case_matters && literal.chars().any(|c| c.is_ascii_lowercase()) {
+            problems.push("thumbprint-case");
+        }
+        if !problems.is_empty() {
+            return problems;
+        }
+    }
+    if issuer_thumbprints.contains(&norm) {
+        return vec!["thumbprint-is-issuer"];
+    }
+    vec!["thumbprint-mismatch"]
+}
+
+fn thumbprint_cause(id: &str) -> String {
+    match id {
+        "thumbprint-invisible-char" => "The thumbprint literal carries an invisible character (typically U+200E, added when copying from the Windows certificate dialog), so the ordinal string comparison never matches.",
+        "thumbprint-whitespace" => "The thumbprint literal contains spaces or separators; X509Certificate2.Thumbprint has none, so the comparison never matches.",
+        "thumbprint-case" => "The thumbprint literal is in lowercase (or mixed case). X509Certificate2.Thumbprint is uppercase hex and C# == on strings is case-sensitive.",
+        "thumbprint-is-issuer" => "The literal is the thumbprint of the issuing CA certificate, not of the client certificate: every client certificate's own thumbprint differs from it.",
+        _ => "The thumbprint in the policy belongs to another certificate (an old one before a rotation, or a different client).",
+    }
+    .to_string()
+}
+
+/// Split a DN in .NET, RFC 4514 or OpenSSL slash form into normalised `KEY=value` parts.
+pub fn dn_parts(dn: &str) -> Vec<String> {
+    let dn = dn.trim();
+    let slash = dn.starts_with('/');
+    let mut parts = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut chars = dn.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => quoted = !quoted,
+            '\\' => {
+                if let Some(n) = chars.next() {
+                    cur.push(n);
+                }
+            }
+            ',' | ';' | '+' if !quoted && !slash => {
+                parts.push(std::mem::take(&mut cur));
+            }
+            '/' if slash && !quoted => {
+                parts.push(std::mem::take(&mut cur));
+            }
+            c => cur.push(c),
+        }
+    }
+    parts.push(cur);
+    parts
+        .into_iter()
+        .filter_map(|p| {
+            let (k, v) = p.split_once('=')?;
+            let key = match k.trim().to_ascii_uppercase().as_str() {
+                "ST" | "S" => "S".to_string(),
+                "EMAILADDRESS" | "E" => "E".to_string(),
+                "GN" | "G" => "G".to_string(),
+                "TITLE" | "T" => "T".to_string(),
+                "SERIALNUMBER" => "SERIALNUMBER".to_string(),
+                other => other.to_string(),
+            };
+            Some(format!("{key}={}", v.trim()))
+        })
+        .collect()
+}
+
+fn same_rdns(a: &str, b: &str) -> bool {
+    let mut x = dn_parts(a);
+    let mut y = dn_parts(b);
+    if x.is_empty() {
+        return false;
+    }
+    x.sort();
+    y.sort();
+    x == y
+}
+
+pub fn policy_findings(
+    ev: &PolicyEvaluation,
+    cert: Option<&CertInfo>,
+    issuer_thumbprints: &[String],
+    out: &mut Vec<Finding>,
+) {
+    let o = &ev.outcome;
+    let subject = format!("policy {}", ev.source);
+    let push = |out: &mut Vec<Finding>, mut f: Finding| {
+        f.subject = Some(subject.clone());
+        out.push(f);
+    };
+    let snippet = cert.map(|c| thumbprint_literal_snippet(&c.thumbprint_sha1, &c.issuer));
+
+    let mut specific: Vec<String> = Vec::new();
+    // Literal-by-literal analysis of every comparison with the presented certificate.
+    for c in &o.comparisons {
+        let Some(actual) = &c.actual else { continue };
+        if c.literal_source != "literal" || compared_equal(c) {
+            continue;
+        }
+        let equality = matches!(c.operator.as_str(), "==" | "!=" | "Equals" | "string.Equals");
+        if !equality {
+            continue;
+        }
+        match c.property.as_str() {
+            "Thumbprint" => {
+                let problems = thumbprint_problems(&c.literal, actual, issuer_thumbprints, !c.case_insensitive);
+                for (n, id) in problems.iter().enumerate() {
+                    let id = *id;
+                    let mut f = finding(id);
+                    f.cause = thumbprint_cause(id);
+                    f.evidence.push(format!("{} clause {}: {}", c.path, c.clause, visible(&c.clause_text)));
+                    f.evidence.push(format!("literal:   {}", visible(&c.literal)));
+                    f.evidence.push(format!("presented: {actual}"));
+                    if !c.evaluated {
+                        f.evidence.push(
+                            "this clause was short-circuited for this request, but would fail when reached".into(),
+                        );
+                        f.severity = Severity::Warning;
+                    }
+                    f.fix = vec![
+                    format!("Replace the literal with {} (exactly, uppercase, no spaces).", csharp_string_literal(actual)),
+                    "Or compare case-insensitively after trimming: context.Request.Certificate.Thumbprint.Equals(\"…\", StringComparison.OrdinalIgnoreCase).".into(),
+                ];
+                    // One snippet is enough: the most specific finding carries it, the others point at it.
+                    if n == 0 {
+                        f.snippet = snippet.clone();
+                    } else {
+                        f.related.push(problems[0].to_string());
+                    }
+                    f.related.push("policy-rejects".into());
+                    for other in problems.iter().filter(|o| **o != id) {
+                        if !f.related.iter().any(|r| r == other) {
+                            f.related.push(other.to_string());
+                        }
+                    }
+                    specific.push(id.to_string());
+                    push(out, f);
+                }
+            }
+            "Issuer" | "Subject" | "IssuerName.Name" | "SubjectName.Name" => {
+                let id = if same_rdns(&c.literal, actual) { "issuer-order" } else { "issuer-mismatch" };
+                let mut f = finding(id);
+                if c.property.starts_with("Subject") {
+                    f.title = if id == "issuer-order" {
+                        "The subject literal has the right parts in the wrong form".into()
+                    } else {
+                        "The subject literal does not match the certificate presented".into()
+                    };
+                }
+                f.cause = if id == "issuer-order" {
+                    format!(
+                        "The literal has the same name parts as the certificate's {}, but written in another order or form (OpenSSL prints RDNs in encoding order, or with \"/\" and ST=). .NET writes them in reverse order, \", \"-separated, S= for state.",
+                        c.property
+                    )
+                } else {
+                    format!("The certificate's {} differs from the literal: a different CA (or subject) than the policy expects.", c.property)
+                };
+                f.evidence.push(format!("{} clause {}: {}", c.path, c.clause, visible(&c.clause_text)));
+                f.evidence.push(format!("literal:   {}", visible(&c.literal)));
+                f.evidence.push(format!("presented: {actual}"));
+                f.fix = vec![format!("Use the .NET form exactly: {}", csharp_string_literal(actual))];
+                if c.property.contains("Issuer") {
+                    f.snippet = snippet.clone();
+                }
+                specific.push(id.to_string());
+                push(out, f);
+            }
+            _ => {}
+        }
+    }
+
+    // validate-client-certificate identities.
+    let no_identity = o.elements.iter().any(|e| {
+        matches!(&e.outcome, crate::policy::ElementOutcome::CertificateRejected { failures, .. }
+            if failures.iter().any(|f| matches!(f, ValidationFailure::NoIdentityMatched { .. })))
+    });
+    if no_identity {
+        for ic in o.identity_checks.iter().filter(|ic| ic.matched == Some(false)) {
+            let Some(actual) = &ic.actual else { continue };
+            if ic.attribute == "thumbprint" || ic.attribute == "issuer-thumbprint" {
+                let problems = thumbprint_problems(&ic.expected, actual, issuer_thumbprints, false);
+                let id = problems[0];
+                if ic.attribute == "issuer-thumbprint" && id == "thumbprint-is-issuer" {
+                    continue;
+                }
+                let mut f = finding(id);
+                f.cause = format!(
+                    "validate-client-certificate identity {} attribute {} does not match the certificate presented.",
+                    ic.identity, ic.attribute
+                );
+                f.evidence.push(format!("{} {}=\"{}\"", ic.path, ic.attribute, visible(&ic.expected)));
+                f.evidence.push(format!("presented: {actual}"));
+                f.fix = vec![format!("Set {}=\"{actual}\".", ic.attribute)];
+                specific.push(id.to_string());
+                push(out, f);
+            } else if ic.attribute == "issuer-subject" || ic.attribute == "subject" {
+                let id = if same_rdns(&ic.expected, actual) { "issuer-order" } else { "issuer-mismatch" };
+                let mut f = finding(id);
+                f.cause = format!(
+                    "validate-client-certificate identity {} attribute {} does not match.",
+                    ic.identity, ic.attribute
+                );
+                f.evidence.push(format!("{} {}=\"{}\"", ic.path, ic.attribute, visible(&ic.expected)));
+                f.evidence.push(format!("presented: {actual}"));
+                f.fix = vec![format!("Set {}=\"{}\".", ic.attribute, actual.replace('"', "&quot;"))];
+                specific.push(id.to_string());
+                push(out, f);
+            }
+        }
+    }
+
+    if o.determined && o.status >= 400 {
+        let mut f = finding("policy-rejects");
+        f.cause = match o.status {
+            500 => "An expression in the policy throws for this request (typically a property read on a null certificate), so the gateway answers 500.".into(),
+            s => format!("Evaluated against the certificate actually presented, the policy answers {s}."),
+        };
+        f.evidence.push(format!("status: {}", o.status));
+        if let Some(d) = &o.decided_by {
+            f.evidence.push(format!("decided by: {}", visible(d)));
+        }
+        match cert {
+            Some(c) => f.evidence.push(format!("certificate: \"{}\" (Thumbprint {})", c.subject, c.thumbprint_sha1)),
+            None => f.evidence.push("certificate: none (context.Request.Certificate is null)".into()),
+        }
+        for e in &o.elements {
+            if let crate::policy::ElementOutcome::CertificateRejected { failures, ignored: false } = &e.outcome {
+                f.evidence.push(format!(
+                    "{}: {}",
+                    e.path,
+                    failures.iter().map(|x| format!("{x:?}")).collect::<Vec<_>>().join(", ")
+                ));
+            }
+        }
+        f.fix = if cert.is_none() {
+            vec!["No certificate reached the policy: fix negotiation first (see gateway-did-not-request-cert / client-cert-missing).".into()]
+        } else if specific.is_empty() {
+            vec!["Change the failing clause, or present a certificate that satisfies it.".into()]
+        } else {
+            vec![format!("See {} for the exact literal to fix.", specific.join(", "))]
+        };
+        f.related = specific.clone();
+        f.related.dedup();
+        push(out, f);
+    }
+
+    for u in &o.unevaluable {
+        let mut f = finding("policy-unevaluable");
+        f.cause = format!("This tool does not model {}: it is reported, not guessed.", u.why);
+        f.evidence.push(format!(
+            "{}{}: {}",
+            u.path,
+            u.clause.map(|c| format!(" clause {c}")).unwrap_or_default(),
+            visible(&u.fragment)
+        ));
+        f.fix = vec!["Check this part by hand in the APIM test console (trace).".into()];
+        push(out, f);
+    }
+}

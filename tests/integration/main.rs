@@ -2,6 +2,7 @@
 
 mod azure;
 mod cert_model;
+mod cli;
 mod dns;
 mod material;
 mod peers;

@@ -4,6 +4,7 @@ mod azure;
 mod cert_model;
 mod cli;
 mod dns;
+mod findings_docs;
 mod material;
 mod peers;
 mod policy;

@@ -17,8 +17,11 @@
 //! means. Only `tui` touches the terminal.
 
 pub mod cert;
+pub mod danger;
 pub mod error;
 pub mod inspect;
+pub mod lab;
+pub mod listen;
 pub mod material;
 pub mod pki;
 pub mod verify;

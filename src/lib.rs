@@ -24,6 +24,8 @@ pub mod diagnose;
 pub mod engine;
 pub mod error;
 pub mod inspect;
+pub mod lab;
+pub mod listen;
 pub mod material;
 pub mod pki;
 pub mod policy;

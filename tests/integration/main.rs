@@ -5,6 +5,8 @@ mod cert_model;
 mod cli;
 mod dns;
 mod findings_docs;
+mod lab;
+mod listen;
 mod material;
 mod peers;
 mod policy;

@@ -34,6 +34,45 @@ pub enum Command {
     Inspect(Box<InspectArgs>),
     /// Perform a test handshake (and HTTP request) against a gateway or a backend.
     Probe(Box<ProbeArgs>),
+    /// A TLS server that asks every client for its certificate and shows what it presents.
+    Listen(Box<ListenArgs>),
+    /// Start the built-in lab on loopback and diagnose a session of lab targets.
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ListenArgs {
+    /// Address to listen on, e.g. 127.0.0.1:8443 or [::1]:8443.
+    #[arg(long, value_name = "ADDR")]
+    pub bind: std::net::SocketAddr,
+    /// Server certificate (chain), PEM/DER, or a .pfx with its key.
+    #[arg(long, value_name = "FILE")]
+    pub cert: PathBuf,
+    /// Private key for --cert (not needed with a .pfx).
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<PathBuf>,
+    /// CA certificates client certificates are judged against (they are never refused for it).
+    #[arg(long, value_name = "FILE")]
+    pub ca: Vec<PathBuf>,
+    /// Refuse handshakes without a client certificate.
+    #[arg(long)]
+    pub require_client_cert: bool,
+    /// Exit after this many connections.
+    #[arg(long, value_name = "N")]
+    pub max_connections: Option<usize>,
+    #[command(flatten)]
+    pub password: PasswordArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct DemoArgs {
+    /// Print a report instead of opening the terminal UI.
+    #[arg(long)]
+    pub headless: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -417,6 +456,69 @@ pub async fn run_many(targets: Vec<TargetRun>, loaded: Arc<engine::Loaded>, jobs
     out
 }
 
+/// `listen`: one line (text) or one JSON object (JSON Lines) per connection, as they end.
+pub fn run_listen(args: &ListenArgs) -> Result<i32> {
+    let pw = args.password.source();
+    let identity = material::load_identity(&args.cert, args.key.as_deref(), &pw)?;
+    let ca: Vec<rustls::pki_types::CertificateDer<'static>> =
+        engine::load_certs(&paths(&args.ca))?.into_iter().map(|c| c.der.into()).collect();
+    let cfg = crate::listen::ListenConfig {
+        bind: args.bind,
+        chain: identity.chain.iter().map(|c| c.der.clone().into()).collect(),
+        key: identity.key.der().clone_key(),
+        ca,
+        require_client_cert: args.require_client_cert,
+        max_connections: args.max_connections,
+    };
+    let format = args.output.report.unwrap_or(Format::Text);
+    let rt = runtime()?;
+    rt.block_on(async move {
+        let listener = crate::listen::bind(&cfg).await?;
+        let local = listener.local_addr().map_err(|e| Error::io(args.bind.to_string(), e))?;
+        eprintln!("mtls-doctor: listening on {local} (asks every client for a certificate; Ctrl-C to stop)");
+        let (tx, mut rx) = tokio::sync::mpsc::channel(64);
+        let server = tokio::spawn(crate::listen::run_listener(cfg, listener, tx));
+        let mut sink: Box<dyn std::io::Write + Send> = match &args.output.output {
+            Some(path) => Box::new(std::fs::File::create(path).map_err(|e| Error::io(path, e))?),
+            None => Box::new(std::io::stdout()),
+        };
+        loop {
+            tokio::select! {
+                rec = rx.recv() => {
+                    let Some(rec) = rec else { break };
+                    let line = match format {
+                        Format::Json => serde_json::to_string(&rec).unwrap_or_default(),
+                        Format::Text => report::listen_line(&rec),
+                    };
+                    let _ = writeln!(sink, "{line}");
+                    let _ = sink.flush();
+                }
+                _ = tokio::signal::ctrl_c() => break,
+            }
+        }
+        server.abort();
+        Ok::<(), Error>(())
+    })?;
+    Ok(EXIT_OK)
+}
+
+/// `demo`: start the lab, run its targets, show the session.
+pub fn run_demo(args: &DemoArgs) -> Result<i32> {
+    let dir = tempfile::tempdir().map_err(|e| Error::Usage(format!("cannot create a temporary directory: {e}")))?;
+    let rt = runtime()?;
+    let (lab, session) = rt.block_on(crate::demo::start_demo(dir.path()))?;
+    let findings: Vec<_> = session.findings().cloned().collect();
+    let text = match args.output.report.unwrap_or(Format::Text) {
+        Format::Json => report::to_json(&ProbeReport::from_session(&session)) + "\n",
+        Format::Text => report::session_text(&session),
+    };
+    emit(&args.output, &text)?;
+    rt.block_on(lab.shutdown());
+    // The demo's findings are the point of the demo, not a failure of the run.
+    let _ = findings;
+    Ok(EXIT_OK)
+}
+
 pub fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -430,6 +532,8 @@ pub fn run(cli: Cli) -> Result<i32> {
     match cli.command {
         Some(Command::Inspect(a)) => run_inspect(&a),
         Some(Command::Probe(a)) => run_probe(&a),
+        Some(Command::Listen(a)) => run_listen(&a),
+        Some(Command::Demo(a)) => run_demo(&a),
         None => Err(Error::Usage("no command given (try `mtls-doctor --help`)".into())),
     }
 }

@@ -20,6 +20,7 @@ pub mod azure;
 pub mod cert;
 pub mod cli;
 pub mod danger;
+pub mod demo;
 pub mod diagnose;
 pub mod engine;
 pub mod error;

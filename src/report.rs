@@ -481,3 +481,27 @@ fn probe_text_into(out: &mut String, r: &ProbeResult, indent: &str) {
 pub fn to_json<T: Serialize>(v: &T) -> String {
     serde_json::to_string_pretty(v).unwrap_or_else(|e| format!("{{\"error\": \"cannot serialize report: {e}\"}}"))
 }
+
+/// One `listen` connection as a line of text.
+pub fn listen_line(r: &crate::listen::ConnectionRecord) -> String {
+    let who = r.client_certificate.as_ref().map(|c| format!("{} ({})", clean(&c.subject), c.thumbprint_sha1));
+    let verdict = match &r.verdict {
+        Some(v) if v.ok => "trusted".to_string(),
+        Some(v) => format!("not trusted: {}", clean(&v.error.clone().unwrap_or_default())),
+        None => String::new(),
+    };
+    let req = r.requests.first().map(|q| format!(" {} {}", clean(&q.method), clean(&q.path))).unwrap_or_default();
+    match &r.handshake_error {
+        Some(e) => format!("{} {} handshake failed: {}", r.at, clean(&r.peer), clean(e)),
+        None => format!(
+            "{} {} SNI {} {} cert {}{}{}",
+            r.at,
+            clean(&r.peer),
+            clean(r.sni.as_deref().unwrap_or("-")),
+            r.tls_version.clone().unwrap_or_default(),
+            who.unwrap_or_else(|| "none".into()),
+            if verdict.is_empty() { String::new() } else { format!(" [{verdict}]") },
+            req
+        ),
+    }
+}

@@ -179,7 +179,9 @@ pub fn diagnose(obs: &Observations) -> Vec<Finding> {
     }
 
     if let Some(cv) = obs.client_verify {
-        if !cv.verdict.ok {
+        // Expiry and usage have findings of their own (cert-expired, cert-not-yet-valid,
+        // cert-missing-client-auth-eku); this one is about the chain to the uploaded CAs.
+        if !cv.verdict.ok && !matches!(cv.verdict.code, 9 | 10 | 26) {
             let mut f = catalog::finding("client-chain-untrusted");
             f.subject = Some(cv.uploaded.join(", "));
             let missing: Vec<String> = cv

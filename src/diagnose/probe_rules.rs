@@ -174,9 +174,8 @@ pub fn probe_findings(p: &ProbeResult, out: &mut Vec<Finding>) {
                         }
                     }
                     f.evidence.push(format!("server sent {} certificate(s)", p.server_chain.len()));
-                    f.fix = vec!["Configure the server to send the full chain (leaf then intermediates; a .pfx with the chain for APIM custom domains).".into()];
+                    f.fix = vec!["If the issuer is an intermediate CA, configure the server to send it after the leaf (a .pfx with the chain for APIM custom domains); if it is a root, see the untrusted-chain finding.".into()];
                     if !inbound {
-                        f.severity = Severity::Error;
                         f.symptom = super::finding::Symptom::BadGateway502;
                     }
                     push(out, f);
@@ -361,7 +360,9 @@ pub fn probe_findings(p: &ProbeResult, out: &mut Vec<Finding>) {
             p.acceptable_ca_names.iter().any(|n| issuers.contains(&n.as_str()) || subjects.contains(&n.as_str()));
         if !acceptable {
             let mut f = finding("client-cert-ca-not-acceptable");
-            if !p.handshake.ok {
+            // Inbound, a refused handshake makes this the likely cause; outbound, the alert itself
+            // (backend-distrusts-client-ca) is the error and this is its corroboration.
+            if !p.handshake.ok && inbound {
                 f.severity = Severity::Error;
             }
             f.cause = "The server listed the CAs it accepts client certificates from, and the certificate's issuer is not one of them: many servers refuse it, and clients that pick certificates by this list will not offer it.".into();

@@ -3,10 +3,12 @@
 mod azure;
 mod cert_model;
 mod cli;
+mod demo;
 mod dns;
 mod findings_docs;
 mod lab;
 mod listen;
+mod listen_cli;
 mod material;
 mod peers;
 mod policy;

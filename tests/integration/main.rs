@@ -12,6 +12,7 @@ mod listen_cli;
 mod material;
 mod peers;
 mod policy;
+mod probe_lab;
 mod probe_peers;
 mod util;
 mod verify;

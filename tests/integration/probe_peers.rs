@@ -185,9 +185,7 @@ fn nginx_site(m: &Material, verify_client: &str) -> String {
 
 #[tokio::test]
 async fn nginx_verify_on_answers_400_without_an_alert() {
-    if nginx_binary().is_none() {
-        panic!("nginx is required for this test: apt-get install -y nginx (.ci/run does this)");
-    }
+    assert!(nginx_binary().is_some(), "nginx is required for this test: apt-get install -y nginx (.ci/run does this)");
     let m = Material::new();
     let ndir = Dir::new();
     let peer = nginx(ndir.tmp.path(), &nginx_site(&m, "on"));
@@ -203,9 +201,7 @@ async fn nginx_verify_on_answers_400_without_an_alert() {
 
 #[tokio::test]
 async fn nginx_optional_no_ca_lets_policy_answer_403() {
-    if nginx_binary().is_none() {
-        panic!("nginx is required for this test: apt-get install -y nginx (.ci/run does this)");
-    }
+    assert!(nginx_binary().is_some(), "nginx is required for this test: apt-get install -y nginx (.ci/run does this)");
     let m = Material::new();
     let ndir = Dir::new();
     let peer = nginx(ndir.tmp.path(), &nginx_site(&m, "optional_no_ca"));
@@ -220,4 +216,60 @@ async fn nginx_optional_no_ca_lets_policy_answer_403() {
     let r = run_probe(&opts(peer.port), &good).await;
     assert_eq!(r.http.as_ref().map(|h| h.status), Some(200));
     assert!(r.http.as_ref().map(|h| h.body_preview.contains("CN=client one")).unwrap_or(false));
+}
+
+#[tokio::test]
+async fn nginx_optional_still_answers_400_for_an_untrusted_cert() {
+    assert!(nginx_binary().is_some(), "nginx is required for this test: apt-get install -y nginx (.ci/run does this)");
+    let m = Material::new();
+    let ndir = Dir::new();
+    let peer = nginx(ndir.tmp.path(), &nginx_site(&m, "optional"));
+    let rogue = ProbeContext { identity: Some(m.identity(&m.rogue, &[])), trust: m.trust() };
+    let r = run_probe(&opts(peer.port), &rogue).await;
+    assert!(r.handshake.ok, "nginx sends no alert: {:?}", r.handshake);
+    assert!(r.client_cert_sent);
+    assert_eq!(r.http.as_ref().map(|h| h.status), Some(400), "optional + untrusted = 400, not our 403");
+    let none = ProbeContext { identity: None, trust: m.trust() };
+    let r = run_probe(&opts(peer.port), &none).await;
+    assert_eq!(r.http.as_ref().map(|h| h.status), Some(403), "optional without a certificate reaches the location");
+}
+
+/// nginx as a gateway: it presents `proxy_ssl_certificate` to an `openssl s_server` backend that
+/// requires a client certificate. Without it the backend refuses and nginx answers 502.
+#[tokio::test]
+async fn nginx_gateway_presents_proxy_ssl_certificate_to_strict_backend() {
+    assert!(nginx_binary().is_some(), "nginx is required for this test: apt-get install -y nginx (.ci/run does this)");
+    let m = Material::new();
+    // The backend trusts the client CA; the gateway's outbound identity is the good client.
+    m.dir.write_issued("gw-out", &m.client);
+    m.dir.write("gw-out-chain.pem", format!("{}{}", m.client.cert_pem(), m.client_issuing.cert_pem()));
+    let backend = m.s_server_strict(&[]);
+    let d = m.dir.tmp.path().display().to_string();
+    let site = |with_cert: bool| {
+        let cert = if with_cert {
+            format!("  proxy_ssl_certificate {d}/gw-out-chain.pem;\n  proxy_ssl_certificate_key {d}/gw-out.key;\n")
+        } else {
+            String::new()
+        };
+        format!(
+            "server {{\n listen 127.0.0.1:{{PORT}} ssl;\n ssl_protocols TLSv1.2 TLSv1.3;\n ssl_certificate {d}/server.pem;\n ssl_certificate_key {d}/server.key;\n location / {{\n  proxy_pass https://127.0.0.1:{port};\n  proxy_ssl_protocols TLSv1.2 TLSv1.3;\n  proxy_ssl_session_reuse off;\n{cert}  proxy_ssl_server_name on;\n  proxy_ssl_name localhost;\n }}\n}}\n",
+            port = backend.port
+        )
+    };
+    let ctx = ProbeContext { identity: None, trust: m.trust() };
+    let ndir = Dir::new();
+    let gw = nginx(ndir.tmp.path(), &site(true));
+    let r = run_probe(&opts(gw.port), &ctx).await;
+    assert_eq!(r.http.as_ref().map(|h| h.status), Some(200), "{:?} {:?}", r.http, r.http_error);
+    drop(gw);
+    let ndir2 = Dir::new();
+    let gw = nginx(ndir2.tmp.path(), &site(false));
+    let r = run_probe(&opts(gw.port), &ctx).await;
+    assert_eq!(r.http.as_ref().map(|h| h.status), Some(502), "no proxy_ssl_certificate: the backend refuses");
+    // And the outbound probe, standing in for the gateway, says why.
+    let mut o = opts(backend.port);
+    o.role = mtls_doctor::probe::ProbeRole::Outbound;
+    let r = run_probe(&o, &ctx).await;
+    assert!(r.client_cert_requested && !r.client_cert_sent);
+    assert_eq!(r.handshake.alert.as_deref(), Some("certificate_required"));
 }

@@ -125,6 +125,9 @@ pub struct InspectArgs {
     /// Check the server certificate against this host name (server role).
     #[arg(long, value_name = "NAME")]
     pub host: Option<String>,
+    /// Warn about certificates that expire within this many days.
+    #[arg(long, value_name = "DAYS", default_value_t = crate::diagnose::DEFAULT_EXPIRING_DAYS)]
+    pub expiring_days: i64,
     /// An APIM policy (XML) to evaluate against the certificate actually presented.
     #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
@@ -195,6 +198,9 @@ pub struct ProbeArgs {
     /// How many probes run at once.
     #[arg(short = 'j', long, default_value_t = 16)]
     pub jobs: usize,
+    /// Warn about certificates that expire within this many days.
+    #[arg(long, value_name = "DAYS", default_value_t = crate::diagnose::DEFAULT_EXPIRING_DAYS)]
+    pub expiring_days: i64,
     /// An APIM policy (XML) to evaluate against the certificate actually presented.
     #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
@@ -287,7 +293,14 @@ pub fn run_inspect(args: &InspectArgs) -> Result<i32> {
         CliRole::Server => Role::Server,
     };
     let files = paths(&args.files);
-    let run = TargetRun { name: files.join(", "), kind: TargetKind::Inspect, files, material, ..Default::default() };
+    let run = TargetRun {
+        name: files.join(", "),
+        kind: TargetKind::Inspect,
+        files,
+        material,
+        expiring_days: Some(args.expiring_days),
+        ..Default::default()
+    };
     let run = engine::run_inspect_target(run, role, args.host.clone(), &loaded)?;
 
     // Keys are reported (never their bytes) for the files given.
@@ -414,7 +427,10 @@ pub fn run_probe(args: &ProbeArgs) -> Result<i32> {
     let options: Vec<ProbeOptions> = args.targets.iter().map(|t| probe_options(args, t)).collect::<Result<_>>()?;
     let material = probe_material(args);
     let loaded = engine::load(&material)?;
-    let targets: Vec<TargetRun> = options.into_iter().map(|o| engine::probe_target(o, material.clone())).collect();
+    let targets: Vec<TargetRun> = options
+        .into_iter()
+        .map(|o| TargetRun { expiring_days: Some(args.expiring_days), ..engine::probe_target(o, material.clone()) })
+        .collect();
     let runs = runtime()?.block_on(run_many(targets, Arc::new(loaded), args.jobs.max(1)));
     let session = Session::new(runs);
     let findings: Vec<_> = session.findings().cloned().collect();

@@ -191,7 +191,12 @@ pub fn run_inspect_target(mut run: TargetRun, role: Role, host: Option<String>, 
     let infos: Vec<CertInfo> = certs.iter().map(|c| c.info.clone()).collect();
     run.uploaded_cas = loaded.client_cas.iter().map(|c| c.info.clone()).collect();
     if role == Role::Client {
-        run.client_verify = client_verify(&infos, &loaded.client_cas, &run.material.client_ca);
+        // Without --client-ca, the CA files given with --ca stand for what the gateway trusts.
+        run.client_verify = if loaded.client_cas.is_empty() && !run.material.ca.is_empty() {
+            client_verify(&infos, &loaded.trust.certs, &run.material.ca)
+        } else {
+            client_verify(&infos, &loaded.client_cas, &run.material.client_ca)
+        };
         run.policy = evaluate_policy(loaded, infos.first(), &infos, run.client_verify.as_ref());
     }
     run.inspected = Some(InspectedChain { origin: run.files.join(", "), certs: infos, role, verdict, key_mismatch });
@@ -211,7 +216,10 @@ pub fn diagnose_run(run: &mut TargetRun, keyless: &[String]) {
         uploaded_cas: &run.uploaded_cas,
         azure: run.azure.as_ref(),
         keyless_identities: keyless,
-        settings: Settings::default(),
+        settings: Settings {
+            expiring_days: run.expiring_days.unwrap_or(crate::diagnose::DEFAULT_EXPIRING_DAYS),
+            ..Settings::default()
+        },
     };
     run.findings = diagnose::diagnose(&obs);
 }

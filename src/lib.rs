@@ -24,7 +24,6 @@ pub mod demo;
 pub mod diagnose;
 pub mod engine;
 pub mod error;
-pub mod inspect;
 pub mod lab;
 pub mod listen;
 pub mod material;

@@ -71,6 +71,8 @@ pub struct TargetRun {
     pub uploaded_cas: Vec<CertInfo>,
     pub azure: Option<AzureConfig>,
     pub findings: Vec<Finding>,
+    /// `cert-expiring-soon` window in days (default 30).
+    pub expiring_days: Option<i64>,
     /// An input problem that stopped this target (a file that would not load …): one line.
     pub error: Option<String>,
 }

@@ -1,1 +1,0 @@
-//! The `inspect` command: certificates, chain verdict and (later) findings, with no network.

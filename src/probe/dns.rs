@@ -77,8 +77,14 @@ pub async fn resolve(host: &str, server: Option<SocketAddr>, timeout: Duration) 
             // Answers may already carry CNAMEs; the walk below confirms every hop.
         }
         Ok(Err(e)) => {
-            result.error_kind = Some(classify(&e));
-            result.error = Some(e.to_string());
+            let kind = classify(&e);
+            result.error_kind = Some(kind);
+            result.error = Some(match kind {
+                DnsErrorKind::NxDomain => format!("NXDOMAIN: {host} does not exist"),
+                DnsErrorKind::NoRecords => format!("{host} exists but has no A or AAAA records"),
+                DnsErrorKind::Timeout => "no answer from the name server".to_string(),
+                DnsErrorKind::Other => e.to_string(),
+            });
         }
         Err(_) => {
             result.error_kind = Some(DnsErrorKind::Timeout);

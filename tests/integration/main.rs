@@ -4,6 +4,7 @@ mod azure;
 mod cert_model;
 mod cli;
 mod dns;
+mod findings;
 mod findings_docs;
 mod lab;
 mod listen;

@@ -114,10 +114,8 @@ pub fn clean(s: &str) -> String {
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
             c if c.is_control() => out.push_str(&format!("\\u{{{:04X}}}", c as u32)),
-            // Invisible characters that break thumbprint comparisons are shown, not hidden.
-            '\u{200B}' | '\u{200E}' | '\u{200F}' | '\u{FEFF}' | '\u{00A0}' => {
-                out.push_str(&format!("<U+{:04X}>", c as u32))
-            }
+            // Invisible characters (they break thumbprint comparisons, or hide text) are shown.
+            c if crate::policy::is_invisible(c) => out.push_str(&format!("<U+{:04X}>", c as u32)),
             c => out.push(c),
         }
     }

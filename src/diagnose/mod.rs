@@ -165,13 +165,32 @@ pub fn diagnose(obs: &Observations) -> Vec<Finding> {
         if let Some(v) = &ins.verdict {
             if !v.ok && ins.role == Role::Server && obs.probes.is_empty() {
                 // inspect of a server certificate: reuse the server-side wording.
-                let mut f =
-                    catalog::finding(if v.code == 62 { "server-cert-name-mismatch" } else { "server-cert-untrusted" });
-                f.subject = Some(ins.origin.clone());
-                f.cause = "The chain does not verify for a server.".into();
-                f.evidence.push(format!("verify: error {} ({})", v.code, v.code_name));
-                f.fix = vec!["See the verdict's chain notes; send the full chain and check the host name.".into()];
-                if matches!(v.code, 2 | 18 | 19 | 20 | 21 | 62) {
+                let id = match v.code {
+                    62 => Some("server-cert-name-mismatch"),
+                    10 => Some("server-cert-expired"),
+                    2 | 7 | 18 | 19 | 20 | 21 => Some("server-cert-untrusted"),
+                    _ => None,
+                };
+                if let Some(id) = id {
+                    let mut f = catalog::finding(id);
+                    f.subject = Some(ins.origin.clone());
+                    f.cause = match v.code {
+                        10 => "The server certificate has expired: every client refuses it.".into(),
+                        62 => "The server certificate does not cover the host name given with --host.".into(),
+                        _ => "The chain does not verify for a server against the trust given.".into(),
+                    };
+                    if let Some(leaf) = ins.certs.first() {
+                        f.evidence.push(format!(
+                            "\"{}\" NotAfter {} SANs {}",
+                            leaf.subject,
+                            leaf.not_after,
+                            leaf.sans.join(", ")
+                        ));
+                    }
+                    f.evidence.push(format!("verify: error {} ({})", v.code, v.code_name));
+                    f.fix =
+                        vec!["Renew or reissue the server certificate for the right names, and send the full chain."
+                            .into()];
                     out.push(f);
                 }
             }

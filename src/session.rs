@@ -751,3 +751,42 @@ pub fn policy_summary(p: &PolicyEvaluation) -> String {
         "undetermined".to_string()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::probe::Header;
+
+    #[test]
+    fn private_key_blocks_are_cut_out_of_any_string() {
+        let cert = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+        let key = "-----BEGIN EC PRIVATE KEY-----\nMHcC\n-----END EC PRIVATE KEY-----\n";
+        let out = remove_private_key_blocks(&format!("before\n{cert}{key}after"));
+        assert!(out.contains(cert) && out.starts_with("before\n") && out.ends_with("after"), "{out}");
+        assert!(!out.contains("PRIVATE KEY") && !out.contains("MHcC"), "{out}");
+        // No END line: everything after BEGIN goes.
+        let out = remove_private_key_blocks("x -----BEGIN PRIVATE KEY-----\nMIIE secret");
+        assert_eq!(out, "x [private key removed]");
+    }
+
+    #[test]
+    fn secret_values_are_redacted_everywhere_in_a_session() {
+        let mut options = ProbeOptions::new("api.example", 443);
+        options.headers = vec![
+            Header { name: "authorization".into(), value: "Bearer token-value-123".into() },
+            Header { name: "X-Trace".into(), value: "visible".into() },
+        ];
+        let run = TargetRun {
+            name: "t".into(),
+            options: Some(options),
+            error: Some("server said token-value-123 is wrong".into()),
+            ..Default::default()
+        };
+        let safe = redacted(&Session::new(vec![run])).expect("redact");
+        let text = serde_json::to_string(&safe).expect("json");
+        assert!(!text.contains("token-value-123"), "{text}");
+        assert!(text.contains("visible"));
+        assert_eq!(safe.targets[0].error.as_deref(), Some("server said [redacted] is wrong"));
+        assert_eq!(secret_fragments("ab"), Vec::<String>::new(), "too short to hunt for");
+    }
+}

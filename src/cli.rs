@@ -1,7 +1,7 @@
 //! The command line: clap definitions and the headless runners behind each subcommand. `main.rs`
 //! only parses and maps the result to an exit code.
 
-use std::io::Write as _;
+use std::io::{IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -12,8 +12,8 @@ use crate::engine;
 use crate::error::{Error, Result};
 use crate::material::{self, PasswordSource};
 use crate::probe::{self, Header, ProbeOptions, ProbeRole, Timeouts, TlsVersionPin};
-use crate::report::{self, Format, InspectReport, KeyReport, ProbeReport, VerifyContext};
-use crate::session::{MaterialRefs, PasswordRef, Session, TargetKind, TargetRun};
+use crate::report::{self, Format, KeyReport};
+use crate::session::{self, InspectContext, MaterialRefs, PasswordRef, Session, TargetKind, TargetRun};
 use crate::verify::Role;
 
 /// Exit codes (documented in README): no error finding, error findings, usage or input error.
@@ -38,6 +38,60 @@ pub enum Command {
     Listen(Box<ListenArgs>),
     /// Start the built-in lab on loopback and diagnose a session of lab targets.
     Demo(DemoArgs),
+    /// Re-run the targets of a saved session and report (and save) the new results.
+    Replay(Box<ReplayArgs>),
+    /// Show what changed between two saved sessions (certificates, verdicts, HTTP status, findings).
+    Diff(DiffArgs),
+    /// Open a saved session read-only.
+    Open(OpenArgs),
+}
+
+/// `--save FILE`: write the session (inputs, observations, findings; never a secret).
+#[derive(Debug, Args, Clone, Default)]
+pub struct SaveArgs {
+    /// Save the session to this file (JSON; private keys, passwords and secret header values are
+    /// never included).
+    #[arg(long, value_name = "FILE")]
+    pub save: Option<PathBuf>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ReplayArgs {
+    /// A session saved with --save.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Value for a header the session saved as [redacted], 'Name: value' (repeatable). Without it
+    /// the value is asked for on the terminal, or the header is left out.
+    #[arg(long = "header", short = 'H', value_name = "NAME: VALUE")]
+    pub headers: Vec<String>,
+    /// How many probes run at once.
+    #[arg(short = 'j', long, default_value_t = 16)]
+    pub jobs: usize,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    #[command(flatten)]
+    pub session: SaveArgs,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct DiffArgs {
+    /// The earlier session.
+    #[arg(value_name = "BEFORE")]
+    pub before: PathBuf,
+    /// The later session.
+    #[arg(value_name = "AFTER")]
+    pub after: PathBuf,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct OpenArgs {
+    /// A session saved with --save.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -73,6 +127,8 @@ pub struct DemoArgs {
     pub headless: bool,
     #[command(flatten)]
     pub output: OutputArgs,
+    #[command(flatten)]
+    pub session: SaveArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -141,13 +197,19 @@ pub struct InspectArgs {
     pub password: PasswordArgs,
     #[command(flatten)]
     pub output: OutputArgs,
+    #[command(flatten)]
+    pub session: SaveArgs,
 }
 
 #[derive(Debug, Args, Clone)]
 pub struct ProbeArgs {
     /// HOST[:PORT] (port 443 by default); several targets run concurrently.
-    #[arg(required = true, value_name = "TARGET")]
+    #[arg(required_unless_present = "targets_file", value_name = "TARGET")]
     pub targets: Vec<String>,
+    /// More targets: one HOST[:PORT] per line (# comments), or a TOML file of named targets with
+    /// their own options ([[target]] tables; see docs/sessions.md).
+    #[arg(long = "targets", value_name = "FILE")]
+    pub targets_file: Option<PathBuf>,
     /// inbound: you are the API client calling the gateway; outbound: you stand in for the gateway
     /// calling the backend.
     #[arg(long, value_enum, default_value = "inbound")]
@@ -214,6 +276,8 @@ pub struct ProbeArgs {
     pub password: PasswordArgs,
     #[command(flatten)]
     pub output: OutputArgs,
+    #[command(flatten)]
+    pub session: SaveArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -245,26 +309,7 @@ pub fn emit(output: &OutputArgs, text: &str) -> Result<()> {
 }
 
 /// Temporary file in the same directory, fsync, rename: the old file survives any failure.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "report".into());
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let result = (|| -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)?;
-        if let Ok(d) = std::fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(Error::io(path, e));
-    }
-    Ok(())
-}
+pub use crate::session::write_atomically;
 
 fn paths(v: &[PathBuf]) -> Vec<String> {
     v.iter().map(|p| p.display().to_string()).collect()
@@ -298,25 +343,32 @@ pub fn run_inspect(args: &InspectArgs) -> Result<i32> {
         kind: TargetKind::Inspect,
         files,
         material,
+        inspect: Some(InspectContext { role, host: args.host.clone(), trust: String::new(), origins: vec![] }),
         expiring_days: Some(args.expiring_days),
         ..Default::default()
     };
-    let run = engine::run_inspect_target(run, role, args.host.clone(), &loaded)?;
+    let run = inspect_target(run, &loaded)?;
+    finish(&Session::new(vec![run]).with_command("inspect"), &args.output, &args.session)
+}
 
-    // Keys are reported (never their bytes) for the files given.
-    let pw = args.password.source();
+/// Inspect a target's files through the engine, then describe the keys found (never their bytes)
+/// and where each certificate came from, so the session renders exactly as the run did.
+pub fn inspect_target(run: TargetRun, loaded: &engine::Loaded) -> Result<TargetRun> {
+    let (role, host) = run.inspect.as_ref().map(|c| (c.role, c.host.clone())).unwrap_or((Role::Client, None));
+    let mut run = engine::run_inspect_target(run, role, host.clone(), loaded)?;
+    let pw = engine::password_source(&run.material.password);
     let mut keys = Vec::new();
     let mut certs: Vec<Certificate> = Vec::new();
     let mut origins = Vec::new();
-    for path in &args.files {
-        let m = material::load_file(path, &pw)?;
+    for path in &run.files {
+        let m = material::load_file(Path::new(path), &pw)?;
         for c in m.certs {
-            origins.push(path.display().to_string());
+            origins.push(path.clone());
             certs.push(c);
         }
-        keys.extend(m.keys.into_iter().map(|k| (path.display().to_string(), k)));
+        keys.extend(m.keys.into_iter().map(|k| (path.clone(), k)));
     }
-    let key_reports = keys
+    run.keys = keys
         .iter()
         .map(|(origin, k)| KeyReport {
             origin: origin.clone(),
@@ -328,9 +380,9 @@ pub fn run_inspect(args: &InspectArgs) -> Result<i32> {
             signature_schemes: material::signature_schemes(k).iter().map(|s| format!("{s:?}")).collect(),
         })
         .collect();
-    let inspected = run.inspected.clone();
     // Origins in the model's order (leaf first).
-    let ordered_origins: Vec<String> = inspected
+    let ordered_origins: Vec<String> = run
+        .inspected
         .as_ref()
         .map(|i| {
             i.certs
@@ -345,26 +397,20 @@ pub fn run_inspect(args: &InspectArgs) -> Result<i32> {
                 .collect()
         })
         .unwrap_or_default();
-    let report = InspectReport {
-        schema_version: report::SCHEMA_VERSION,
-        certificates: inspected.as_ref().map(|i| i.certs.clone()).unwrap_or_default(),
-        keys: key_reports,
-        verify: inspected.as_ref().and_then(|i| i.verdict.clone()),
-        verify_context: inspected.as_ref().map(|_| VerifyContext {
-            role,
-            host: args.host.clone(),
-            trust: loaded.trust.source.clone(),
-        }),
-        policy: run.policy.clone(),
-        client_verify: run.client_verify.clone(),
-        findings: run.findings.clone(),
-    };
-    let text = match args.output.report.unwrap_or(Format::Text) {
-        Format::Json => report::to_json(&report) + "\n",
-        Format::Text => report::inspect_text(&report, &ordered_origins),
-    };
-    emit(&args.output, &text)?;
-    Ok(exit_code(&run.findings))
+    run.inspect = Some(InspectContext { role, host, trust: loaded.trust.source.clone(), origins: ordered_origins });
+    Ok(run)
+}
+
+/// The end of every run that makes a session: redact it, print the report, save it if asked.
+/// Reports and the saved file are drawn from the same redacted session.
+pub fn finish(session: &Session, output: &OutputArgs, save: &SaveArgs) -> Result<i32> {
+    let safe = session::redacted(session)?;
+    let text = report::render_session(&safe, output.report.unwrap_or(Format::Text));
+    emit(output, &text)?;
+    if let Some(path) = &save.save {
+        session::save(&safe, path)?;
+    }
+    Ok(exit_code(&safe.findings().cloned().collect::<Vec<_>>()))
 }
 
 /// 1 when any finding is an error, else 0.
@@ -424,37 +470,119 @@ pub fn probe_material(args: &ProbeArgs) -> MaterialRefs {
 }
 
 pub fn run_probe(args: &ProbeArgs) -> Result<i32> {
-    let options: Vec<ProbeOptions> = args.targets.iter().map(|t| probe_options(args, t)).collect::<Result<_>>()?;
-    let material = probe_material(args);
-    let loaded = engine::load(&material)?;
-    let targets: Vec<TargetRun> = options
-        .into_iter()
-        .map(|o| TargetRun { expiring_days: Some(args.expiring_days), ..engine::probe_target(o, material.clone()) })
-        .collect();
-    let runs = runtime()?.block_on(run_many(targets, Arc::new(loaded), args.jobs.max(1)));
-    let session = Session::new(runs);
-    let findings: Vec<_> = session.findings().cloned().collect();
-    let report = ProbeReport::from_session(&session);
-    let text = match args.output.report.unwrap_or(Format::Text) {
-        Format::Json => report::to_json(&report) + "\n",
-        Format::Text => report::session_text(&session),
-    };
-    emit(&args.output, &text)?;
-    Ok(exit_code(&findings))
+    let mut targets = Vec::new();
+    for t in &args.targets {
+        let o = probe_options(args, t)?;
+        targets.push(TargetRun {
+            expiring_days: Some(args.expiring_days),
+            ..engine::probe_target(o, probe_material(args))
+        });
+    }
+    if let Some(file) = &args.targets_file {
+        targets.extend(targets_from_file(file, args)?);
+    }
+    if targets.is_empty() {
+        return Err(Error::Usage("no targets: give HOST[:PORT] or a --targets file that lists some".into()));
+    }
+    let prepared = load_materials(targets, LoadFailure::Abort)?;
+    let runs = runtime()?.block_on(run_prepared(prepared, args.jobs.max(1)));
+    finish(&Session::new(runs).with_command("probe"), &args.output, &args.session)
 }
 
 /// Run targets concurrently (at most `jobs` at once); results in the order given.
 pub async fn run_many(targets: Vec<TargetRun>, loaded: Arc<engine::Loaded>, jobs: usize) -> Vec<TargetRun> {
-    let gate = Arc::new(tokio::sync::Semaphore::new(jobs));
+    run_prepared(targets.into_iter().map(|t| (t, Some(loaded.clone()))).collect(), jobs).await
+}
+
+/// What to do when a target's material does not load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoadFailure {
+    /// A command line or targets file naming a bad file is an input error (exit 2).
+    Abort,
+    /// A replay goes on: that target reports the error, the others run.
+    RecordInTarget,
+}
+
+/// Load each distinct set of material once, in target order, so a password is asked for once and
+/// prompts never interleave with running probes.
+pub fn load_materials(
+    targets: Vec<TargetRun>,
+    on_failure: LoadFailure,
+) -> Result<Vec<(TargetRun, Option<Arc<engine::Loaded>>)>> {
+    let mut cache: Vec<(MaterialRefs, std::result::Result<Arc<engine::Loaded>, String>)> = Vec::new();
+    let mut out = Vec::new();
+    for mut t in targets {
+        if t.error.is_some() {
+            out.push((t, None));
+            continue;
+        }
+        let loaded = match cache.iter().find(|(m, _)| *m == t.material) {
+            Some((_, l)) => l.clone(),
+            None => {
+                let l = engine::load(&t.material).map(Arc::new);
+                let l = match (l, on_failure) {
+                    (Ok(l), _) => Ok(l),
+                    (Err(e), LoadFailure::Abort) => return Err(e),
+                    (Err(e), LoadFailure::RecordInTarget) => Err(e.to_string()),
+                };
+                cache.push((t.material.clone(), l.clone()));
+                l
+            }
+        };
+        match loaded {
+            Ok(l) => out.push((t, Some(l))),
+            Err(e) => {
+                t.error = Some(e);
+                out.push((t, None));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A progress bar on stderr, only when stderr is a terminal: pipes and files stay clean.
+fn progress_bar(len: usize) -> Option<indicatif::ProgressBar> {
+    if len == 0 || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::with_draw_target(Some(len as u64), indicatif::ProgressDrawTarget::stderr());
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} targets {msg}") {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    Some(bar)
+}
+
+/// Run prepared targets concurrently (at most `jobs` at once); results in the order given. A
+/// target without material (its error already recorded) is passed through.
+pub async fn run_prepared(targets: Vec<(TargetRun, Option<Arc<engine::Loaded>>)>, jobs: usize) -> Vec<TargetRun> {
+    let gate = Arc::new(tokio::sync::Semaphore::new(jobs.max(1)));
+    let bar = progress_bar(targets.len());
     let mut handles = Vec::new();
-    for t in targets {
-        let (loaded, gate) = (loaded.clone(), gate.clone());
+    for (t, loaded) in targets {
+        let gate = gate.clone();
+        let bar = bar.clone();
         let fallback = t.clone();
         handles.push((
             fallback,
             tokio::spawn(async move {
                 let _permit = gate.acquire_owned().await;
-                engine::run_probe_target(t, &loaded).await
+                let done = match loaded {
+                    None => t,
+                    Some(loaded) => match t.kind {
+                        TargetKind::Probe => engine::run_probe_target(t, &loaded).await,
+                        TargetKind::Inspect => {
+                            let fallback = t.clone();
+                            inspect_target(t, &loaded)
+                                .unwrap_or_else(|e| TargetRun { error: Some(e.to_string()), ..fallback })
+                        }
+                    },
+                };
+                if let Some(bar) = &bar {
+                    bar.set_message(done.name.clone());
+                    bar.inc(1);
+                }
+                done
             }),
         ));
     }
@@ -468,6 +596,9 @@ pub async fn run_many(targets: Vec<TargetRun>, loaded: Arc<engine::Loaded>, jobs
                 out.push(f);
             }
         }
+    }
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
     }
     out
 }
@@ -505,6 +636,7 @@ pub fn run_listen(args: &ListenArgs) -> Result<i32> {
                     let line = match format {
                         Format::Json => serde_json::to_string(&rec).unwrap_or_default(),
                         Format::Text => report::listen_line(&rec),
+                        Format::Markdown => format!("- {}", report::md_text(&report::listen_line(&rec))),
                     };
                     let _ = writeln!(sink, "{line}");
                     let _ = sink.flush();
@@ -523,16 +655,10 @@ pub fn run_demo(args: &DemoArgs) -> Result<i32> {
     let dir = tempfile::tempdir().map_err(|e| Error::Usage(format!("cannot create a temporary directory: {e}")))?;
     let rt = runtime()?;
     let (lab, session) = rt.block_on(crate::demo::start_demo(dir.path()))?;
-    let findings: Vec<_> = session.findings().cloned().collect();
-    let text = match args.output.report.unwrap_or(Format::Text) {
-        Format::Json => report::to_json(&ProbeReport::from_session(&session)) + "\n",
-        Format::Text => report::session_text(&session),
-    };
-    emit(&args.output, &text)?;
+    let result = finish(&session.with_command("demo"), &args.output, &args.session);
     rt.block_on(lab.shutdown());
     // The demo's findings are the point of the demo, not a failure of the run.
-    let _ = findings;
-    Ok(EXIT_OK)
+    result.map(|_| EXIT_OK)
 }
 
 pub fn runtime() -> Result<tokio::runtime::Runtime> {
@@ -550,6 +676,306 @@ pub fn run(cli: Cli) -> Result<i32> {
         Some(Command::Probe(a)) => run_probe(&a),
         Some(Command::Listen(a)) => run_listen(&a),
         Some(Command::Demo(a)) => run_demo(&a),
+        Some(Command::Replay(a)) => run_replay(&a),
+        Some(Command::Diff(a)) => run_diff(&a),
+        Some(Command::Open(a)) => run_open(&a),
         None => Err(Error::Usage("no command given (try `mtls-doctor --help`)".into())),
     }
+}
+
+// ---- Targets files, replay, diff, open (issue 5) ----
+
+/// One `[[target]]` of a TOML targets file: every option a probe takes on the command line. Unset
+/// options come from the command line; relative paths are relative to the targets file.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TomlTarget {
+    name: Option<String>,
+    host: String,
+    port: Option<u16>,
+    role: Option<TomlRole>,
+    sni: Option<String>,
+    connect_to: Option<String>,
+    dns_server: Option<std::net::SocketAddr>,
+    method: Option<String>,
+    path: Option<String>,
+    headers: Option<Vec<String>>,
+    no_http: Option<bool>,
+    tls: Option<TomlTls>,
+    alpn: Option<Vec<String>>,
+    timeout: Option<f64>,
+    no_compare: Option<bool>,
+    expiring_days: Option<i64>,
+    cert: Option<PathBuf>,
+    key: Option<PathBuf>,
+    pfx: Option<PathBuf>,
+    pfx_password_env: Option<String>,
+    pfx_password_file: Option<PathBuf>,
+    ca: Option<Vec<PathBuf>>,
+    client_ca: Option<Vec<PathBuf>>,
+    policy: Option<PathBuf>,
+    azure: Option<Vec<PathBuf>>,
+}
+
+#[derive(Debug, Clone, Copy, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum TomlRole {
+    Inbound,
+    Outbound,
+}
+
+#[derive(Debug, Clone, Copy, serde::Deserialize)]
+enum TomlTls {
+    #[serde(rename = "1.2")]
+    V12,
+    #[serde(rename = "1.3")]
+    V13,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TomlTargets {
+    #[serde(default)]
+    target: Vec<TomlTarget>,
+}
+
+/// A targets file larger than this is not a list of targets.
+const MAX_TARGETS_FILE_BYTES: u64 = 4 * 1024 * 1024;
+
+/// Read `--targets FILE`: one `HOST[:PORT]` per line (`#` starts a comment), or a TOML file of named
+/// `[[target]]` tables with their own options. Errors name the file and the line.
+pub fn targets_from_file(file: &Path, args: &ProbeArgs) -> Result<Vec<TargetRun>> {
+    let origin = file.display().to_string();
+    let meta = std::fs::metadata(file).map_err(|e| Error::io(file, e))?;
+    if meta.len() > MAX_TARGETS_FILE_BYTES {
+        return Err(Error::input(&origin, format!("is {} bytes: too large for a targets file", meta.len())));
+    }
+    let bytes = std::fs::read(file).map_err(|e| Error::io(file, e))?;
+    let text = String::from_utf8(bytes).map_err(|_| Error::input(&origin, "is not UTF-8 text"))?;
+    let is_toml = file.extension().is_some_and(|e| e.eq_ignore_ascii_case("toml"))
+        || text
+            .lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty() && !l.starts_with('#'))
+            .is_some_and(|l| l.starts_with('['));
+    if is_toml {
+        toml_targets(&text, file, args)
+    } else {
+        plain_targets(&text, &origin, args)
+    }
+}
+
+fn plain_targets(text: &str, origin: &str, args: &ProbeArgs) -> Result<Vec<TargetRun>> {
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let at = format!("{origin}:{}", n + 1);
+        let line = line.split('#').next().unwrap_or("").trim();
+        if line.is_empty() {
+            continue;
+        }
+        if line.split_whitespace().count() > 1 {
+            return Err(Error::input(
+                at,
+                format!("{:?}: expected one HOST[:PORT] per line (use a TOML targets file for options)", line),
+            ));
+        }
+        let o = probe_options(args, line).map_err(|e| Error::input(&at, e.to_string()))?;
+        out.push(TargetRun {
+            expiring_days: Some(args.expiring_days),
+            ..engine::probe_target(o, probe_material(args))
+        });
+    }
+    Ok(out)
+}
+
+/// The 1-based line where each `[[target]]` table starts.
+fn toml_table_lines(text: &str) -> Vec<usize> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| {
+            let l = l.trim();
+            l.starts_with("[[") && l.trim_start_matches('[').trim_start().starts_with("target")
+        })
+        .map(|(i, _)| i + 1)
+        .collect()
+}
+
+fn toml_targets(text: &str, file: &Path, args: &ProbeArgs) -> Result<Vec<TargetRun>> {
+    let origin = file.display().to_string();
+    let parsed: TomlTargets = toml::from_str(text).map_err(|e| {
+        let line = e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+        let at = line.map(|l| format!("{origin}:{l}")).unwrap_or_else(|| origin.clone());
+        Error::input(at, e.message().trim().replace('\n', " "))
+    })?;
+    let base = file.parent().map(Path::to_path_buf).unwrap_or_default();
+    let rel = |p: PathBuf| if p.is_absolute() { p } else { base.join(p) };
+    let lines = toml_table_lines(text);
+    let mut names: Vec<String> = Vec::new();
+    let mut out = Vec::new();
+    for (i, t) in parsed.target.into_iter().enumerate() {
+        let at = match lines.get(i) {
+            Some(l) => format!("{origin}:{l}"),
+            None => format!("{origin}: target {}", i + 1),
+        };
+        let mut a = args.clone();
+        let target = match t.port {
+            Some(port) => format!("{}:{port}", t.host),
+            None => t.host.clone(),
+        };
+        if let Some(r) = t.role {
+            a.role = match r {
+                TomlRole::Inbound => CliProbeRole::Inbound,
+                TomlRole::Outbound => CliProbeRole::Outbound,
+            };
+        }
+        if t.sni.is_some() {
+            a.sni = t.sni;
+        }
+        if t.connect_to.is_some() {
+            a.connect_to = t.connect_to;
+        }
+        if t.dns_server.is_some() {
+            a.dns_server = t.dns_server;
+        }
+        if let Some(m) = t.method {
+            a.method = m;
+        }
+        if let Some(p) = t.path {
+            a.path = p;
+        }
+        if let Some(h) = t.headers {
+            a.headers = h;
+        }
+        if let Some(v) = t.no_http {
+            a.no_http = v;
+        }
+        if let Some(v) = t.tls {
+            a.tls_version = Some(match v {
+                TomlTls::V12 => CliTls::V12,
+                TomlTls::V13 => CliTls::V13,
+            });
+        }
+        if let Some(v) = t.alpn {
+            a.alpn = v;
+        }
+        if t.timeout.is_some() {
+            a.timeout = t.timeout;
+        }
+        if let Some(v) = t.no_compare {
+            a.no_compare = v;
+        }
+        if let Some(v) = t.expiring_days {
+            a.expiring_days = v;
+        }
+        // An identity given in the file replaces the command line's whole identity.
+        if t.cert.is_some() || t.pfx.is_some() {
+            a.cert = t.cert.map(rel);
+            a.key = t.key.map(rel);
+            a.pfx = t.pfx.map(rel);
+        } else if t.key.is_some() {
+            return Err(Error::input(at, "key is given without cert"));
+        }
+        if t.pfx_password_env.is_some() || t.pfx_password_file.is_some() {
+            a.password =
+                PasswordArgs { pfx_password_env: t.pfx_password_env, pfx_password_file: t.pfx_password_file.map(rel) };
+        }
+        if let Some(v) = t.ca {
+            a.ca = v.into_iter().map(rel).collect();
+        }
+        if let Some(v) = t.client_ca {
+            a.client_ca = v.into_iter().map(rel).collect();
+        }
+        if let Some(v) = t.policy {
+            a.policy = Some(rel(v));
+        }
+        if let Some(v) = t.azure {
+            a.azure = v.into_iter().map(rel).collect();
+        }
+        let o = probe_options(&a, &target).map_err(|e| Error::input(&at, e.to_string()))?;
+        let mut run = TargetRun { expiring_days: Some(a.expiring_days), ..engine::probe_target(o, probe_material(&a)) };
+        if let Some(name) = t.name {
+            if name.trim().is_empty() {
+                return Err(Error::input(at, "name is empty"));
+            }
+            run.name = name;
+        }
+        if names.contains(&run.name) {
+            return Err(Error::input(at, format!("target name {:?} is used twice", run.name)));
+        }
+        names.push(run.name.clone());
+        out.push(run);
+    }
+    if out.is_empty() {
+        return Err(Error::input(origin, "no [[target]] tables"));
+    }
+    Ok(out)
+}
+
+/// Secret header values were saved as `[redacted]`: take them from `-H`, else ask on the terminal
+/// (once per header name), else leave the header out. Sending the placeholder would only earn a 401.
+fn restore_secret_headers(run: &mut TargetRun, given: &[Header], asked: &mut Vec<Header>) -> Result<()> {
+    let Some(options) = run.options.as_mut() else { return Ok(()) };
+    let mut kept = Vec::new();
+    for h in std::mem::take(&mut options.headers) {
+        if !(probe::is_secret_header(&h.name) && h.value == session::REDACTED) {
+            kept.push(h);
+            continue;
+        }
+        let known = given.iter().chain(asked.iter()).find(|g| g.name.eq_ignore_ascii_case(&h.name));
+        if let Some(g) = known {
+            kept.push(Header { name: h.name, value: g.value.clone() });
+        } else if std::io::stdin().is_terminal() {
+            let value = rpassword::prompt_password(format!("Value of {} (saved redacted): ", h.name)).map_err(|e| {
+                Error::input(format!("header {}", h.name), format!("cannot read it from the terminal ({e})"))
+            })?;
+            asked.push(Header { name: h.name.clone(), value: value.clone() });
+            kept.push(Header { name: h.name, value });
+        } else {
+            eprintln!(
+                "mtls-doctor: {}: header {} was saved redacted and is left out (give it with -H '{}: …')",
+                report::clean(&run.name),
+                h.name,
+                h.name
+            );
+        }
+    }
+    options.headers = kept;
+    Ok(())
+}
+
+/// `replay FILE`: run the saved targets again with their saved inputs. A target whose material is
+/// gone reports that as its error; the others still run.
+pub fn run_replay(args: &ReplayArgs) -> Result<i32> {
+    let old = session::load(&args.file)?;
+    let given: Vec<Header> = args.headers.iter().map(|h| Header::parse(h)).collect::<Result<_>>()?;
+    let mut asked = Vec::new();
+    let mut targets = Vec::new();
+    for t in &old.targets {
+        let mut fresh = t.inputs_only();
+        restore_secret_headers(&mut fresh, &given, &mut asked)?;
+        targets.push(fresh);
+    }
+    let prepared = load_materials(targets, LoadFailure::RecordInTarget)?;
+    let runs = runtime()?.block_on(run_prepared(prepared, args.jobs.max(1)));
+    let mut new = Session::new(runs).with_command("replay");
+    new.replayed_from = Some(args.file.display().to_string());
+    finish(&new, &args.output, &args.session)
+}
+
+/// `diff A B`: exit 0 when nothing changed, 1 when something did (as diff(1) does), 2 on bad input.
+pub fn run_diff(args: &DiffArgs) -> Result<i32> {
+    let before = session::load(&args.before)?;
+    let after = session::load(&args.after)?;
+    let d = session::diff(&before, &args.before.display().to_string(), &after, &args.after.display().to_string());
+    emit(&args.output, &report::render_diff(&d, args.output.report.unwrap_or(Format::Text)))?;
+    Ok(if d.has_changes() { EXIT_FINDINGS } else { EXIT_OK })
+}
+
+/// `open FILE`: the session read-only, drawn only from the file (nothing is probed or read again).
+pub fn run_open(args: &OpenArgs) -> Result<i32> {
+    let session = session::load(&args.file)?;
+    // TUI: once `crate::tui::run_tui` exists, open `session` there read-only when no --report is
+    // given and stdout is a terminal; the headless view below stays for --report and pipes.
+    emit(&args.output, &report::render_session(&session, args.output.report.unwrap_or(Format::Text)))?;
+    Ok(EXIT_OK)
 }

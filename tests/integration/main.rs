@@ -15,5 +15,7 @@ mod peers;
 mod policy;
 mod probe_lab;
 mod probe_peers;
+mod report;
+mod session;
 mod util;
 mod verify;

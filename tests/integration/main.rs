@@ -14,5 +14,6 @@ mod peers;
 mod policy;
 mod probe_lab;
 mod probe_peers;
+mod tui;
 mod util;
 mod verify;

@@ -412,52 +412,54 @@ fn dotnet_needs_quoting(v: &str) -> bool {
         || v.chars().any(|c| matches!(c, ',' | '+' | '=' | '"' | '\n' | '<' | '>' | '#' | ';'))
 }
 
-/// `X500DistinguishedName.Name` as .NET prints it: RDNs in reverse order of encoding, ", " between
-/// them, " + " inside a multi-valued RDN (in encoded order), values quoted when needed with `"`
-/// doubled, unknown types as `OID.1.2.3`.
-pub fn dotnet_name(name: &X509Name) -> String {
+/// Render a Name: RDNs in reverse order of encoding (both .NET and RFC 4514 do this), the
+/// attributes of a multi-valued RDN in encoded order.
+fn render_name(
+    name: &X509Name,
+    key: impl Fn(&str) -> String,
+    value: impl Fn(&str) -> String,
+    rdn_separator: &str,
+    multi_separator: &str,
+) -> String {
     let rdns: Vec<_> = name.iter().collect();
     let mut parts = Vec::with_capacity(rdns.len());
     for rdn in rdns.iter().rev() {
-        let mut atvs = Vec::new();
-        for atv in rdn.iter() {
-            let oid = atv.attr_type().to_id_string();
-            let key = dotnet_short_name(&oid).map(str::to_string).unwrap_or_else(|| format!("OID.{oid}"));
-            let value = match attribute_text(atv.attr_value()) {
-                Ok(v) => {
-                    if dotnet_needs_quoting(&v) {
-                        format!("\"{}\"", v.replace('"', "\"\""))
-                    } else {
-                        v
-                    }
-                }
-                Err(hexform) => hexform,
-            };
-            atvs.push(format!("{key}={value}"));
-        }
-        parts.push(atvs.join(" + "));
+        let atvs: Vec<String> = rdn
+            .iter()
+            .map(|atv| {
+                let shown = match attribute_text(atv.attr_value()) {
+                    Ok(v) => value(&v),
+                    Err(hexform) => hexform,
+                };
+                format!("{}={shown}", key(&atv.attr_type().to_id_string()))
+            })
+            .collect();
+        parts.push(atvs.join(multi_separator));
     }
-    parts.join(", ")
+    parts.join(rdn_separator)
 }
 
-/// RFC 4514 string form: reverse order, "," separator, "+" in multi-valued RDNs, backslash escapes.
+/// `X500DistinguishedName.Name` as .NET prints it: ", " between RDNs, " + " inside a multi-valued
+/// RDN, values quoted when needed with `"` doubled, unknown types as `OID.1.2.3`.
+pub fn dotnet_name(name: &X509Name) -> String {
+    render_name(
+        name,
+        |oid| dotnet_short_name(oid).map(str::to_string).unwrap_or_else(|| format!("OID.{oid}")),
+        |v| if dotnet_needs_quoting(v) { format!("\"{}\"", v.replace('"', "\"\"")) } else { v.to_string() },
+        ", ",
+        " + ",
+    )
+}
+
+/// RFC 4514 string form: "," between RDNs, "+" in multi-valued RDNs, backslash escapes.
 pub fn rfc4514_name(name: &X509Name) -> String {
-    let rdns: Vec<_> = name.iter().collect();
-    let mut parts = Vec::with_capacity(rdns.len());
-    for rdn in rdns.iter().rev() {
-        let mut atvs = Vec::new();
-        for atv in rdn.iter() {
-            let oid = atv.attr_type().to_id_string();
-            let key = rfc4514_short_name(&oid).map(str::to_string).unwrap_or(oid);
-            let value = match attribute_text(atv.attr_value()) {
-                Ok(v) => rfc4514_escape(&v),
-                Err(hexform) => hexform,
-            };
-            atvs.push(format!("{key}={value}"));
-        }
-        parts.push(atvs.join("+"));
-    }
-    parts.join(",")
+    render_name(
+        name,
+        |oid| rfc4514_short_name(oid).map(str::to_string).unwrap_or_else(|| oid.to_string()),
+        rfc4514_escape,
+        ",",
+        "+",
+    )
 }
 
 fn rfc4514_escape(v: &str) -> String {

@@ -101,6 +101,17 @@ fn inbound(
         name: "Ocp-Apim-Subscription-Key".into(),
         value: "demo-subscription-key-0000".into(),
     }];
+    lab_target(name, o, files, identity, extra)
+}
+
+/// A probe target that trusts the lab's server root and presents `identity` (if any).
+fn lab_target(
+    name: &str,
+    o: ProbeOptions,
+    files: &LabFiles,
+    identity: Option<&lab::CertKeyFiles>,
+    extra: MaterialRefs,
+) -> TargetRun {
     let material = MaterialRefs {
         cert: identity.map(|i| s(&i.cert)),
         key: identity.map(|i| s(&i.key)),
@@ -124,16 +135,7 @@ fn outbound(
     let mut o = ProbeOptions::new(&lab::backend_host(backend), 443);
     o.role = ProbeRole::Outbound;
     o.connect_to = Some(lab.backend_addr(backend)?.to_string());
-    let material = MaterialRefs {
-        cert: identity.map(|i| s(&i.cert)),
-        key: identity.map(|i| s(&i.key)),
-        password: PasswordRef::None,
-        ca: vec![s(&files.server_root)],
-        ..extra
-    };
-    let mut t = engine::probe_target(o, material);
-    t.name = name.to_string();
-    Ok(t)
+    Ok(lab_target(name, o, files, identity, extra))
 }
 
 /// The demo's targets, with their material written under `dir`.

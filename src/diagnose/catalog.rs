@@ -348,7 +348,8 @@ pub const CATALOG: &[Entry] = &[
     },
     Entry {
         id: "gateway-unreachable",
-        symptom: Dns,
+        // A refused or silent port is a connection problem; the rule says `dns` when the name does not resolve.
+        symptom: Tls,
         severity: E,
         title: "The gateway cannot be reached",
         guide: G_TIER_DOMAIN,

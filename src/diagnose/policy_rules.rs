@@ -8,9 +8,19 @@ use crate::cert::{normalize_thumbprint, CertInfo};
 use crate::policy::{csharp_string_literal, is_invisible, thumbprint_literal_snippet, Comparison, ValidationFailure};
 use crate::report::clean;
 
-/// Show a literal with its invisible characters made visible (`<U+200E>`).
+/// Show a literal with its invisible characters made visible (`<U+200E>`). Every character that
+/// `thumbprint-invisible-char` detects is marked, or the evidence would hide the very thing it reports.
 pub fn visible(s: &str) -> String {
-    clean(s)
+    let mut out = String::with_capacity(s.len());
+    let mut buf = [0u8; 4];
+    for c in s.chars() {
+        if is_invisible(c) && !c.is_control() {
+            out.push_str(&format!("<U+{:04X}>", u32::from(c)));
+        } else {
+            out.push_str(&clean(c.encode_utf8(&mut buf)));
+        }
+    }
+    out
 }
 
 fn compared_equal(c: &Comparison) -> bool {

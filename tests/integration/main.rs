@@ -5,6 +5,7 @@ mod cert_model;
 mod cli;
 mod demo;
 mod dns;
+mod findings;
 mod findings_docs;
 mod lab;
 mod listen;

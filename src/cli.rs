@@ -14,6 +14,7 @@ use crate::material::{self, PasswordSource};
 use crate::probe::{self, Header, ProbeOptions, ProbeRole, Timeouts, TlsVersionPin};
 use crate::report::{self, Format, KeyReport};
 use crate::session::{self, InspectContext, MaterialRefs, PasswordRef, Session, TargetKind, TargetRun};
+use crate::tui::TuiOptions;
 use crate::verify::Role;
 
 /// Exit codes (documented in README): no error finding, error findings, usage or input error.
@@ -24,12 +25,17 @@ pub const EXIT_USAGE: i32 = 2;
 #[derive(Debug, Parser)]
 #[command(name = "mtls-doctor", version, about = "Troubleshoot mutual-TLS handshakes to and from API gateways")]
 pub struct Cli {
+    /// Terminal UI theme: dark (default), light, high-contrast, or a path to a theme file.
+    #[arg(long, global = true, value_name = "NAME|PATH")]
+    pub theme: Option<String>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Open the terminal UI with a target filled in (same options as probe) and probe it.
+    Tui(Box<ProbeArgs>),
     /// Show certificates exactly as an APIM policy sees them, and judge the chain.
     Inspect(Box<InspectArgs>),
     /// Perform a test handshake (and HTTP request) against a gateway or a backend.
@@ -651,10 +657,19 @@ pub fn run_listen(args: &ListenArgs) -> Result<i32> {
 }
 
 /// `demo`: start the lab, run its targets, show the session.
-pub fn run_demo(args: &DemoArgs) -> Result<i32> {
+pub fn run_demo(args: &DemoArgs, theme: Option<String>) -> Result<i32> {
     let dir = tempfile::tempdir().map_err(|e| Error::Usage(format!("cannot create a temporary directory: {e}")))?;
     let rt = runtime()?;
+    // A bad theme is an input error before anything starts.
+    crate::tui::Theme::load(theme.as_deref())?;
     let (lab, session) = rt.block_on(crate::demo::start_demo(dir.path()))?;
+    if !args.headless && args.session.save.is_none() && interactive(&args.output) {
+        // The lab (and `dir`, holding its material) stays up while the UI can re-run targets.
+        let opts = TuiOptions { theme, runtime: Some(rt.handle().clone()), ..Default::default() };
+        let code = crate::tui::run_tui(session.with_command("demo"), opts);
+        rt.block_on(lab.shutdown());
+        return code;
+    }
     let result = finish(&session.with_command("demo"), &args.output, &args.session);
     rt.block_on(lab.shutdown());
     // The demo's findings are the point of the demo, not a failure of the run.
@@ -675,11 +690,19 @@ pub fn run(cli: Cli) -> Result<i32> {
         Some(Command::Inspect(a)) => run_inspect(&a),
         Some(Command::Probe(a)) => run_probe(&a),
         Some(Command::Listen(a)) => run_listen(&a),
-        Some(Command::Demo(a)) => run_demo(&a),
+        Some(Command::Demo(a)) => run_demo(&a, cli.theme),
+        Some(Command::Tui(a)) => run_tui_command(&a, cli.theme),
         Some(Command::Replay(a)) => run_replay(&a),
         Some(Command::Diff(a)) => run_diff(&a),
-        Some(Command::Open(a)) => run_open(&a),
-        None => Err(Error::Usage("no command given (try `mtls-doctor --help`)".into())),
+        Some(Command::Open(a)) => run_open(&a, cli.theme),
+        None => {
+            use std::io::IsTerminal as _;
+            if std::io::stdout().is_terminal() && std::io::stdin().is_terminal() {
+                crate::tui::run_tui(Session::new(vec![]), TuiOptions { theme: cli.theme, ..Default::default() })
+            } else {
+                Err(Error::Usage("no command given and not on a terminal (try `mtls-doctor --help`)".into()))
+            }
+        }
     }
 }
 
@@ -972,10 +995,35 @@ pub fn run_diff(args: &DiffArgs) -> Result<i32> {
 }
 
 /// `open FILE`: the session read-only, drawn only from the file (nothing is probed or read again).
-pub fn run_open(args: &OpenArgs) -> Result<i32> {
+pub fn run_open(args: &OpenArgs, theme: Option<String>) -> Result<i32> {
     let session = session::load(&args.file)?;
-    // TUI: once `crate::tui::run_tui` exists, open `session` there read-only when no --report is
-    // given and stdout is a terminal; the headless view below stays for --report and pipes.
+    if interactive(&args.output) {
+        let opts = TuiOptions { theme, read_only: true, session_path: Some(args.file.clone()), ..Default::default() };
+        return crate::tui::run_tui(session, opts);
+    }
     emit(&args.output, &report::render_session(&session, args.output.report.unwrap_or(Format::Text)))?;
     Ok(EXIT_OK)
+}
+
+/// The terminal UI is for a person at a terminal: no --report, no -o, and stdout is a terminal.
+fn interactive(output: &OutputArgs) -> bool {
+    use std::io::IsTerminal as _;
+    output.report.is_none() && output.output.is_none() && std::io::stdout().is_terminal()
+}
+
+/// `tui [probe options]`: the TUI with the command line's targets, probing at once.
+pub fn run_tui_command(args: &ProbeArgs, theme: Option<String>) -> Result<i32> {
+    let mut targets = Vec::new();
+    for t in &args.targets {
+        let o = probe_options(args, t)?;
+        targets.push(TargetRun {
+            expiring_days: Some(args.expiring_days),
+            ..engine::probe_target(o, probe_material(args))
+        });
+    }
+    if let Some(file) = &args.targets_file {
+        targets.extend(targets_from_file(file, args)?);
+    }
+    let opts = TuiOptions { theme, run_on_start: !targets.is_empty(), ..Default::default() };
+    crate::tui::run_tui(Session::new(targets), opts)
 }

@@ -304,6 +304,17 @@ fn remove_private_key_blocks(s: &str) -> String {
 /// Temporary file in the same directory, fsync, rename: a crash or a full disk never leaves a half
 /// file, and the previous file survives any failure.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    // `-o /dev/null`, `-o /dev/stdout`, a FIFO: write through; renaming over them would replace the
+    // device with a regular file.
+    if let Ok(meta) = std::fs::metadata(path) {
+        if !meta.is_file() {
+            return std::fs::OpenOptions::new()
+                .write(true)
+                .open(path)
+                .and_then(|mut f| f.write_all(bytes))
+                .map_err(|e| Error::io(path, e));
+        }
+    }
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let result = (|| -> std::io::Result<()> {
         let mut tmp = tempfile::Builder::new().prefix(".mtls-doctor-").suffix(".tmp").tempfile_in(dir)?;

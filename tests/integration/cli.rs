@@ -163,3 +163,29 @@ fn report_to_file_does_not_clobber_on_failure() {
     let v: Value = serde_json::from_str(&std::fs::read_to_string(&out).expect("read")).expect("json");
     assert_eq!(v["certificates"][0]["subject"], "CN=Out Root, O=mtls-doctor lab");
 }
+
+#[test]
+fn output_to_a_device_writes_through_instead_of_replacing_it() {
+    let dir = Dir::new();
+    let root = Issued::self_signed(&Spec::ca("Dev Root")).expect("root");
+    let cert = dir.write("root.pem", root.cert_pem());
+    // A FIFO stands in for /dev/null and friends: it must still be a FIFO afterwards.
+    let fifo = dir.path("pipe");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+    assert!(made.success());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read_to_string(fifo).expect("read fifo"))
+    };
+    let o = run(bin()
+        .args(["inspect", "--role", "server", "--report", "json", "--ca"])
+        .arg(&cert)
+        .arg("-o")
+        .arg(&fifo)
+        .arg(&cert));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = reader.join().expect("reader");
+    assert!(text.contains("\"schema_version\": 1"));
+    use std::os::unix::fs::FileTypeExt as _;
+    assert!(std::fs::metadata(&fifo).expect("meta").file_type().is_fifo(), "the FIFO was replaced");
+}

@@ -17,5 +17,6 @@ mod probe_lab;
 mod probe_peers;
 mod report;
 mod session;
+mod tui;
 mod util;
 mod verify;

@@ -1,0 +1,234 @@
+//! The interactive TUI: targets, handshake timeline, chains, verdicts and findings of a session,
+//! with probes running in the background. The only module that touches the terminal.
+//!
+//! Layout of the module: `app` (state and input handling, no I/O), `view` (pure rendering),
+//! `terminal` (terminal setup and the event loop), `form`, `timeline`, `theme`, `clipboard`, `svg`
+//! (screenshots).
+
+pub mod app;
+pub mod clipboard;
+pub mod form;
+pub mod svg;
+pub mod terminal;
+pub mod theme;
+pub mod timeline;
+pub mod view;
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::Arc;
+
+pub use app::App;
+pub use theme::Theme;
+pub use view::View;
+
+use crate::engine;
+use crate::error::{Error, Result};
+use crate::material::Password;
+use crate::session::{MaterialRefs, PasswordRef, Session, TargetKind, TargetRun};
+use crate::verify::Role;
+
+/// A target run in progress.
+pub type RunFuture = Pin<Box<dyn Future<Output = TargetRun> + Send + 'static>>;
+
+/// How the TUI runs a target: takes the target (inputs) and the PFX password typed for it, if
+/// any, and returns it with observations and findings. Must not fail: input problems go in
+/// `TargetRun::error`.
+pub type Runner = Arc<dyn Fn(TargetRun, Option<Arc<Password>>) -> RunFuture + Send + Sync>;
+
+/// How to open the TUI.
+#[derive(Clone, Default)]
+pub struct TuiOptions {
+    /// `--theme NAME|PATH`; `None` is the default theme.
+    pub theme: Option<String>,
+    /// No probes, no edits: for looking at a saved session.
+    pub read_only: bool,
+    /// Where `s` saves (and the name shown in the header); `s` asks when `None`.
+    pub session_path: Option<PathBuf>,
+    /// Run every target as soon as the screen is up (`mtls-doctor tui [probe options]`, `demo`).
+    pub run_on_start: bool,
+    /// How targets are run; `None` is [`engine_runner`].
+    pub runner: Option<Runner>,
+    /// Run on this runtime (e.g. the one the demo lab lives on) instead of a new one. `run_tui`
+    /// blocks on it, so it must not be called from inside that runtime's async code.
+    pub runtime: Option<tokio::runtime::Handle>,
+}
+
+impl std::fmt::Debug for TuiOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TuiOptions")
+            .field("theme", &self.theme)
+            .field("read_only", &self.read_only)
+            .field("session_path", &self.session_path)
+            .field("run_on_start", &self.run_on_start)
+            .field("runner", &self.runner.as_ref().map(|_| "custom"))
+            .finish_non_exhaustive()
+    }
+}
+
+/// Open the TUI on `session` until the user quits. Returns the exit code: 0 after `q`, 130 after
+/// Ctrl-C, 143/129 after SIGTERM/SIGHUP. The terminal is restored on every path, panics included.
+pub fn run_tui(session: Session, opts: TuiOptions) -> Result<i32> {
+    // Everything that can fail on bad input fails before the terminal is touched.
+    let theme = Theme::load(opts.theme.as_deref())?;
+    match opts.runtime.clone() {
+        Some(handle) => handle.block_on(run_on_terminal(session, opts, theme)),
+        None => crate::cli::runtime()?.block_on(run_on_terminal(session, opts, theme)),
+    }
+}
+
+async fn run_on_terminal(session: Session, opts: TuiOptions, theme: Theme) -> Result<i32> {
+    let mut app = App::new(session);
+    app.read_only = opts.read_only;
+    app.session_path = opts.session_path.clone();
+    let initial = if opts.run_on_start && !opts.read_only { app.run_all() } else { vec![] };
+    let runner = opts.runner.clone().unwrap_or_else(engine_runner);
+
+    let (mut term, guard) = terminal::setup()?;
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let input = terminal::spawn_input(tx.clone());
+    let signals = terminal::spawn_signals(tx.clone());
+    let mut copy = terminal::osc52_to_stdout;
+    let result = terminal::run_loop(&mut term, &mut app, &theme, runner, (tx, rx), initial, &mut copy).await;
+    input.abort();
+    signals.iter().for_each(|s| s.abort());
+    drop(guard);
+    result
+}
+
+/// The runner that does what the CLI does: load the target's material, then probe (or inspect)
+/// and diagnose through `crate::engine`. File loading runs on the blocking pool.
+pub fn engine_runner() -> Runner {
+    Arc::new(|run: TargetRun, password: Option<Arc<Password>>| {
+        Box::pin(async move {
+            let refs = run.material.clone();
+            let loaded = tokio::task::spawn_blocking(move || load_material(&refs, password.as_deref()))
+                .await
+                .map_err(|e| Error::input("material", format!("loading was interrupted ({e})")));
+            let loaded = match loaded.and_then(|r| r) {
+                Ok(l) => l,
+                Err(e) => return with_error(run, e.to_string()),
+            };
+            match run.kind {
+                TargetKind::Probe => engine::run_probe_target(run, &loaded).await,
+                TargetKind::Inspect => {
+                    let role = run.inspected.as_ref().map(|i| i.role).unwrap_or(Role::Client);
+                    let fallback = run.clone();
+                    match tokio::task::spawn_blocking(move || engine::run_inspect_target(run, role, None, &loaded))
+                        .await
+                    {
+                        Ok(Ok(r)) => r,
+                        Ok(Err(e)) => with_error(fallback, e.to_string()),
+                        Err(e) => with_error(fallback, format!("inspection was interrupted ({e})")),
+                    }
+                }
+            }
+        }) as RunFuture
+    })
+}
+
+fn with_error(mut run: TargetRun, error: String) -> TargetRun {
+    run.error = Some(error);
+    run.probe = None;
+    run.inspected = None;
+    run.policy = None;
+    run.client_verify = None;
+    run.findings.clear();
+    run
+}
+
+/// Load a target's material without ever prompting on the terminal (the TUI owns it): a password
+/// typed in the TUI is handed over through an in-memory file; without one, a protected PFX is an
+/// input error naming the file.
+pub fn load_material(refs: &MaterialRefs, password: Option<&Password>) -> Result<engine::Loaded> {
+    if refs.password != PasswordRef::Prompt {
+        return engine::load(refs);
+    }
+    let mut refs = refs.clone();
+    match password {
+        None => {
+            refs.password = PasswordRef::None;
+            engine::load(&refs)
+        }
+        Some(pw) => {
+            let for_file = refs.pfx.clone().unwrap_or_else(|| "PFX".into());
+            with_password_file(pw, &for_file, |path| {
+                refs.password = PasswordRef::File { path };
+                engine::load(&refs)
+            })
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn with_password_file<T>(pw: &Password, for_file: &str, f: impl FnOnce(String) -> Result<T>) -> Result<T> {
+    use std::io::Write as _;
+    use std::os::fd::AsRawFd as _;
+    let fd = rustix::fs::memfd_create("mtls-doctor-password", rustix::fs::MemfdFlags::CLOEXEC)
+        .map_err(|e| Error::input(for_file, format!("cannot hand the password to the loader ({e})")))?;
+    let mut file = std::fs::File::from(fd);
+    file.write_all(pw.expose().as_bytes())
+        .map_err(|e| Error::input(for_file, format!("cannot hand the password to the loader ({e})")))?;
+    // Re-opening /proc/self/fd/N of a memfd starts at offset 0, so each read sees the password.
+    let result = f(format!("/proc/self/fd/{}", file.as_raw_fd()));
+    let _ = file.set_len(0);
+    result
+}
+
+#[cfg(not(target_os = "linux"))]
+fn with_password_file<T>(_pw: &Password, for_file: &str, _f: impl FnOnce(String) -> Result<T>) -> Result<T> {
+    Err(Error::input(
+        for_file,
+        "typing a PFX password in the TUI is supported on Linux only; set the password to env:VAR or file:PATH in the form (e)",
+    ))
+}
+
+/// Write the session as JSON, atomically. Sessions hold no private keys or passwords, and secret
+/// header values serialize as `[redacted]`.
+pub fn save_session(session: &Session, path: &Path) -> Result<()> {
+    // The session module redacts secrets, checks sizes and writes atomically.
+    crate::session::save(session, path)
+}
+
+/// Read a session file (any supported version), with the session module's checks.
+pub fn load_session(path: &Path) -> Result<Session> {
+    crate::session::load(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pki::{Issued, Spec};
+
+    #[test]
+    fn typed_password_opens_a_protected_pfx_and_a_missing_one_is_an_input_error() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ca = Issued::self_signed(&Spec::ca("TUI Test CA")).expect("ca");
+        let leaf = ca.issue(&Spec::leaf("tui client").client_only()).expect("leaf");
+        let (cert, key) = (dir.path().join("c.pem"), dir.path().join("c.key"));
+        std::fs::write(&cert, leaf.cert_pem()).expect("cert");
+        std::fs::write(&key, leaf.key_pem()).expect("key");
+        let pfx = dir.path().join("c.pfx");
+        let out = std::process::Command::new("openssl")
+            .args(["pkcs12", "-export", "-passout", "pass:s3cret", "-in"])
+            .arg(&cert)
+            .arg("-inkey")
+            .arg(&key)
+            .arg("-out")
+            .arg(&pfx)
+            .output()
+            .expect("openssl");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let refs = MaterialRefs { pfx: Some(pfx.display().to_string()), ..Default::default() };
+
+        let loaded = load_material(&refs, Some(&Password::new("s3cret"))).expect("loads with the typed password");
+        let id = loaded.identity.expect("identity");
+        assert_eq!(id.chain[0].info.subject, "CN=tui client, O=mtls-doctor lab");
+
+        let e = load_material(&refs, None).expect_err("no password").to_string();
+        assert!(e.contains("c.pfx"), "{e}");
+        let e = load_material(&refs, Some(&Password::new("n0t-it"))).expect_err("wrong password").to_string();
+        assert!(e.contains("c.pfx") && !e.contains("n0t-it") && !e.contains("s3cret"), "{e}");
+    }
+}

@@ -1,0 +1,262 @@
+//! The handshake timeline: a probe result laid out as the steps an engineer reads in a packet
+//! capture, each with its outcome and time, so the failing step stands out.
+//!
+//! Everything here is a reading of `ProbeResult` fields; no fact is inferred that the probe did
+//! not record.
+
+use crate::probe::{NotSentReason, Phase, ProbeResult, ProbeRole, TcpOutcome, TlsFailure};
+use crate::report::clean;
+
+/// How a step went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepStatus {
+    Ok,
+    /// Completed, but with something worth a look (untrusted chain, certificate not sent …).
+    Warn,
+    Fail,
+    /// Nothing to do at this step (no CertificateRequest: no client certificate step).
+    Skipped,
+    /// An earlier step failed.
+    NotReached,
+}
+
+impl StepStatus {
+    /// A symbol and a word, so the state never depends on colour alone.
+    pub fn badge(self) -> &'static str {
+        match self {
+            StepStatus::Ok => "✔ ok  ",
+            StepStatus::Warn => "⚠ warn",
+            StepStatus::Fail => "✖ FAIL",
+            StepStatus::Skipped => "– skip",
+            StepStatus::NotReached => "· —   ",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    pub name: &'static str,
+    pub status: StepStatus,
+    /// One line, already cleaned of control characters.
+    pub detail: String,
+    /// Extra lines (CNAME hops, acceptable CA names), cleaned.
+    pub sub: Vec<String>,
+    pub ms: Option<f64>,
+}
+
+impl Step {
+    fn new(name: &'static str, status: StepStatus, detail: impl AsRef<str>) -> Self {
+        Step { name, status, detail: clean(detail.as_ref()), sub: vec![], ms: None }
+    }
+
+    fn ms(mut self, ms: Option<f64>) -> Self {
+        self.ms = ms;
+        self
+    }
+}
+
+/// A TLS failure in a few words, for a timeline line.
+pub fn failure_text(f: &TlsFailure) -> String {
+    match f {
+        TlsFailure::AlertReceived { alert } => format!("alert {alert} received"),
+        TlsFailure::PeerIncompatible { detail } => format!("no common parameters ({detail})"),
+        TlsFailure::PeerMisbehaved { detail } => format!("peer misbehaved ({detail})"),
+        TlsFailure::InappropriateMessage { detail } => format!("unexpected message ({detail})"),
+        TlsFailure::InvalidMessage { detail } => format!("not TLS or corrupt ({detail})"),
+        TlsFailure::ConnectionClosed => "closed by the server without an alert".into(),
+        TlsFailure::ConnectionReset => "connection reset".into(),
+        TlsFailure::Timeout => "timed out".into(),
+        TlsFailure::Other { detail } => detail.clone(),
+    }
+}
+
+fn tcp_outcome(o: TcpOutcome) -> &'static str {
+    match o {
+        TcpOutcome::Connected => "connected",
+        TcpOutcome::Refused => "refused",
+        TcpOutcome::TimedOut => "timed out",
+        TcpOutcome::Unreachable => "unreachable",
+        TcpOutcome::Other => "failed",
+    }
+}
+
+fn not_sent_text(r: NotSentReason) -> &'static str {
+    match r {
+        NotSentReason::NotRequested => "the server did not ask",
+        NotSentReason::NoneConfigured => "none configured for this probe",
+        NotSentReason::NoCommonSignatureScheme => "the key cannot sign with any scheme the server accepts",
+    }
+}
+
+/// The steps of one probe, in wire order. `no_http` says whether HTTP was deliberately skipped.
+pub fn steps(p: &ProbeResult, no_http: bool) -> Vec<Step> {
+    use StepStatus::*;
+    let mut out = Vec::with_capacity(9);
+
+    // DNS (with the CNAME chain: it shows whether a custom domain points at the gateway).
+    let dns_failed = p.failed_phase == Some(Phase::Dns) || p.dns.addresses.is_empty();
+    let mut dns = if dns_failed {
+        Step::new("DNS", Fail, format!("{}: {}", p.dns.query, p.dns.error.as_deref().unwrap_or("no address")))
+    } else if p.dns.literal {
+        Step::new("DNS", Ok, format!("{} (address literal)", p.dns.addresses.join(", ")))
+    } else {
+        let hosts = if p.dns.from_hosts_file { " (from /etc/hosts)" } else { "" };
+        Step::new("DNS", Ok, format!("{} → {}{hosts}", p.dns.query, p.dns.addresses.join(", ")))
+    }
+    .ms(p.timings_ms.dns);
+    if !p.dns.cnames.is_empty() {
+        let mut chain = vec![p.dns.query.clone()];
+        chain.extend(p.dns.cnames.iter().cloned());
+        dns.sub.push(clean(&format!("CNAME {}", chain.join(" → "))));
+    }
+    out.push(dns);
+
+    // TCP
+    let tcp = if dns_failed {
+        Step::new("TCP", NotReached, "")
+    } else if p.tcp.connected {
+        Step::new("TCP", Ok, format!("connected to {}", p.tcp.address.as_deref().unwrap_or("?"))).ms(p.timings_ms.tcp)
+    } else {
+        let mut s =
+            Step::new("TCP", Fail, p.tcp.error.as_deref().unwrap_or("no address answered")).ms(p.timings_ms.tcp);
+        s.sub = p
+            .tcp
+            .attempts
+            .iter()
+            .map(|a| clean(&format!("{} {} ({:.1} ms)", a.address, tcp_outcome(a.outcome), a.ms)))
+            .collect();
+        s
+    };
+    out.push(tcp);
+    let connected = p.tcp.connected;
+
+    // ClientHello
+    out.push(if connected {
+        Step::new("ClientHello", Ok, format!("SNI {}", p.target.sni))
+    } else {
+        Step::new("ClientHello", NotReached, "")
+    });
+
+    // ServerHello: evidence of it is a negotiated version, a certificate, or a CertificateRequest.
+    let handshake_failed = !p.handshake.ok && !p.handshake.rejected_after_handshake;
+    let failure = p.handshake.failure.as_ref().map(failure_text).unwrap_or_else(|| "failed".into());
+    let got_server_hello = p.tls.version.is_some() || !p.server_chain.is_empty() || p.client_cert_requested;
+    out.push(if !connected {
+        Step::new("ServerHello", NotReached, "")
+    } else if got_server_hello {
+        let detail = match &p.tls.version {
+            Some(v) => {
+                let mut d = v.clone();
+                for part in [&p.tls.cipher_suite, &p.tls.key_exchange].into_iter().flatten() {
+                    d.push(' ');
+                    d.push_str(part);
+                }
+                if let Some(alpn) = &p.tls.alpn {
+                    d.push_str(&format!(" ALPN {alpn}"));
+                }
+                d
+            }
+            None => "received (version not recorded: the handshake did not complete)".into(),
+        };
+        Step::new("ServerHello", Ok, detail)
+    } else if handshake_failed {
+        Step::new("ServerHello", Fail, failure.clone()).ms(p.timings_ms.tls)
+    } else {
+        Step::new("ServerHello", NotReached, "")
+    });
+    let past_hello = connected && got_server_hello;
+
+    // Server certificates and our verdict on them.
+    out.push(if !past_hello {
+        Step::new("Server cert", NotReached, "")
+    } else if let Some(leaf) = p.server_chain.first() {
+        let n = p.server_chain.len();
+        let (status, verdict) = match &p.server_verify {
+            Some(v) if v.ok => (Ok, "verify ok".to_string()),
+            Some(v) => (Warn, format!("verify error {} ({})", v.code, v.code_name)),
+            None => (Ok, "not verified".to_string()),
+        };
+        Step::new("Server cert", status, format!("{} cert(s), leaf {}; {verdict}", n, leaf.subject))
+    } else {
+        Step::new("Server cert", if handshake_failed { NotReached } else { Warn }, "none recorded")
+    });
+
+    // CertificateRequest with the acceptable CA names: what the client may choose from.
+    let cert_req = if !past_hello {
+        Step::new("CertRequest", NotReached, "")
+    } else if p.client_cert_requested {
+        let n = p.acceptable_ca_names.len();
+        let detail = if n == 0 {
+            "requested; no CA names listed (any certificate may be sent)".to_string()
+        } else {
+            format!("requested; {n} acceptable CA name(s)")
+        };
+        let mut s = Step::new("CertRequest", Ok, detail);
+        s.sub = p.acceptable_ca_names.iter().map(|n| clean(&format!("• {n}"))).collect();
+        s
+    } else if p.role == ProbeRole::Inbound && !p.client_chain.is_empty() {
+        // A certificate was ready but the gateway never asked: the policy will see null.
+        Step::new("CertRequest", Warn, "not requested: the server never asked for a client certificate")
+    } else {
+        Step::new("CertRequest", Skipped, "not requested")
+    };
+    out.push(cert_req);
+
+    // Client certificate sent (or why not).
+    out.push(if !past_hello {
+        Step::new("Client cert", NotReached, "")
+    } else if p.client_cert_sent {
+        match p.client_chain.first() {
+            Some(c) => Step::new(
+                "Client cert",
+                Ok,
+                format!("sent {} ({} cert(s)) {}", c.subject, p.client_chain.len(), c.thumbprint_sha1),
+            ),
+            None => Step::new("Client cert", Ok, "sent"),
+        }
+    } else if p.client_cert_requested {
+        let why = p.client_cert_not_sent_reason.map(not_sent_text).unwrap_or("unknown reason");
+        Step::new("Client cert", Warn, format!("none sent: {why}"))
+    } else {
+        Step::new("Client cert", Skipped, "not asked for")
+    });
+
+    // Finished, or the rejection (TLS 1.3 rejections arrive on the first read after it).
+    out.push(if !past_hello {
+        Step::new("Finished", NotReached, "")
+    } else if p.handshake.ok {
+        Step::new("Finished", Ok, "handshake complete").ms(p.timings_ms.tls)
+    } else if p.handshake.rejected_after_handshake {
+        Step::new("Finished", Fail, format!("{failure} after the handshake (TLS 1.3: on the first read)"))
+            .ms(p.timings_ms.tls)
+    } else {
+        Step::new("Finished", Fail, failure.clone()).ms(p.timings_ms.tls)
+    });
+
+    // HTTP
+    let http = if let Some(h) = &p.http {
+        let status = if h.status >= 400 { Fail } else { Ok };
+        let mut s = Step::new("HTTP", status, format!("{} {}", h.version, h.status)).ms(p.timings_ms.http);
+        // The body on one line: a JSON error's reason usually sits a few lines in.
+        let flat = h.body_preview.split_whitespace().collect::<Vec<_>>().join(" ");
+        if !flat.is_empty() {
+            let short: String = flat.chars().take(96).collect();
+            let more = if flat.chars().count() > 96 || h.body_truncated { "…" } else { "" };
+            s.sub.push(clean(&format!("body: {short}{more}")));
+        }
+        s
+    } else if let Some(e) = &p.http_error {
+        Step::new("HTTP", Fail, e).ms(p.timings_ms.http)
+    } else if p.handshake.ok && no_http {
+        Step::new("HTTP", Skipped, "not requested (no HTTP)")
+    } else {
+        Step::new("HTTP", NotReached, "")
+    };
+    out.push(http);
+    out
+}
+
+/// Index of the step that failed first, if any.
+pub fn failing_step(steps: &[Step]) -> Option<usize> {
+    steps.iter().position(|s| s.status == StepStatus::Fail)
+}

@@ -70,10 +70,37 @@ impl Timeouts {
 
 /// An HTTP header to send. Values of secret-bearing headers never leave memory: they serialize as
 /// `[redacted]`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Deserialize)]
 pub struct Header {
     pub name: String,
     pub value: String,
+}
+
+impl std::fmt::Debug for Header {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Header")
+            .field("name", &self.name)
+            .field("value", &display_header_value(&self.name, &self.value))
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_and_json_never_show_secret_header_values() {
+        let h = Header::parse("Ocp-Apim-Subscription-Key: s3cr3t-value").expect("header");
+        let mut o = ProbeOptions::new("api.contoso.com", 443);
+        o.headers = vec![h, Header::parse("X-Trace: visible").expect("header")];
+        let debug = format!("{o:?}");
+        let json = serde_json::to_string(&o).expect("json");
+        for text in [&debug, &json] {
+            assert!(!text.contains("s3cr3t-value"), "{text}");
+            assert!(text.contains("[redacted]") && text.contains("visible"), "{text}");
+        }
+    }
 }
 
 /// Headers whose values are secrets and never appear in any output.

@@ -173,6 +173,24 @@ pub struct OutputArgs {
     pub output: Option<PathBuf>,
 }
 
+/// What the diagnosis is given besides the handshake: shared by `inspect`, `probe` and `tui`.
+#[derive(Debug, Args, Clone)]
+pub struct DiagnosisArgs {
+    /// Warn about certificates that expire within this many days.
+    #[arg(long, value_name = "DAYS", default_value_t = crate::diagnose::DEFAULT_EXPIRING_DAYS)]
+    pub expiring_days: i64,
+    /// An APIM policy (XML) to evaluate against the certificate actually presented.
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// CA certificates uploaded to the gateway (what Verify() chains to; repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub client_ca: Vec<PathBuf>,
+    /// Azure configuration exported with the az CLI (az apim show, certificates, backends, role
+    /// assignments; repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub azure: Vec<PathBuf>,
+}
+
 #[derive(Debug, Args, Clone)]
 pub struct InspectArgs {
     /// Certificate, key or PFX files (PEM, DER, .cer/.crt, .pfx/.p12; detected by content).
@@ -187,18 +205,8 @@ pub struct InspectArgs {
     /// Check the server certificate against this host name (server role).
     #[arg(long, value_name = "NAME")]
     pub host: Option<String>,
-    /// Warn about certificates that expire within this many days.
-    #[arg(long, value_name = "DAYS", default_value_t = crate::diagnose::DEFAULT_EXPIRING_DAYS)]
-    pub expiring_days: i64,
-    /// An APIM policy (XML) to evaluate against the certificate actually presented.
-    #[arg(long, value_name = "FILE")]
-    pub policy: Option<PathBuf>,
-    /// CA certificates uploaded to the gateway (what Verify() chains to; repeatable).
-    #[arg(long, value_name = "FILE")]
-    pub client_ca: Vec<PathBuf>,
-    /// Azure configuration exported with the az CLI (az apim show, certificates, backends, role assignments; repeatable).
-    #[arg(long, value_name = "FILE")]
-    pub azure: Vec<PathBuf>,
+    #[command(flatten)]
+    pub diagnosis: DiagnosisArgs,
     #[command(flatten)]
     pub password: PasswordArgs,
     #[command(flatten)]
@@ -266,18 +274,8 @@ pub struct ProbeArgs {
     /// How many probes run at once.
     #[arg(short = 'j', long, default_value_t = 16)]
     pub jobs: usize,
-    /// Warn about certificates that expire within this many days.
-    #[arg(long, value_name = "DAYS", default_value_t = crate::diagnose::DEFAULT_EXPIRING_DAYS)]
-    pub expiring_days: i64,
-    /// An APIM policy (XML) to evaluate against the certificate actually presented.
-    #[arg(long, value_name = "FILE")]
-    pub policy: Option<PathBuf>,
-    /// CA certificates uploaded to the gateway (what Verify() chains to; repeatable).
-    #[arg(long, value_name = "FILE")]
-    pub client_ca: Vec<PathBuf>,
-    /// Azure configuration exported with the az CLI (repeatable).
-    #[arg(long, value_name = "FILE")]
-    pub azure: Vec<PathBuf>,
+    #[command(flatten)]
+    pub diagnosis: DiagnosisArgs,
     #[command(flatten)]
     pub password: PasswordArgs,
     #[command(flatten)]
@@ -333,9 +331,9 @@ pub fn run_inspect(args: &InspectArgs) -> Result<i32> {
     let material = MaterialRefs {
         password: password_ref(&args.password),
         ca: paths(&args.ca),
-        client_ca: paths(&args.client_ca),
-        policy: args.policy.as_ref().map(|p| p.display().to_string()),
-        azure: paths(&args.azure),
+        client_ca: paths(&args.diagnosis.client_ca),
+        policy: args.diagnosis.policy.as_ref().map(|p| p.display().to_string()),
+        azure: paths(&args.diagnosis.azure),
         ..Default::default()
     };
     let loaded = engine::load(&material)?;
@@ -350,7 +348,7 @@ pub fn run_inspect(args: &InspectArgs) -> Result<i32> {
         files,
         material,
         inspect: Some(InspectContext { role, host: args.host.clone(), trust: String::new(), origins: vec![] }),
-        expiring_days: Some(args.expiring_days),
+        expiring_days: Some(args.diagnosis.expiring_days),
         ..Default::default()
     };
     let run = inspect_target(run, &loaded)?;
@@ -469,9 +467,9 @@ pub fn probe_material(args: &ProbeArgs) -> MaterialRefs {
         pfx: args.pfx.as_ref().map(|p| p.display().to_string()),
         password: password_ref(&args.password),
         ca: paths(&args.ca),
-        client_ca: paths(&args.client_ca),
-        policy: args.policy.as_ref().map(|p| p.display().to_string()),
-        azure: paths(&args.azure),
+        client_ca: paths(&args.diagnosis.client_ca),
+        policy: args.diagnosis.policy.as_ref().map(|p| p.display().to_string()),
+        azure: paths(&args.diagnosis.azure),
     }
 }
 
@@ -480,7 +478,7 @@ pub fn run_probe(args: &ProbeArgs) -> Result<i32> {
     for t in &args.targets {
         let o = probe_options(args, t)?;
         targets.push(TargetRun {
-            expiring_days: Some(args.expiring_days),
+            expiring_days: Some(args.diagnosis.expiring_days),
             ..engine::probe_target(o, probe_material(args))
         });
     }
@@ -804,7 +802,7 @@ fn plain_targets(text: &str, origin: &str, args: &ProbeArgs) -> Result<Vec<Targe
         }
         let o = probe_options(args, line).map_err(|e| Error::input(&at, e.to_string()))?;
         out.push(TargetRun {
-            expiring_days: Some(args.expiring_days),
+            expiring_days: Some(args.diagnosis.expiring_days),
             ..engine::probe_target(o, probe_material(args))
         });
     }
@@ -888,7 +886,7 @@ fn toml_targets(text: &str, file: &Path, args: &ProbeArgs) -> Result<Vec<TargetR
             a.no_compare = v;
         }
         if let Some(v) = t.expiring_days {
-            a.expiring_days = v;
+            a.diagnosis.expiring_days = v;
         }
         // An identity given in the file replaces the command line's whole identity.
         if t.cert.is_some() || t.pfx.is_some() {
@@ -906,16 +904,17 @@ fn toml_targets(text: &str, file: &Path, args: &ProbeArgs) -> Result<Vec<TargetR
             a.ca = v.into_iter().map(rel).collect();
         }
         if let Some(v) = t.client_ca {
-            a.client_ca = v.into_iter().map(rel).collect();
+            a.diagnosis.client_ca = v.into_iter().map(rel).collect();
         }
         if let Some(v) = t.policy {
-            a.policy = Some(rel(v));
+            a.diagnosis.policy = Some(rel(v));
         }
         if let Some(v) = t.azure {
-            a.azure = v.into_iter().map(rel).collect();
+            a.diagnosis.azure = v.into_iter().map(rel).collect();
         }
         let o = probe_options(&a, &target).map_err(|e| Error::input(&at, e.to_string()))?;
-        let mut run = TargetRun { expiring_days: Some(a.expiring_days), ..engine::probe_target(o, probe_material(&a)) };
+        let mut run =
+            TargetRun { expiring_days: Some(a.diagnosis.expiring_days), ..engine::probe_target(o, probe_material(&a)) };
         if let Some(name) = t.name {
             if name.trim().is_empty() {
                 return Err(Error::input(at, "name is empty"));
@@ -1017,7 +1016,7 @@ pub fn run_tui_command(args: &ProbeArgs, theme: Option<String>) -> Result<i32> {
     for t in &args.targets {
         let o = probe_options(args, t)?;
         targets.push(TargetRun {
-            expiring_days: Some(args.expiring_days),
+            expiring_days: Some(args.diagnosis.expiring_days),
             ..engine::probe_target(o, probe_material(args))
         });
     }

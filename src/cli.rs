@@ -7,12 +7,11 @@ use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::cert::Certificate;
 use crate::engine;
 use crate::error::{Error, Result};
 use crate::material::{self, PasswordSource};
 use crate::probe::{self, Header, ProbeOptions, ProbeRole, Timeouts, TlsVersionPin};
-use crate::report::{self, Format, KeyReport};
+use crate::report::{self, Format};
 use crate::session::{self, InspectContext, MaterialRefs, PasswordRef, Session, TargetKind, TargetRun};
 use crate::tui::TuiOptions;
 use crate::verify::Role;
@@ -355,54 +354,11 @@ pub fn run_inspect(args: &InspectArgs) -> Result<i32> {
     finish(&Session::new(vec![run]).with_command("inspect"), &args.output, &args.session)
 }
 
-/// Inspect a target's files through the engine, then describe the keys found (never their bytes)
-/// and where each certificate came from, so the session renders exactly as the run did.
+/// Inspect a target's files through the engine (which also describes the keys found, never their
+/// bytes, and where each certificate came from), so the session renders exactly as the run did.
 pub fn inspect_target(run: TargetRun, loaded: &engine::Loaded) -> Result<TargetRun> {
     let (role, host) = run.inspect.as_ref().map(|c| (c.role, c.host.clone())).unwrap_or((Role::Client, None));
-    let mut run = engine::run_inspect_target(run, role, host.clone(), loaded)?;
-    let pw = engine::password_source(&run.material.password);
-    let mut keys = Vec::new();
-    let mut certs: Vec<Certificate> = Vec::new();
-    let mut origins = Vec::new();
-    for path in &run.files {
-        let m = material::load_file(Path::new(path), &pw)?;
-        for c in m.certs {
-            origins.push(path.clone());
-            certs.push(c);
-        }
-        keys.extend(m.keys.into_iter().map(|k| (path.clone(), k)));
-    }
-    run.keys = keys
-        .iter()
-        .map(|(origin, k)| KeyReport {
-            origin: origin.clone(),
-            algorithm: k.algorithm().to_string(),
-            matches_certificate: certs
-                .iter()
-                .find(|c| material::key_matches_cert(k, c))
-                .map(|c| c.info.thumbprint_sha1.clone()),
-            signature_schemes: material::signature_schemes(k).iter().map(|s| format!("{s:?}")).collect(),
-        })
-        .collect();
-    // Origins in the model's order (leaf first).
-    let ordered_origins: Vec<String> = run
-        .inspected
-        .as_ref()
-        .map(|i| {
-            i.certs
-                .iter()
-                .map(|c| {
-                    certs
-                        .iter()
-                        .position(|x| x.info.thumbprint_sha1 == c.thumbprint_sha1)
-                        .and_then(|p| origins.get(p).cloned())
-                        .unwrap_or_default()
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    run.inspect = Some(InspectContext { role, host, trust: loaded.trust.source.clone(), origins: ordered_origins });
-    Ok(run)
+    engine::run_inspect_target(run, role, host, loaded)
 }
 
 /// The end of every run that makes a session: redact it, print the report, save it if asked.

@@ -168,12 +168,30 @@ pub async fn run_probe_target(mut run: TargetRun, loaded: &Loaded) -> TargetRun 
 pub fn run_inspect_target(mut run: TargetRun, role: Role, host: Option<String>, loaded: &Loaded) -> Result<TargetRun> {
     let pw = password_source(&run.material.password);
     let mut certs: Vec<Certificate> = Vec::new();
+    let mut origins: Vec<String> = Vec::new();
     let mut keys = Vec::new();
+    let mut key_origins = Vec::new();
+    // Each file is read once (a PFX asks for its password once).
     for f in &run.files {
         let m = material::load_file(Path::new(f), &pw)?;
+        origins.extend(m.certs.iter().map(|_| f.clone()));
         certs.extend(m.certs);
+        key_origins.extend(m.keys.iter().map(|_| f.clone()));
         keys.extend(m.keys);
     }
+    run.keys = keys
+        .iter()
+        .zip(&key_origins)
+        .map(|(k, origin)| crate::report::KeyReport {
+            origin: origin.clone(),
+            algorithm: k.algorithm().to_string(),
+            matches_certificate: certs
+                .iter()
+                .find(|c| material::key_matches_cert(k, c))
+                .map(|c| c.info.thumbprint_sha1.clone()),
+            signature_schemes: material::signature_schemes(k).iter().map(|s| format!("{s:?}")).collect(),
+        })
+        .collect();
     if let Some(pos) = keys
         .iter()
         .find_map(|k| certs.iter().position(|c| material::key_matches_cert(k, c)))
@@ -181,7 +199,11 @@ pub fn run_inspect_target(mut run: TargetRun, role: Role, host: Option<String>, 
     {
         let leaf = certs.remove(pos);
         certs.insert(0, leaf);
+        let origin = origins.remove(pos);
+        origins.insert(0, origin);
     }
+    run.inspect =
+        Some(crate::session::InspectContext { role, host: host.clone(), trust: loaded.trust.source.clone(), origins });
     let key_mismatch = !keys.is_empty() && !keys.iter().any(|k| certs.iter().any(|c| material::key_matches_cert(k, c)));
     let verdict = if certs.is_empty() {
         None

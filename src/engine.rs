@@ -60,7 +60,11 @@ pub fn load_certs(paths: &[String]) -> Result<Vec<Certificate>> {
 
 /// Load the material a target names. Errors name the file and what is wrong.
 pub fn load(refs: &MaterialRefs) -> Result<Loaded> {
-    let pw = password_source(&refs.password);
+    load_with_password(refs, password_source(&refs.password))
+}
+
+/// Like [`load`], with the PFX password from `pw` instead of the one `refs` names.
+pub fn load_with_password(refs: &MaterialRefs, pw: PasswordSource) -> Result<Loaded> {
     let mut keyless = Vec::new();
     let mut keyless_chain = Vec::new();
     let id_file = refs.pfx.as_ref().or(refs.cert.as_ref());

@@ -74,6 +74,7 @@ impl fmt::Display for KeyFormat {
 }
 
 /// A secret password. Printing it (Debug) shows `[redacted]`; its memory is zeroed on drop.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Password(Zeroizing<String>);
 
 impl Password {
@@ -106,6 +107,9 @@ pub enum PasswordSource {
     File(PathBuf),
     /// Ask on the terminal without echo; refused when stdin is not a terminal.
     Prompt,
+    /// Already asked for by the program itself (the TUI's no-echo password field). Never built
+    /// from a command-line value.
+    Given(Password),
 }
 
 impl PasswordSource {
@@ -128,6 +132,7 @@ impl PasswordSource {
                 }
             },
             PasswordSource::File(path) => read_password_file(path, for_file),
+            PasswordSource::Given(pw) => Ok(pw.clone()),
             PasswordSource::Prompt => {
                 if !std::io::stdin().is_terminal() {
                     return Err(Error::input(

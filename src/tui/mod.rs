@@ -139,49 +139,17 @@ fn with_error(mut run: TargetRun, error: String) -> TargetRun {
 }
 
 /// Load a target's material without ever prompting on the terminal (the TUI owns it): a password
-/// typed in the TUI is handed over through an in-memory file; without one, a protected PFX is an
-/// input error naming the file.
+/// typed in the TUI is handed to the loader directly; without one, a protected PFX is an input
+/// error naming the file.
 pub fn load_material(refs: &MaterialRefs, password: Option<&Password>) -> Result<engine::Loaded> {
     if refs.password != PasswordRef::Prompt {
         return engine::load(refs);
     }
-    let mut refs = refs.clone();
-    match password {
-        None => {
-            refs.password = PasswordRef::None;
-            engine::load(&refs)
-        }
-        Some(pw) => {
-            let for_file = refs.pfx.clone().unwrap_or_else(|| "PFX".into());
-            with_password_file(pw, &for_file, |path| {
-                refs.password = PasswordRef::File { path };
-                engine::load(&refs)
-            })
-        }
-    }
-}
-
-#[cfg(target_os = "linux")]
-fn with_password_file<T>(pw: &Password, for_file: &str, f: impl FnOnce(String) -> Result<T>) -> Result<T> {
-    use std::io::Write as _;
-    use std::os::fd::AsRawFd as _;
-    let fd = rustix::fs::memfd_create("mtls-doctor-password", rustix::fs::MemfdFlags::CLOEXEC)
-        .map_err(|e| Error::input(for_file, format!("cannot hand the password to the loader ({e})")))?;
-    let mut file = std::fs::File::from(fd);
-    file.write_all(pw.expose().as_bytes())
-        .map_err(|e| Error::input(for_file, format!("cannot hand the password to the loader ({e})")))?;
-    // Re-opening /proc/self/fd/N of a memfd starts at offset 0, so each read sees the password.
-    let result = f(format!("/proc/self/fd/{}", file.as_raw_fd()));
-    let _ = file.set_len(0);
-    result
-}
-
-#[cfg(not(target_os = "linux"))]
-fn with_password_file<T>(_pw: &Password, for_file: &str, _f: impl FnOnce(String) -> Result<T>) -> Result<T> {
-    Err(Error::input(
-        for_file,
-        "typing a PFX password in the TUI is supported on Linux only; set the password to env:VAR or file:PATH in the form (e)",
-    ))
+    let source = match password {
+        Some(pw) => crate::material::PasswordSource::Given(pw.clone()),
+        None => crate::material::PasswordSource::None,
+    };
+    engine::load_with_password(refs, source)
 }
 
 /// Write the session as JSON, atomically. Sessions hold no private keys or passwords, and secret

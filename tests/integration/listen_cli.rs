@@ -82,6 +82,9 @@ fn listen_reports_what_curl_presents_as_json_lines() {
     };
     assert!(status.is_some_and(|s| s.success()), "listen exits after --max-connections");
     assert_eq!(lines.len(), 2, "{lines:?}");
+    for line in &lines {
+        crate::report::assert_valid("listen_record", "a listen JSON line", line);
+    }
     assert_eq!(lines[0]["client_certificate"]["thumbprint_sha1"], client.thumbprint());
     assert_eq!(lines[0]["verdict"]["ok"], true);
     assert_eq!(lines[0]["sni"], "localhost");

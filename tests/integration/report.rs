@@ -386,7 +386,7 @@ fn validator(def: &str) -> jsonschema::Validator {
     jsonschema::draft202012::new(&doc).expect("valid JSON Schema")
 }
 
-fn assert_valid(def: &str, what: &str, doc: &Value) {
+pub(crate) fn assert_valid(def: &str, what: &str, doc: &Value) {
     let v = validator(def);
     let errors: Vec<String> = v.iter_errors(doc).take(5).map(|e| format!("{} at {}", e, e.instance_path())).collect();
     assert!(errors.is_empty(), "{what} does not match $defs/{def}: {errors:#?}");

@@ -33,12 +33,12 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Open the terminal UI with a target filled in (same options as probe) and probe it.
-    Tui(Box<ProbeArgs>),
     /// Show certificates exactly as an APIM policy sees them, and judge the chain.
     Inspect(Box<InspectArgs>),
     /// Perform a test handshake (and HTTP request) against a gateway or a backend.
     Probe(Box<ProbeArgs>),
+    /// Open the terminal UI with a target filled in (same options as probe) and probe it.
+    Tui(Box<ProbeArgs>),
     /// A TLS server that asks every client for its certificate and shows what it presents.
     Listen(Box<ListenArgs>),
     /// Start the built-in lab on loopback and diagnose a session of lab targets.

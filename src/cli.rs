@@ -429,7 +429,8 @@ pub fn probe_material(args: &ProbeArgs) -> MaterialRefs {
     }
 }
 
-pub fn run_probe(args: &ProbeArgs) -> Result<i32> {
+/// The targets a probe command line names: its HOST[:PORT] arguments, then its `--targets` file.
+fn command_line_targets(args: &ProbeArgs) -> Result<Vec<TargetRun>> {
     let mut targets = Vec::new();
     for t in &args.targets {
         let o = probe_options(args, t)?;
@@ -441,6 +442,11 @@ pub fn run_probe(args: &ProbeArgs) -> Result<i32> {
     if let Some(file) = &args.targets_file {
         targets.extend(targets_from_file(file, args)?);
     }
+    Ok(targets)
+}
+
+pub fn run_probe(args: &ProbeArgs) -> Result<i32> {
+    let targets = command_line_targets(args)?;
     if targets.is_empty() {
         return Err(Error::Usage("no targets: give HOST[:PORT] or a --targets file that lists some".into()));
     }
@@ -968,17 +974,7 @@ fn interactive(output: &OutputArgs) -> bool {
 
 /// `tui [probe options]`: the TUI with the command line's targets, probing at once.
 pub fn run_tui_command(args: &ProbeArgs, theme: Option<String>) -> Result<i32> {
-    let mut targets = Vec::new();
-    for t in &args.targets {
-        let o = probe_options(args, t)?;
-        targets.push(TargetRun {
-            expiring_days: Some(args.diagnosis.expiring_days),
-            ..engine::probe_target(o, probe_material(args))
-        });
-    }
-    if let Some(file) = &args.targets_file {
-        targets.extend(targets_from_file(file, args)?);
-    }
+    let targets = command_line_targets(args)?;
     let opts = TuiOptions { theme, run_on_start: !targets.is_empty(), ..Default::default() };
     crate::tui::run_tui(Session::new(targets), opts)
 }

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::cert::CertInfo;
 use crate::diagnose::{ClientVerify, Finding, PolicyEvaluation};
-use crate::probe::{ProbeResult, TlsFailure};
+use crate::probe::ProbeResult;
 use crate::session::{Change, Session, SessionDiff, TargetKind, TargetRun, TargetStatus};
 use crate::verify::Verdict;
 
@@ -712,6 +712,16 @@ fn probe_markdown(out: &mut String, r: &ProbeResult) {
     }
 }
 
+/// How a target differs between two sessions; None when it does not.
+fn status_text(status: TargetStatus) -> Option<&'static str> {
+    match status {
+        TargetStatus::Unchanged => None,
+        TargetStatus::Changed => Some("changed"),
+        TargetStatus::Added => Some("only in the second session"),
+        TargetStatus::Removed => Some("only in the first session"),
+    }
+}
+
 /// What changed between two sessions, as text.
 pub fn diff_text(d: &SessionDiff) -> String {
     let mut out = format!(
@@ -726,12 +736,7 @@ pub fn diff_text(d: &SessionDiff) -> String {
         return out;
     }
     for t in &d.targets {
-        let status = match t.status {
-            TargetStatus::Unchanged => continue,
-            TargetStatus::Changed => "changed",
-            TargetStatus::Added => "only in the second session",
-            TargetStatus::Removed => "only in the first session",
-        };
+        let Some(status) = status_text(t.status) else { continue };
         out.push_str(&format!("\n{}: {status}\n", clean(&t.name)));
         for c in &t.changes {
             out.push_str(&format!("  - {}\n", clean(&change_text(c))));
@@ -750,12 +755,7 @@ pub fn diff_markdown(d: &SessionDiff) -> String {
         return out;
     }
     for t in &d.targets {
-        let status = match t.status {
-            TargetStatus::Unchanged => continue,
-            TargetStatus::Changed => "changed",
-            TargetStatus::Added => "only in the second session",
-            TargetStatus::Removed => "only in the first session",
-        };
+        let Some(status) = status_text(t.status) else { continue };
         out.push_str(&format!("## {} ({status})\n\n", md_text(&t.name)));
         for c in &t.changes {
             out.push_str(&format!("- {}\n", md_text(&change_text(c))));
@@ -808,20 +808,6 @@ pub fn change_text(c: &Change) -> String {
         Change::ErrorChanged { before, after } => {
             format!("input error: {} -> {}", before.as_deref().unwrap_or("none"), after.as_deref().unwrap_or("none"))
         }
-    }
-}
-
-pub fn failure_text(f: &TlsFailure) -> String {
-    match f {
-        TlsFailure::AlertReceived { alert } => format!("alert {alert}"),
-        TlsFailure::PeerIncompatible { detail } => format!("incompatible peer ({detail})"),
-        TlsFailure::PeerMisbehaved { detail } => format!("peer misbehaved ({detail})"),
-        TlsFailure::InappropriateMessage { detail } => format!("unexpected message ({detail})"),
-        TlsFailure::InvalidMessage { detail } => format!("not TLS or corrupt ({detail})"),
-        TlsFailure::ConnectionClosed => "closed by the server without an alert".into(),
-        TlsFailure::ConnectionReset => "connection reset".into(),
-        TlsFailure::Timeout => "timed out".into(),
-        TlsFailure::Other { detail } => detail.clone(),
     }
 }
 
@@ -919,7 +905,7 @@ fn probe_text_into(out: &mut String, r: &ProbeResult, indent: &str) {
     if r.handshake.ok {
         l(out, "Handshake", "ok".into());
     } else {
-        let what = r.handshake.failure.as_ref().map(failure_text).unwrap_or_default();
+        let what = r.handshake.failure.as_ref().map(ToString::to_string).unwrap_or_default();
         let when = if r.handshake.rejected_after_handshake {
             " (after the handshake: TLS 1.3 rejection on first read)"
         } else {
@@ -943,7 +929,7 @@ fn probe_text_into(out: &mut String, r: &ProbeResult, indent: &str) {
         let handshake = if w.handshake.ok {
             "ok".to_string()
         } else {
-            format!("FAILED: {}", w.handshake.failure.as_ref().map(failure_text).unwrap_or_default())
+            format!("FAILED: {}", w.handshake.failure.as_ref().map(ToString::to_string).unwrap_or_default())
         };
         sub.push_str(&format!("{indent}    Handshake   {handshake}\n"));
         if let Some(h) = &w.http {

@@ -741,7 +741,7 @@ pub fn handshake_summary(p: &ProbeResult) -> String {
     if p.tcp.connected {
         let what = match (&p.handshake.alert, &p.handshake.failure) {
             (Some(alert), _) => format!("alert {alert}"),
-            (None, Some(f)) => crate::report::failure_text(f),
+            (None, Some(f)) => f.to_string(),
             (None, None) => p.handshake.error.clone().unwrap_or_else(|| "not attempted".into()),
         };
         let when = if p.handshake.rejected_after_handshake { " after the handshake" } else { "" };

@@ -107,6 +107,8 @@ pub struct RecordingClientVerifier {
     /// then of an unknown issuer.
     webpki: Option<Arc<dyn ClientCertVerifier>>,
     hints: Vec<DistinguishedName>,
+    /// The provider's signature algorithms: handshake signatures are always really checked (the
+    /// webpki verifier, built from the same provider, would check them the same way).
     algorithms: WebPkiSupportedAlgorithms,
     policy: ClientAuthPolicy,
     recorded: Mutex<VecDeque<Recorded>>,
@@ -254,10 +256,7 @@ impl ClientCertVerifier for RecordingClientVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        match &self.webpki {
-            Some(webpki) => webpki.verify_tls12_signature(message, cert, dss),
-            None => rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms),
-        }
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
     }
 
     fn verify_tls13_signature(
@@ -266,17 +265,11 @@ impl ClientCertVerifier for RecordingClientVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        match &self.webpki {
-            Some(webpki) => webpki.verify_tls13_signature(message, cert, dss),
-            None => rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms),
-        }
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        match &self.webpki {
-            Some(webpki) => webpki.supported_verify_schemes(),
-            None => self.algorithms.supported_schemes(),
-        }
+        self.algorithms.supported_schemes()
     }
 }
 

@@ -115,23 +115,12 @@ pub fn diagnose(obs: &Observations) -> Vec<Finding> {
     for p in obs.probes {
         probe_rules::probe_findings(p, &mut out);
         let subject = probe_rules::subject_of(p);
-        if let Some(leaf) = p.client_chain.first() {
-            let ctx = cert_rules::CertContext {
-                subject: &subject,
-                role: Role::Client,
-                now: s.now,
-                expiring_days: s.expiring_days,
-            };
-            cert_rules::cert_findings(leaf, &ctx, &mut out);
-        }
-        if let Some(leaf) = p.server_chain.first() {
-            let ctx = cert_rules::CertContext {
-                subject: &subject,
-                role: Role::Server,
-                now: s.now,
-                expiring_days: s.expiring_days,
-            };
-            cert_rules::cert_findings(leaf, &ctx, &mut out);
+        for (chain, role) in [(&p.client_chain, Role::Client), (&p.server_chain, Role::Server)] {
+            if let Some(leaf) = chain.first() {
+                let ctx =
+                    cert_rules::CertContext { subject: &subject, role, now: s.now, expiring_days: s.expiring_days };
+                cert_rules::cert_findings(leaf, &ctx, &mut out);
+            }
         }
     }
 

@@ -384,6 +384,23 @@ pub enum TlsFailure {
     },
 }
 
+/// The failure in a few words, for every view (text, Markdown, the TUI timeline).
+impl std::fmt::Display for TlsFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TlsFailure::AlertReceived { alert } => write!(f, "alert {alert} received"),
+            TlsFailure::PeerIncompatible { detail } => write!(f, "no common parameters ({detail})"),
+            TlsFailure::PeerMisbehaved { detail } => write!(f, "peer misbehaved ({detail})"),
+            TlsFailure::InappropriateMessage { detail } => write!(f, "unexpected message ({detail})"),
+            TlsFailure::InvalidMessage { detail } => write!(f, "not TLS or corrupt ({detail})"),
+            TlsFailure::ConnectionClosed => f.write_str("closed by the server without an alert"),
+            TlsFailure::ConnectionReset => f.write_str("connection reset"),
+            TlsFailure::Timeout => f.write_str("timed out"),
+            TlsFailure::Other { detail } => f.write_str(detail),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Handshake {
     pub ok: bool,
@@ -558,15 +575,10 @@ async fn run_once(opts: &ProbeOptions, ctx: &ProbeContext, identity: Option<&Cli
     };
 
     // 3-5. TLS, the post-handshake read, HTTP.
-    tls::handshake_and_request(opts, identity, stream, &mut result).await;
+    let chain = tls::handshake_and_request(opts, identity, stream, &mut result).await;
 
     // Judge the server chain (the handshake went on regardless).
-    if !result.server_chain.is_empty() {
-        let chain: Vec<Certificate> = result
-            .server_chain
-            .iter()
-            .filter_map(|info| info.der().and_then(|der| Certificate::from_der(der, "server chain").ok()))
-            .collect();
+    if !chain.is_empty() {
         let host = if sni.parse::<std::net::IpAddr>().is_ok() { None } else { Some(sni.clone()) };
         let verify_opts = VerifyOptions { host, at: None };
         result.server_verify = Some(crate::verify::verify_chain(&chain, &ctx.trust, Role::Server, &verify_opts));

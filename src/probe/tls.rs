@@ -13,7 +13,7 @@ use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 
 use super::{ClientIdentity, Handshake, NotSentReason, Phase, ProbeOptions, ProbeResult, TlsFailure, TlsVersionPin};
-use crate::cert::{dotnet_name_from_der, CertInfo};
+use crate::cert::{dotnet_name_from_der, Certificate};
 use crate::danger::server_cert::RecordingServerVerifier;
 
 /// The crypto provider every TLS config in the tool uses (aws-lc-rs), so no process default is needed.
@@ -65,13 +65,14 @@ impl ResolvesClientCert for RecordingCertResolver {
     }
 }
 
-/// Run TLS (and then HTTP or a bounded read) over `stream`, filling `result`.
+/// Run TLS (and then HTTP or a bounded read) over `stream`, filling `result`. Returns the server's
+/// chain as sent (parsed once, for the caller to verify).
 pub(super) async fn handshake_and_request(
     opts: &ProbeOptions,
     identity: Option<&ClientIdentity>,
     stream: TcpStream,
     result: &mut ProbeResult,
-) {
+) -> Vec<Certificate> {
     let provider = provider();
     let verifier = Arc::new(RecordingServerVerifier::new(provider.signature_verification_algorithms));
     let resolver = Arc::new(RecordingCertResolver {
@@ -96,7 +97,7 @@ pub(super) async fn handshake_and_request(
         }
         Err(e) => {
             fail(result, Phase::Tls, TlsFailure::Other { detail: e.to_string() }, e.to_string());
-            return;
+            return Vec::new();
         }
     };
     let name = match ServerName::try_from(opts.server_name().to_string()) {
@@ -104,7 +105,7 @@ pub(super) async fn handshake_and_request(
         Err(e) => {
             let msg = format!("server name {:?} is not valid: {e}", opts.server_name());
             fail(result, Phase::Tls, TlsFailure::Other { detail: msg.clone() }, msg);
-            return;
+            return Vec::new();
         }
     };
     let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
@@ -128,11 +129,12 @@ pub(super) async fn handshake_and_request(
     };
 
     // What was recorded during the handshake is valid whether it finished or not.
-    result.server_chain = verifier
+    let server_chain: Vec<Certificate> = verifier
         .presented_chain()
-        .iter()
-        .filter_map(|der| CertInfo::from_der(der, time::OffsetDateTime::now_utc()).ok())
+        .into_iter()
+        .filter_map(|der| Certificate::from_der(der.to_vec(), "server chain").ok())
         .collect();
+    result.server_chain = server_chain.iter().map(|c| c.info.clone()).collect();
     if let Ok(rec) = resolver.record.lock() {
         result.client_cert_requested = rec.requested;
         result.acceptable_ca_names = rec.hints.iter().map(|h| hint_name(h)).collect();
@@ -142,7 +144,7 @@ pub(super) async fn handshake_and_request(
             if rec.requested { rec.not_sent } else { Some(NotSentReason::NotRequested) };
     }
 
-    let Some(stream) = tls.take() else { return };
+    let Some(stream) = tls.take() else { return server_chain };
     let conn = stream.get_ref().1;
     result.tls.version = conn.protocol_version().map(version_name);
     result.tls.cipher_suite = conn.negotiated_cipher_suite().map(|s| format!("{:?}", s.suite()));
@@ -160,18 +162,13 @@ pub(super) async fn handshake_and_request(
         match outcome {
             Ok(http) => result.http = Some(http),
             Err(super::http::HttpFailure::Tls(e)) => rejected_after_handshake(result, &e),
-            Err(super::http::HttpFailure::Closed) if result.tls.version.as_deref() == Some("TLSv1.3") => {
-                // Closed without a response or alert right after a TLS 1.3 handshake: most likely the
-                // server dropped us over the certificate, but without an alert we cannot be sure.
-                result.http_error = Some("connection closed before any HTTP response".into());
-                result.failed_phase = Some(Phase::Http);
-            }
             Err(other) => {
                 result.http_error = Some(other.to_string());
                 result.failed_phase = Some(Phase::Http);
             }
         }
     }
+    server_chain
 }
 
 /// With `--no-http`: a bounded read, so a TLS 1.3 rejection that follows the handshake is seen.

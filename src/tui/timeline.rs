@@ -4,7 +4,7 @@
 //! Everything here is a reading of `ProbeResult` fields; no fact is inferred that the probe did
 //! not record.
 
-use crate::probe::{NotSentReason, Phase, ProbeResult, ProbeRole, TcpOutcome, TlsFailure};
+use crate::probe::{NotSentReason, Phase, ProbeResult, ProbeRole, TcpOutcome};
 use crate::report::clean;
 
 /// How a step went.
@@ -52,21 +52,6 @@ impl Step {
     fn ms(mut self, ms: Option<f64>) -> Self {
         self.ms = ms;
         self
-    }
-}
-
-/// A TLS failure in a few words, for a timeline line.
-pub fn failure_text(f: &TlsFailure) -> String {
-    match f {
-        TlsFailure::AlertReceived { alert } => format!("alert {alert} received"),
-        TlsFailure::PeerIncompatible { detail } => format!("no common parameters ({detail})"),
-        TlsFailure::PeerMisbehaved { detail } => format!("peer misbehaved ({detail})"),
-        TlsFailure::InappropriateMessage { detail } => format!("unexpected message ({detail})"),
-        TlsFailure::InvalidMessage { detail } => format!("not TLS or corrupt ({detail})"),
-        TlsFailure::ConnectionClosed => "closed by the server without an alert".into(),
-        TlsFailure::ConnectionReset => "connection reset".into(),
-        TlsFailure::Timeout => "timed out".into(),
-        TlsFailure::Other { detail } => detail.clone(),
     }
 }
 
@@ -139,7 +124,7 @@ pub fn steps(p: &ProbeResult, no_http: bool) -> Vec<Step> {
 
     // ServerHello: evidence of it is a negotiated version, a certificate, or a CertificateRequest.
     let handshake_failed = !p.handshake.ok && !p.handshake.rejected_after_handshake;
-    let failure = p.handshake.failure.as_ref().map(failure_text).unwrap_or_else(|| "failed".into());
+    let failure = p.handshake.failure.as_ref().map(ToString::to_string).unwrap_or_else(|| "failed".into());
     let got_server_hello = p.tls.version.is_some() || !p.server_chain.is_empty() || p.client_cert_requested;
     out.push(if !connected {
         Step::new("ServerHello", NotReached, "")

@@ -455,11 +455,6 @@ pub fn run_probe(args: &ProbeArgs) -> Result<i32> {
     finish(&Session::new(runs).with_command("probe"), &args.output, &args.session)
 }
 
-/// Run targets concurrently (at most `jobs` at once); results in the order given.
-pub async fn run_many(targets: Vec<TargetRun>, loaded: Arc<engine::Loaded>, jobs: usize) -> Vec<TargetRun> {
-    run_prepared(targets.into_iter().map(|t| (t, Some(loaded.clone()))).collect(), jobs).await
-}
-
 /// What to do when a target's material does not load.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LoadFailure {

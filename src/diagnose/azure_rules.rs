@@ -3,7 +3,6 @@
 
 use super::catalog::finding;
 use super::finding::Finding;
-use super::probe_rules::is_default_apim_host;
 use crate::azure::AzureConfig;
 use crate::cert::CertInfo;
 use crate::probe::{ProbeResult, ProbeRole};
@@ -53,7 +52,7 @@ pub fn azure_findings(
                 push(out, &sources, f);
             }
             Some(_) => {}
-            None if !is_default_apim_host(host) => {
+            None if !crate::azure::is_default_hostname(host) => {
                 let mut f = finding("azure-hostname-not-configured");
                 let known: Vec<&str> = service.hostnames.iter().map(|h| h.host_name.as_str()).collect();
                 f.cause = format!("{host} is not among the service's hostname configurations: the call lands on another hostname's settings (or another service).");

@@ -3,6 +3,7 @@
 
 use super::catalog::finding;
 use super::finding::{Finding, Severity};
+use crate::azure::is_default_hostname;
 use crate::probe::{NotSentReason, Phase, ProbeResult, ProbeRole, TlsFailure};
 
 /// Alerts a server sends when it does not like the client certificate (or its absence).
@@ -61,11 +62,6 @@ fn handshake_state(p: &ProbeResult) -> String {
 /// Whether the probe got far enough to know if a CertificateRequest would come.
 fn saw_server_flight(p: &ProbeResult) -> bool {
     p.handshake.ok || p.handshake.rejected_after_handshake || !p.server_chain.is_empty()
-}
-
-pub fn is_default_apim_host(host: &str) -> bool {
-    let h = host.trim_end_matches('.').to_ascii_lowercase();
-    h.ends_with(".azure-api.net")
 }
 
 pub fn probe_findings(p: &ProbeResult, out: &mut Vec<Finding>) {
@@ -232,7 +228,7 @@ pub fn probe_findings(p: &ProbeResult, out: &mut Vec<Finding>) {
         f.related.extend(["gateway-default-hostname".to_string(), "azure-negotiation-off".to_string()]);
         push(out, f);
     }
-    if inbound && (is_default_apim_host(&p.target.sni) || is_default_apim_host(&p.target.host)) {
+    if inbound && (is_default_hostname(&p.target.sni) || is_default_hostname(&p.target.host)) {
         let mut f = finding("gateway-default-hostname");
         if !p.client_cert_requested && cert_configured {
             f.severity = Severity::Error;

@@ -688,12 +688,12 @@ fn target_changes(a: &TargetRun, b: &TargetRun) -> Vec<Change> {
     let key = |f: &Finding| (f.id.clone(), f.subject.clone());
     for f in &b.findings {
         if !a.findings.iter().any(|x| key(x) == key(f)) {
-            out.push(Change::FindingAppeared { id: f.id.clone(), severity: f.severity, title: f.title.clone() });
+            out.push(Change::FindingAppeared { id: f.id.to_string(), severity: f.severity, title: f.title.clone() });
         }
     }
     for f in &a.findings {
         if !b.findings.iter().any(|x| key(x) == key(f)) {
-            out.push(Change::FindingResolved { id: f.id.clone(), severity: f.severity, title: f.title.clone() });
+            out.push(Change::FindingResolved { id: f.id.to_string(), severity: f.severity, title: f.title.clone() });
         }
     }
     out

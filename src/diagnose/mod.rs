@@ -6,6 +6,7 @@ pub mod azure_rules;
 pub mod catalog;
 pub mod cert_rules;
 pub mod finding;
+pub mod id;
 pub mod policy_rules;
 pub mod probe_rules;
 
@@ -13,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 pub use finding::{Finding, Severity, Symptom};
+pub use id::{join_ids, FindingId};
 
 use crate::azure::AzureConfig;
 use crate::cert::CertInfo;
@@ -101,7 +103,7 @@ pub fn diagnose(obs: &Observations) -> Vec<Finding> {
     let s = obs.settings;
 
     for origin in obs.keyless_identities {
-        let mut f = catalog::finding("cert-no-private-key");
+        let mut f = catalog::finding(FindingId::CertNoPrivateKey);
         f.subject = Some(origin.clone());
         f.cause = "The file holds a certificate but no private key, so it cannot be presented in a handshake: the probe went on without a client certificate.".into();
         f.evidence.push(format!("{origin}: certificate(s) found, no private key"));
@@ -135,7 +137,7 @@ pub fn diagnose(obs: &Observations) -> Vec<Finding> {
             cert_rules::cert_findings(leaf, &ctx, &mut out);
         }
         if ins.key_mismatch {
-            let mut f = catalog::finding("cert-key-mismatch");
+            let mut f = catalog::finding(FindingId::CertKeyMismatch);
             f.subject = Some(ins.origin.clone());
             f.cause =
                 "The private key given does not belong to any certificate given: a TLS stack refuses to use the pair."
@@ -155,9 +157,9 @@ pub fn diagnose(obs: &Observations) -> Vec<Finding> {
             if !v.ok && ins.role == Role::Server && obs.probes.is_empty() {
                 // inspect of a server certificate: reuse the server-side wording.
                 let id = match v.code {
-                    62 => Some("server-cert-name-mismatch"),
-                    10 => Some("server-cert-expired"),
-                    2 | 7 | 18 | 19 | 20 | 21 => Some("server-cert-untrusted"),
+                    62 => Some(FindingId::ServerCertNameMismatch),
+                    10 => Some(FindingId::ServerCertExpired),
+                    2 | 7 | 18 | 19 | 20 | 21 => Some(FindingId::ServerCertUntrusted),
                     _ => None,
                 };
                 if let Some(id) = id {
@@ -190,7 +192,7 @@ pub fn diagnose(obs: &Observations) -> Vec<Finding> {
         // Expiry and usage have findings of their own (cert-expired, cert-not-yet-valid,
         // cert-missing-client-auth-eku); this one is about the chain to the uploaded CAs.
         if !cv.verdict.ok && !matches!(cv.verdict.code, 9 | 10 | 26) {
-            let mut f = catalog::finding("client-chain-untrusted");
+            let mut f = catalog::finding(FindingId::ClientChainUntrusted);
             f.subject = Some(cv.uploaded.join(", "));
             let missing: Vec<String> = cv
                 .verdict
@@ -278,17 +280,11 @@ fn issuer_thumbprints(obs: &Observations, cert: Option<&CertInfo>) -> Vec<String
 /// Deduplicate (same id, subject and evidence) and order: errors first, then by the catalog's rank.
 fn finish(mut out: Vec<Finding>) -> Vec<Finding> {
     let mut seen = std::collections::HashSet::new();
-    out.retain(|f| seen.insert((f.id.clone(), f.subject.clone(), f.evidence.clone())));
+    out.retain(|f| seen.insert((f.id, f.subject.clone(), f.evidence.clone())));
     // The same certificate problem seen from several probes is one finding.
     let mut seen_cert = std::collections::HashSet::new();
-    out.retain(|f| {
-        if f.id.starts_with("cert-") {
-            seen_cert.insert((f.id.clone(), f.evidence.first().cloned()))
-        } else {
-            true
-        }
-    });
-    out.sort_by_key(|f| (f.severity, catalog::rank(&f.id)));
+    out.retain(|f| if f.id.is_certificate() { seen_cert.insert((f.id, f.evidence.first().cloned())) } else { true });
+    out.sort_by_key(|f| (f.severity, catalog::rank(f.id)));
     out
 }
 

@@ -9,6 +9,7 @@ pub mod finding;
 pub mod id;
 pub mod policy_rules;
 pub mod probe_rules;
+pub mod server_rules;
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -20,7 +21,7 @@ use crate::azure::AzureConfig;
 use crate::cert::CertInfo;
 use crate::policy::PolicyOutcome;
 use crate::probe::{ProbeResult, ProbeRole};
-use crate::verify::{ChainProblem, Role, Verdict};
+use crate::verify::{code, ChainProblem, Role, Verdict};
 
 /// Default window for `cert-expiring-soon`.
 pub const DEFAULT_EXPIRING_DAYS: i64 = 30;
@@ -154,34 +155,16 @@ pub fn diagnose(obs: &Observations) -> Vec<Finding> {
             out.push(f);
         }
         if let Some(v) = &ins.verdict {
-            if !v.ok && ins.role == Role::Server && obs.probes.is_empty() {
-                // inspect of a server certificate: reuse the server-side wording.
-                let id = match v.code {
-                    62 => Some(FindingId::ServerCertNameMismatch),
-                    10 => Some(FindingId::ServerCertExpired),
-                    2 | 7 | 18 | 19 | 20 | 21 => Some(FindingId::ServerCertUntrusted),
-                    _ => None,
+            // inspect of a server certificate: the same rule as a probed server's chain.
+            if ins.role == Role::Server && obs.probes.is_empty() {
+                let chain = server_rules::ServerChain {
+                    verdict: v,
+                    chain: &ins.certs,
+                    source: server_rules::ChainSource::Inspected { origin: &ins.origin },
+                    backend: false,
                 };
-                if let Some(id) = id {
-                    let mut f = catalog::finding(id);
+                for mut f in server_rules::server_chain_findings(&chain) {
                     f.subject = Some(ins.origin.clone());
-                    f.cause = match v.code {
-                        10 => "The server certificate has expired: every client refuses it.".into(),
-                        62 => "The server certificate does not cover the host name given with --host.".into(),
-                        _ => "The chain does not verify for a server against the trust given.".into(),
-                    };
-                    if let Some(leaf) = ins.certs.first() {
-                        f.evidence.push(format!(
-                            "\"{}\" NotAfter {} SANs {}",
-                            leaf.subject,
-                            leaf.not_after,
-                            leaf.sans.join(", ")
-                        ));
-                    }
-                    f.evidence.push(format!("verify: error {} ({})", v.code, v.code_name));
-                    f.fix =
-                        vec!["Renew or reissue the server certificate for the right names, and send the full chain."
-                            .into()];
                     out.push(f);
                 }
             }
@@ -191,7 +174,7 @@ pub fn diagnose(obs: &Observations) -> Vec<Finding> {
     if let Some(cv) = obs.client_verify {
         // Expiry and usage have findings of their own (cert-expired, cert-not-yet-valid,
         // cert-missing-client-auth-eku); this one is about the chain to the uploaded CAs.
-        if !cv.verdict.ok && !matches!(cv.verdict.code, 9 | 10 | 26) {
+        if !cv.verdict.ok && !code::VALIDITY_OR_PURPOSE.contains(&cv.verdict.code) {
             let mut f = catalog::finding(FindingId::ClientChainUntrusted);
             f.subject = Some(cv.uploaded.join(", "));
             let missing: Vec<String> = cv

@@ -4,6 +4,7 @@
 use super::catalog::finding;
 use super::finding::{Finding, Severity};
 use super::id::FindingId;
+use super::server_rules::{server_chain_findings, ChainSource, ServerChain};
 use crate::azure::is_default_hostname;
 use crate::probe::{NotSentReason, Phase, ProbeResult, ProbeRole, TlsFailure};
 
@@ -20,9 +21,6 @@ const CLIENT_CERT_ALERTS: &[&str] = &[
     "decrypt_error",
     "handshake_failure",
 ];
-
-/// openssl verify codes that mean "no path to a trusted root".
-const TRUST_CODES: &[i32] = &[2, 18, 19, 20, 21];
 
 pub fn subject_of(p: &ProbeResult) -> String {
     let role = match p.role {
@@ -114,95 +112,15 @@ pub fn probe_findings(p: &ProbeResult, out: &mut Vec<Finding>) {
     let cert_configured = !p.client_chain.is_empty();
     let a = alert(p);
 
-    // Server / backend chain judgement.
     if let Some(v) = &p.server_verify {
-        if !v.ok {
-            let (id, name_id) = if inbound {
-                (FindingId::ServerCertUntrusted, FindingId::ServerCertNameMismatch)
-            } else {
-                (FindingId::BackendCertUntrusted, FindingId::BackendCertNameMismatch)
-            };
-            let leaf = p.server_chain.first();
-            if v.code == 10 {
-                let mut f = finding(FindingId::ServerCertExpired);
-                if let Some(l) = leaf {
-                    f.cause = format!("The certificate {} presents expired on {}.", p.target.sni, l.not_after);
-                    f.evidence.push(format!(
-                        "server certificate \"{}\" NotAfter {} ({} days ago)",
-                        l.subject, l.not_after, -l.days_left
-                    ));
-                }
-                f.evidence.push(format!("verify: error {} ({})", v.code, v.code_name));
-                f.fix = vec![
-                    "Renew the server certificate and bind the new one (Key Vault: upload a new version; the gateway picks it up within 4 hours or on refresh).".into(),
-                ];
-                if !inbound {
-                    f.symptom = super::finding::Symptom::BadGateway502;
-                    f.related.push(FindingId::BackendCertUntrusted);
-                }
-                push(out, f);
-            } else if v.code == 62 {
-                let mut f = finding(name_id);
-                let sans = leaf.map(|l| l.sans.join(", ")).unwrap_or_default();
-                f.cause = format!("The certificate presented for {} names other hosts.", p.target.sni);
-                f.evidence.push(format!("name called (SNI): {}", p.target.sni));
-                f.evidence
-                    .push(format!("certificate names: {}", if sans.is_empty() { "(no SANs)".into() } else { sans }));
-                f.evidence.push(format!("verify: error {} ({})", v.code, v.code_name));
-                f.fix = if inbound {
-                    vec!["Bind a certificate that covers this hostname on the custom domain, or call the hostname the certificate is for.".into()]
-                } else {
-                    vec![
-                        "Point the backend URL at the name in the backend's certificate, or reissue the backend certificate for this name.".into(),
-                        "As a stopgap only: set the backend's tls.validateCertificateName to false.".into(),
-                    ]
-                };
-                push(out, f);
-            } else if TRUST_CODES.contains(&v.code) || v.code == 7 {
-                let incomplete = v
-                    .chain_problems
-                    .iter()
-                    .any(|cp| matches!(cp, crate::verify::ChainProblem::MissingIntermediate { .. }));
-                if incomplete && p.server_chain.len() == 1 && v.code != 18 {
-                    let mut f = finding(FindingId::ServerChainIncomplete);
-                    f.cause = "The server sends only its leaf certificate; clients that do not already hold the intermediate cannot build a chain.".into();
-                    for cp in &v.chain_problems {
-                        if let crate::verify::ChainProblem::MissingIntermediate { needed_issuer } = cp {
-                            f.evidence.push(format!("missing intermediate: \"{needed_issuer}\""));
-                        }
-                    }
-                    f.evidence.push(format!("server sent {} certificate(s)", p.server_chain.len()));
-                    f.fix = vec!["If the issuer is an intermediate CA, configure the server to send it after the leaf (a .pfx with the chain for APIM custom domains); if it is a root, see the untrusted-chain finding.".into()];
-                    if !inbound {
-                        f.symptom = super::finding::Symptom::BadGateway502;
-                    }
-                    push(out, f);
-                }
-                let mut f = finding(id);
-                let issuer = leaf.map(|l| l.issuer.clone()).unwrap_or_default();
-                f.cause = if inbound {
-                    format!("The chain {} presents does not lead to a root this machine trusts.", p.target.sni)
-                } else {
-                    "The backend's chain does not lead to a root the gateway trusts: the gateway refuses the connection and answers 502.".into()
-                };
-                f.evidence.push(format!("verify: error {} ({})", v.code, v.code_name));
-                if let Some(r) = &v.reason {
-                    f.evidence.push(format!("webpki: {r}"));
-                }
-                f.evidence.push(format!("leaf issuer: \"{issuer}\""));
-                f.fix = if inbound {
-                    vec!["Use a certificate from a public CA for the gateway's custom domain, or give the caller the issuing root (--ca).".into()]
-                } else {
-                    vec![
-                        "Issue the backend certificate from a CA the gateway trusts (public CA), or upload the backend's root as a CA certificate to the service.".into(),
-                        "As a stopgap only: set the backend's tls.validateCertificateChain to false.".into(),
-                    ]
-                };
-                if incomplete {
-                    f.related.push(FindingId::ServerChainIncomplete);
-                }
-                push(out, f);
-            }
+        let chain = ServerChain {
+            verdict: v,
+            chain: &p.server_chain,
+            source: ChainSource::Presented { sni: &p.target.sni },
+            backend: !inbound,
+        };
+        for f in server_chain_findings(&chain) {
+            push(out, f);
         }
     }
 

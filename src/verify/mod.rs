@@ -125,7 +125,7 @@ pub fn verdict_ok() -> Verdict {
 impl Verdict {
     /// A verdict with openssl's `code` at `depth` and nothing else known (ok only for code 0).
     pub fn failure(code: i32, depth: Option<usize>) -> Verdict {
-        Verdict { ok: code == 0, code, code_name: code_name(code).to_string(), depth, ..verdict_ok() }
+        Verdict { ok: code == code::OK, code, code_name: code_name(code).to_string(), depth, ..verdict_ok() }
     }
 
     /// Whether the problem list has a problem of the same kind as `problem` (fields ignored).

@@ -1236,6 +1236,51 @@ async fn fires_server_chain_incomplete() {
     .await
 }
 
+/// `inspect --role server` goes through the same server-chain rule as a probed server: the same
+/// ids for the same openssl codes, with the file as the subject.
+#[test]
+fn inspected_server_chains_get_the_probe_verdicts() {
+    let peers = PeerPki::new();
+    let issuing = peers.dir.path("server-issuing.pem");
+
+    let (cert, _, leaf) = peers.leaf("expired", &peers.localhost().valid_days(-90, -3));
+    let run = inspect(&[&cert, &issuing], Role::Server, peers.trust());
+    let f = fires(&run, "server-cert-expired", Severity::Error, Symptom::Expiry);
+    quotes(
+        f,
+        &format!("server certificate \"CN=localhost, O=mtls-doctor lab\" NotAfter {}", cert_info(&leaf).not_after),
+    );
+    quotes(f, "verify: error 10 (certificate has expired)");
+
+    let (cert, _, _) = peers.leaf("server", &peers.localhost());
+    let other = Issued::self_signed(&Spec::ca("Unrelated Root")).expect("root");
+    let other = peers.dir.write("other-root.pem", other.cert_pem());
+    let run = inspect(&[&cert, &issuing], Role::Server, MaterialRefs { ca: vec![s(&other)], ..refs() });
+    let f = fires(&run, "server-cert-untrusted", Severity::Error, Symptom::Tls);
+    quotes(f, "leaf issuer: \"CN=Findings Server Issuing CA, O=mtls-doctor lab\"");
+    quotes(f, "verify: error 20 (unable to get local issuer certificate)");
+    // Files say nothing about what a server sends.
+    let run = inspect(&[&cert], Role::Server, peers.trust());
+    fires(&run, "server-cert-untrusted", Severity::Error, Symptom::Tls);
+    absent(&run, "server-chain-incomplete");
+
+    let material = peers.trust();
+    let loaded = engine::load(&material).expect("material loads");
+    let run = TargetRun {
+        name: "inspect".into(),
+        kind: TargetKind::Inspect,
+        files: vec![s(&cert), s(&issuing)],
+        material,
+        ..TargetRun::default()
+    };
+    let run =
+        engine::run_inspect_target(run, Role::Server, Some("api.contoso.test".into()), &loaded).expect("inspect runs");
+    let f = fires(&run, "server-cert-name-mismatch", Severity::Error, Symptom::Tls);
+    quotes(f, "certificate names: DNS:localhost");
+    quotes(f, "verify: error 62 (hostname mismatch)");
+    absent(&run, "server-cert-untrusted");
+}
+
 #[tokio::test]
 async fn fires_gateway_unreachable() {
     bounded(async {

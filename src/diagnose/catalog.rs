@@ -1,5 +1,6 @@
 //! The catalog of finding ids: for each, its symptom, default severity, title, field-guide step and
 //! rank (lower = more likely the root cause, listed first). Ids are a contract; never rename one.
+//! Entries follow `FindingId`'s order, one each; the crate does not compile otherwise.
 
 use super::finding::{Finding, Severity, Symptom};
 use super::id::FindingId;

@@ -21,7 +21,7 @@ use crate::azure::AzureConfig;
 use crate::cert::CertInfo;
 use crate::policy::PolicyOutcome;
 use crate::probe::{ProbeResult, ProbeRole};
-use crate::verify::{code, ChainProblem, Role, Verdict};
+use crate::verify::{code, Role, Verdict};
 
 /// Default window for `cert-expiring-soon`.
 pub const DEFAULT_EXPIRING_DAYS: i64 = 30;
@@ -177,15 +177,7 @@ pub fn diagnose(obs: &Observations) -> Vec<Finding> {
         if !cv.verdict.ok && !code::VALIDITY_OR_PURPOSE.contains(&cv.verdict.code) {
             let mut f = catalog::finding(FindingId::ClientChainUntrusted);
             f.subject = Some(cv.uploaded.join(", "));
-            let missing: Vec<String> = cv
-                .verdict
-                .chain_problems
-                .iter()
-                .filter_map(|p| match p {
-                    ChainProblem::MissingIntermediate { needed_issuer } => Some(needed_issuer.clone()),
-                    _ => None,
-                })
-                .collect();
+            let missing = cv.verdict.missing_issuers();
             f.cause = if missing.is_empty() {
                 format!("Against the CA certificates uploaded to the gateway, the client chain fails with \"{}\": Verify() returns false and validate-client-certificate rejects it.", cv.verdict.code_name)
             } else {

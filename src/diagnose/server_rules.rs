@@ -5,7 +5,7 @@ use super::catalog::finding;
 use super::finding::{Finding, Symptom};
 use super::id::FindingId;
 use crate::cert::CertInfo;
-use crate::verify::{code, ChainProblem, Verdict};
+use crate::verify::{code, Verdict};
 
 /// Where the judged chain came from; the wording follows it.
 #[derive(Debug, Clone, Copy)]
@@ -117,14 +117,7 @@ pub fn server_chain_findings(sc: &ServerChain) -> Vec<Finding> {
             out.push(f);
         }
         Judgement::Untrusted => {
-            let missing: Vec<&str> = v
-                .chain_problems
-                .iter()
-                .filter_map(|cp| match cp {
-                    ChainProblem::MissingIntermediate { needed_issuer } => Some(needed_issuer.as_str()),
-                    _ => None,
-                })
-                .collect();
+            let missing = v.missing_issuers();
             // Only a chain that came over the wire says what the server sends.
             let sent_leaf_only = matches!(sc.source, ChainSource::Presented { .. }) && sc.chain.len() == 1;
             let incomplete = !missing.is_empty() && sent_leaf_only && v.code != code::DEPTH_ZERO_SELF_SIGNED_CERT;

@@ -132,6 +132,17 @@ impl Verdict {
     pub fn has_problem(&self, problem: &ChainProblem) -> bool {
         self.chain_problems.iter().any(|p| std::mem::discriminant(p) == std::mem::discriminant(problem))
     }
+
+    /// The issuers nothing presented or trusted supplies (each `MissingIntermediate`), in order.
+    pub fn missing_issuers(&self) -> Vec<&str> {
+        self.chain_problems
+            .iter()
+            .filter_map(|p| match p {
+                ChainProblem::MissingIntermediate { needed_issuer } => Some(needed_issuer.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
 }
 
 impl TrustStore {

@@ -4,15 +4,15 @@
 use std::fmt;
 use std::str::FromStr;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// Declares the enum and its string table together, so the two cannot drift apart.
 macro_rules! finding_ids {
     ($($variant:ident => $id:literal,)*) => {
         /// A stable finding id. Serialized as its kebab-case string; ids are a contract, never rename one.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         pub enum FindingId {
-            $(#[serde(rename = $id)] $variant,)*
+            $($variant,)*
         }
 
         impl FindingId {
@@ -92,6 +92,20 @@ finding_ids! {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown finding id {0:?}")]
 pub struct UnknownFindingId(pub String);
+
+impl Serialize for FindingId {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+/// By hand rather than derived: an unknown id then reads as one short line, not a list of all 45.
+impl<'de> Deserialize<'de> for FindingId {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = std::borrow::Cow::<'de, str>::deserialize(deserializer)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
 
 impl fmt::Display for FindingId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -39,6 +39,9 @@ fn every_finding_id_has_its_catalog_entry_and_reads_back_from_its_string() {
         assert_eq!(serde_json::from_str::<FindingId>(&json).expect("deserialize"), id);
     }
     assert!("cert-expird".parse::<FindingId>().is_err(), "a typo is not an id");
+    let err = serde_json::from_str::<FindingId>("\"cert-expird\"").expect_err("unknown id").to_string();
+    assert!(err.starts_with("unknown finding id \"cert-expird\""), "{err}");
+    assert!(err.len() < 80, "one short line: {err}");
 }
 
 #[test]

@@ -81,4 +81,3 @@ pub fn fit(text: &str, width: usize) -> String {
     out.push('…');
     out
 }
-

@@ -22,8 +22,8 @@ use std::sync::Arc;
 use ratatui::layout::Rect;
 use zeroize::Zeroizing;
 
-pub use super::layout::Pane;
 use super::form::TargetForm;
+pub use super::layout::Pane;
 use super::layout::{areas, Areas, Screen};
 use crate::cert::CertInfo;
 use crate::diagnose::Severity;

@@ -25,7 +25,10 @@ impl View<'_> {
         let block = self.block(Pane::Timeline, title);
         let inner = block.inner(area);
         block.render(area, buf);
-        let lines = wrap_paras(timeline::paras(t, self.app.is_running(self.app.selected), self.app.read_only, self.theme), inner.width as usize);
+        let lines = wrap_paras(
+            timeline::paras(t, self.app.is_running(self.app.selected), self.app.read_only, self.theme),
+            inner.width as usize,
+        );
         Paragraph::new(lines).scroll((self.app.timeline_scroll, 0)).render(inner, buf);
     }
 }

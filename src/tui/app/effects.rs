@@ -92,7 +92,7 @@ impl App {
     }
 
     /// Ask the loop to write the session (public parts only: secrets are never in it).
-    pub fn save(&mut self, path: &Path) -> Vec<Effect> {
+    pub fn save(&self, path: &Path) -> Vec<Effect> {
         vec![Effect::Save { path: path.to_path_buf(), session: Box::new(self.session.clone()) }]
     }
 
@@ -113,7 +113,7 @@ impl App {
     }
 
     /// Ask the loop to read a session from `path`; [`App::on_opened`] replaces this one with it.
-    pub fn open(&mut self, path: &Path) -> Vec<Effect> {
+    pub fn open(&self, path: &Path) -> Vec<Effect> {
         vec![Effect::Open { path: path.to_path_buf() }]
     }
 

@@ -1,25 +1,29 @@
 //! The interactive TUI: targets, handshake timeline, chains, verdicts and findings of a session,
 //! with probes running in the background. The only module that touches the terminal.
 //!
-//! Layout of the module: `app` (state and input handling, no I/O), `view` (pure rendering),
-//! `terminal` (terminal setup and the event loop), `form`, `timeline`, `theme`, `clipboard`, `svg`
-//! (screenshots).
+//! Layout of the module: `app` (state and input handling, no I/O: it returns effects),
+//! `layout` (where each pane goes, shared by `app` and `view`), `view` (pure rendering, one file
+//! per pane or overlay), `terminal` (terminal setup and the event loop, which carries out the
+//! effects), `form`, `timeline`, `wrap`, `theme`, `clipboard`, `svg` (screenshots).
 
 pub mod app;
 pub mod clipboard;
 pub mod form;
+pub mod layout;
 pub mod svg;
 pub mod terminal;
 pub mod theme;
 pub mod timeline;
 pub mod view;
+pub mod wrap;
 
 use std::future::Future;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::Arc;
 
 pub use app::App;
+pub use terminal::{load_session, save_session};
 pub use theme::Theme;
 pub use view::View;
 
@@ -150,18 +154,6 @@ pub fn load_material(refs: &MaterialRefs, password: Option<&Password>) -> Result
         None => crate::material::PasswordSource::None,
     };
     engine::load_with_password(refs, source)
-}
-
-/// Write the session as JSON, atomically. Sessions hold no private keys or passwords, and secret
-/// header values serialize as `[redacted]`.
-pub fn save_session(session: &Session, path: &Path) -> Result<()> {
-    // The session module redacts secrets, checks sizes and writes atomically.
-    crate::session::save(session, path)
-}
-
-/// Read a session file (any supported version), with the session module's checks.
-pub fn load_session(path: &Path) -> Result<Session> {
-    crate::session::load(path)
 }
 
 #[cfg(test)]

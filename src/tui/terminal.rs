@@ -1,9 +1,11 @@
 //! The terminal and the event loop: one event enum, one channel, one `tokio::select!`. Probes run
 //! in background tasks and report back as events; nothing here waits on the network, and with
-//! nothing running and no input the loop sleeps.
+//! nothing running and no input the loop sleeps. The loop carries out the app's effects, the
+//! session file reads and writes included, and hands each outcome back to the app.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::io::{self, IsTerminal as _, Write as _};
+use std::path::Path;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, Once};
 use std::thread::ThreadId;
@@ -22,12 +24,12 @@ use ratatui::Terminal;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 use tokio::task::AbortHandle;
 
-use super::app::{App, Effect};
+use super::app::{App, Effect, Status, StatusKind};
 use super::theme::Theme;
 use super::view::View;
 use super::Runner;
 use crate::error::{Error, Result};
-use crate::session::TargetRun;
+use crate::session::{Session, TargetRun};
 
 /// Everything the loop reacts to.
 #[derive(Debug)]
@@ -171,6 +173,18 @@ pub fn osc52_to_stdout(text: &str) -> io::Result<()> {
     }
 }
 
+/// Write the session as JSON, atomically. Sessions hold no private keys or passwords, and secret
+/// header values serialize as `[redacted]`.
+pub fn save_session(session: &Session, path: &Path) -> Result<()> {
+    // The session module redacts secrets, checks sizes and writes atomically.
+    crate::session::save(session, path)
+}
+
+/// Read a session file (any supported version), with the session module's checks.
+pub fn load_session(path: &Path) -> Result<Session> {
+    crate::session::load(path)
+}
+
 /// Start a background run; the result comes back as `Event::Finished`. A panic in the run becomes
 /// an error on the target rather than a lost result.
 fn spawn_run(
@@ -219,9 +233,11 @@ pub async fn run_loop<B: Backend>(
     let mut tick = tokio::time::interval(Duration::from_millis(120));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let draw_err = |e: B::Error| Error::io("terminal", io::Error::other(e.to_string()));
-    let mut effects = initial;
+    let mut effects: VecDeque<Effect> = initial.into();
     let result = loop {
-        for effect in effects.drain(..) {
+        // Session files are small and capped: reading or writing one here keeps its outcome in
+        // order with the keys that follow.
+        while let Some(effect) = effects.pop_front() {
             match effect {
                 Effect::Run { id, generation, run, password } => {
                     if let Some(old) = tasks.insert(id, spawn_run(&runner, &tx, run, id, generation, password)) {
@@ -235,12 +251,14 @@ pub async fn run_loop<B: Backend>(
                 }
                 Effect::Copy { text } => {
                     if let Err(e) = clipboard(&text) {
-                        app.status = Some(super::app::Status {
+                        app.status = Some(Status {
                             text: format!("Could not write to the terminal for the copy: {e}"),
-                            kind: super::app::StatusKind::Error,
+                            kind: StatusKind::Error,
                         });
                     }
                 }
+                Effect::Save { path, session } => app.on_saved(&path, save_session(&session, &path)),
+                Effect::Open { path } => effects.extend(app.on_opened(&path, load_session(&path))),
             }
         }
         if let Some(code) = app.exit {
@@ -267,8 +285,8 @@ pub async fn run_loop<B: Backend>(
         }
         match event {
             None => break Ok(0),
-            Some(Event::Input(TermEvent::Key(k))) => effects = app.on_key(k),
-            Some(Event::Input(TermEvent::Mouse(m))) => effects = app.on_mouse(m),
+            Some(Event::Input(TermEvent::Key(k))) => effects = app.on_key(k).into(),
+            Some(Event::Input(TermEvent::Mouse(m))) => effects = app.on_mouse(m).into(),
             Some(Event::Input(TermEvent::Paste(text))) => app.on_paste(&text),
             Some(Event::Input(_)) => {}
             Some(Event::InputClosed(why)) => {

@@ -2,10 +2,16 @@
 //! capture, each with its outcome and time, so the failing step stands out.
 //!
 //! Everything here is a reading of `ProbeResult` fields; no fact is inferred that the probe did
-//! not record.
+//! not record. The styled lines of the Handshake pane are built here too, because `layout`
+//! measures them to size the pane and `view` draws them.
 
+use ratatui::text::{Line, Span};
+
+use super::theme::{Role, Theme};
+use super::wrap::Para;
 use crate::probe::{NotSentReason, Phase, ProbeResult, ProbeRole, TcpOutcome};
 use crate::report::clean;
+use crate::session::{TargetKind, TargetRun};
 
 /// How a step went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -244,4 +250,78 @@ pub fn steps(p: &ProbeResult, no_http: bool) -> Vec<Step> {
 /// Index of the step that failed first, if any.
 pub fn failing_step(steps: &[Step]) -> Option<usize> {
     steps.iter().position(|s| s.status == StepStatus::Fail)
+}
+
+/// A duration as the panes show it.
+pub fn ms_text(ms: Option<f64>) -> String {
+    ms.map(|m| format!("{m:.1} ms")).unwrap_or_default()
+}
+
+/// Why a target shows no results: an input problem, or not run yet.
+pub fn not_run_lines(t: &TargetRun, read_only: bool, theme: &Theme) -> Vec<Para> {
+    let mut lines = vec![];
+    if let Some(e) = &t.error {
+        lines.push((Line::styled(format!("✖ Input problem: {}", clean(e)), theme.style(Role::Error)), 2));
+    }
+    if t.probe.is_none() && t.inspected.is_none() {
+        let msg = if read_only { "Not run (read-only session)." } else { "Not run yet: press r to probe." };
+        lines.push((Line::styled(msg, theme.style(Role::Muted)), 0));
+    }
+    lines
+}
+
+/// The Handshake pane's lines for target `t`, before wrapping.
+pub fn paras(t: &TargetRun, running: bool, read_only: bool, theme: &Theme) -> Vec<Para> {
+    let mut paras = not_run_lines(t, read_only, theme);
+    if running {
+        paras.insert(0, (Line::styled("◐ probing … (c cancels)", theme.style(Role::Running)), 0));
+    }
+    match &t.probe {
+        Some(p) => {
+            let no_http = t.options.as_ref().is_some_and(|o| o.no_http);
+            paras.extend(steps_lines(p, no_http, theme));
+        }
+        None if t.kind == TargetKind::Inspect => paras.push((
+            Line::styled(
+                format!("Inspected files, no handshake: {}", clean(&t.files.join(", "))),
+                theme.style(Role::Muted),
+            ),
+            2,
+        )),
+        None => {}
+    }
+    paras
+}
+
+fn steps_lines(p: &ProbeResult, no_http: bool, theme: &Theme) -> Vec<Para> {
+    const DETAIL_COLUMN: usize = 19;
+    let s = |role| theme.style(role);
+    let steps = steps(p, no_http);
+    let failing = failing_step(&steps);
+    let mut lines = Vec::new();
+    for (i, step) in steps.iter().enumerate() {
+        let style = match step.status {
+            StepStatus::Ok => s(Role::Ok),
+            StepStatus::Warn => s(Role::Warning),
+            StepStatus::Fail => s(Role::Error),
+            StepStatus::Skipped | StepStatus::NotReached => s(Role::Muted),
+        };
+        let text_style = if step.status == StepStatus::NotReached { s(Role::Muted) } else { s(Role::Text) };
+        let mut spans = vec![
+            Span::styled(step.status.badge(), style),
+            Span::styled(format!(" {:<11} ", step.name), s(Role::Title)),
+            Span::styled(step.detail.clone(), if Some(i) == failing { style } else { text_style }),
+        ];
+        if let Some(ms) = step.ms {
+            spans.push(Span::styled(format!("  {}", ms_text(Some(ms))), s(Role::Muted)));
+        }
+        if Some(i) == failing {
+            spans.push(Span::styled("  ◀ fails here", s(Role::Error)));
+        }
+        lines.push((Line::from(spans), DETAIL_COLUMN));
+        for sub in &step.sub {
+            lines.push((Line::styled(format!("{:w$}{sub}", "", w = DETAIL_COLUMN), s(Role::Muted)), DETAIL_COLUMN + 2));
+        }
+    }
+    lines
 }

@@ -430,6 +430,62 @@ fn loop_runs_a_probe_in_the_background_and_cancel_aborts_it() {
     });
 }
 
+/// Send `events` to the loop in order, then let it run until the app exits.
+fn drive_loop(app: &mut App, events: Vec<Event>) -> (i32, String) {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        for e in events {
+            tx.send(e).expect("send");
+        }
+        let mut terminal = Terminal::new(TestBackend::new(160, 45)).expect("terminal");
+        let mut clip = |_: &str| Ok(());
+        let runner = engine_runner();
+        let code = tokio::time::timeout(
+            Duration::from_secs(30),
+            run_loop(&mut terminal, app, &dark(), runner, (tx, rx), vec![], &mut clip),
+        )
+        .await
+        .expect("loop ends")
+        .expect("loop ok");
+        (code, buffer_text(terminal.backend().buffer()))
+    })
+}
+
+#[test]
+fn loop_saves_and_opens_session_files_for_the_app() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("s.json");
+    let named = |name: &str| TargetRun { name: name.into(), ..Default::default() };
+    let input = |k: KeyEvent| Event::Input(TermEvent::Key(k));
+
+    // `s` writes the file; deleting a target and opening the file brings it back.
+    let mut app = App::new(Session::new(vec![named("one"), named("two")]));
+    app.session_path = Some(path.clone());
+    app.dirty = true;
+    let keys = [ch('s'), ch('x'), ch('y'), ch('o'), key(KeyCode::Enter)].map(input);
+    let (code, screen) = drive_loop(&mut app, keys.into_iter().chain([Event::Signal(143)]).collect());
+    assert_eq!(code, 143);
+    let saved = mtls_doctor::tui::load_session(&path).expect("the loop wrote the session");
+    assert_eq!(saved.targets.len(), 2);
+    assert_eq!(app.session.targets, saved.targets, "open replaced the edited session");
+    assert!(!app.dirty);
+    assert_eq!(app.status.as_ref().map(|s| s.kind), Some(StatusKind::Ok));
+    assert!(screen.contains("Opened") && screen.contains("(2 target(s))"), "{screen}");
+
+    // A file that is not a session: the error is shown and the session kept.
+    std::fs::write(&path, "{ not json").expect("write");
+    app.exit = None;
+    app.on_key(ch('x'));
+    app.on_key(ch('y'));
+    let keys = [ch('o'), key(KeyCode::Enter)].map(input);
+    let (_, screen) = drive_loop(&mut app, keys.into_iter().chain([Event::Signal(143)]).collect());
+    assert_eq!(app.session.targets.len(), 1, "a failed open keeps the session");
+    assert!(app.dirty);
+    assert_eq!(app.status.as_ref().map(|s| s.kind), Some(StatusKind::Error));
+    assert!(screen.contains("s.json"), "{screen}");
+}
+
 #[test]
 fn mouse_click_selects_a_target_and_focuses_panes() {
     let mut app = app_on("healthy inbound");

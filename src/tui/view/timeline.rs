@@ -1,0 +1,34 @@
+//! The Handshake pane: the probe's steps as `tui::timeline` lays them out.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::widgets::{Paragraph, Widget};
+
+use super::View;
+use crate::report::clean;
+use crate::session::TargetRun;
+use crate::tui::layout::Pane;
+use crate::tui::timeline::{self, ms_text};
+use crate::tui::wrap::wrap_paras;
+
+impl View<'_> {
+    pub(super) fn timeline(&self, area: Rect, target: Option<&TargetRun>, buf: &mut Buffer) {
+        let Some(t) = target else {
+            self.block(Pane::Timeline, "Handshake".into()).render(area, buf);
+            return;
+        };
+        let total = t.probe.as_ref().and_then(|p| p.timings_ms.total);
+        let title = match total {
+            Some(ms) => format!("Handshake · {} · {}", clean(&t.name), ms_text(Some(ms))),
+            None => format!("Handshake · {}", clean(&t.name)),
+        };
+        let block = self.block(Pane::Timeline, title);
+        let inner = block.inner(area);
+        block.render(area, buf);
+        let lines = wrap_paras(
+            timeline::paras(t, self.app.is_running(self.app.selected), self.app.read_only, self.theme),
+            inner.width as usize,
+        );
+        Paragraph::new(lines).scroll((self.app.timeline_scroll, 0)).render(inner, buf);
+    }
+}

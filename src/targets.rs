@@ -351,3 +351,51 @@ fn overlay(
     }
     Ok(a)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+        let p = dir.join(name);
+        std::fs::write(&p, text).expect("write");
+        p
+    }
+
+    #[test]
+    fn plain_lines_take_the_defaults_and_errors_name_the_line() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = write(dir.path(), "t.txt", "# gateways\napi.contoso.com\n\nbackend.local:8443 # b\n");
+        let defaults = TargetDefaults { role: ProbeRole::Outbound, expiring_days: 7, ..Default::default() };
+        let runs = targets_from_file(&file, &defaults).expect("parses");
+        let names: Vec<&str> = runs.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["api.contoso.com:443 outbound", "backend.local:8443 outbound"]);
+        assert!(runs.iter().all(|r| r.expiring_days == Some(7)));
+
+        let bad = write(dir.path(), "bad.txt", "ok.example\ntwo words\n");
+        let e = targets_from_file(&bad, &defaults).expect_err("two words").to_string();
+        assert!(e.starts_with(&format!("{}:2: ", bad.display())), "{e}");
+    }
+
+    #[test]
+    fn toml_tables_override_the_defaults_with_paths_relative_to_the_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let text = "[[target]]\nname = \"backend\"\nhost = \"b.local\"\nport = 8443\nrole = \"outbound\"\n\
+                    pfx = \"id.pfx\"\npfx_password_env = \"PW\"\ntls = \"1.3\"\n\n[[target]]\nhost = \"a.local\"\n";
+        let file = write(dir.path(), "t.toml", text);
+        let defaults = TargetDefaults { ca: vec![PathBuf::from("/etc/ca.pem")], ..Default::default() };
+        let runs = targets_from_file(&file, &defaults).expect("parses");
+        assert_eq!(runs[0].name, "backend");
+        let o = runs[0].options.as_ref().expect("options");
+        assert_eq!((o.port, o.role, o.tls_version), (8443, ProbeRole::Outbound, Some(TlsVersionPin::Tls13)));
+        assert_eq!(runs[0].material.pfx, Some(dir.path().join("id.pfx").display().to_string()));
+        assert_eq!(runs[0].material.password, PasswordRef::Env { var: "PW".into() });
+        assert_eq!(runs[1].name, "a.local:443 inbound");
+        assert_eq!(runs[1].material.ca, ["/etc/ca.pem"]);
+        assert_eq!(runs[1].material.password, PasswordRef::Prompt);
+
+        let bad = write(dir.path(), "k.toml", "[[target]]\nhost = \"a\"\n\n[[target]]\nhost = \"b\"\nkey = \"k.pem\"\n");
+        let e = targets_from_file(&bad, &defaults).expect_err("key without cert").to_string();
+        assert_eq!(e, format!("{}:4: key is given without cert", bad.display()));
+    }
+}

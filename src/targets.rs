@@ -394,7 +394,8 @@ mod tests {
         assert_eq!(runs[1].material.ca, ["/etc/ca.pem"]);
         assert_eq!(runs[1].material.password, PasswordRef::Prompt);
 
-        let bad = write(dir.path(), "k.toml", "[[target]]\nhost = \"a\"\n\n[[target]]\nhost = \"b\"\nkey = \"k.pem\"\n");
+        let bad =
+            write(dir.path(), "k.toml", "[[target]]\nhost = \"a\"\n\n[[target]]\nhost = \"b\"\nkey = \"k.pem\"\n");
         let e = targets_from_file(&bad, &defaults).expect_err("key without cert").to_string();
         assert_eq!(e, format!("{}:4: key is given without cert", bad.display()));
     }

@@ -34,7 +34,11 @@ pub fn run_probe(args: &ProbeArgs) -> Result<i32> {
 
 /// Load every target's material (asking for passwords before anything runs), then run them all
 /// with a progress bar on stderr; results in the order given.
-pub(super) fn run_with_progress(targets: Vec<TargetRun>, on_failure: LoadFailure, jobs: usize) -> Result<Vec<TargetRun>> {
+pub(super) fn run_with_progress(
+    targets: Vec<TargetRun>,
+    on_failure: LoadFailure,
+    jobs: usize,
+) -> Result<Vec<TargetRun>> {
     let mut cache = MaterialCache::new(PasswordPrompt::Terminal);
     let prepared = cache.prepare(targets, on_failure)?;
     let bar = progress_bar(prepared.len());
@@ -62,8 +66,6 @@ fn progress_bar(len: usize) -> Option<indicatif::ProgressBar> {
     bar.enable_steady_tick(std::time::Duration::from_millis(120));
     Some(bar)
 }
-
-/// Run prepared targets concurrently (at most `jobs` at once); results in the order given. A
 
 /// `tui [probe options]`: the TUI with the command line's targets, probing at once.
 pub fn run_tui_command(args: &ProbeArgs, theme: Option<String>) -> Result<i32> {

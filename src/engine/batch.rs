@@ -140,9 +140,8 @@ mod tests {
         let rt = runtime().expect("runtime");
         let mut seen = Vec::new();
         let options = RunOptions { jobs: 2, on_load_error: LoadFailure::Abort, prompt: PasswordPrompt::Typed(None) };
-        let batch = rt
-            .block_on(run_batch(targets, options, |i, run| seen.push((i, run.name.clone()))))
-            .expect("batch runs");
+        let batch =
+            rt.block_on(run_batch(targets, options, |i, run| seen.push((i, run.name.clone())))).expect("batch runs");
         assert_eq!(batch.material_loads, 2);
         seen.sort();
         let want: Vec<(usize, String)> = (0..4).map(|i| (i, format!("t{i}"))).collect();
@@ -164,9 +163,7 @@ mod tests {
         stale.error = Some("an earlier failure".into());
         // `prepare` passes a target that already carries an error through; a re-run (the TUI's
         // runner) starts from its inputs.
-        let rerun = runtime()
-            .expect("runtime")
-            .block_on(crate::engine::run_target_typed(stale, None));
+        let rerun = runtime().expect("runtime").block_on(crate::engine::run_target_typed(stale, None));
         assert_eq!(rerun.error, None);
         assert!(rerun.inspected.is_some());
 

@@ -17,8 +17,8 @@ pub use load::{
     Passwords, Prepared,
 };
 pub use run::{
-    client_verify, diagnose_run, evaluate_policy, inspect_context, run_inspect, run_inspect_target, run_loaded, run_probe_target,
-    run_target, run_target_typed,
+    client_verify, diagnose_run, evaluate_policy, inspect_context, run_inspect, run_inspect_target, run_loaded,
+    run_probe_target, run_target, run_target_typed,
 };
 
 use crate::probe::{self, ProbeRole};

@@ -183,8 +183,7 @@ fn inspect_with(
         let origin = origins.remove(pos);
         origins.insert(0, origin);
     }
-    run.inspect =
-        Some(InspectContext { role, host: host.clone(), trust: loaded.trust.source.clone(), origins });
+    run.inspect = Some(InspectContext { role, host: host.clone(), trust: loaded.trust.source.clone(), origins });
     let key_mismatch = !keys.is_empty() && !keys.iter().any(|k| certs.iter().any(|c| material::key_matches_cert(k, c)));
     let verdict = if certs.is_empty() {
         None

@@ -99,7 +99,9 @@ async fn run_on_terminal(session: Session, opts: TuiOptions, theme: Theme) -> Re
 /// The runner that does what the CLI does: `crate::engine` loads the target's material (with the
 /// password typed in the TUI; the terminal is never prompted on) and runs it.
 pub fn engine_runner() -> Runner {
-    Arc::new(|run: TargetRun, password: Option<Arc<Password>>| Box::pin(engine::run_target_typed(run, password)) as RunFuture)
+    Arc::new(|run: TargetRun, password: Option<Arc<Password>>| {
+        Box::pin(engine::run_target_typed(run, password)) as RunFuture
+    })
 }
 
 /// Load a target's material without ever prompting on the terminal (the TUI owns it): a password

@@ -93,7 +93,8 @@ fn demo_targets_run_with_their_own_role() {
         });
         let runs = mtls_doctor::demo::run_targets(targets).await.expect("runs");
         for i in outbound {
-            let probe = runs[i].probe.as_ref().unwrap_or_else(|| panic!("{} probed: {:?}", runs[i].name, runs[i].error));
+            let probe =
+                runs[i].probe.as_ref().unwrap_or_else(|| panic!("{} probed: {:?}", runs[i].name, runs[i].error));
             assert_eq!(probe.role, ProbeRole::Outbound, "{}", runs[i].name);
         }
         let inspected = runs.last().and_then(|r| r.inspected.as_ref()).expect("inspected");

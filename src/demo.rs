@@ -11,7 +11,6 @@ use crate::error::{Error, Result};
 use crate::lab::{self, Lab, LabFiles};
 use crate::probe::{ProbeOptions, ProbeRole};
 use crate::session::{MaterialRefs, PasswordRef, Session, TargetKind, TargetRun};
-use crate::verify::Role;
 
 fn s(p: &Path) -> String {
     p.display().to_string()
@@ -242,47 +241,21 @@ pub fn demo_targets(lab: &Lab, dir: &Path) -> Result<Vec<TargetRun>> {
     ])
 }
 
-/// Run one target (probe or inspect) through the engine; an input problem becomes the target's error.
-pub async fn run_target(t: TargetRun) -> TargetRun {
-    let loaded = match engine::load(&t.material) {
-        Ok(l) => l,
-        Err(e) => {
-            let mut t = t;
-            t.error = Some(e.to_string());
-            return t;
-        }
+/// Run the demo's targets through the engine, all at once; results in the order given. A target
+/// whose material does not load reports that as its error.
+pub async fn run_targets(targets: Vec<TargetRun>) -> Result<Vec<TargetRun>> {
+    let options = engine::RunOptions {
+        jobs: targets.len().max(1),
+        on_load_error: engine::LoadFailure::RecordInTarget,
+        prompt: engine::PasswordPrompt::Terminal,
     };
-    match t.kind {
-        TargetKind::Probe => engine::run_probe_target(t, &loaded).await,
-        TargetKind::Inspect => {
-            let fallback = t.clone();
-            engine::run_inspect_target(t, Role::Client, None, &loaded).unwrap_or_else(|e| {
-                let mut f = fallback;
-                f.error = Some(e.to_string());
-                f
-            })
-        }
-    }
-}
-
-/// Run targets concurrently, results in the order given.
-pub async fn run_targets(targets: Vec<TargetRun>) -> Vec<TargetRun> {
-    let handles: Vec<_> = targets.into_iter().map(|t| (t.clone(), tokio::spawn(run_target(t)))).collect();
-    let mut out = Vec::new();
-    for (fallback, h) in handles {
-        out.push(h.await.unwrap_or_else(|e| {
-            let mut f = fallback;
-            f.error = Some(format!("the target's task failed: {e}"));
-            f
-        }));
-    }
-    out
+    Ok(engine::run_batch(targets, options, |_, _| {}).await?.runs)
 }
 
 /// Start the lab and run the demo session. Keep the returned lab alive while the session is used.
 pub async fn start_demo(dir: &Path) -> Result<(Lab, Session)> {
     let lab = Lab::start().await?;
     let targets = demo_targets(&lab, dir)?;
-    let runs = run_targets(targets).await;
+    let runs = run_targets(targets).await?;
     Ok((lab, Session::new(runs)))
 }

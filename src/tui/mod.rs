@@ -28,10 +28,9 @@ pub use theme::Theme;
 pub use view::View;
 
 use crate::engine;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::material::Password;
-use crate::session::{MaterialRefs, PasswordRef, Session, TargetKind, TargetRun};
-use crate::verify::Role;
+use crate::session::{MaterialRefs, Session, TargetRun};
 
 /// A target run in progress.
 pub type RunFuture = Pin<Box<dyn Future<Output = TargetRun> + Send + 'static>>;
@@ -78,7 +77,7 @@ pub fn run_tui(session: Session, opts: TuiOptions) -> Result<i32> {
     let theme = Theme::load(opts.theme.as_deref())?;
     match opts.runtime.clone() {
         Some(handle) => handle.block_on(run_on_terminal(session, opts, theme)),
-        None => crate::cli::runtime()?.block_on(run_on_terminal(session, opts, theme)),
+        None => engine::runtime()?.block_on(run_on_terminal(session, opts, theme)),
     }
 }
 
@@ -101,59 +100,20 @@ async fn run_on_terminal(session: Session, opts: TuiOptions, theme: Theme) -> Re
     result
 }
 
-/// The runner that does what the CLI does: load the target's material, then probe (or inspect)
-/// and diagnose through `crate::engine`. File loading runs on the blocking pool.
+/// The runner that does what the CLI does: `crate::engine` loads the target's material (with the
+/// password typed in the TUI; the terminal is never prompted on) and runs it.
 pub fn engine_runner() -> Runner {
     Arc::new(|run: TargetRun, password: Option<Arc<Password>>| {
-        Box::pin(async move {
-            let refs = run.material.clone();
-            let loaded = tokio::task::spawn_blocking(move || load_material(&refs, password.as_deref()))
-                .await
-                .map_err(|e| Error::input("material", format!("loading was interrupted ({e})")));
-            let loaded = match loaded.and_then(|r| r) {
-                Ok(l) => l,
-                Err(e) => return with_error(run, e.to_string()),
-            };
-            match run.kind {
-                TargetKind::Probe => engine::run_probe_target(run, &loaded).await,
-                TargetKind::Inspect => {
-                    let role = run.inspected.as_ref().map(|i| i.role).unwrap_or(Role::Client);
-                    let fallback = run.clone();
-                    match tokio::task::spawn_blocking(move || engine::run_inspect_target(run, role, None, &loaded))
-                        .await
-                    {
-                        Ok(Ok(r)) => r,
-                        Ok(Err(e)) => with_error(fallback, e.to_string()),
-                        Err(e) => with_error(fallback, format!("inspection was interrupted ({e})")),
-                    }
-                }
-            }
-        }) as RunFuture
+        Box::pin(engine::run_target_typed(run, password)) as RunFuture
     })
-}
-
-fn with_error(mut run: TargetRun, error: String) -> TargetRun {
-    run.error = Some(error);
-    run.probe = None;
-    run.inspected = None;
-    run.policy = None;
-    run.client_verify = None;
-    run.findings.clear();
-    run
 }
 
 /// Load a target's material without ever prompting on the terminal (the TUI owns it): a password
 /// typed in the TUI is handed to the loader directly; without one, a protected PFX is an input
 /// error naming the file.
 pub fn load_material(refs: &MaterialRefs, password: Option<&Password>) -> Result<engine::Loaded> {
-    if refs.password != PasswordRef::Prompt {
-        return engine::load(refs);
-    }
-    let source = match password {
-        Some(pw) => crate::material::PasswordSource::Given(pw.clone()),
-        None => crate::material::PasswordSource::None,
-    };
-    engine::load_with_password(refs, source)
+    let typed = engine::PasswordPrompt::Typed(password.cloned().map(Arc::new));
+    engine::load_with(refs, &engine::Passwords::new(typed))
 }
 
 #[cfg(test)]

@@ -189,3 +189,35 @@ fn output_to_a_device_writes_through_instead_of_replacing_it() {
     use std::os::unix::fs::FileTypeExt as _;
     assert!(std::fs::metadata(&fifo).expect("meta").file_type().is_fifo(), "the FIFO was replaced");
 }
+
+/// The TUI re-runs a saved `inspect --role server --host NAME` target with the same role and host,
+/// so the hostname check (and every other finding) is what the command line produced.
+#[test]
+fn tui_rerun_of_a_saved_inspect_host_target_keeps_the_hostname_check() {
+    let dir = Dir::new();
+    let root = Issued::self_signed(&Spec::ca("Contoso Server Root")).expect("root");
+    let leaf = root.issue(&Spec::leaf("api.contoso.com").server_only()).expect("leaf");
+    let (cert, _key) = dir.write_issued("server", &leaf);
+    let ca = dir.write("root.pem", root.cert_pem());
+    let saved = dir.path("inspect.json");
+    let o = run(bin()
+        .arg("inspect")
+        .arg(&cert)
+        .args(["--role", "server", "--host", "other.example", "--ca"])
+        .arg(&ca)
+        .arg("--save")
+        .arg(&saved));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let session = mtls_doctor::session::load(&saved).expect("session loads");
+    let from_cli = session.targets[0].clone();
+    let ids = |t: &mtls_doctor::session::TargetRun| t.findings.iter().map(|f| f.id.to_string()).collect::<Vec<_>>();
+    assert!(ids(&from_cli).iter().any(|id| id == "server-cert-name-mismatch"), "{:?}", ids(&from_cli));
+
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let rerun = rt.block_on((mtls_doctor::tui::engine_runner())(from_cli.clone(), None));
+    assert_eq!(rerun.error, None);
+    assert_eq!(ids(&rerun), ids(&from_cli));
+    let verdict = |t: &mtls_doctor::session::TargetRun| t.inspected.as_ref().and_then(|i| i.verdict.clone());
+    assert_eq!(verdict(&rerun), verdict(&from_cli));
+    assert_eq!(rerun.inspect.as_ref().and_then(|c| c.host.as_deref()), Some("other.example"));
+}

@@ -61,3 +61,44 @@ fn demo_text_is_readable() {
     assert!(!text.contains('\u{200E}'), "and never printed raw");
     assert!(!text.contains('\u{1b}'), "no escape sequences in headless output");
 }
+
+/// The demo runs its targets through the engine: outbound targets probe as the gateway calling a
+/// backend, and an inspect target is judged as the role it records (not always as a client).
+#[test]
+fn demo_targets_run_with_their_own_role() {
+    use mtls_doctor::probe::ProbeRole;
+    use mtls_doctor::session::{InspectContext, TargetKind, TargetRun};
+    use mtls_doctor::verify::Role;
+
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let lab = mtls_doctor::lab::Lab::start().await.expect("lab");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut targets = mtls_doctor::demo::demo_targets(&lab, dir.path()).expect("targets");
+        let outbound: Vec<usize> = (0..targets.len())
+            .filter(|&i| targets[i].options.as_ref().is_some_and(|o| o.role == ProbeRole::Outbound))
+            .collect();
+        assert!(outbound.len() >= 3, "the demo has outbound targets");
+        let server_file = targets[0].material.ca[0].clone();
+        targets.push(TargetRun {
+            name: "server root, judged as a server".into(),
+            kind: TargetKind::Inspect,
+            files: vec![server_file],
+            inspect: Some(InspectContext { role: Role::Server, host: None, trust: String::new(), origins: vec![] }),
+            material: mtls_doctor::session::MaterialRefs {
+                password: mtls_doctor::session::PasswordRef::None,
+                ..Default::default()
+            },
+            ..Default::default()
+        });
+        let runs = mtls_doctor::demo::run_targets(targets).await.expect("runs");
+        for i in outbound {
+            let probe =
+                runs[i].probe.as_ref().unwrap_or_else(|| panic!("{} probed: {:?}", runs[i].name, runs[i].error));
+            assert_eq!(probe.role, ProbeRole::Outbound, "{}", runs[i].name);
+        }
+        let inspected = runs.last().and_then(|r| r.inspected.as_ref()).expect("inspected");
+        assert_eq!(inspected.role, Role::Server);
+        lab.shutdown().await;
+    });
+}

@@ -1,106 +1,73 @@
-//! The observe step: turn a target's inputs into a finished `TargetRun` (load material, probe,
-//! verify the client chain as the gateway would, evaluate the policy, diagnose). The CLI, `replay`
-//! and the TUI all run targets through here, so every view shows the same facts.
+//! One target from inputs to a finished run: probe or inspect (role and host taken from the run
+//! itself), the client chain verified as the gateway would, the policy evaluated, diagnosis.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use std::sync::Arc;
 
-use crate::azure::{self, AzureConfig};
+use super::load::{load_with, Loaded, PasswordPrompt, Passwords};
+use super::with_error;
 use crate::cert::{CertInfo, Certificate};
 use crate::diagnose::{self, ClientVerify, InspectedChain, Observations, PolicyEvaluation, Settings};
 use crate::error::{Error, Result};
-use crate::material::{self, PasswordSource};
-use crate::policy::{self, Policy, PolicyInput};
-use crate::probe::{self, ClientIdentity, ProbeContext, ProbeResult, ProbeRole};
-use crate::session::{MaterialRefs, PasswordRef, TargetKind, TargetRun};
+use crate::material;
+use crate::policy::{self, PolicyInput};
+use crate::probe::{self, ProbeContext, ProbeResult, ProbeRole};
+use crate::session::{InspectContext, TargetKind, TargetRun};
 use crate::verify::{self, Role, TrustStore, VerifyOptions};
 
-/// Everything loaded from disk for a target (keys included: never serialized).
-#[derive(Debug, Clone)]
-pub struct Loaded {
-    pub identity: Option<ClientIdentity>,
-    /// Identity files that hold a certificate but no private key.
-    pub keyless: Vec<String>,
-    /// The certificates of a keyless identity (still shown and checked).
-    pub keyless_chain: Vec<Certificate>,
-    pub trust: TrustStore,
-    pub client_cas: Vec<Certificate>,
-    pub policy: Option<(String, Policy)>,
-    pub azure: Option<AzureConfig>,
-}
-
-pub fn password_source(r: &PasswordRef) -> PasswordSource {
-    match r {
-        PasswordRef::Prompt => PasswordSource::Prompt,
-        PasswordRef::Env { var } => PasswordSource::Env(var.clone()),
-        PasswordRef::File { path } => PasswordSource::File(PathBuf::from(path)),
-        PasswordRef::None => PasswordSource::None,
+/// Load a target's material (on the blocking pool) and run it. Never fails: a load error becomes
+/// the run's `error`.
+pub async fn run_target(run: TargetRun, passwords: Arc<Passwords>) -> TargetRun {
+    let refs = run.material.clone();
+    let pw = passwords.clone();
+    let loaded = tokio::task::spawn_blocking(move || load_with(&refs, &pw))
+        .await
+        .map_err(|e| Error::input("material", format!("loading was interrupted ({e})")));
+    match loaded.and_then(|r| r) {
+        Ok(l) => run_loaded(run, Arc::new(l), passwords).await,
+        Err(e) => with_error(run, e.to_string()),
     }
 }
 
-/// Trust from CA files, or the system store when none are given.
-pub fn load_trust(ca: &[String]) -> Result<TrustStore> {
-    if ca.is_empty() {
-        return TrustStore::system();
-    }
-    Ok(TrustStore::from_certs(&ca.join(", "), load_certs(ca)?))
+/// Like [`run_target`] for a target whose PFX password (if it asks for one) was typed in the TUI:
+/// the terminal is never prompted on.
+pub async fn run_target_typed(run: TargetRun, password: Option<Arc<material::Password>>) -> TargetRun {
+    run_target(run, Arc::new(Passwords::new(PasswordPrompt::Typed(password)))).await
 }
 
-/// Certificates from files (errors name the file).
-pub fn load_certs(paths: &[String]) -> Result<Vec<Certificate>> {
-    let mut certs = Vec::new();
-    for path in paths {
-        let m = material::load_file(Path::new(path), &PasswordSource::None)?;
-        if m.certs.is_empty() {
-            return Err(Error::input(path, "contains no certificate"));
-        }
-        certs.extend(m.certs);
-    }
-    Ok(certs)
-}
-
-/// Load the material a target names. Errors name the file and what is wrong.
-pub fn load(refs: &MaterialRefs) -> Result<Loaded> {
-    load_with_password(refs, password_source(&refs.password))
-}
-
-/// Like [`load`], with the PFX password from `pw` instead of the one `refs` names.
-pub fn load_with_password(refs: &MaterialRefs, pw: PasswordSource) -> Result<Loaded> {
-    let mut keyless = Vec::new();
-    let mut keyless_chain = Vec::new();
-    let id_file = refs.pfx.as_ref().or(refs.cert.as_ref());
-    let identity = match id_file {
-        None => None,
-        Some(file) => {
-            let key = if refs.pfx.is_some() { None } else { refs.key.as_deref().map(Path::new) };
-            // A certificate without its key is a finding (cert-no-private-key), not an input error:
-            // the probe still shows what the server does without it.
-            let m = material::load_file(Path::new(file), &pw)?;
-            if key.is_none() && m.keys.is_empty() && !m.certs.is_empty() {
-                keyless.push(file.clone());
-                keyless_chain = m.certs;
-                None
-            } else {
-                let id = material::load_identity(Path::new(file), key, &pw)?;
-                Some(ClientIdentity::new(id.chain, id.key.der(), id.origin)?)
+/// The one dispatch from a target with its material loaded to a finished run. Anything observed
+/// by an earlier run of the target (or an earlier error) is dropped first.
+pub async fn run_loaded(run: TargetRun, loaded: Arc<Loaded>, passwords: Arc<Passwords>) -> TargetRun {
+    let run = run.inputs_only();
+    match run.kind {
+        TargetKind::Probe => run_probe_target(run, &loaded).await,
+        TargetKind::Inspect => {
+            let fallback = run.clone();
+            // Inspection reads files (and may prompt): keep it off the async workers.
+            match tokio::task::spawn_blocking(move || run_inspect(run, &loaded, &passwords)).await {
+                Ok(Ok(r)) => r,
+                Ok(Err(e)) => with_error(fallback, e.to_string()),
+                Err(e) => with_error(fallback, format!("inspection was interrupted ({e})")),
             }
         }
-    };
-    let trust = load_trust(&refs.ca)?;
-    let client_cas = load_certs(&refs.client_ca)?;
-    let policy = match &refs.policy {
-        None => None,
-        Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-            Some((path.clone(), policy::parse_policy(&text, path)?))
-        }
-    };
-    let azure = if refs.azure.is_empty() {
-        None
-    } else {
-        let configs = refs.azure.iter().map(|p| azure::load_azure_file(Path::new(p))).collect::<Result<Vec<_>>>()?;
-        Some(azure::merge(configs))
-    };
-    Ok(Loaded { identity, keyless, keyless_chain, trust, client_cas, policy, azure })
+    }
+}
+
+/// Inspect a target's files as the role (and for the host) the target records, e.g. from
+/// `inspect --role server --host NAME`. Errors name the file that would not load.
+pub fn run_inspect(run: TargetRun, loaded: &Loaded, passwords: &Passwords) -> Result<TargetRun> {
+    let (role, host) = inspect_context(&run);
+    inspect_with(run, role, host, loaded, passwords)
+}
+
+/// The role and host an inspect target is judged for, as its command line (or session) recorded
+/// them; a session from before schema 2 only has the role of its inspected chain.
+pub fn inspect_context(run: &TargetRun) -> (Role, Option<String>) {
+    run.inspect
+        .as_ref()
+        .map(|c| (c.role, c.host.clone()))
+        .or_else(|| run.inspected.as_ref().map(|i| (i.role, None)))
+        .unwrap_or((Role::Client, None))
 }
 
 /// What `X509Certificate2.Verify()` would say of a client chain against the uploaded CA certificates.
@@ -168,16 +135,26 @@ pub async fn run_probe_target(mut run: TargetRun, loaded: &Loaded) -> TargetRun 
     run
 }
 
-/// Inspect files (no network) and diagnose them.
-pub fn run_inspect_target(mut run: TargetRun, role: Role, host: Option<String>, loaded: &Loaded) -> Result<TargetRun> {
-    let pw = password_source(&run.material.password);
+/// Inspect files (no network) and diagnose them, judged as `role` (and for `host`), asking on the
+/// terminal for a PFX password a file needs.
+pub fn run_inspect_target(run: TargetRun, role: Role, host: Option<String>, loaded: &Loaded) -> Result<TargetRun> {
+    inspect_with(run, role, host, loaded, &Passwords::new(PasswordPrompt::Terminal))
+}
+
+fn inspect_with(
+    mut run: TargetRun,
+    role: Role,
+    host: Option<String>,
+    loaded: &Loaded,
+    passwords: &Passwords,
+) -> Result<TargetRun> {
     let mut certs: Vec<Certificate> = Vec::new();
     let mut origins: Vec<String> = Vec::new();
     let mut keys = Vec::new();
     let mut key_origins = Vec::new();
     // Each file is read once (a PFX asks for its password once).
     for f in &run.files {
-        let m = material::load_file(Path::new(f), &pw)?;
+        let (m, _) = passwords.load_file(Path::new(f), &run.material.password)?;
         origins.extend(m.certs.iter().map(|_| f.clone()));
         certs.extend(m.certs);
         key_origins.extend(m.keys.iter().map(|_| f.clone()));
@@ -206,8 +183,7 @@ pub fn run_inspect_target(mut run: TargetRun, role: Role, host: Option<String>, 
         let origin = origins.remove(pos);
         origins.insert(0, origin);
     }
-    run.inspect =
-        Some(crate::session::InspectContext { role, host: host.clone(), trust: loaded.trust.source.clone(), origins });
+    run.inspect = Some(InspectContext { role, host: host.clone(), trust: loaded.trust.source.clone(), origins });
     let key_mismatch = !keys.is_empty() && !keys.iter().any(|k| certs.iter().any(|c| material::key_matches_cert(k, c)));
     let verdict = if certs.is_empty() {
         None
@@ -248,24 +224,4 @@ pub fn diagnose_run(run: &mut TargetRun, keyless: &[String]) {
         },
     };
     run.findings = diagnose::diagnose(&obs);
-}
-
-/// A label for a probe target.
-pub fn probe_label(o: &probe::ProbeOptions) -> String {
-    let role = match o.role {
-        ProbeRole::Inbound => "inbound",
-        ProbeRole::Outbound => "outbound",
-    };
-    format!("{}:{} {role}", o.host, o.port)
-}
-
-/// Convenience: a probe target from options and material references.
-pub fn probe_target(options: probe::ProbeOptions, material: MaterialRefs) -> TargetRun {
-    TargetRun {
-        name: probe_label(&options),
-        kind: TargetKind::Probe,
-        options: Some(options),
-        material,
-        ..Default::default()
-    }
 }

@@ -1,0 +1,356 @@
+//! The clap definitions of every command and flag (help text included); no behaviour beyond
+//! turning flags into the library's plain values.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::material::PasswordSource;
+use crate::probe::{ProbeRole, TlsVersionPin};
+use crate::report::Format;
+use crate::session::PasswordRef;
+use crate::targets::TargetDefaults;
+use crate::verify::Role;
+
+#[derive(Debug, Parser)]
+#[command(name = "mtls-doctor", version, about = "Troubleshoot mutual-TLS handshakes to and from API gateways")]
+pub struct Cli {
+    /// Terminal UI theme: dark (default), light, high-contrast, or a path to a theme file.
+    #[arg(long, global = true, value_name = "NAME|PATH")]
+    pub theme: Option<String>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show certificates exactly as an APIM policy sees them, and judge the chain.
+    Inspect(Box<InspectArgs>),
+    /// Perform a test handshake (and HTTP request) against a gateway or a backend.
+    Probe(Box<ProbeArgs>),
+    /// Open the terminal UI with a target filled in (same options as probe) and probe it.
+    Tui(Box<ProbeArgs>),
+    /// A TLS server that asks every client for its certificate and shows what it presents.
+    Listen(Box<ListenArgs>),
+    /// Start the built-in lab on loopback and diagnose a session of lab targets.
+    Demo(DemoArgs),
+    /// Re-run the targets of a saved session and report (and save) the new results.
+    Replay(Box<ReplayArgs>),
+    /// Show what changed between two saved sessions (certificates, verdicts, HTTP status, findings).
+    Diff(DiffArgs),
+    /// Open a saved session read-only.
+    Open(OpenArgs),
+}
+
+/// `--save FILE`: write the session (inputs, observations, findings; never a secret).
+#[derive(Debug, Args, Clone, Default)]
+pub struct SaveArgs {
+    /// Save the session to this file (JSON; private keys, passwords and secret header values are
+    /// never included).
+    #[arg(long, value_name = "FILE")]
+    pub save: Option<PathBuf>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ReplayArgs {
+    /// A session saved with --save.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Value for a header the session saved as [redacted], 'Name: value' (repeatable). Without it
+    /// the value is asked for on the terminal, or the header is left out.
+    #[arg(long = "header", short = 'H', value_name = "NAME: VALUE")]
+    pub headers: Vec<String>,
+    /// How many probes run at once.
+    #[arg(short = 'j', long, default_value_t = 16)]
+    pub jobs: usize,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    #[command(flatten)]
+    pub session: SaveArgs,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct DiffArgs {
+    /// The earlier session.
+    #[arg(value_name = "BEFORE")]
+    pub before: PathBuf,
+    /// The later session.
+    #[arg(value_name = "AFTER")]
+    pub after: PathBuf,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct OpenArgs {
+    /// A session saved with --save.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ListenArgs {
+    /// Address to listen on, e.g. 127.0.0.1:8443 or [::1]:8443.
+    #[arg(long, value_name = "ADDR")]
+    pub bind: std::net::SocketAddr,
+    /// Server certificate (chain), PEM/DER, or a .pfx with its key.
+    #[arg(long, value_name = "FILE")]
+    pub cert: PathBuf,
+    /// Private key for --cert (not needed with a .pfx).
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<PathBuf>,
+    /// CA certificates client certificates are judged against (they are never refused for it).
+    #[arg(long, value_name = "FILE")]
+    pub ca: Vec<PathBuf>,
+    /// Refuse handshakes without a client certificate.
+    #[arg(long)]
+    pub require_client_cert: bool,
+    /// Exit after this many connections.
+    #[arg(long, value_name = "N")]
+    pub max_connections: Option<usize>,
+    #[command(flatten)]
+    pub password: PasswordArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct DemoArgs {
+    /// Print a report instead of opening the terminal UI.
+    #[arg(long)]
+    pub headless: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    #[command(flatten)]
+    pub session: SaveArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CliRole {
+    Client,
+    Server,
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct PasswordArgs {
+    /// Read the PFX password from this environment variable.
+    #[arg(long, value_name = "VAR")]
+    pub pfx_password_env: Option<String>,
+    /// Read the PFX password from the first line of this file.
+    #[arg(long, value_name = "FILE", conflicts_with = "pfx_password_env")]
+    pub pfx_password_file: Option<PathBuf>,
+}
+
+impl PasswordArgs {
+    pub fn source(&self) -> PasswordSource {
+        match (&self.pfx_password_env, &self.pfx_password_file) {
+            (Some(var), _) => PasswordSource::Env(var.clone()),
+            (None, Some(file)) => PasswordSource::File(file.clone()),
+            (None, None) => PasswordSource::Prompt,
+        }
+    }
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct OutputArgs {
+    /// Headless output format.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub report: Option<Format>,
+    /// Write the report to this file instead of standard output.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// What the diagnosis is given besides the handshake: shared by `inspect`, `probe` and `tui`.
+#[derive(Debug, Args, Clone)]
+pub struct DiagnosisArgs {
+    /// Warn about certificates that expire within this many days.
+    #[arg(long, value_name = "DAYS", default_value_t = crate::diagnose::DEFAULT_EXPIRING_DAYS)]
+    pub expiring_days: i64,
+    /// An APIM policy (XML) to evaluate against the certificate actually presented.
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// CA certificates uploaded to the gateway (what Verify() chains to; repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub client_ca: Vec<PathBuf>,
+    /// Azure configuration exported with the az CLI (az apim show, certificates, backends, role
+    /// assignments; repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub azure: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct InspectArgs {
+    /// Certificate, key or PFX files (PEM, DER, .cer/.crt, .pfx/.p12; detected by content).
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Trusted CA certificates (PEM or DER; repeatable). Default: the system store.
+    #[arg(long, value_name = "FILE")]
+    pub ca: Vec<PathBuf>,
+    /// Judge the chain as a client or a server certificate.
+    #[arg(long, value_enum, default_value = "client")]
+    pub role: CliRole,
+    /// Check the server certificate against this host name (server role).
+    #[arg(long, value_name = "NAME")]
+    pub host: Option<String>,
+    #[command(flatten)]
+    pub diagnosis: DiagnosisArgs,
+    #[command(flatten)]
+    pub password: PasswordArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    #[command(flatten)]
+    pub session: SaveArgs,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ProbeArgs {
+    /// HOST[:PORT] (port 443 by default); several targets run concurrently.
+    #[arg(required_unless_present = "targets_file", value_name = "TARGET")]
+    pub targets: Vec<String>,
+    /// More targets: one HOST[:PORT] per line (# comments), or a TOML file of named targets with
+    /// their own options ([[target]] tables; see docs/sessions.md).
+    #[arg(long = "targets", value_name = "FILE")]
+    pub targets_file: Option<PathBuf>,
+    /// inbound: you are the API client calling the gateway; outbound: you stand in for the gateway
+    /// calling the backend.
+    #[arg(long, value_enum, default_value = "inbound")]
+    pub role: CliProbeRole,
+    /// Client certificate (PEM/DER, may include the chain).
+    #[arg(long, value_name = "FILE", requires = "key", conflicts_with = "pfx")]
+    pub cert: Option<PathBuf>,
+    /// Private key for --cert.
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    pub key: Option<PathBuf>,
+    /// Client certificate and key as PKCS#12 (.pfx/.p12), e.g. as held in Key Vault.
+    #[arg(long, value_name = "FILE")]
+    pub pfx: Option<PathBuf>,
+    /// Trust for the server's chain (repeatable). Default: the system store.
+    #[arg(long, value_name = "FILE")]
+    pub ca: Vec<PathBuf>,
+    /// Server name to send (default: the target host).
+    #[arg(long, value_name = "NAME")]
+    pub sni: Option<String>,
+    /// Connect to HOST:PORT instead, keeping the target for SNI and Host: (like curl --connect-to).
+    #[arg(long, value_name = "HOST:PORT")]
+    pub connect_to: Option<String>,
+    /// Ask this DNS server (IP:PORT) instead of the system resolver.
+    #[arg(long, value_name = "IP:PORT")]
+    pub dns_server: Option<std::net::SocketAddr>,
+    #[arg(long, default_value = "GET")]
+    pub method: String,
+    #[arg(long, default_value = "/")]
+    pub path: String,
+    /// Extra request header 'Name: value' (repeatable). Secret values are never shown.
+    #[arg(long = "header", short = 'H', value_name = "NAME: VALUE")]
+    pub headers: Vec<String>,
+    /// Stop after the handshake (a short read still catches a TLS 1.3 rejection).
+    #[arg(long)]
+    pub no_http: bool,
+    /// Pin the TLS version.
+    #[arg(long = "tls", value_enum)]
+    pub tls_version: Option<CliTls>,
+    /// ALPN protocols to offer, comma-separated.
+    #[arg(long, default_value = "http/1.1", value_delimiter = ',')]
+    pub alpn: Vec<String>,
+    /// Upper bound for every phase, in seconds.
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<f64>,
+    /// Do not repeat the probe without the client certificate.
+    #[arg(long)]
+    pub no_compare: bool,
+    /// How many probes run at once.
+    #[arg(short = 'j', long, default_value_t = 16)]
+    pub jobs: usize,
+    #[command(flatten)]
+    pub diagnosis: DiagnosisArgs,
+    #[command(flatten)]
+    pub password: PasswordArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    #[command(flatten)]
+    pub session: SaveArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CliProbeRole {
+    Inbound,
+    Outbound,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CliTls {
+    #[value(name = "1.2")]
+    V12,
+    #[value(name = "1.3")]
+    V13,
+}
+
+impl PasswordArgs {
+    /// The reference a session records for these flags (never the password itself).
+    pub fn password_ref(&self) -> PasswordRef {
+        match (&self.pfx_password_env, &self.pfx_password_file) {
+            (Some(var), _) => PasswordRef::Env { var: var.clone() },
+            (None, Some(f)) => PasswordRef::File { path: f.display().to_string() },
+            (None, None) => PasswordRef::Prompt,
+        }
+    }
+}
+
+impl From<CliRole> for Role {
+    fn from(r: CliRole) -> Role {
+        match r {
+            CliRole::Client => Role::Client,
+            CliRole::Server => Role::Server,
+        }
+    }
+}
+
+impl From<CliProbeRole> for ProbeRole {
+    fn from(r: CliProbeRole) -> ProbeRole {
+        match r {
+            CliProbeRole::Inbound => ProbeRole::Inbound,
+            CliProbeRole::Outbound => ProbeRole::Outbound,
+        }
+    }
+}
+
+impl From<CliTls> for TlsVersionPin {
+    fn from(v: CliTls) -> TlsVersionPin {
+        match v {
+            CliTls::V12 => TlsVersionPin::Tls12,
+            CliTls::V13 => TlsVersionPin::Tls13,
+        }
+    }
+}
+
+impl ProbeArgs {
+    /// The options every target of this command line starts from (a targets file may override them).
+    pub fn defaults(&self) -> TargetDefaults {
+        TargetDefaults {
+            role: self.role.into(),
+            sni: self.sni.clone(),
+            connect_to: self.connect_to.clone(),
+            dns_server: self.dns_server,
+            method: self.method.clone(),
+            path: self.path.clone(),
+            headers: self.headers.clone(),
+            no_http: self.no_http,
+            tls_version: self.tls_version.map(Into::into),
+            alpn: self.alpn.clone(),
+            timeout: self.timeout,
+            no_compare: self.no_compare,
+            expiring_days: self.diagnosis.expiring_days,
+            cert: self.cert.clone(),
+            key: self.key.clone(),
+            pfx: self.pfx.clone(),
+            password: self.password.password_ref(),
+            ca: self.ca.clone(),
+            client_ca: self.diagnosis.client_ca.clone(),
+            policy: self.diagnosis.policy.clone(),
+            azure: self.diagnosis.azure.clone(),
+        }
+    }
+}

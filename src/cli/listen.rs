@@ -1,0 +1,56 @@
+//! `listen`: a TLS server that asks every client for its certificate and prints what it presents.
+
+use std::io::Write as _;
+
+use super::{paths, ListenArgs, EXIT_OK};
+use crate::engine;
+use crate::error::{Error, Result};
+use crate::material;
+use crate::report::{self, Format};
+
+/// `listen`: one line (text) or one JSON object (JSON Lines) per connection, as they end.
+pub fn run_listen(args: &ListenArgs) -> Result<i32> {
+    let pw = args.password.source();
+    let identity = material::load_identity(&args.cert, args.key.as_deref(), &pw)?;
+    let ca: Vec<rustls::pki_types::CertificateDer<'static>> =
+        engine::load_certs(&paths(&args.ca))?.into_iter().map(|c| c.der.into()).collect();
+    let cfg = crate::listen::ListenConfig {
+        bind: args.bind,
+        chain: identity.chain.iter().map(|c| c.der.clone().into()).collect(),
+        key: identity.key.der().clone_key(),
+        ca,
+        require_client_cert: args.require_client_cert,
+        max_connections: args.max_connections,
+    };
+    let format = args.output.report.unwrap_or(Format::Text);
+    let rt = engine::runtime()?;
+    rt.block_on(async move {
+        let listener = crate::listen::bind(&cfg).await?;
+        let local = listener.local_addr().map_err(|e| Error::io(args.bind.to_string(), e))?;
+        eprintln!("mtls-doctor: listening on {local} (asks every client for a certificate; Ctrl-C to stop)");
+        let (tx, mut rx) = tokio::sync::mpsc::channel(64);
+        let server = tokio::spawn(crate::listen::run_listener(cfg, listener, tx));
+        let mut sink: Box<dyn std::io::Write + Send> = match &args.output.output {
+            Some(path) => Box::new(std::fs::File::create(path).map_err(|e| Error::io(path, e))?),
+            None => Box::new(std::io::stdout()),
+        };
+        loop {
+            tokio::select! {
+                rec = rx.recv() => {
+                    let Some(rec) = rec else { break };
+                    let line = match format {
+                        Format::Json => serde_json::to_string(&rec).unwrap_or_default(),
+                        Format::Text => report::listen_line(&rec),
+                        Format::Markdown => format!("- {}", report::md_text(&report::listen_line(&rec))),
+                    };
+                    let _ = writeln!(sink, "{line}");
+                    let _ = sink.flush();
+                }
+                _ = tokio::signal::ctrl_c() => break,
+            }
+        }
+        server.abort();
+        Ok::<(), Error>(())
+    })?;
+    Ok(EXIT_OK)
+}

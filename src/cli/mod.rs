@@ -1,0 +1,105 @@
+//! The command line: `run()` dispatches a parsed command to its runner and says which exit code it
+//! ends with. `main.rs` only parses and maps the result to an exit code. Every runner is glue:
+//! targets are built here and run by `crate::engine`.
+//!
+//! Layout: `args` (clap definitions), `inspect`, `probe` (probe and tui), `sessions` (replay, diff,
+//! open), `listen`, `demo`.
+
+mod args;
+mod demo;
+mod inspect;
+mod listen;
+mod probe;
+mod sessions;
+
+use std::io::Write as _;
+use std::path::PathBuf;
+
+pub use args::*;
+pub use demo::run_demo;
+pub use inspect::run_inspect;
+pub use listen::run_listen;
+pub use probe::{run_probe, run_tui_command};
+pub use sessions::{run_diff, run_open, run_replay};
+
+/// The runtime every command blocks on (kept here for callers of `cli::runtime`).
+pub use crate::engine::runtime;
+use crate::error::{Error, Result};
+use crate::report::{self, Format};
+use crate::session::{self, Session};
+use crate::tui::TuiOptions;
+
+/// Exit codes (documented in README): no error finding, error findings, usage or input error.
+pub const EXIT_OK: i32 = 0;
+pub const EXIT_FINDINGS: i32 = 1;
+pub const EXIT_USAGE: i32 = 2;
+
+/// Write a report to `-o FILE` (atomically) or standard output.
+pub fn emit(output: &OutputArgs, text: &str) -> Result<()> {
+    match &output.output {
+        Some(path) => write_atomically(path, text.as_bytes()),
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            // A closed pipe (`| head`) is not an error worth reporting.
+            let _ = stdout.write_all(text.as_bytes());
+            let _ = stdout.flush();
+            Ok(())
+        }
+    }
+}
+
+/// Temporary file in the same directory, fsync, rename: the old file survives any failure.
+pub use crate::session::write_atomically;
+
+fn paths(v: &[PathBuf]) -> Vec<String> {
+    v.iter().map(|p| p.display().to_string()).collect()
+}
+
+/// The end of every run that makes a session: redact it, print the report, save it if asked.
+/// Reports and the saved file are drawn from the same redacted session.
+pub fn finish(session: &Session, output: &OutputArgs, save: &SaveArgs) -> Result<i32> {
+    let safe = session::redacted(session)?;
+    let text = report::render_session(&safe, output.report.unwrap_or(Format::Text));
+    emit(output, &text)?;
+    if let Some(path) = &save.save {
+        session::save(&safe, path)?;
+    }
+    Ok(exit_code(&safe.findings().cloned().collect::<Vec<_>>()))
+}
+
+/// 1 when any finding is an error, else 0.
+pub fn exit_code(findings: &[crate::diagnose::Finding]) -> i32 {
+    if crate::diagnose::has_errors(findings) {
+        EXIT_FINDINGS
+    } else {
+        EXIT_OK
+    }
+}
+
+/// Run the parsed command line; the error path is the caller's (exit code 2).
+pub fn run(cli: Cli) -> Result<i32> {
+    match cli.command {
+        Some(Command::Inspect(a)) => run_inspect(&a),
+        Some(Command::Probe(a)) => run_probe(&a),
+        Some(Command::Listen(a)) => run_listen(&a),
+        Some(Command::Demo(a)) => run_demo(&a, cli.theme),
+        Some(Command::Tui(a)) => run_tui_command(&a, cli.theme),
+        Some(Command::Replay(a)) => run_replay(&a),
+        Some(Command::Diff(a)) => run_diff(&a),
+        Some(Command::Open(a)) => run_open(&a, cli.theme),
+        None => {
+            use std::io::IsTerminal as _;
+            if std::io::stdout().is_terminal() && std::io::stdin().is_terminal() {
+                crate::tui::run_tui(Session::new(vec![]), TuiOptions { theme: cli.theme, ..Default::default() })
+            } else {
+                Err(Error::Usage("no command given and not on a terminal (try `mtls-doctor --help`)".into()))
+            }
+        }
+    }
+}
+
+/// The terminal UI is for a person at a terminal: no --report, no -o, and stdout is a terminal.
+fn interactive(output: &OutputArgs) -> bool {
+    use std::io::IsTerminal as _;
+    output.report.is_none() && output.output.is_none() && std::io::stdout().is_terminal()
+}

@@ -1,0 +1,75 @@
+//! `probe TARGET…` and `tui [probe options]`: targets from the command line and `--targets`, run
+//! by the engine with a progress bar on a terminal.
+
+use std::io::IsTerminal as _;
+
+use super::{finish, ProbeArgs};
+use crate::engine::{self, LoadFailure, MaterialCache, PasswordPrompt};
+use crate::error::{Error, Result};
+use crate::session::{Session, TargetRun};
+use crate::targets;
+use crate::tui::TuiOptions;
+
+/// The targets a probe command line names: its HOST[:PORT] arguments, then its `--targets` file.
+fn command_line_targets(args: &ProbeArgs) -> Result<Vec<TargetRun>> {
+    let defaults = args.defaults();
+    let mut targets = Vec::new();
+    for t in &args.targets {
+        targets.push(defaults.target(t)?);
+    }
+    if let Some(file) = &args.targets_file {
+        targets.extend(targets::targets_from_file(file, &defaults)?);
+    }
+    Ok(targets)
+}
+
+pub fn run_probe(args: &ProbeArgs) -> Result<i32> {
+    let targets = command_line_targets(args)?;
+    if targets.is_empty() {
+        return Err(Error::Usage("no targets: give HOST[:PORT] or a --targets file that lists some".into()));
+    }
+    let runs = run_with_progress(targets, LoadFailure::Abort, args.jobs)?;
+    finish(&Session::new(runs).with_command("probe"), &args.output, &args.session)
+}
+
+/// Load every target's material (asking for passwords before anything runs), then run them all
+/// with a progress bar on stderr; results in the order given.
+pub(super) fn run_with_progress(
+    targets: Vec<TargetRun>,
+    on_failure: LoadFailure,
+    jobs: usize,
+) -> Result<Vec<TargetRun>> {
+    let mut cache = MaterialCache::new(PasswordPrompt::Terminal);
+    let prepared = cache.prepare(targets, on_failure)?;
+    let bar = progress_bar(prepared.len());
+    let runs = engine::runtime()?.block_on(engine::run_prepared(prepared, jobs, cache.passwords(), |_, done| {
+        if let Some(bar) = &bar {
+            bar.set_message(done.name.clone());
+            bar.inc(1);
+        }
+    }));
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    Ok(runs)
+}
+
+/// A progress bar on stderr, only when stderr is a terminal: pipes and files stay clean.
+fn progress_bar(len: usize) -> Option<indicatif::ProgressBar> {
+    if len == 0 || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::with_draw_target(Some(len as u64), indicatif::ProgressDrawTarget::stderr());
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} targets {msg}") {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    Some(bar)
+}
+
+/// `tui [probe options]`: the TUI with the command line's targets, probing at once.
+pub fn run_tui_command(args: &ProbeArgs, theme: Option<String>) -> Result<i32> {
+    let targets = command_line_targets(args)?;
+    let opts = TuiOptions { theme, run_on_start: !targets.is_empty(), ..Default::default() };
+    crate::tui::run_tui(Session::new(targets), opts)
+}

@@ -1,0 +1,81 @@
+//! `replay`, `diff` and `open`: commands on saved sessions.
+
+use std::io::IsTerminal as _;
+
+use super::{emit, finish, interactive, DiffArgs, OpenArgs, ReplayArgs, EXIT_FINDINGS, EXIT_OK};
+use crate::engine::LoadFailure;
+use crate::error::{Error, Result};
+use crate::probe::{self, Header};
+use crate::report::{self, Format};
+use crate::session::{self, Session, TargetRun};
+use crate::tui::TuiOptions;
+
+/// Secret header values were saved as `[redacted]`: take them from `-H`, else ask on the terminal
+/// (once per header name), else leave the header out. Sending the placeholder would only earn a 401.
+fn restore_secret_headers(run: &mut TargetRun, given: &[Header], asked: &mut Vec<Header>) -> Result<()> {
+    let Some(options) = run.options.as_mut() else { return Ok(()) };
+    let mut kept = Vec::new();
+    for h in std::mem::take(&mut options.headers) {
+        if !(probe::is_secret_header(&h.name) && h.value == session::REDACTED) {
+            kept.push(h);
+            continue;
+        }
+        let known = given.iter().chain(asked.iter()).find(|g| g.name.eq_ignore_ascii_case(&h.name));
+        if let Some(g) = known {
+            kept.push(Header { name: h.name, value: g.value.clone() });
+        } else if std::io::stdin().is_terminal() {
+            let value = rpassword::prompt_password(format!("Value of {} (saved redacted): ", h.name)).map_err(|e| {
+                Error::input(format!("header {}", h.name), format!("cannot read it from the terminal ({e})"))
+            })?;
+            asked.push(Header { name: h.name.clone(), value: value.clone() });
+            kept.push(Header { name: h.name, value });
+        } else {
+            eprintln!(
+                "mtls-doctor: {}: header {} was saved redacted and is left out (give it with -H '{}: …')",
+                report::clean(&run.name),
+                h.name,
+                h.name
+            );
+        }
+    }
+    options.headers = kept;
+    Ok(())
+}
+
+/// `replay FILE`: run the saved targets again with their saved inputs. A target whose material is
+/// gone reports that as its error; the others still run.
+pub fn run_replay(args: &ReplayArgs) -> Result<i32> {
+    let old = session::load(&args.file)?;
+    let given: Vec<Header> = args.headers.iter().map(|h| Header::parse(h)).collect::<Result<_>>()?;
+    let mut asked = Vec::new();
+    let mut targets = Vec::new();
+    for t in &old.targets {
+        let mut fresh = t.inputs_only();
+        restore_secret_headers(&mut fresh, &given, &mut asked)?;
+        targets.push(fresh);
+    }
+    let runs = super::probe::run_with_progress(targets, LoadFailure::RecordInTarget, args.jobs)?;
+    let mut new = Session::new(runs).with_command("replay");
+    new.replayed_from = Some(args.file.display().to_string());
+    finish(&new, &args.output, &args.session)
+}
+
+/// `diff A B`: exit 0 when nothing changed, 1 when something did (as diff(1) does), 2 on bad input.
+pub fn run_diff(args: &DiffArgs) -> Result<i32> {
+    let before = session::load(&args.before)?;
+    let after = session::load(&args.after)?;
+    let d = session::diff(&before, &args.before.display().to_string(), &after, &args.after.display().to_string());
+    emit(&args.output, &report::render_diff(&d, args.output.report.unwrap_or(Format::Text)))?;
+    Ok(if d.has_changes() { EXIT_FINDINGS } else { EXIT_OK })
+}
+
+/// `open FILE`: the session read-only, drawn only from the file (nothing is probed or read again).
+pub fn run_open(args: &OpenArgs, theme: Option<String>) -> Result<i32> {
+    let session = session::load(&args.file)?;
+    if interactive(&args.output) {
+        let opts = TuiOptions { theme, read_only: true, session_path: Some(args.file.clone()), ..Default::default() };
+        return crate::tui::run_tui(session, opts);
+    }
+    emit(&args.output, &report::render_session(&session, args.output.report.unwrap_or(Format::Text)))?;
+    Ok(EXIT_OK)
+}

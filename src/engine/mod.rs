@@ -1,0 +1,57 @@
+//! The one runner below the front ends: the only place a `TargetRun` becomes a finished run.
+//! `cli`, `tui`, `demo` and `replay` hand it targets and show what comes back, so every view
+//! shows the same facts.
+//!
+//! - `load`: material from disk, PFX passwords (asked once per file), the per-batch cache.
+//! - `run`: one target: probe or inspect, client-chain verification, policy, diagnosis.
+//! - `batch`: many targets at once: loading first, then a concurrency limit and a progress
+//!   callback; and the tokio runtime the front ends block on.
+
+mod batch;
+mod load;
+mod run;
+
+pub use batch::{run_batch, run_prepared, runtime, Batch, RunOptions};
+pub use load::{
+    load, load_certs, load_trust, load_with, password_source, LoadFailure, Loaded, MaterialCache, PasswordPrompt,
+    Passwords, Prepared,
+};
+pub use run::{
+    client_verify, diagnose_run, evaluate_policy, inspect_context, run_inspect, run_inspect_target, run_loaded,
+    run_probe_target, run_target, run_target_typed,
+};
+
+use crate::probe::{self, ProbeRole};
+use crate::session::{MaterialRefs, TargetKind, TargetRun};
+
+/// A target that could not run: `error` says why, and nothing observed before is kept. Every
+/// front end records a load failure this way.
+pub fn with_error(mut run: TargetRun, error: String) -> TargetRun {
+    run.error = Some(error);
+    run.probe = None;
+    run.inspected = None;
+    run.policy = None;
+    run.client_verify = None;
+    run.findings.clear();
+    run
+}
+
+/// A label for a probe target.
+pub fn probe_label(o: &probe::ProbeOptions) -> String {
+    let role = match o.role {
+        ProbeRole::Inbound => "inbound",
+        ProbeRole::Outbound => "outbound",
+    };
+    format!("{}:{} {role}", o.host, o.port)
+}
+
+/// Convenience: a probe target from options and material references.
+pub fn probe_target(options: probe::ProbeOptions, material: MaterialRefs) -> TargetRun {
+    TargetRun {
+        name: probe_label(&options),
+        kind: TargetKind::Probe,
+        options: Some(options),
+        material,
+        ..Default::default()
+    }
+}

@@ -1,0 +1,402 @@
+//! Targets files (`probe --targets FILE`): one `HOST[:PORT]` per line, or a TOML file of named
+//! `[[target]]` tables with their own options, read over the defaults a command line gives.
+
+use std::path::{Path, PathBuf};
+
+use crate::engine;
+use crate::error::{Error, Result};
+use crate::probe::{self, Header, ProbeOptions, ProbeRole, Timeouts, TlsVersionPin};
+use crate::session::{MaterialRefs, PasswordRef, TargetRun};
+
+/// What every target gets unless its own line or table says otherwise: the probe options of a
+/// command line, as plain values.
+#[derive(Debug, Clone)]
+pub struct TargetDefaults {
+    pub role: ProbeRole,
+    pub sni: Option<String>,
+    pub connect_to: Option<String>,
+    pub dns_server: Option<std::net::SocketAddr>,
+    pub method: String,
+    pub path: String,
+    /// `Name: value` lines, parsed per target.
+    pub headers: Vec<String>,
+    pub no_http: bool,
+    pub tls_version: Option<TlsVersionPin>,
+    pub alpn: Vec<String>,
+    /// Seconds; every phase is capped at it.
+    pub timeout: Option<f64>,
+    pub no_compare: bool,
+    pub expiring_days: i64,
+    pub cert: Option<PathBuf>,
+    pub key: Option<PathBuf>,
+    pub pfx: Option<PathBuf>,
+    pub password: PasswordRef,
+    pub ca: Vec<PathBuf>,
+    pub client_ca: Vec<PathBuf>,
+    pub policy: Option<PathBuf>,
+    pub azure: Vec<PathBuf>,
+}
+
+impl Default for TargetDefaults {
+    /// The command line's defaults (`probe HOST` with no options).
+    fn default() -> Self {
+        TargetDefaults {
+            role: ProbeRole::Inbound,
+            sni: None,
+            connect_to: None,
+            dns_server: None,
+            method: "GET".into(),
+            path: "/".into(),
+            headers: Vec::new(),
+            no_http: false,
+            tls_version: None,
+            alpn: vec!["http/1.1".into()],
+            timeout: None,
+            no_compare: false,
+            expiring_days: crate::diagnose::DEFAULT_EXPIRING_DAYS,
+            cert: None,
+            key: None,
+            pfx: None,
+            password: PasswordRef::Prompt,
+            ca: Vec::new(),
+            client_ca: Vec::new(),
+            policy: None,
+            azure: Vec::new(),
+        }
+    }
+}
+
+fn paths(v: &[PathBuf]) -> Vec<String> {
+    v.iter().map(|p| p.display().to_string()).collect()
+}
+
+impl TargetDefaults {
+    /// The probe options for `target` (`HOST[:PORT]`).
+    pub fn probe_options(&self, target: &str) -> Result<ProbeOptions> {
+        let (host, port) = ProbeOptions::parse_target(target)?;
+        let mut o = ProbeOptions::new(&host, port);
+        o.role = self.role;
+        o.sni = self.sni.clone();
+        o.connect_to = self.connect_to.clone();
+        if let Some(ct) = &o.connect_to {
+            probe::parse_host_port(ct, Some(port)).map_err(|p| Error::Usage(format!("--connect-to {ct:?}: {p}")))?;
+        }
+        o.dns_server = self.dns_server;
+        o.method = self.method.clone();
+        o.path = self.path.clone();
+        o.headers = self.headers.iter().map(|h| Header::parse(h)).collect::<Result<_>>()?;
+        o.no_http = self.no_http;
+        o.tls_version = self.tls_version;
+        o.alpn = self.alpn.iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+        if let Some(secs) = self.timeout {
+            if !(secs > 0.0 && secs.is_finite()) {
+                return Err(Error::Usage(format!("--timeout {secs}: must be a positive number of seconds")));
+            }
+            o.timeouts = Timeouts::capped(secs);
+        }
+        o.compare_without_cert = !self.no_compare;
+        Ok(o)
+    }
+
+    /// The material references these defaults name.
+    pub fn material(&self) -> MaterialRefs {
+        MaterialRefs {
+            cert: self.cert.as_ref().map(|p| p.display().to_string()),
+            key: self.key.as_ref().map(|p| p.display().to_string()),
+            pfx: self.pfx.as_ref().map(|p| p.display().to_string()),
+            password: self.password.clone(),
+            ca: paths(&self.ca),
+            client_ca: paths(&self.client_ca),
+            policy: self.policy.as_ref().map(|p| p.display().to_string()),
+            azure: paths(&self.azure),
+        }
+    }
+
+    /// A probe target for `target` (`HOST[:PORT]`) with these options.
+    pub fn target(&self, target: &str) -> Result<TargetRun> {
+        let o = self.probe_options(target)?;
+        Ok(TargetRun { expiring_days: Some(self.expiring_days), ..engine::probe_target(o, self.material()) })
+    }
+}
+
+/// One `[[target]]` of a TOML targets file: every option a probe takes on the command line. Unset
+/// options come from the command line; relative paths are relative to the targets file.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TomlTarget {
+    name: Option<String>,
+    host: String,
+    port: Option<u16>,
+    role: Option<TomlRole>,
+    sni: Option<String>,
+    connect_to: Option<String>,
+    dns_server: Option<std::net::SocketAddr>,
+    method: Option<String>,
+    path: Option<String>,
+    headers: Option<Vec<String>>,
+    no_http: Option<bool>,
+    tls: Option<TomlTls>,
+    alpn: Option<Vec<String>>,
+    timeout: Option<f64>,
+    no_compare: Option<bool>,
+    expiring_days: Option<i64>,
+    cert: Option<PathBuf>,
+    key: Option<PathBuf>,
+    pfx: Option<PathBuf>,
+    pfx_password_env: Option<String>,
+    pfx_password_file: Option<PathBuf>,
+    ca: Option<Vec<PathBuf>>,
+    client_ca: Option<Vec<PathBuf>>,
+    policy: Option<PathBuf>,
+    azure: Option<Vec<PathBuf>>,
+}
+
+#[derive(Debug, Clone, Copy, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum TomlRole {
+    Inbound,
+    Outbound,
+}
+
+#[derive(Debug, Clone, Copy, serde::Deserialize)]
+enum TomlTls {
+    #[serde(rename = "1.2")]
+    V12,
+    #[serde(rename = "1.3")]
+    V13,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TomlTargets {
+    #[serde(default)]
+    target: Vec<TomlTarget>,
+}
+
+/// A targets file larger than this is not a list of targets.
+const MAX_TARGETS_FILE_BYTES: u64 = 4 * 1024 * 1024;
+
+/// Read a targets file: one `HOST[:PORT]` per line (`#` starts a comment), or a TOML file of named
+/// `[[target]]` tables with their own options. Errors name the file and the line.
+pub fn targets_from_file(file: &Path, defaults: &TargetDefaults) -> Result<Vec<TargetRun>> {
+    let origin = file.display().to_string();
+    let meta = std::fs::metadata(file).map_err(|e| Error::io(file, e))?;
+    if meta.len() > MAX_TARGETS_FILE_BYTES {
+        return Err(Error::input(&origin, format!("is {} bytes: too large for a targets file", meta.len())));
+    }
+    let bytes = std::fs::read(file).map_err(|e| Error::io(file, e))?;
+    let text = String::from_utf8(bytes).map_err(|_| Error::input(&origin, "is not UTF-8 text"))?;
+    let is_toml = file.extension().is_some_and(|e| e.eq_ignore_ascii_case("toml"))
+        || text
+            .lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty() && !l.starts_with('#'))
+            .is_some_and(|l| l.starts_with('['));
+    if is_toml {
+        toml_targets(&text, file, defaults)
+    } else {
+        plain_targets(&text, &origin, defaults)
+    }
+}
+
+fn plain_targets(text: &str, origin: &str, defaults: &TargetDefaults) -> Result<Vec<TargetRun>> {
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let at = format!("{origin}:{}", n + 1);
+        let line = line.split('#').next().unwrap_or("").trim();
+        if line.is_empty() {
+            continue;
+        }
+        if line.split_whitespace().count() > 1 {
+            return Err(Error::input(
+                at,
+                format!("{:?}: expected one HOST[:PORT] per line (use a TOML targets file for options)", line),
+            ));
+        }
+        out.push(defaults.target(line).map_err(|e| Error::input(&at, e.to_string()))?);
+    }
+    Ok(out)
+}
+
+/// The 1-based line where each `[[target]]` table starts.
+fn toml_table_lines(text: &str) -> Vec<usize> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| {
+            let l = l.trim();
+            l.starts_with("[[") && l.trim_start_matches('[').trim_start().starts_with("target")
+        })
+        .map(|(i, _)| i + 1)
+        .collect()
+}
+
+fn toml_targets(text: &str, file: &Path, defaults: &TargetDefaults) -> Result<Vec<TargetRun>> {
+    let origin = file.display().to_string();
+    let parsed: TomlTargets = toml::from_str(text).map_err(|e| {
+        let line = e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+        let at = line.map(|l| format!("{origin}:{l}")).unwrap_or_else(|| origin.clone());
+        Error::input(at, e.message().trim().replace('\n', " "))
+    })?;
+    let base = file.parent().map(Path::to_path_buf).unwrap_or_default();
+    let rel = |p: PathBuf| if p.is_absolute() { p } else { base.join(p) };
+    let lines = toml_table_lines(text);
+    let mut names: Vec<String> = Vec::new();
+    let mut out = Vec::new();
+    for (i, t) in parsed.target.into_iter().enumerate() {
+        let at = match lines.get(i) {
+            Some(l) => format!("{origin}:{l}"),
+            None => format!("{origin}: target {}", i + 1),
+        };
+        let target = match t.port {
+            Some(port) => format!("{}:{port}", t.host),
+            None => t.host.clone(),
+        };
+        let name = t.name.clone();
+        let a = overlay(defaults, t, &rel).map_err(|problem| Error::input(&at, problem))?;
+        let mut run = a.target(&target).map_err(|e| Error::input(&at, e.to_string()))?;
+        if let Some(name) = name {
+            if name.trim().is_empty() {
+                return Err(Error::input(at, "name is empty"));
+            }
+            run.name = name;
+        }
+        if names.contains(&run.name) {
+            return Err(Error::input(at, format!("target name {:?} is used twice", run.name)));
+        }
+        names.push(run.name.clone());
+        out.push(run);
+    }
+    if out.is_empty() {
+        return Err(Error::input(origin, "no [[target]] tables"));
+    }
+    Ok(out)
+}
+
+/// The defaults with a table's own options laid over them; the error is the problem alone.
+fn overlay(
+    defaults: &TargetDefaults,
+    t: TomlTarget,
+    rel: &dyn Fn(PathBuf) -> PathBuf,
+) -> std::result::Result<TargetDefaults, String> {
+    let mut a = defaults.clone();
+    if let Some(r) = t.role {
+        a.role = match r {
+            TomlRole::Inbound => ProbeRole::Inbound,
+            TomlRole::Outbound => ProbeRole::Outbound,
+        };
+    }
+    if t.sni.is_some() {
+        a.sni = t.sni;
+    }
+    if t.connect_to.is_some() {
+        a.connect_to = t.connect_to;
+    }
+    if t.dns_server.is_some() {
+        a.dns_server = t.dns_server;
+    }
+    if let Some(m) = t.method {
+        a.method = m;
+    }
+    if let Some(p) = t.path {
+        a.path = p;
+    }
+    if let Some(h) = t.headers {
+        a.headers = h;
+    }
+    if let Some(v) = t.no_http {
+        a.no_http = v;
+    }
+    if let Some(v) = t.tls {
+        a.tls_version = Some(match v {
+            TomlTls::V12 => TlsVersionPin::Tls12,
+            TomlTls::V13 => TlsVersionPin::Tls13,
+        });
+    }
+    if let Some(v) = t.alpn {
+        a.alpn = v;
+    }
+    if t.timeout.is_some() {
+        a.timeout = t.timeout;
+    }
+    if let Some(v) = t.no_compare {
+        a.no_compare = v;
+    }
+    if let Some(v) = t.expiring_days {
+        a.expiring_days = v;
+    }
+    // An identity given in the file replaces the command line's whole identity.
+    if t.cert.is_some() || t.pfx.is_some() {
+        a.cert = t.cert.map(rel);
+        a.key = t.key.map(rel);
+        a.pfx = t.pfx.map(rel);
+    } else if t.key.is_some() {
+        return Err("key is given without cert".into());
+    }
+    match (t.pfx_password_env, t.pfx_password_file) {
+        (Some(var), _) => a.password = PasswordRef::Env { var },
+        (None, Some(f)) => a.password = PasswordRef::File { path: rel(f).display().to_string() },
+        (None, None) => {}
+    }
+    if let Some(v) = t.ca {
+        a.ca = v.into_iter().map(rel).collect();
+    }
+    if let Some(v) = t.client_ca {
+        a.client_ca = v.into_iter().map(rel).collect();
+    }
+    if let Some(v) = t.policy {
+        a.policy = Some(rel(v));
+    }
+    if let Some(v) = t.azure {
+        a.azure = v.into_iter().map(rel).collect();
+    }
+    Ok(a)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+        let p = dir.join(name);
+        std::fs::write(&p, text).expect("write");
+        p
+    }
+
+    #[test]
+    fn plain_lines_take_the_defaults_and_errors_name_the_line() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = write(dir.path(), "t.txt", "# gateways\napi.contoso.com\n\nbackend.local:8443 # b\n");
+        let defaults = TargetDefaults { role: ProbeRole::Outbound, expiring_days: 7, ..Default::default() };
+        let runs = targets_from_file(&file, &defaults).expect("parses");
+        let names: Vec<&str> = runs.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["api.contoso.com:443 outbound", "backend.local:8443 outbound"]);
+        assert!(runs.iter().all(|r| r.expiring_days == Some(7)));
+
+        let bad = write(dir.path(), "bad.txt", "ok.example\ntwo words\n");
+        let e = targets_from_file(&bad, &defaults).expect_err("two words").to_string();
+        assert!(e.starts_with(&format!("{}:2: ", bad.display())), "{e}");
+    }
+
+    #[test]
+    fn toml_tables_override_the_defaults_with_paths_relative_to_the_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let text = "[[target]]\nname = \"backend\"\nhost = \"b.local\"\nport = 8443\nrole = \"outbound\"\n\
+                    pfx = \"id.pfx\"\npfx_password_env = \"PW\"\ntls = \"1.3\"\n\n[[target]]\nhost = \"a.local\"\n";
+        let file = write(dir.path(), "t.toml", text);
+        let defaults = TargetDefaults { ca: vec![PathBuf::from("/etc/ca.pem")], ..Default::default() };
+        let runs = targets_from_file(&file, &defaults).expect("parses");
+        assert_eq!(runs[0].name, "backend");
+        let o = runs[0].options.as_ref().expect("options");
+        assert_eq!((o.port, o.role, o.tls_version), (8443, ProbeRole::Outbound, Some(TlsVersionPin::Tls13)));
+        assert_eq!(runs[0].material.pfx, Some(dir.path().join("id.pfx").display().to_string()));
+        assert_eq!(runs[0].material.password, PasswordRef::Env { var: "PW".into() });
+        assert_eq!(runs[1].name, "a.local:443 inbound");
+        assert_eq!(runs[1].material.ca, ["/etc/ca.pem"]);
+        assert_eq!(runs[1].material.password, PasswordRef::Prompt);
+
+        let bad =
+            write(dir.path(), "k.toml", "[[target]]\nhost = \"a\"\n\n[[target]]\nhost = \"b\"\nkey = \"k.pem\"\n");
+        let e = targets_from_file(&bad, &defaults).expect_err("key without cert").to_string();
+        assert_eq!(e, format!("{}:4: key is given without cert", bad.display()));
+    }
+}

@@ -13,7 +13,7 @@ use x509_parser::public_key::PublicKey;
 
 use crate::error::{Error, Result};
 
-mod der;
+pub(crate) mod der;
 mod dn;
 mod linux;
 mod oid_names;
@@ -169,11 +169,15 @@ impl CertInfo {
             }
         }
 
-        let self_signed = tbs.subject.as_raw() == tbs.issuer.as_raw() && cert.verify_signature(None).is_ok();
-        let pem = pem_encode(der);
-
         // The names come from the exact encoded bytes: see `der` for why not x509-parser's view.
-        let parts = der::tbs_parts(der).ok_or_else(|| "not a valid X.509 certificate (TBSCertificate)".to_string())?;
+        // Its view is the fallback for an outer structure our strict DER reader does not take.
+        let parts = der::tbs_parts(der).unwrap_or(der::TbsParts {
+            serial: tbs.raw_serial(),
+            issuer: tbs.issuer.as_raw(),
+            subject: tbs.subject.as_raw(),
+        });
+        let self_signed = parts.subject == parts.issuer && cert.verify_signature(None).is_ok();
+        let pem = pem_encode(der);
         let subject = dotnet_name_der(parts.subject, Platform::Windows);
         let issuer = dotnet_name_der(parts.issuer, Platform::Windows);
         let linux = linux::linux_view(parts.serial, parts.subject, parts.issuer, &subject, &issuer);

@@ -304,3 +304,18 @@ fn linux_view_round_trips_through_json() {
     let back: CertInfo = serde_json::from_str(&json).expect("back");
     assert_eq!(back, info);
 }
+
+#[test]
+fn inspect_report_with_linux_views_matches_the_schema() {
+    use crate::util::{bin, run, stdout, Dir};
+    let dir = Dir::new();
+    let subject = name(&[&[("2.5.4.15", UTF8, b"Private Organization")], &[("2.5.4.3", PRINTABLE, b"a@b")]]);
+    let cases = [("differs", cert(&[0x01], &ca(), &subject)), ("refused", cert(&[0x00, 0x01], &ca(), &subject))];
+    for (label, der) in cases {
+        let path = dir.write(&format!("{label}.der"), &der);
+        let o = run(bin().arg("inspect").arg(&path).args(["--report", "json"]));
+        let doc: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap_or_else(|e| panic!("{label}: {e}"));
+        assert!(stdout(&o).contains("\"linux\""), "{label}: the report carries the Linux view");
+        crate::report::assert_valid("inspect_report", label, &doc);
+    }
+}

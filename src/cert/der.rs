@@ -98,3 +98,30 @@ pub(crate) fn tbs_parts(cert: &[u8]) -> Option<TbsParts<'_>> {
         subject: subject.whole,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_short_and_long_lengths() {
+        let (t, rest) = read_tlv(&[0x04, 0x02, 0xAA, 0xBB, 0x05, 0x00]).expect("short form");
+        assert_eq!((t.tag, t.content, t.whole.len(), rest), (0x04, &[0xAA, 0xBB][..], 4, &[0x05, 0x00][..]));
+        let long: Vec<u8> = [&[0x04, 0x81, 0x80][..], &[0u8; 0x80]].concat();
+        assert_eq!(read_tlv(&long).expect("long form").0.content.len(), 0x80);
+    }
+
+    #[test]
+    fn refuses_what_der_forbids() {
+        // Length 1 in long form, a leading zero length byte, indefinite length, truncation, high tag.
+        for bad in [
+            &[0x04, 0x81, 0x01, 0xAA][..],
+            &[0x04, 0x82, 0x00, 0x80],
+            &[0x30, 0x80],
+            &[0x04, 0x03, 0xAA],
+            &[0x1F, 0x01],
+        ] {
+            assert!(read_tlv(bad).is_none(), "{bad:02X?}");
+        }
+    }
+}

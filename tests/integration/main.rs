@@ -1,6 +1,7 @@
 //! One integration test binary (see ripgrep's tests/): each module tests one area end to end.
 
 mod azure;
+mod cert_dotnet;
 mod cert_model;
 mod cli;
 mod demo;

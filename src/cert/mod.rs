@@ -7,12 +7,19 @@
 use serde::{Deserialize, Serialize};
 use sha1::Digest as _;
 use time::OffsetDateTime;
-use x509_parser::der_parser::asn1_rs::{Any, Tag};
 use x509_parser::extensions::{GeneralName, ParsedExtension};
 use x509_parser::prelude::{FromDer, X509Certificate, X509Name};
 use x509_parser::public_key::PublicKey;
 
 use crate::error::{Error, Result};
+
+pub(crate) mod der;
+mod dn;
+mod linux;
+mod oid_names;
+
+pub use dn::{dotnet_name_der, rfc4514_name_der, Platform};
+pub use linux::{LinuxView, LoadRefusal, NameField};
 
 /// A certificate as the tool reports it. Public parts only: it is safe to save and share.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,6 +60,10 @@ pub struct CertInfo {
     pub aki: Option<String>,
     /// The certificate itself, so a report or session is self-contained.
     pub pem: String,
+    /// What .NET on Linux (a self-hosted gateway) shows instead of `subject`/`issuer`, or that it
+    /// cannot load the certificate at all; absent when it shows the same as Windows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub linux: Option<LinuxView>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -158,14 +169,24 @@ impl CertInfo {
             }
         }
 
-        let self_signed = tbs.subject.as_raw() == tbs.issuer.as_raw() && cert.verify_signature(None).is_ok();
+        // The names come from the exact encoded bytes: see `der` for why not x509-parser's view.
+        // Its view is the fallback for an outer structure our strict DER reader does not take.
+        let parts = der::tbs_parts(der).unwrap_or(der::TbsParts {
+            serial: tbs.raw_serial(),
+            issuer: tbs.issuer.as_raw(),
+            subject: tbs.subject.as_raw(),
+        });
+        let self_signed = parts.subject == parts.issuer && cert.verify_signature(None).is_ok();
         let pem = pem_encode(der);
+        let subject = dotnet_name_der(parts.subject, Platform::Windows);
+        let issuer = dotnet_name_der(parts.issuer, Platform::Windows);
+        let linux = linux::linux_view(parts.serial, parts.subject, parts.issuer, &subject, &issuer);
 
         Ok(CertInfo {
-            subject: dotnet_name(&tbs.subject),
-            subject_rfc4514: rfc4514_name(&tbs.subject),
-            issuer: dotnet_name(&tbs.issuer),
-            issuer_rfc4514: rfc4514_name(&tbs.issuer),
+            subject,
+            subject_rfc4514: rfc4514_name_der(parts.subject),
+            issuer,
+            issuer_rfc4514: rfc4514_name_der(parts.issuer),
             thumbprint_sha1: hex::encode_upper(sha1::Sha1::digest(der)),
             thumbprint_sha256: hex::encode_upper(sha2::Sha256::digest(der)),
             serial: hex::encode_upper(tbs.raw_serial()),
@@ -183,6 +204,7 @@ impl CertInfo {
             ski,
             aki,
             pem,
+            linux,
         })
     }
 
@@ -211,9 +233,7 @@ impl CertInfo {
     /// The first CN of the subject, if any (for short labels).
     pub fn common_name(&self) -> Option<String> {
         let pem_der = pem_decode_first(&self.pem)?;
-        let (_, cert) = X509Certificate::from_der(&pem_der).ok()?;
-        let cn = cert.subject().iter_common_name().next()?;
-        attribute_text(cn.attr_value()).ok()
+        dn::first_common_name(der::tbs_parts(&pem_der)?.subject)
     }
 
     /// The DER bytes again, from the embedded PEM.
@@ -323,168 +343,21 @@ fn signature_algorithm_name(oid: &str) -> String {
     .to_string()
 }
 
-/// Short names .NET uses for well-known attribute types (X500NameEncoder / Oids.cs).
-fn dotnet_short_name(oid: &str) -> Option<&'static str> {
-    Some(match oid {
-        "2.5.4.3" => "CN",
-        "2.5.4.6" => "C",
-        "2.5.4.7" => "L",
-        "2.5.4.8" => "S",
-        "2.5.4.9" => "STREET",
-        "2.5.4.10" => "O",
-        "2.5.4.11" => "OU",
-        "2.5.4.12" => "T",
-        "2.5.4.4" => "SN",
-        "2.5.4.5" => "SERIALNUMBER",
-        "2.5.4.42" => "G",
-        "2.5.4.43" => "I",
-        "1.2.840.113549.1.9.1" => "E",
-        "0.9.2342.19200300.100.1.25" => "DC",
-        _ => return None,
-    })
-}
-
-/// Short names RFC 4514 (and OpenSSL) use.
-fn rfc4514_short_name(oid: &str) -> Option<&'static str> {
-    Some(match oid {
-        "2.5.4.3" => "CN",
-        "2.5.4.6" => "C",
-        "2.5.4.7" => "L",
-        "2.5.4.8" => "ST",
-        "2.5.4.9" => "STREET",
-        "2.5.4.10" => "O",
-        "2.5.4.11" => "OU",
-        "2.5.4.12" => "title",
-        "2.5.4.4" => "SN",
-        "2.5.4.5" => "serialNumber",
-        "2.5.4.42" => "GN",
-        "2.5.4.43" => "initials",
-        "1.2.840.113549.1.9.1" => "emailAddress",
-        "0.9.2342.19200300.100.1.25" => "DC",
-        "0.9.2342.19200300.100.1.1" => "UID",
-        _ => return None,
-    })
-}
-
-/// Decode an attribute value the way .NET's `ReadAnyAsnString` does: the string types, each in
-/// its own encoding. Anything else is not a string to .NET; we show it as `#` + hex (RFC 4514).
-fn attribute_text(value: &Any) -> std::result::Result<String, String> {
-    let data = value.data;
-    let text = match value.tag() {
-        Tag::Utf8String | Tag::PrintableString | Tag::NumericString | Tag::Ia5String | Tag::VisibleString => {
-            String::from_utf8(data.to_vec()).map_err(|_| "attribute value is not valid text".to_string())?
-        }
-        // T61String is decoded as Latin-1 by .NET (close enough to what issuers actually put there).
-        Tag::T61String => data.iter().map(|b| char::from(*b)).collect(),
-        Tag::BmpString => {
-            if data.len() % 2 != 0 {
-                return Err("BMPString with an odd length".into());
-            }
-            let units: Vec<u16> = data.chunks(2).map(|c| u16::from_be_bytes([c[0], c[1]])).collect();
-            String::from_utf16(&units).map_err(|_| "BMPString is not valid UTF-16".to_string())?
-        }
-        Tag::UniversalString => {
-            if data.len() % 4 != 0 {
-                return Err("UniversalString with a bad length".into());
-            }
-            data.chunks(4)
-                .map(|c| char::from_u32(u32::from_be_bytes([c[0], c[1], c[2], c[3]])).unwrap_or('\u{FFFD}'))
-                .collect()
-        }
-        _ => {
-            // The whole TLV, hex encoded, like RFC 4514's hexstring form.
-            use x509_parser::der_parser::asn1_rs::ToDer as _;
-            let tlv = value.to_der_vec().unwrap_or_else(|_| value.data.to_vec());
-            return Err(format!("#{}", hex::encode_upper(&tlv)));
-        }
-    };
-    Ok(text)
-}
-
-fn is_quotable_whitespace(c: char) -> bool {
-    c == ' ' || ('\u{9}'..='\u{d}').contains(&c)
-}
-
-fn dotnet_needs_quoting(v: &str) -> bool {
-    v.is_empty()
-        || v.chars().next().is_some_and(is_quotable_whitespace)
-        || v.chars().last().is_some_and(is_quotable_whitespace)
-        || v.chars().any(|c| matches!(c, ',' | '+' | '=' | '"' | '\n' | '<' | '>' | '#' | ';'))
-}
-
-/// Render a Name: RDNs in reverse order of encoding (both .NET and RFC 4514 do this), the
-/// attributes of a multi-valued RDN in encoded order.
-fn render_name(
-    name: &X509Name,
-    key: impl Fn(&str) -> String,
-    value: impl Fn(&str) -> String,
-    rdn_separator: &str,
-    multi_separator: &str,
-) -> String {
-    let rdns: Vec<_> = name.iter().collect();
-    let mut parts = Vec::with_capacity(rdns.len());
-    for rdn in rdns.iter().rev() {
-        let atvs: Vec<String> = rdn
-            .iter()
-            .map(|atv| {
-                let shown = match attribute_text(atv.attr_value()) {
-                    Ok(v) => value(&v),
-                    Err(hexform) => hexform,
-                };
-                format!("{}={shown}", key(&atv.attr_type().to_id_string()))
-            })
-            .collect();
-        parts.push(atvs.join(multi_separator));
-    }
-    parts.join(rdn_separator)
-}
-
-/// `X500DistinguishedName.Name` as .NET prints it: ", " between RDNs, " + " inside a multi-valued
-/// RDN, values quoted when needed with `"` doubled, unknown types as `OID.1.2.3`.
+/// `X500DistinguishedName.Name` as .NET on Windows (the managed gateway) prints it.
 pub fn dotnet_name(name: &X509Name) -> String {
-    render_name(
-        name,
-        |oid| dotnet_short_name(oid).map(str::to_string).unwrap_or_else(|| format!("OID.{oid}")),
-        |v| if dotnet_needs_quoting(v) { format!("\"{}\"", v.replace('"', "\"\"")) } else { v.to_string() },
-        ", ",
-        " + ",
-    )
+    dotnet_name_der(name.as_raw(), Platform::Windows)
 }
 
-/// RFC 4514 string form: "," between RDNs, "+" in multi-valued RDNs, backslash escapes.
+/// RFC 4514 string form of a parsed name.
 pub fn rfc4514_name(name: &X509Name) -> String {
-    render_name(
-        name,
-        |oid| rfc4514_short_name(oid).map(str::to_string).unwrap_or_else(|| oid.to_string()),
-        rfc4514_escape,
-        ",",
-        "+",
-    )
+    rfc4514_name_der(name.as_raw())
 }
 
-fn rfc4514_escape(v: &str) -> String {
-    let mut out = String::with_capacity(v.len());
-    let n = v.chars().count();
-    for (i, c) in v.chars().enumerate() {
-        let special = matches!(c, '"' | '+' | ',' | ';' | '<' | '>' | '\\')
-            || (i == 0 && (c == '#' || c == ' '))
-            || (i + 1 == n && c == ' ');
-        if c == '\0' {
-            out.push_str("\\00");
-        } else if special {
-            out.push('\\');
-            out.push(c);
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-/// The .NET form of a DER-encoded Name (as found in a CertificateRequest's acceptable CA list).
+/// The .NET (Windows) form of a DER-encoded Name (as found in a CertificateRequest's acceptable
+/// CA list). `None` when the bytes are not a Name at all.
 pub fn dotnet_name_from_der(der: &[u8]) -> Option<String> {
-    let (_, name) = X509Name::from_der(der).ok()?;
-    Some(dotnet_name(&name))
+    dn::parse_name(der)?;
+    Some(dotnet_name_der(der, Platform::Windows))
 }
 
 /// Normalise a thumbprint the way a forgiving comparison would: hex digits only, uppercase.

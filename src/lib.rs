@@ -32,6 +32,7 @@ pub mod policy;
 pub mod probe;
 pub mod report;
 pub mod session;
+pub mod text;
 pub mod tui;
 pub mod verify;
 

@@ -185,7 +185,7 @@ pub fn probe_findings(p: &ProbeResult, out: &mut Vec<Finding>) {
                 };
                 f.evidence.push(format!("verify: error {} ({})", v.code, v.code_name));
                 if let Some(r) = &v.reason {
-                    f.evidence.push(format!("webpki: {r}"));
+                    f.evidence.push(format!("webpki: {}", crate::text::webpki_reason(r)));
                 }
                 f.evidence.push(format!("leaf issuer: \"{issuer}\""));
                 f.fix = if inbound {

@@ -3,6 +3,7 @@
 mod azure;
 mod cert_model;
 mod cli;
+mod debug_text;
 mod demo;
 mod dns;
 mod findings;

@@ -298,18 +298,28 @@ fn camel_to_words(name: &str) -> String {
 /// An I/O error message in words: the `(os error N)` suffix the standard library appends is
 /// dropped and the sentence starts in lower case, so it reads inside a line.
 pub fn io_error_text(message: &str) -> String {
-    let mut text = message.trim();
-    if let Some(start) = text.rfind(" (os error ") {
-        if text.ends_with(')') {
-            text = &text[..start];
+    // Wrappers (tempfile's "… at path …") put the suffix mid-sentence, so every one goes.
+    const MARK: &str = " (os error ";
+    let mut text = String::with_capacity(message.len());
+    let mut rest = message.trim();
+    while let Some(start) = rest.find(MARK) {
+        let after = &rest[start + MARK.len()..];
+        let digits = after.chars().take_while(|c| c.is_ascii_digit() || *c == '-').count();
+        if digits > 0 && after[digits..].starts_with(')') {
+            text.push_str(&rest[..start]);
+            rest = &after[digits + 1..];
+        } else {
+            text.push_str(&rest[..start + MARK.len()]);
+            rest = after;
         }
     }
+    text.push_str(rest);
     let mut chars = text.chars();
     match chars.next() {
         Some(first) if chars.clone().next().is_some_and(char::is_lowercase) => {
             first.to_lowercase().chain(chars).collect()
         }
-        _ => text.to_string(),
+        _ => text,
     }
 }
 
@@ -554,6 +564,10 @@ mod tests {
         assert_eq!(io_error_text("Connection refused (os error 111)"), "connection refused");
         assert_eq!(io_error_text("No such file or directory (os error 2)"), "no such file or directory");
         assert_eq!(io_error_text("no answer within 3000 ms"), "no answer within 3000 ms");
+        assert_eq!(
+            io_error_text("No such file or directory (os error 2) at path \"/x/.tmp\""),
+            "no such file or directory at path \"/x/.tmp\""
+        );
         // An acronym keeps its capitals.
         assert_eq!(io_error_text("TLS handshake eof"), "TLS handshake eof");
         let a = TcpAttempt {

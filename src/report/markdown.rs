@@ -273,7 +273,7 @@ fn probe_markdown(out: &mut String, r: &ProbeResult) {
     if r.tcp.connected {
         out.push_str(&format!("- TCP: connected {}\n", md_text(&r.tcp.address.clone().unwrap_or_default())));
     } else if let Some(e) = &r.tcp.error {
-        out.push_str(&format!("- TCP: FAILED: {}\n", md_text(e)));
+        out.push_str(&format!("- TCP: FAILED: {}\n", md_text(&text::io_error_text(e))));
     }
     if let Some(v) = &r.tls.version {
         out.push_str(&format!(

@@ -142,3 +142,30 @@ fn demo_markdown_has_words_not_debug_output() {
     assert!(hits.is_empty(), "Debug text in the Markdown report:\n{}\n\n{out}", hits.join("\n"));
     assert!(out.contains("- Client certificate sent: none (the server did not ask)"), "{out}");
 }
+
+/// A port nothing listens on (bound, then released).
+fn closed_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    l.local_addr().expect("addr").port()
+}
+
+#[test]
+fn a_refused_connection_reads_as_words_in_text_and_markdown() {
+    let port = closed_port();
+    for format in ["text", "markdown"] {
+        let o = run(bin().args(["probe", &format!("127.0.0.1:{port}"), "--report", format]));
+        let out = stdout(&o);
+        assert!(out.contains(&format!("127.0.0.1:{port}: connection refused")), "{out}");
+        let hits = debug_shapes(&out);
+        assert!(hits.is_empty(), "{}\n\n{out}", hits.join("\n"));
+    }
+}
+
+#[test]
+fn an_unwritable_session_file_reads_as_words() {
+    let port = closed_port();
+    let o = run(bin().args(["probe", &format!("127.0.0.1:{port}"), "--save", "/nonexistent/mtls-doctor/s.json"]));
+    let err = stderr(&o);
+    assert!(err.contains("no such file or directory"), "{err}");
+    assert!(!err.contains("os error"), "{err}");
+}

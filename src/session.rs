@@ -685,15 +685,15 @@ fn target_changes(a: &TargetRun, b: &TargetRun) -> Vec<Change> {
         out.push(Change::HttpStatusChanged { before: status(pa), after: status(pb) });
     }
 
-    let key = |f: &Finding| (f.id.clone(), f.subject.clone());
+    let key = |f: &Finding| (f.id, f.subject.clone());
     for f in &b.findings {
         if !a.findings.iter().any(|x| key(x) == key(f)) {
-            out.push(Change::FindingAppeared { id: f.id.clone(), severity: f.severity, title: f.title.clone() });
+            out.push(Change::FindingAppeared { id: f.id.to_string(), severity: f.severity, title: f.title.clone() });
         }
     }
     for f in &a.findings {
         if !b.findings.iter().any(|x| key(x) == key(f)) {
-            out.push(Change::FindingResolved { id: f.id.clone(), severity: f.severity, title: f.title.clone() });
+            out.push(Change::FindingResolved { id: f.id.to_string(), severity: f.severity, title: f.title.clone() });
         }
     }
     out

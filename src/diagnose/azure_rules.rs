@@ -3,6 +3,7 @@
 
 use super::catalog::finding;
 use super::finding::Finding;
+use super::id::FindingId;
 use crate::azure::AzureConfig;
 use crate::cert::CertInfo;
 use crate::probe::{ProbeResult, ProbeRole};
@@ -28,7 +29,7 @@ pub fn azure_findings(
         let Some(service) = &az.service else { break };
         if consumption {
             if service.enable_client_certificate == Some(false) {
-                let mut f = finding("azure-negotiation-off");
+                let mut f = finding(FindingId::AzureNegotiationOff);
                 f.cause = "The service is in the Consumption tier and \"Request client certificate\" (enableClientCertificate) is off: no caller's certificate reaches policies.".into();
                 f.evidence.push(format!("{}: sku Consumption, enableClientCertificate false", service.name));
                 f.fix = vec!["Turn on \"Request client certificate\" on the service (Custom domains blade), or az apim update --enable-client-certificate true.".into()];
@@ -38,7 +39,7 @@ pub fn azure_findings(
         }
         match az.hostname(host) {
             Some(h) if !h.negotiate_client_certificate => {
-                let mut f = finding("azure-negotiation-off");
+                let mut f = finding(FindingId::AzureNegotiationOff);
                 f.cause = format!("The exported configuration has negotiateClientCertificate false for {}, the hostname this probe called.", h.host_name);
                 f.evidence.push(format!(
                     "hostnameConfigurations: {{hostName: {}, type: {}, negotiateClientCertificate: false}}",
@@ -48,12 +49,12 @@ pub fn azure_findings(
                 f.fix = vec![
                     format!("Enable \"Negotiate client certificate\" on {} (portal: Custom domains), then wait for the change to apply.", h.host_name),
                 ];
-                f.related.push("gateway-did-not-request-cert".into());
+                f.related.push(FindingId::GatewayDidNotRequestCert);
                 push(out, &sources, f);
             }
             Some(_) => {}
             None if !crate::azure::is_default_hostname(host) => {
-                let mut f = finding("azure-hostname-not-configured");
+                let mut f = finding(FindingId::AzureHostnameNotConfigured);
                 let known: Vec<&str> = service.hostnames.iter().map(|h| h.host_name.as_str()).collect();
                 f.cause = format!("{host} is not among the service's hostname configurations: the call lands on another hostname's settings (or another service).");
                 f.evidence.push(format!("configured: {}", known.join(", ")));
@@ -75,7 +76,7 @@ pub fn azure_findings(
                     || ca.thumbprint.as_deref().is_some_and(|t| in_chain.iter().any(|x| x.eq_ignore_ascii_case(t)))
             });
             if !found {
-                let mut f = finding("azure-ca-not-uploaded");
+                let mut f = finding(FindingId::AzureCaNotUploaded);
                 f.cause = format!("None of the service's CA certificates is \"{wanted_issuer}\" (or another issuer in the client chain), so Verify() and validate-client-certificate fail for this client.");
                 f.evidence.push(format!(
                     "service CA certificates: {}",
@@ -104,12 +105,12 @@ pub fn azure_findings(
         let url = format!("https://{}:{}", p.target.host, p.target.port);
         let Some(b) = az.backend_for_url(&url) else { continue };
         if b.client_certificate_ids.is_empty() && b.client_certificate_thumbprints.is_empty() && !policy_has_auth_cert {
-            let mut f = finding("azure-backend-no-client-cert");
+            let mut f = finding(FindingId::AzureBackendNoClientCert);
             f.cause = format!("The backend entity {} has no client certificate in its credentials and no authentication-certificate policy was given, yet the backend asks for one.", b.id);
             f.evidence.push(format!("backend {}: url {}, credentials.certificateIds []", b.id, b.url));
             f.evidence.push(format!("{}:{} sent a CertificateRequest", p.target.host, p.target.port));
             f.fix = vec![format!("Backends → {} → Client certificate: pick the certificate id (or add <authentication-certificate certificate-id=\"…\"/> to the API policy).", b.id)];
-            f.related.push("backend-requires-client-cert".into());
+            f.related.push(FindingId::BackendRequiresClientCert);
             push(out, &sources, f);
         }
     }
@@ -125,7 +126,7 @@ pub fn azure_findings(
     let uses_kv = !kv_certs.is_empty() || !kv_hostnames.is_empty();
     let principals = az.service_principal_ids();
     if uses_kv && az.service.is_some() && principals.is_empty() {
-        let mut f = finding("kv-no-identity");
+        let mut f = finding(FindingId::KvNoIdentity);
         f.cause = "Certificates are referenced from Key Vault but the service has no managed identity, so it cannot authenticate to the vault.".into();
         f.evidence.push(format!(
             "service identity: {}",
@@ -153,7 +154,7 @@ pub fn azure_findings(
     if !principals.is_empty() && !az.role_assignments.is_empty() {
         for vault in &vaults {
             if !principals.iter().any(|p| az.grants_secret_read(p, vault).is_some()) {
-                let mut f = finding("kv-role-missing");
+                let mut f = finding(FindingId::KvRoleMissing);
                 f.cause = format!("No role assignment in the export lets the service's identity read secrets in the vault {vault} (if the vault uses access policies instead of RBAC, check those for secret Get and List).");
                 f.evidence.push(format!("service principal(s): {}", principals.join(", ")));
                 let relevant: Vec<String> = az
@@ -170,7 +171,7 @@ pub fn azure_findings(
                     "az role assignment create --role \"Key Vault Secrets User\" --assignee-object-id {} --assignee-principal-type ServicePrincipal --scope <the resource id of {vault}>",
                     principals.first().cloned().unwrap_or_default()
                 )];
-                f.related.push("kv-sync-failed".into());
+                f.related.push(FindingId::KvSyncFailed);
                 push(out, &sources, f);
             }
         }
@@ -178,7 +179,7 @@ pub fn azure_findings(
     for c in &kv_certs {
         let Some(kv) = &c.key_vault else { continue };
         if kv.sync_ok() == Some(false) {
-            let mut f = finding("kv-sync-failed");
+            let mut f = finding(FindingId::KvSyncFailed);
             let st = kv.last_status.as_ref();
             f.cause = format!("The service reports it could not fetch certificate {} from Key Vault: the gateway keeps using an old copy or has none.", c.id);
             f.evidence.push(format!("keyVault.secretIdentifier: {}", kv.secret_identifier));
@@ -192,11 +193,11 @@ pub fn azure_findings(
                 "Fix the access the message names (identity, role, vault firewall: allow trusted Microsoft services; VNet: Key Vault service endpoint).".into(),
                 format!("Then refresh: az rest --method post --url <certificate {} resource id>/refreshSecret?api-version=2022-08-01", c.id),
             ];
-            f.related.extend(["kv-role-missing".to_string(), "kv-no-identity".to_string()]);
+            f.related.extend([FindingId::KvRoleMissing, FindingId::KvNoIdentity]);
             push(out, &sources, f);
         }
         if kv.is_versioned() {
-            let mut f = finding("kv-versioned-secret");
+            let mut f = finding(FindingId::KvVersionedSecret);
             f.cause = format!(
                 "Certificate {} points at one version of the secret, so a new version in Key Vault is never picked up.",
                 c.id

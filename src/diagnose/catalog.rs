@@ -1,10 +1,12 @@
 //! The catalog of finding ids: for each, its symptom, default severity, title, field-guide step and
 //! rank (lower = more likely the root cause, listed first). Ids are a contract; never rename one.
+//! Entries follow `FindingId`'s order, one each; the crate does not compile otherwise.
 
 use super::finding::{Finding, Severity, Symptom};
+use super::id::FindingId;
 
 pub struct Entry {
-    pub id: &'static str,
+    pub id: FindingId,
     pub symptom: Symptom,
     pub severity: Severity,
     pub title: &'static str,
@@ -30,7 +32,7 @@ use Symptom::*;
 pub const CATALOG: &[Entry] = &[
     // null certificate
     Entry {
-        id: "gateway-did-not-request-cert",
+        id: FindingId::GatewayDidNotRequestCert,
         symptom: NullCertificate,
         severity: E,
         title: "The gateway did not ask for a client certificate on this hostname",
@@ -38,7 +40,7 @@ pub const CATALOG: &[Entry] = &[
         rank: 10,
     },
     Entry {
-        id: "azure-negotiation-off",
+        id: FindingId::AzureNegotiationOff,
         symptom: NullCertificate,
         severity: E,
         title: "Negotiate client certificate is off for the hostname called",
@@ -46,7 +48,7 @@ pub const CATALOG: &[Entry] = &[
         rank: 11,
     },
     Entry {
-        id: "gateway-default-hostname",
+        id: FindingId::GatewayDefaultHostname,
         symptom: NullCertificate,
         severity: W,
         title: "The default *.azure-api.net hostname is being called",
@@ -54,7 +56,7 @@ pub const CATALOG: &[Entry] = &[
         rank: 12,
     },
     Entry {
-        id: "azure-hostname-not-configured",
+        id: FindingId::AzureHostnameNotConfigured,
         symptom: NullCertificate,
         severity: W,
         title: "The hostname called is not configured on the service",
@@ -62,7 +64,7 @@ pub const CATALOG: &[Entry] = &[
         rank: 13,
     },
     Entry {
-        id: "client-cert-missing",
+        id: FindingId::ClientCertMissing,
         symptom: NullCertificate,
         severity: E,
         title: "The gateway asked for a client certificate and none was sent",
@@ -70,7 +72,7 @@ pub const CATALOG: &[Entry] = &[
         rank: 20,
     },
     Entry {
-        id: "client-key-scheme-mismatch",
+        id: FindingId::ClientKeySchemeMismatch,
         symptom: NullCertificate,
         severity: E,
         title: "The client key cannot sign with any scheme the server accepts",
@@ -78,7 +80,7 @@ pub const CATALOG: &[Entry] = &[
         rank: 21,
     },
     Entry {
-        id: "client-cert-ca-not-acceptable",
+        id: FindingId::ClientCertCaNotAcceptable,
         symptom: NullCertificate,
         severity: W,
         title: "The client certificate's issuer is not among the CA names the server accepts",
@@ -87,7 +89,7 @@ pub const CATALOG: &[Entry] = &[
     },
     // TLS-level rejection inbound
     Entry {
-        id: "gateway-rejected-client-cert",
+        id: FindingId::GatewayRejectedClientCert,
         symptom: Tls,
         severity: E,
         title: "The server rejected the client certificate during the TLS handshake",
@@ -96,7 +98,7 @@ pub const CATALOG: &[Entry] = &[
     },
     // certificate checks
     Entry {
-        id: "cert-no-private-key",
+        id: FindingId::CertNoPrivateKey,
         symptom: Tls,
         severity: E,
         title: "The certificate file has no private key",
@@ -104,7 +106,7 @@ pub const CATALOG: &[Entry] = &[
         rank: 30,
     },
     Entry {
-        id: "cert-key-mismatch",
+        id: FindingId::CertKeyMismatch,
         symptom: Tls,
         severity: E,
         title: "The private key does not belong to the certificate",
@@ -112,7 +114,7 @@ pub const CATALOG: &[Entry] = &[
         rank: 31,
     },
     Entry {
-        id: "cert-expired",
+        id: FindingId::CertExpired,
         symptom: Expiry,
         severity: E,
         title: "The certificate has expired",
@@ -120,7 +122,7 @@ pub const CATALOG: &[Entry] = &[
         rank: 32,
     },
     Entry {
-        id: "cert-not-yet-valid",
+        id: FindingId::CertNotYetValid,
         symptom: Expiry,
         severity: E,
         title: "The certificate is not valid yet",
@@ -128,7 +130,7 @@ pub const CATALOG: &[Entry] = &[
         rank: 33,
     },
     Entry {
-        id: "cert-missing-client-auth-eku",
+        id: FindingId::CertMissingClientAuthEku,
         symptom: Forbidden403,
         severity: E,
         title: "The certificate is not allowed for client authentication (EKU)",
@@ -136,7 +138,7 @@ pub const CATALOG: &[Entry] = &[
         rank: 34,
     },
     Entry {
-        id: "client-chain-untrusted",
+        id: FindingId::ClientChainUntrusted,
         symptom: Forbidden403,
         severity: E,
         title: "Verify() would fail: the client chain does not lead to an uploaded CA certificate",
@@ -144,7 +146,7 @@ pub const CATALOG: &[Entry] = &[
         rank: 35,
     },
     Entry {
-        id: "azure-ca-not-uploaded",
+        id: FindingId::AzureCaNotUploaded,
         symptom: Forbidden403,
         severity: E,
         title: "The client chain's root is not among the service's CA certificates",
@@ -152,7 +154,7 @@ pub const CATALOG: &[Entry] = &[
         rank: 36,
     },
     Entry {
-        id: "cert-self-signed",
+        id: FindingId::CertSelfSigned,
         symptom: Forbidden403,
         severity: W,
         title: "The certificate is self-signed",
@@ -160,7 +162,7 @@ pub const CATALOG: &[Entry] = &[
         rank: 37,
     },
     Entry {
-        id: "cert-expiring-soon",
+        id: FindingId::CertExpiringSoon,
         symptom: Expiry,
         severity: W,
         title: "The certificate expires soon",
@@ -169,7 +171,7 @@ pub const CATALOG: &[Entry] = &[
     },
     // 403 / policy
     Entry {
-        id: "policy-rejects",
+        id: FindingId::PolicyRejects,
         symptom: Forbidden403,
         severity: E,
         title: "The policy answers 403 for this certificate",
@@ -177,7 +179,7 @@ pub const CATALOG: &[Entry] = &[
         rank: 40,
     },
     Entry {
-        id: "thumbprint-invisible-char",
+        id: FindingId::ThumbprintInvisibleChar,
         symptom: Forbidden403,
         severity: E,
         title: "The thumbprint literal contains an invisible character",
@@ -185,7 +187,7 @@ pub const CATALOG: &[Entry] = &[
         rank: 41,
     },
     Entry {
-        id: "thumbprint-whitespace",
+        id: FindingId::ThumbprintWhitespace,
         symptom: Forbidden403,
         severity: E,
         title: "The thumbprint literal contains spaces or separators",
@@ -193,7 +195,7 @@ pub const CATALOG: &[Entry] = &[
         rank: 42,
     },
     Entry {
-        id: "thumbprint-case",
+        id: FindingId::ThumbprintCase,
         symptom: Forbidden403,
         severity: E,
         title: "The thumbprint literal is not in uppercase",
@@ -201,7 +203,7 @@ pub const CATALOG: &[Entry] = &[
         rank: 43,
     },
     Entry {
-        id: "thumbprint-is-issuer",
+        id: FindingId::ThumbprintIsIssuer,
         symptom: Forbidden403,
         severity: E,
         title: "The thumbprint literal is the issuing CA's, not the client certificate's",
@@ -209,7 +211,7 @@ pub const CATALOG: &[Entry] = &[
         rank: 44,
     },
     Entry {
-        id: "thumbprint-mismatch",
+        id: FindingId::ThumbprintMismatch,
         symptom: Forbidden403,
         severity: E,
         title: "The thumbprint literal does not match the certificate presented",
@@ -217,7 +219,7 @@ pub const CATALOG: &[Entry] = &[
         rank: 45,
     },
     Entry {
-        id: "issuer-order",
+        id: FindingId::IssuerOrder,
         symptom: Forbidden403,
         severity: E,
         title: "The issuer/subject literal has the right parts in the wrong form",
@@ -225,7 +227,7 @@ pub const CATALOG: &[Entry] = &[
         rank: 46,
     },
     Entry {
-        id: "issuer-mismatch",
+        id: FindingId::IssuerMismatch,
         symptom: Forbidden403,
         severity: E,
         title: "The issuer/subject literal does not match the certificate presented",
@@ -233,7 +235,7 @@ pub const CATALOG: &[Entry] = &[
         rank: 47,
     },
     Entry {
-        id: "http-403-after-handshake",
+        id: FindingId::Http403AfterHandshake,
         symptom: Forbidden403,
         severity: W,
         title: "The gateway accepted the handshake, then answered 403",
@@ -241,7 +243,7 @@ pub const CATALOG: &[Entry] = &[
         rank: 48,
     },
     Entry {
-        id: "policy-unevaluable",
+        id: FindingId::PolicyUnevaluable,
         symptom: Forbidden403,
         severity: I,
         title: "Part of the policy could not be evaluated",
@@ -250,7 +252,7 @@ pub const CATALOG: &[Entry] = &[
     },
     // 502 / outbound
     Entry {
-        id: "backend-requires-client-cert",
+        id: FindingId::BackendRequiresClientCert,
         symptom: BadGateway502,
         severity: E,
         title: "The backend requires a client certificate and none was presented",
@@ -258,7 +260,7 @@ pub const CATALOG: &[Entry] = &[
         rank: 50,
     },
     Entry {
-        id: "backend-distrusts-client-ca",
+        id: FindingId::BackendDistrustsClientCa,
         symptom: BadGateway502,
         severity: E,
         title: "The backend does not trust the CA that signed the gateway's certificate",
@@ -266,7 +268,7 @@ pub const CATALOG: &[Entry] = &[
         rank: 51,
     },
     Entry {
-        id: "backend-cert-untrusted",
+        id: FindingId::BackendCertUntrusted,
         symptom: BadGateway502,
         severity: E,
         title: "The backend's certificate chain is not trusted",
@@ -274,7 +276,7 @@ pub const CATALOG: &[Entry] = &[
         rank: 52,
     },
     Entry {
-        id: "backend-cert-name-mismatch",
+        id: FindingId::BackendCertNameMismatch,
         symptom: BadGateway502,
         severity: E,
         title: "The backend's certificate does not match its host name",
@@ -282,7 +284,7 @@ pub const CATALOG: &[Entry] = &[
         rank: 53,
     },
     Entry {
-        id: "backend-tls-incompatible",
+        id: FindingId::BackendTlsIncompatible,
         symptom: BadGateway502,
         severity: E,
         title: "No common TLS version or cipher with the backend",
@@ -290,7 +292,7 @@ pub const CATALOG: &[Entry] = &[
         rank: 54,
     },
     Entry {
-        id: "backend-unreachable",
+        id: FindingId::BackendUnreachable,
         symptom: BadGateway502,
         severity: E,
         title: "The backend cannot be reached",
@@ -298,7 +300,7 @@ pub const CATALOG: &[Entry] = &[
         rank: 55,
     },
     Entry {
-        id: "gateway-502",
+        id: FindingId::Gateway502,
         symptom: BadGateway502,
         severity: W,
         title: "The gateway answered 502/500: its call to the backend failed",
@@ -306,7 +308,7 @@ pub const CATALOG: &[Entry] = &[
         rank: 56,
     },
     Entry {
-        id: "azure-backend-no-client-cert",
+        id: FindingId::AzureBackendNoClientCert,
         symptom: BadGateway502,
         severity: E,
         title: "The backend entity presents no client certificate",
@@ -315,7 +317,7 @@ pub const CATALOG: &[Entry] = &[
     },
     // server side
     Entry {
-        id: "server-cert-untrusted",
+        id: FindingId::ServerCertUntrusted,
         symptom: Tls,
         severity: E,
         title: "The server's certificate chain is not trusted",
@@ -323,7 +325,7 @@ pub const CATALOG: &[Entry] = &[
         rank: 60,
     },
     Entry {
-        id: "server-cert-name-mismatch",
+        id: FindingId::ServerCertNameMismatch,
         symptom: Tls,
         severity: E,
         title: "The server's certificate does not match the name called",
@@ -331,7 +333,7 @@ pub const CATALOG: &[Entry] = &[
         rank: 61,
     },
     Entry {
-        id: "server-cert-expired",
+        id: FindingId::ServerCertExpired,
         symptom: Expiry,
         severity: E,
         title: "The server's certificate has expired",
@@ -339,7 +341,7 @@ pub const CATALOG: &[Entry] = &[
         rank: 62,
     },
     Entry {
-        id: "server-chain-incomplete",
+        id: FindingId::ServerChainIncomplete,
         symptom: Tls,
         severity: W,
         title: "The server does not send its intermediate certificate",
@@ -347,7 +349,7 @@ pub const CATALOG: &[Entry] = &[
         rank: 63,
     },
     Entry {
-        id: "gateway-unreachable",
+        id: FindingId::GatewayUnreachable,
         // A refused or silent port is a connection problem; the rule says `dns` when the name does not resolve.
         symptom: Tls,
         severity: E,
@@ -356,7 +358,7 @@ pub const CATALOG: &[Entry] = &[
         rank: 64,
     },
     Entry {
-        id: "tls-handshake-failed",
+        id: FindingId::TlsHandshakeFailed,
         symptom: Tls,
         severity: E,
         title: "The TLS handshake failed",
@@ -365,7 +367,7 @@ pub const CATALOG: &[Entry] = &[
     },
     // Key Vault and configuration
     Entry {
-        id: "kv-no-identity",
+        id: FindingId::KvNoIdentity,
         symptom: KeyVault,
         severity: E,
         title: "The service has no managed identity to read Key Vault with",
@@ -373,7 +375,7 @@ pub const CATALOG: &[Entry] = &[
         rank: 70,
     },
     Entry {
-        id: "kv-role-missing",
+        id: FindingId::KvRoleMissing,
         symptom: KeyVault,
         severity: E,
         title: "The service's identity has no role that reads the vault's secrets",
@@ -381,7 +383,7 @@ pub const CATALOG: &[Entry] = &[
         rank: 71,
     },
     Entry {
-        id: "kv-sync-failed",
+        id: FindingId::KvSyncFailed,
         symptom: KeyVault,
         severity: E,
         title: "The gateway could not fetch the certificate from Key Vault",
@@ -389,7 +391,7 @@ pub const CATALOG: &[Entry] = &[
         rank: 72,
     },
     Entry {
-        id: "kv-versioned-secret",
+        id: FindingId::KvVersionedSecret,
         symptom: KeyVault,
         severity: I,
         title: "The Key Vault reference is pinned to a version: auto-rotation is off",
@@ -398,16 +400,26 @@ pub const CATALOG: &[Entry] = &[
     },
 ];
 
-pub fn entry(id: &str) -> Option<&'static Entry> {
-    CATALOG.iter().find(|e| e.id == id)
+// The catalog holds every id, once, in `FindingId` order: checked when the crate compiles, so
+// `entry` can index instead of searching and there is nothing to fall back to.
+const _: () = {
+    assert!(CATALOG.len() == FindingId::ALL.len(), "every finding id needs exactly one catalog entry");
+    let mut i = 0;
+    while i < CATALOG.len() {
+        assert!(CATALOG[i].id as usize == i, "catalog entries must follow FindingId's order");
+        i += 1;
+    }
+};
+
+pub fn entry(id: FindingId) -> &'static Entry {
+    &CATALOG[id as usize]
 }
 
 /// Start a finding from the catalog; the rule fills in cause, evidence and fix.
-pub fn finding(id: &'static str) -> Finding {
-    let e = entry(id).unwrap_or(&CATALOG[0]);
-    debug_assert_eq!(e.id, id, "finding id missing from the catalog");
+pub fn finding(id: FindingId) -> Finding {
+    let e = entry(id);
     Finding {
-        id: id.to_string(),
+        id,
         severity: e.severity,
         symptom: e.symptom,
         title: e.title.to_string(),
@@ -421,6 +433,6 @@ pub fn finding(id: &'static str) -> Finding {
     }
 }
 
-pub fn rank(id: &str) -> u16 {
-    entry(id).map(|e| e.rank).unwrap_or(u16::MAX)
+pub fn rank(id: FindingId) -> u16 {
+    entry(id).rank
 }

@@ -5,6 +5,7 @@ use time::OffsetDateTime;
 
 use super::catalog::finding;
 use super::finding::Finding;
+use super::id::FindingId;
 use crate::cert::{CertInfo, Eku};
 use crate::verify::Role;
 
@@ -29,7 +30,7 @@ pub fn cert_findings(c: &CertInfo, ctx: &CertContext, out: &mut Vec<Finding>) {
 
     if ctx.role == Role::Client {
         if expired {
-            let mut f = finding("cert-expired");
+            let mut f = finding(FindingId::CertExpired);
             let days = not_after.map(|t| (ctx.now - t).whole_days()).unwrap_or_default();
             f.cause = format!("The certificate expired {days} day(s) ago: servers refuse it, and a policy testing NotAfter < DateTime.UtcNow answers 403.");
             f.evidence.push(format!("{label} NotAfter {}", c.not_after));
@@ -40,7 +41,7 @@ pub fn cert_findings(c: &CertInfo, ctx: &CertContext, out: &mut Vec<Finding>) {
             push(out, f);
         }
         if premature {
-            let mut f = finding("cert-not-yet-valid");
+            let mut f = finding(FindingId::CertNotYetValid);
             f.cause =
                 "The certificate's validity starts in the future: it is refused until then (or a clock is wrong)."
                     .into();
@@ -52,7 +53,7 @@ pub fn cert_findings(c: &CertInfo, ctx: &CertContext, out: &mut Vec<Finding>) {
             push(out, f);
         }
         if !c.is_ca && !c.eku_allows(Eku::ClientAuth) {
-            let mut f = finding("cert-missing-client-auth-eku");
+            let mut f = finding(FindingId::CertMissingClientAuthEku);
             f.cause = "The certificate's extended key usage does not include clientAuth, so TLS servers (and Verify()) refuse it as a client certificate.".into();
             f.evidence.push(format!("{label} EKU: {}", c.eku.clone().unwrap_or_default().join(", ")));
             f.fix =
@@ -61,7 +62,7 @@ pub fn cert_findings(c: &CertInfo, ctx: &CertContext, out: &mut Vec<Finding>) {
             push(out, f);
         }
         if c.self_signed && !c.is_ca {
-            let mut f = finding("cert-self-signed");
+            let mut f = finding(FindingId::CertSelfSigned);
             f.cause = "The client certificate signs itself: Verify() passes only if this very certificate is uploaded to the service as a CA certificate.".into();
             f.evidence.push(format!("{label}: subject equals issuer and its own key verifies the signature"));
             f.fix = vec![
@@ -75,7 +76,7 @@ pub fn cert_findings(c: &CertInfo, ctx: &CertContext, out: &mut Vec<Finding>) {
         if let Some(t) = not_after {
             let left = (t - ctx.now).whole_days();
             if left < ctx.expiring_days {
-                let mut f = finding("cert-expiring-soon");
+                let mut f = finding(FindingId::CertExpiringSoon);
                 f.cause =
                     format!("The certificate expires in {left} day(s); after that every handshake that uses it fails.");
                 f.evidence.push(format!("{label} NotAfter {}", c.not_after));

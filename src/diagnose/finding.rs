@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::id::FindingId;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
@@ -57,7 +59,7 @@ impl Symptom {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Finding {
     /// Stable kebab-case id: reports, sessions and users' scripts rely on it.
-    pub id: String,
+    pub id: FindingId,
     pub severity: Severity,
     pub symptom: Symptom,
     pub title: String,
@@ -74,5 +76,5 @@ pub struct Finding {
     /// Which probe or input it concerns (`host:port (inbound)`, a file name …).
     pub subject: Option<String>,
     /// Ids of related findings (pointers instead of repetition).
-    pub related: Vec<String>,
+    pub related: Vec<FindingId>,
 }

@@ -6,19 +6,22 @@ pub mod azure_rules;
 pub mod catalog;
 pub mod cert_rules;
 pub mod finding;
+pub mod id;
 pub mod policy_rules;
 pub mod probe_rules;
+pub mod server_rules;
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 pub use finding::{Finding, Severity, Symptom};
+pub use id::{join_ids, FindingId};
 
 use crate::azure::AzureConfig;
 use crate::cert::CertInfo;
 use crate::policy::PolicyOutcome;
 use crate::probe::{ProbeResult, ProbeRole};
-use crate::verify::{ChainProblem, Role, Verdict};
+use crate::verify::{code, Role, Verdict};
 
 /// Default window for `cert-expiring-soon`.
 pub const DEFAULT_EXPIRING_DAYS: i64 = 30;
@@ -101,7 +104,7 @@ pub fn diagnose(obs: &Observations) -> Vec<Finding> {
     let s = obs.settings;
 
     for origin in obs.keyless_identities {
-        let mut f = catalog::finding("cert-no-private-key");
+        let mut f = catalog::finding(FindingId::CertNoPrivateKey);
         f.subject = Some(origin.clone());
         f.cause = "The file holds a certificate but no private key, so it cannot be presented in a handshake: the probe went on without a client certificate.".into();
         f.evidence.push(format!("{origin}: certificate(s) found, no private key"));
@@ -135,7 +138,7 @@ pub fn diagnose(obs: &Observations) -> Vec<Finding> {
             cert_rules::cert_findings(leaf, &ctx, &mut out);
         }
         if ins.key_mismatch {
-            let mut f = catalog::finding("cert-key-mismatch");
+            let mut f = catalog::finding(FindingId::CertKeyMismatch);
             f.subject = Some(ins.origin.clone());
             f.cause =
                 "The private key given does not belong to any certificate given: a TLS stack refuses to use the pair."
@@ -152,34 +155,16 @@ pub fn diagnose(obs: &Observations) -> Vec<Finding> {
             out.push(f);
         }
         if let Some(v) = &ins.verdict {
-            if !v.ok && ins.role == Role::Server && obs.probes.is_empty() {
-                // inspect of a server certificate: reuse the server-side wording.
-                let id = match v.code {
-                    62 => Some("server-cert-name-mismatch"),
-                    10 => Some("server-cert-expired"),
-                    2 | 7 | 18 | 19 | 20 | 21 => Some("server-cert-untrusted"),
-                    _ => None,
+            // inspect of a server certificate: the same rule as a probed server's chain.
+            if ins.role == Role::Server && obs.probes.is_empty() {
+                let chain = server_rules::ServerChain {
+                    verdict: v,
+                    chain: &ins.certs,
+                    source: server_rules::ChainSource::Inspected { origin: &ins.origin },
+                    backend: false,
                 };
-                if let Some(id) = id {
-                    let mut f = catalog::finding(id);
+                for mut f in server_rules::server_chain_findings(&chain) {
                     f.subject = Some(ins.origin.clone());
-                    f.cause = match v.code {
-                        10 => "The server certificate has expired: every client refuses it.".into(),
-                        62 => "The server certificate does not cover the host name given with --host.".into(),
-                        _ => "The chain does not verify for a server against the trust given.".into(),
-                    };
-                    if let Some(leaf) = ins.certs.first() {
-                        f.evidence.push(format!(
-                            "\"{}\" NotAfter {} SANs {}",
-                            leaf.subject,
-                            leaf.not_after,
-                            leaf.sans.join(", ")
-                        ));
-                    }
-                    f.evidence.push(format!("verify: error {} ({})", v.code, v.code_name));
-                    f.fix =
-                        vec!["Renew or reissue the server certificate for the right names, and send the full chain."
-                            .into()];
                     out.push(f);
                 }
             }
@@ -189,18 +174,10 @@ pub fn diagnose(obs: &Observations) -> Vec<Finding> {
     if let Some(cv) = obs.client_verify {
         // Expiry and usage have findings of their own (cert-expired, cert-not-yet-valid,
         // cert-missing-client-auth-eku); this one is about the chain to the uploaded CAs.
-        if !cv.verdict.ok && !matches!(cv.verdict.code, 9 | 10 | 26) {
-            let mut f = catalog::finding("client-chain-untrusted");
+        if !cv.verdict.ok && !code::VALIDITY_OR_PURPOSE.contains(&cv.verdict.code) {
+            let mut f = catalog::finding(FindingId::ClientChainUntrusted);
             f.subject = Some(cv.uploaded.join(", "));
-            let missing: Vec<String> = cv
-                .verdict
-                .chain_problems
-                .iter()
-                .filter_map(|p| match p {
-                    ChainProblem::MissingIntermediate { needed_issuer } => Some(needed_issuer.clone()),
-                    _ => None,
-                })
-                .collect();
+            let missing = cv.verdict.missing_issuers();
             f.cause = if missing.is_empty() {
                 format!("Against the CA certificates uploaded to the gateway, the client chain fails with \"{}\": Verify() returns false and validate-client-certificate rejects it.", cv.verdict.code_name)
             } else {
@@ -278,17 +255,11 @@ fn issuer_thumbprints(obs: &Observations, cert: Option<&CertInfo>) -> Vec<String
 /// Deduplicate (same id, subject and evidence) and order: errors first, then by the catalog's rank.
 fn finish(mut out: Vec<Finding>) -> Vec<Finding> {
     let mut seen = std::collections::HashSet::new();
-    out.retain(|f| seen.insert((f.id.clone(), f.subject.clone(), f.evidence.clone())));
+    out.retain(|f| seen.insert((f.id, f.subject.clone(), f.evidence.clone())));
     // The same certificate problem seen from several probes is one finding.
     let mut seen_cert = std::collections::HashSet::new();
-    out.retain(|f| {
-        if f.id.starts_with("cert-") {
-            seen_cert.insert((f.id.clone(), f.evidence.first().cloned()))
-        } else {
-            true
-        }
-    });
-    out.sort_by_key(|f| (f.severity, catalog::rank(&f.id)));
+    out.retain(|f| if f.id.is_certificate() { seen_cert.insert((f.id, f.evidence.first().cloned())) } else { true });
+    out.sort_by_key(|f| (f.severity, catalog::rank(f.id)));
     out
 }
 

@@ -3,6 +3,7 @@
 
 use super::catalog::finding;
 use super::finding::{Finding, Severity};
+use super::id::{join_ids, FindingId};
 use super::PolicyEvaluation;
 use crate::cert::{normalize_thumbprint, CertInfo};
 use crate::policy::{csharp_string_literal, is_invisible, thumbprint_literal_snippet, Comparison, ValidationFailure};
@@ -42,36 +43,36 @@ fn thumbprint_problems(
     actual: &str,
     issuer_thumbprints: &[String],
     case_matters: bool,
-) -> Vec<&'static str> {
+) -> Vec<FindingId> {
     let norm = normalize_thumbprint(literal);
     let hex_only_len = literal.chars().filter(|c| c.is_ascii_hexdigit()).count();
     let mut problems = Vec::new();
     if norm == actual && hex_only_len == 40 {
         if literal.chars().any(is_invisible) {
-            problems.push("thumbprint-invisible-char");
+            problems.push(FindingId::ThumbprintInvisibleChar);
         }
         if literal.chars().any(|c| (c.is_whitespace() && !is_invisible(c)) || c == ':' || c == '-') {
-            problems.push("thumbprint-whitespace");
+            problems.push(FindingId::ThumbprintWhitespace);
         }
         if case_matters && literal.chars().any(|c| c.is_ascii_lowercase()) {
-            problems.push("thumbprint-case");
+            problems.push(FindingId::ThumbprintCase);
         }
         if !problems.is_empty() {
             return problems;
         }
     }
     if issuer_thumbprints.contains(&norm) {
-        return vec!["thumbprint-is-issuer"];
+        return vec![FindingId::ThumbprintIsIssuer];
     }
-    vec!["thumbprint-mismatch"]
+    vec![FindingId::ThumbprintMismatch]
 }
 
-fn thumbprint_cause(id: &str) -> String {
+fn thumbprint_cause(id: FindingId) -> String {
     match id {
-        "thumbprint-invisible-char" => "The thumbprint literal carries an invisible character (typically U+200E, added when copying from the Windows certificate dialog), so the ordinal string comparison never matches.",
-        "thumbprint-whitespace" => "The thumbprint literal contains spaces or separators; X509Certificate2.Thumbprint has none, so the comparison never matches.",
-        "thumbprint-case" => "The thumbprint literal is in lowercase (or mixed case). X509Certificate2.Thumbprint is uppercase hex and C# == on strings is case-sensitive.",
-        "thumbprint-is-issuer" => "The literal is the thumbprint of the issuing CA certificate, not of the client certificate: every client certificate's own thumbprint differs from it.",
+        FindingId::ThumbprintInvisibleChar => "The thumbprint literal carries an invisible character (typically U+200E, added when copying from the Windows certificate dialog), so the ordinal string comparison never matches.",
+        FindingId::ThumbprintWhitespace => "The thumbprint literal contains spaces or separators; X509Certificate2.Thumbprint has none, so the comparison never matches.",
+        FindingId::ThumbprintCase => "The thumbprint literal is in lowercase (or mixed case). X509Certificate2.Thumbprint is uppercase hex and C# == on strings is case-sensitive.",
+        FindingId::ThumbprintIsIssuer => "The literal is the thumbprint of the issuing CA certificate, not of the client certificate: every client certificate's own thumbprint differs from it.",
         _ => "The thumbprint in the policy belongs to another certificate (an old one before a rotation, or a different client).",
     }
     .to_string()
@@ -145,7 +146,7 @@ pub fn policy_findings(
     };
     let snippet = cert.map(|c| thumbprint_literal_snippet(&c.thumbprint_sha1, &c.issuer));
 
-    let mut specific: Vec<String> = Vec::new();
+    let mut specific: Vec<FindingId> = Vec::new();
     // Literal-by-literal analysis of every comparison with the presented certificate.
     for c in &o.comparisons {
         let Some(actual) = &c.actual else { continue };
@@ -180,29 +181,29 @@ pub fn policy_findings(
                     if n == 0 {
                         f.snippet = snippet.clone();
                     } else {
-                        f.related.push(problems[0].to_string());
+                        f.related.push(problems[0]);
                     }
-                    f.related.push("policy-rejects".into());
+                    f.related.push(FindingId::PolicyRejects);
                     for other in problems.iter().filter(|o| **o != id) {
                         if !f.related.iter().any(|r| r == other) {
-                            f.related.push(other.to_string());
+                            f.related.push(*other);
                         }
                     }
-                    specific.push(id.to_string());
+                    specific.push(id);
                     push(out, f);
                 }
             }
             "Issuer" | "Subject" | "IssuerName.Name" | "SubjectName.Name" => {
-                let id = if same_rdns(&c.literal, actual) { "issuer-order" } else { "issuer-mismatch" };
+                let id = if same_rdns(&c.literal, actual) { FindingId::IssuerOrder } else { FindingId::IssuerMismatch };
                 let mut f = finding(id);
                 if c.property.starts_with("Subject") {
-                    f.title = if id == "issuer-order" {
+                    f.title = if id == FindingId::IssuerOrder {
                         "The subject literal has the right parts in the wrong form".into()
                     } else {
                         "The subject literal does not match the certificate presented".into()
                     };
                 }
-                f.cause = if id == "issuer-order" {
+                f.cause = if id == FindingId::IssuerOrder {
                     format!(
                         "The literal has the same name parts as the certificate's {}, but written in another order or form (OpenSSL prints RDNs in encoding order, or with \"/\" and ST=). .NET writes them in reverse order, \", \"-separated, S= for state.",
                         c.property
@@ -217,7 +218,7 @@ pub fn policy_findings(
                 if c.property.contains("Issuer") {
                     f.snippet = snippet.clone();
                 }
-                specific.push(id.to_string());
+                specific.push(id);
                 push(out, f);
             }
             _ => {}
@@ -235,7 +236,7 @@ pub fn policy_findings(
             if ic.attribute == "thumbprint" || ic.attribute == "issuer-thumbprint" {
                 let problems = thumbprint_problems(&ic.expected, actual, issuer_thumbprints, false);
                 let id = problems[0];
-                if ic.attribute == "issuer-thumbprint" && id == "thumbprint-is-issuer" {
+                if ic.attribute == "issuer-thumbprint" && id == FindingId::ThumbprintIsIssuer {
                     continue;
                 }
                 let mut f = finding(id);
@@ -246,10 +247,11 @@ pub fn policy_findings(
                 f.evidence.push(format!("{} {}=\"{}\"", ic.path, ic.attribute, visible(&ic.expected)));
                 f.evidence.push(format!("presented: {actual}"));
                 f.fix = vec![format!("Set {}=\"{actual}\".", ic.attribute)];
-                specific.push(id.to_string());
+                specific.push(id);
                 push(out, f);
             } else if ic.attribute == "issuer-subject" || ic.attribute == "subject" {
-                let id = if same_rdns(&ic.expected, actual) { "issuer-order" } else { "issuer-mismatch" };
+                let id =
+                    if same_rdns(&ic.expected, actual) { FindingId::IssuerOrder } else { FindingId::IssuerMismatch };
                 let mut f = finding(id);
                 f.cause = format!(
                     "validate-client-certificate identity {} attribute {} does not match.",
@@ -258,14 +260,14 @@ pub fn policy_findings(
                 f.evidence.push(format!("{} {}=\"{}\"", ic.path, ic.attribute, visible(&ic.expected)));
                 f.evidence.push(format!("presented: {actual}"));
                 f.fix = vec![format!("Set {}=\"{}\".", ic.attribute, actual.replace('"', "&quot;"))];
-                specific.push(id.to_string());
+                specific.push(id);
                 push(out, f);
             }
         }
     }
 
     if o.determined && o.status >= 400 {
-        let mut f = finding("policy-rejects");
+        let mut f = finding(FindingId::PolicyRejects);
         f.cause = match o.status {
             500 => "An expression in the policy throws for this request (typically a property read on a null certificate), so the gateway answers 500.".into(),
             s => format!("Evaluated against the certificate actually presented, the policy answers {s}."),
@@ -292,7 +294,7 @@ pub fn policy_findings(
         } else if specific.is_empty() {
             vec!["Change the failing clause, or present a certificate that satisfies it.".into()]
         } else {
-            vec![format!("See {} for the exact literal to fix.", specific.join(", "))]
+            vec![format!("See {} for the exact literal to fix.", join_ids(&specific))]
         };
         f.related = specific.clone();
         f.related.dedup();
@@ -300,7 +302,7 @@ pub fn policy_findings(
     }
 
     for u in &o.unevaluable {
-        let mut f = finding("policy-unevaluable");
+        let mut f = finding(FindingId::PolicyUnevaluable);
         f.cause = format!("This tool does not model {}: it is reported, not guessed.", u.why);
         f.evidence.push(format!(
             "{}{}: {}",

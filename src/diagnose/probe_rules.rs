@@ -3,6 +3,8 @@
 
 use super::catalog::finding;
 use super::finding::{Finding, Severity};
+use super::id::FindingId;
+use super::server_rules::{server_chain_findings, ChainSource, ServerChain};
 use crate::azure::is_default_hostname;
 use crate::probe::{NotSentReason, Phase, ProbeResult, ProbeRole, TlsFailure};
 
@@ -19,9 +21,6 @@ const CLIENT_CERT_ALERTS: &[&str] = &[
     "decrypt_error",
     "handshake_failure",
 ];
-
-/// openssl verify codes that mean "no path to a trusted root".
-const TRUST_CODES: &[i32] = &[2, 18, 19, 20, 21];
 
 pub fn subject_of(p: &ProbeResult) -> String {
     let role = match p.role {
@@ -73,7 +72,8 @@ pub fn probe_findings(p: &ProbeResult, out: &mut Vec<Finding>) {
 
     // Reachability first: nothing else can be said without a connection.
     if p.failed_phase == Some(Phase::Dns) || p.failed_phase == Some(Phase::Tcp) {
-        let id = if p.role == ProbeRole::Outbound { "backend-unreachable" } else { "gateway-unreachable" };
+        let id =
+            if p.role == ProbeRole::Outbound { FindingId::BackendUnreachable } else { FindingId::GatewayUnreachable };
         let mut f = finding(id);
         if p.failed_phase == Some(Phase::Dns) {
             f.symptom = super::finding::Symptom::Dns;
@@ -112,101 +112,21 @@ pub fn probe_findings(p: &ProbeResult, out: &mut Vec<Finding>) {
     let cert_configured = !p.client_chain.is_empty();
     let a = alert(p);
 
-    // Server / backend chain judgement.
     if let Some(v) = &p.server_verify {
-        if !v.ok {
-            let (id, name_id) = if inbound {
-                ("server-cert-untrusted", "server-cert-name-mismatch")
-            } else {
-                ("backend-cert-untrusted", "backend-cert-name-mismatch")
-            };
-            let leaf = p.server_chain.first();
-            if v.code == 10 {
-                let mut f = finding("server-cert-expired");
-                if let Some(l) = leaf {
-                    f.cause = format!("The certificate {} presents expired on {}.", p.target.sni, l.not_after);
-                    f.evidence.push(format!(
-                        "server certificate \"{}\" NotAfter {} ({} days ago)",
-                        l.subject, l.not_after, -l.days_left
-                    ));
-                }
-                f.evidence.push(format!("verify: error {} ({})", v.code, v.code_name));
-                f.fix = vec![
-                    "Renew the server certificate and bind the new one (Key Vault: upload a new version; the gateway picks it up within 4 hours or on refresh).".into(),
-                ];
-                if !inbound {
-                    f.symptom = super::finding::Symptom::BadGateway502;
-                    f.related.push("backend-cert-untrusted".into());
-                }
-                push(out, f);
-            } else if v.code == 62 {
-                let mut f = finding(name_id);
-                let sans = leaf.map(|l| l.sans.join(", ")).unwrap_or_default();
-                f.cause = format!("The certificate presented for {} names other hosts.", p.target.sni);
-                f.evidence.push(format!("name called (SNI): {}", p.target.sni));
-                f.evidence
-                    .push(format!("certificate names: {}", if sans.is_empty() { "(no SANs)".into() } else { sans }));
-                f.evidence.push(format!("verify: error {} ({})", v.code, v.code_name));
-                f.fix = if inbound {
-                    vec!["Bind a certificate that covers this hostname on the custom domain, or call the hostname the certificate is for.".into()]
-                } else {
-                    vec![
-                        "Point the backend URL at the name in the backend's certificate, or reissue the backend certificate for this name.".into(),
-                        "As a stopgap only: set the backend's tls.validateCertificateName to false.".into(),
-                    ]
-                };
-                push(out, f);
-            } else if TRUST_CODES.contains(&v.code) || v.code == 7 {
-                let incomplete = v
-                    .chain_problems
-                    .iter()
-                    .any(|cp| matches!(cp, crate::verify::ChainProblem::MissingIntermediate { .. }));
-                if incomplete && p.server_chain.len() == 1 && v.code != 18 {
-                    let mut f = finding("server-chain-incomplete");
-                    f.cause = "The server sends only its leaf certificate; clients that do not already hold the intermediate cannot build a chain.".into();
-                    for cp in &v.chain_problems {
-                        if let crate::verify::ChainProblem::MissingIntermediate { needed_issuer } = cp {
-                            f.evidence.push(format!("missing intermediate: \"{needed_issuer}\""));
-                        }
-                    }
-                    f.evidence.push(format!("server sent {} certificate(s)", p.server_chain.len()));
-                    f.fix = vec!["If the issuer is an intermediate CA, configure the server to send it after the leaf (a .pfx with the chain for APIM custom domains); if it is a root, see the untrusted-chain finding.".into()];
-                    if !inbound {
-                        f.symptom = super::finding::Symptom::BadGateway502;
-                    }
-                    push(out, f);
-                }
-                let mut f = finding(id);
-                let issuer = leaf.map(|l| l.issuer.clone()).unwrap_or_default();
-                f.cause = if inbound {
-                    format!("The chain {} presents does not lead to a root this machine trusts.", p.target.sni)
-                } else {
-                    "The backend's chain does not lead to a root the gateway trusts: the gateway refuses the connection and answers 502.".into()
-                };
-                f.evidence.push(format!("verify: error {} ({})", v.code, v.code_name));
-                if let Some(r) = &v.reason {
-                    f.evidence.push(format!("webpki: {}", crate::text::webpki_reason(r)));
-                }
-                f.evidence.push(format!("leaf issuer: \"{issuer}\""));
-                f.fix = if inbound {
-                    vec!["Use a certificate from a public CA for the gateway's custom domain, or give the caller the issuing root (--ca).".into()]
-                } else {
-                    vec![
-                        "Issue the backend certificate from a CA the gateway trusts (public CA), or upload the backend's root as a CA certificate to the service.".into(),
-                        "As a stopgap only: set the backend's tls.validateCertificateChain to false.".into(),
-                    ]
-                };
-                if incomplete {
-                    f.related.push("server-chain-incomplete".into());
-                }
-                push(out, f);
-            }
+        let chain = ServerChain {
+            verdict: v,
+            chain: &p.server_chain,
+            source: ChainSource::Presented { sni: &p.target.sni },
+            backend: !inbound,
+        };
+        for f in server_chain_findings(&chain) {
+            push(out, f);
         }
     }
 
     // Negotiation.
     if saw_server_flight(p) && !p.client_cert_requested && inbound {
-        let mut f = finding("gateway-did-not-request-cert");
+        let mut f = finding(FindingId::GatewayDidNotRequestCert);
         f.severity = if cert_configured { Severity::Error } else { Severity::Warning };
         f.cause = format!(
             "The server never sent a CertificateRequest on {}, so no client certificate can reach it and an APIM policy sees context.Request.Certificate as null. \"Negotiate client certificate\" is off for this hostname (or something in front terminates TLS).",
@@ -225,11 +145,11 @@ pub fn probe_findings(p: &ProbeResult, out: &mut Vec<Finding>) {
             "Do not rely on the TLS renegotiation fallback: HTTP/2 clients (and rustls) never renegotiate, and large request bodies can stall it.".into(),
             "If Application Gateway or Front Door sits in front, it terminates TLS: forward the certificate in a header instead.".into(),
         ];
-        f.related.extend(["gateway-default-hostname".to_string(), "azure-negotiation-off".to_string()]);
+        f.related.extend([FindingId::GatewayDefaultHostname, FindingId::AzureNegotiationOff]);
         push(out, f);
     }
     if inbound && (is_default_hostname(&p.target.sni) || is_default_hostname(&p.target.host)) {
-        let mut f = finding("gateway-default-hostname");
+        let mut f = finding(FindingId::GatewayDefaultHostname);
         if !p.client_cert_requested && cert_configured {
             f.severity = Severity::Error;
         }
@@ -245,7 +165,7 @@ pub fn probe_findings(p: &ProbeResult, out: &mut Vec<Finding>) {
             "Add a custom domain (hostnameConfigurations type Proxy) with its certificate, enable Negotiate client certificate on it, and have clients call that name.".into(),
             "Consumption tier: turn on \"Request client certificate\" (enableClientCertificate) on the service instead.".into(),
         ];
-        f.related.push("gateway-did-not-request-cert".into());
+        f.related.push(FindingId::GatewayDidNotRequestCert);
         push(out, f);
     }
 
@@ -253,7 +173,7 @@ pub fn probe_findings(p: &ProbeResult, out: &mut Vec<Finding>) {
     if p.client_cert_requested && !p.client_cert_sent {
         match p.client_cert_not_sent_reason {
             Some(NotSentReason::NoCommonSignatureScheme) => {
-                let mut f = finding("client-key-scheme-mismatch");
+                let mut f = finding(FindingId::ClientKeySchemeMismatch);
                 if !inbound {
                     f.symptom = super::finding::Symptom::BadGateway502;
                 }
@@ -267,7 +187,7 @@ pub fn probe_findings(p: &ProbeResult, out: &mut Vec<Finding>) {
                 push(out, f);
             }
             Some(NotSentReason::NoneConfigured) if inbound => {
-                let mut f = finding("client-cert-missing");
+                let mut f = finding(FindingId::ClientCertMissing);
                 f.cause = "The server asked for a client certificate and this probe had none to send (pass --cert/--key or --pfx).".into();
                 f.evidence.push(format!(
                     "CertificateRequest received with {} acceptable CA name(s)",
@@ -286,7 +206,7 @@ pub fn probe_findings(p: &ProbeResult, out: &mut Vec<Finding>) {
                 let rejected = !p.handshake.ok && a.is_some_and(|x| CLIENT_CERT_ALERTS.contains(&x));
                 let http_400 = p.http.as_ref().is_some_and(|h| h.status == 400);
                 if rejected || http_400 {
-                    let mut f = finding("backend-requires-client-cert");
+                    let mut f = finding(FindingId::BackendRequiresClientCert);
                     f.cause = "The backend requires a client certificate and got none: the gateway would fail the same way and answer 502. It is not presenting one: no authentication-certificate policy or backend credentials, or the Key Vault certificate could not be fetched.".into();
                     f.evidence.push(handshake_state(p));
                     if http_400 {
@@ -297,7 +217,7 @@ pub fn probe_findings(p: &ProbeResult, out: &mut Vec<Finding>) {
                         p.acceptable_ca_names.join("; ")
                     ));
                     f.fix = backend_cert_fix();
-                    f.related.extend(["kv-sync-failed".to_string(), "azure-backend-no-client-cert".to_string()]);
+                    f.related.extend([FindingId::KvSyncFailed, FindingId::AzureBackendNoClientCert]);
                     push(out, f);
                 }
             }
@@ -308,7 +228,7 @@ pub fn probe_findings(p: &ProbeResult, out: &mut Vec<Finding>) {
     if p.client_cert_sent && !p.handshake.ok {
         if let Some(al) = a.filter(|x| CLIENT_CERT_ALERTS.contains(x)) {
             if !inbound && al == "unknown_ca" {
-                let mut f = finding("backend-distrusts-client-ca");
+                let mut f = finding(FindingId::BackendDistrustsClientCa);
                 let issuer = p.client_chain.first().map(|c| c.issuer.clone()).unwrap_or_default();
                 f.cause = format!("The backend does not trust \"{issuer}\", the CA that signed the gateway's certificate, and ends the handshake: the gateway answers 502.");
                 f.evidence.push(format!("alert unknown_ca after sending {}", leaf_label(p)));
@@ -324,7 +244,7 @@ pub fn probe_findings(p: &ProbeResult, out: &mut Vec<Finding>) {
                 ];
                 push(out, f);
             } else {
-                let mut f = finding("gateway-rejected-client-cert");
+                let mut f = finding(FindingId::GatewayRejectedClientCert);
                 if !inbound {
                     f.symptom = super::finding::Symptom::BadGateway502;
                 }
@@ -343,7 +263,7 @@ pub fn probe_findings(p: &ProbeResult, out: &mut Vec<Finding>) {
                     "Check the certificate against the server's trust (see client-chain-untrusted, cert-expired, cert-missing-client-auth-eku if listed).".into(),
                     "Send the full chain (leaf + intermediates) if the server trusts only the root.".into(),
                 ];
-                f.related.extend(["client-chain-untrusted".to_string(), "client-cert-ca-not-acceptable".to_string()]);
+                f.related.extend([FindingId::ClientChainUntrusted, FindingId::ClientCertCaNotAcceptable]);
                 push(out, f);
             }
         }
@@ -355,7 +275,7 @@ pub fn probe_findings(p: &ProbeResult, out: &mut Vec<Finding>) {
         let acceptable =
             p.acceptable_ca_names.iter().any(|n| issuers.contains(&n.as_str()) || subjects.contains(&n.as_str()));
         if !acceptable {
-            let mut f = finding("client-cert-ca-not-acceptable");
+            let mut f = finding(FindingId::ClientCertCaNotAcceptable);
             // Inbound, a refused handshake makes this the likely cause; outbound, the alert itself
             // (backend-distrusts-client-ca) is the error and this is its corroboration.
             if !p.handshake.ok && inbound {
@@ -370,7 +290,7 @@ pub fn probe_findings(p: &ProbeResult, out: &mut Vec<Finding>) {
             ];
             if !inbound {
                 f.symptom = super::finding::Symptom::BadGateway502;
-                f.related.push("backend-distrusts-client-ca".into());
+                f.related.push(FindingId::BackendDistrustsClientCa);
             }
             push(out, f);
         }
@@ -382,12 +302,12 @@ pub fn probe_findings(p: &ProbeResult, out: &mut Vec<Finding>) {
         && !out.iter().any(|f| {
             f.subject.as_deref() == Some(&subject)
                 && matches!(
-                    f.id.as_str(),
-                    "gateway-rejected-client-cert"
-                        | "backend-distrusts-client-ca"
-                        | "backend-requires-client-cert"
-                        | "client-key-scheme-mismatch"
-                        | "client-cert-missing"
+                    f.id,
+                    FindingId::GatewayRejectedClientCert
+                        | FindingId::BackendDistrustsClientCa
+                        | FindingId::BackendRequiresClientCert
+                        | FindingId::ClientKeySchemeMismatch
+                        | FindingId::ClientCertMissing
                 )
         })
     {
@@ -395,7 +315,7 @@ pub fn probe_findings(p: &ProbeResult, out: &mut Vec<Finding>) {
             || matches!(a, Some("protocol_version" | "insufficient_security"))
             || (a == Some("handshake_failure") && !p.client_cert_requested && p.server_chain.is_empty());
         if !inbound && incompatible {
-            let mut f = finding("backend-tls-incompatible");
+            let mut f = finding(FindingId::BackendTlsIncompatible);
             f.cause = "The gateway and the backend share no TLS version or cipher suite (for example a TLS 1.0/1.1-only backend, or ciphers the gateway has disabled).".into();
             f.evidence.push(handshake_state(p));
             f.fix = vec![
@@ -410,13 +330,13 @@ pub fn probe_findings(p: &ProbeResult, out: &mut Vec<Finding>) {
             )
             && p.server_chain.is_empty()
         {
-            let mut f = finding("backend-unreachable");
+            let mut f = finding(FindingId::BackendUnreachable);
             f.cause = "The backend accepted TCP but never completed a TLS handshake: it may not speak TLS on this port, or something in between drops it.".into();
             f.evidence.push(handshake_state(p));
             f.fix = vec!["Check the backend URL's scheme and port, and that TLS is enabled there.".into()];
             push(out, f);
         } else if p.failed_phase == Some(Phase::Tls) {
-            let mut f = finding("tls-handshake-failed");
+            let mut f = finding(FindingId::TlsHandshakeFailed);
             if !inbound {
                 f.symptom = super::finding::Symptom::BadGateway502;
             }
@@ -430,7 +350,7 @@ pub fn probe_findings(p: &ProbeResult, out: &mut Vec<Finding>) {
     // HTTP answers that point at the policy or at the backend.
     if let Some(h) = &p.http {
         if inbound && h.status == 403 && p.handshake.ok {
-            let mut f = finding("http-403-after-handshake");
+            let mut f = finding(FindingId::Http403AfterHandshake);
             f.cause = "The TLS handshake went through, so the 403 comes from the API's policy (a certificate check in the inbound section) or a subscription/auth check.".into();
             f.evidence.push(format!("HTTP {} after {}", h.status, handshake_state(p)));
             if p.client_cert_sent {
@@ -439,11 +359,11 @@ pub fn probe_findings(p: &ProbeResult, out: &mut Vec<Finding>) {
             f.fix =
                 vec!["Rerun with --policy policy.xml (and --client-ca for Verify()) to see which clause answers 403."
                     .into()];
-            f.related.push("policy-rejects".into());
+            f.related.push(FindingId::PolicyRejects);
             push(out, f);
         }
         if inbound && (h.status == 502 || h.status == 500 && h.body_preview.contains("BackendConnectionFailure")) {
-            let mut f = finding("gateway-502");
+            let mut f = finding(FindingId::Gateway502);
             f.cause = "The gateway accepted this call but its own call to the backend failed; probe the backend with --role outbound and the gateway's certificate to see why.".into();
             f.evidence.push(format!("HTTP {} {}", h.status, h.version));
             let body: String = h.body_preview.chars().take(200).collect();
@@ -452,7 +372,7 @@ pub fn probe_findings(p: &ProbeResult, out: &mut Vec<Finding>) {
             }
             f.fix =
                 vec!["mtls-doctor probe BACKEND --role outbound --pfx gateway-cert.pfx --ca backend-root.pem".into()];
-            f.related.extend(["backend-requires-client-cert".to_string(), "backend-distrusts-client-ca".to_string()]);
+            f.related.extend([FindingId::BackendRequiresClientCert, FindingId::BackendDistrustsClientCa]);
             push(out, f);
         }
     }
@@ -463,7 +383,7 @@ pub fn probe_findings(p: &ProbeResult, out: &mut Vec<Finding>) {
             let refused = (!w.handshake.ok && alert(w).is_some_and(|x| CLIENT_CERT_ALERTS.contains(&x)))
                 || w.http.as_ref().is_some_and(|h| h.status == 400);
             if refused {
-                let mut f = finding("backend-requires-client-cert");
+                let mut f = finding(FindingId::BackendRequiresClientCert);
                 f.severity = Severity::Info;
                 f.cause = "The backend requires a client certificate, and the one given here works. If the gateway still gets 502, it is not presenting this certificate.".into();
                 f.evidence.push(format!("with {}: {}", leaf_label(p), handshake_state(p)));

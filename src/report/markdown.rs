@@ -110,7 +110,7 @@ pub fn session_markdown(session: &Session) -> String {
         let kind = t.kind;
         let (handshake, http, chain) = target_verdict(t);
         let findings: Vec<&Finding> = t.findings.iter().collect();
-        let ids: Vec<String> = t.findings.iter().map(|f| md_code(&f.id)).collect();
+        let ids: Vec<String> = t.findings.iter().map(|f| md_code(f.id.as_str())).collect();
         let ids = if ids.is_empty() { String::new() } else { format!(": {}", ids.join(" ")) };
         out.push_str(&format!(
             "| {} | {kind} | {} | {http} | {} | {}{ids} |\n",
@@ -217,7 +217,7 @@ fn target_markdown(out: &mut String, t: &TargetRun) {
             n + 1,
             f.severity.as_str().to_uppercase(),
             md_text(&f.title),
-            md_code(&f.id)
+            md_code(f.id.as_str())
         ));
         if let Some(s) = &f.subject {
             out.push_str(&format!("On {}.\n\n", md_code(s)));
@@ -243,7 +243,7 @@ fn target_markdown(out: &mut String, t: &TargetRun) {
             out.push('\n');
         }
         if !f.related.is_empty() {
-            let related: Vec<String> = f.related.iter().map(|r| md_code(r)).collect();
+            let related: Vec<String> = f.related.iter().map(|r| md_code(r.as_str())).collect();
             out.push_str(&format!("See also: {}\n\n", related.join(", ")));
         }
         out.push_str(&format!("Guide: {}\n\n", md_text(&f.guide)));

@@ -147,7 +147,7 @@ pub fn findings_text(out: &mut String, findings: &[Finding]) {
             }
         }
         if !f.related.is_empty() {
-            out.push_str(&format!("   See also: {}\n", f.related.join(", ")));
+            out.push_str(&format!("   See also: {}\n", crate::diagnose::join_ids(&f.related)));
         }
         out.push_str(&format!("   Guide: {}\n", clean(&f.guide)));
     }

@@ -750,7 +750,7 @@ impl View<'_> {
             Span::styled(severity_badge(f.severity), sev),
             Span::styled(format!(" [{}] ", f.symptom.as_str()), self.s(Role::Muted)),
             Span::styled(clean(&f.title), self.s(Role::Title)),
-            Span::styled(format!("  {}", clean(&f.id)), self.s(Role::Muted)),
+            Span::styled(format!("  {}", clean(f.id.as_str())), self.s(Role::Muted)),
         ]);
         if selected {
             head = head.patch_style(self.s(Role::Selection));
@@ -775,7 +775,7 @@ impl View<'_> {
             }
         }
         if !f.related.is_empty() {
-            let related = format!("see also {}", clean(&f.related.join(", ")));
+            let related = format!("see also {}", clean(&crate::diagnose::join_ids(&f.related)));
             lines.push((Line::from(vec![label("Related"), Span::styled(related, self.s(Role::Muted))]), COLUMN));
         }
         lines.push((Line::from(vec![label("Guide"), Span::styled(clean(&f.guide), self.s(Role::Muted))]), COLUMN));

@@ -10,7 +10,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use mtls_doctor::diagnose::catalog::{self, CATALOG};
-use mtls_doctor::diagnose::{Finding, Severity, Symptom};
+use mtls_doctor::diagnose::{Finding, FindingId, Severity, Symptom};
 use mtls_doctor::engine;
 use mtls_doctor::lab::{backend_host, Lab, LabFiles, LabPki, HOST_DEFAULT, HOST_NEGOTIATE, HOST_NO_NEGOTIATE};
 use mtls_doctor::pki::{Issued, Spec};
@@ -75,6 +75,11 @@ fn options(role: ProbeRole, host: &str, addr: std::net::SocketAddr, path: &str) 
     o
 }
 
+/// The id a test names by its string, as reports spell it; a typo fails here rather than passing as "absent".
+fn id(s: &str) -> FindingId {
+    s.parse().unwrap_or_else(|e| panic!("{e}"))
+}
+
 fn summary(findings: &[Finding]) -> String {
     findings
         .iter()
@@ -85,7 +90,7 @@ fn summary(findings: &[Finding]) -> String {
 
 /// The finding `id` with the expected severity and symptom, and the shape every finding must have.
 fn fires<'a>(run: &'a TargetRun, id: &str, severity: Severity, symptom: Symptom) -> &'a Finding {
-    let entry = catalog::entry(id).unwrap_or_else(|| panic!("{id} is not in the catalog"));
+    let entry = catalog::entry(self::id(id));
     let f = run
         .findings
         .iter()
@@ -99,7 +104,7 @@ fn fires<'a>(run: &'a TargetRun, id: &str, severity: Severity, symptom: Symptom)
     assert!(!f.evidence.is_empty(), "{id}: no evidence");
     assert!(f.subject.is_some(), "{id}: no subject");
     // Most likely first: errors before warnings before info, then root causes before symptoms.
-    let order: Vec<_> = run.findings.iter().map(|f| (f.severity, catalog::rank(&f.id))).collect();
+    let order: Vec<_> = run.findings.iter().map(|f| (f.severity, catalog::rank(f.id))).collect();
     assert!(order.windows(2).all(|w| w[0] <= w[1]), "findings out of order:\n{}", summary(&run.findings));
     f
 }
@@ -115,6 +120,7 @@ fn quotes(f: &Finding, needle: &str) {
 }
 
 fn absent(run: &TargetRun, id: &str) {
+    let _ = self::id(id);
     assert!(!run.findings.iter().any(|f| f.id == id), "{id} fired unexpectedly:\n{}", summary(&run.findings));
 }
 
@@ -262,14 +268,14 @@ fn every_catalog_id_has_a_firing_test() {
     let tests: Vec<&str> = listing.lines().filter_map(|l| l.strip_suffix(": test")).collect();
     let missing: Vec<&str> = CATALOG
         .iter()
-        .map(|e| e.id)
+        .map(|e| e.id.as_str())
         .filter(|id| !tests.contains(&format!("findings::fires_{}", id.replace('-', "_")).as_str()))
         .collect();
     assert!(missing.is_empty(), "finding ids without a fires_<id> test: {missing:?}");
     // And no test claims an id the catalog does not have (a renamed id would leave one behind).
     for t in tests.iter().filter_map(|t| t.strip_prefix("findings::fires_")) {
         let id = t.replace('_', "-");
-        assert!(catalog::entry(&id).is_some(), "findings::fires_{t} names no catalog id");
+        assert!(id.parse::<FindingId>().is_ok(), "findings::fires_{t} names no catalog id");
     }
 }
 
@@ -359,11 +365,11 @@ async fn healthy_path_fires_nothing() {
         assert_eq!(outbound.findings[0].severity, Severity::Info);
 
         for e in CATALOG {
-            absent(&inbound, e.id);
-            variants.iter().for_each(|run| absent(run, e.id));
-            absent(&inspected, e.id);
+            absent(&inbound, e.id.as_str());
+            variants.iter().for_each(|run| absent(run, e.id.as_str()));
+            absent(&inspected, e.id.as_str());
             if e.id != "backend-requires-client-cert" {
-                absent(&outbound, e.id);
+                absent(&outbound, e.id.as_str());
             }
         }
         assert!(!mtls_doctor::diagnose::has_errors(&outbound.findings));
@@ -406,7 +412,7 @@ async fn fires_azure_negotiation_off() {
         let f = fires(&run, "azure-negotiation-off", Severity::Error, Symptom::NullCertificate);
         quotes(f, "hostnameConfigurations: {hostName: noneg.lab.test, type: Proxy, negotiateClientCertificate: false}");
         quotes(f, &format!("called: {HOST_NO_NEGOTIATE}"));
-        assert!(f.related.contains(&"gateway-did-not-request-cert".to_string()));
+        assert!(f.related.contains(&id("gateway-did-not-request-cert")));
         fires(&run, "gateway-did-not-request-cert", Severity::Error, Symptom::NullCertificate);
         env.lab.shutdown().await;
     })
@@ -820,7 +826,7 @@ async fn fires_policy_rejects() {
             ),
         );
         quotes(f, &format!("certificate: \"CN=lab-client-good, O=mtls-doctor lab\" (Thumbprint {})", good.thumbprint_sha1));
-        assert!(f.related.contains(&"thumbprint-mismatch".to_string()), "{:?}", f.related);
+        assert!(f.related.contains(&id("thumbprint-mismatch")), "{:?}", f.related);
 
         // No negotiation: the policy sees a null certificate and its first clause answers 403.
         let material = MaterialRefs { policy: Some(policy), ..env.good_client() };
@@ -859,9 +865,9 @@ fn fires_thumbprint_invisible_char() {
     let run = c.run(&guide_policy(&format!("\u{200E}{}", spaced.join(" ")), &c.good.issuer));
     let first = fires(&run, "thumbprint-invisible-char", Severity::Error, Symptom::Forbidden403);
     assert!(first.snippet.is_some());
-    for id in ["thumbprint-whitespace", "thumbprint-case"] {
-        let f = fires(&run, id, Severity::Error, Symptom::Forbidden403);
-        assert!(f.related.contains(&"thumbprint-invisible-char".to_string()), "{id}: {:?}", f.related);
+    for name in ["thumbprint-whitespace", "thumbprint-case"] {
+        let f = fires(&run, name, Severity::Error, Symptom::Forbidden403);
+        assert!(f.related.contains(&id("thumbprint-invisible-char")), "{name}: {:?}", f.related);
     }
 }
 
@@ -947,7 +953,7 @@ fn fires_issuer_order() {
         assert!(f.fix[0].contains(&c.good.issuer), "{:?}", f.fix);
         absent(&run, "issuer-mismatch");
         let rejects = fires(&run, "policy-rejects", Severity::Error, Symptom::Forbidden403);
-        assert!(rejects.related.contains(&"issuer-order".to_string()));
+        assert!(rejects.related.contains(&id("issuer-order")));
     }
 }
 
@@ -1218,7 +1224,7 @@ async fn fires_server_chain_incomplete() {
         quotes(f, "missing intermediate: \"CN=Findings Server Issuing CA, O=mtls-doctor lab\"");
         quotes(f, "server sent 1 certificate(s)");
         let untrusted = fires(&run, "server-cert-untrusted", Severity::Error, Symptom::Tls);
-        assert!(untrusted.related.contains(&"server-chain-incomplete".to_string()));
+        assert!(untrusted.related.contains(&id("server-chain-incomplete")));
 
         // A backend doing the same: the untrusted chain is the error explaining a 502; a missing
         // intermediate is one possible reason (the issuer may as well be an unknown root).
@@ -1228,6 +1234,51 @@ async fn fires_server_chain_incomplete() {
         drop(peer);
     })
     .await
+}
+
+/// `inspect --role server` goes through the same server-chain rule as a probed server: the same
+/// ids for the same openssl codes, with the file as the subject.
+#[test]
+fn inspected_server_chains_get_the_probe_verdicts() {
+    let peers = PeerPki::new();
+    let issuing = peers.dir.path("server-issuing.pem");
+
+    let (cert, _, leaf) = peers.leaf("expired", &peers.localhost().valid_days(-90, -3));
+    let run = inspect(&[&cert, &issuing], Role::Server, peers.trust());
+    let f = fires(&run, "server-cert-expired", Severity::Error, Symptom::Expiry);
+    quotes(
+        f,
+        &format!("server certificate \"CN=localhost, O=mtls-doctor lab\" NotAfter {}", cert_info(&leaf).not_after),
+    );
+    quotes(f, "verify: error 10 (certificate has expired)");
+
+    let (cert, _, _) = peers.leaf("server", &peers.localhost());
+    let other = Issued::self_signed(&Spec::ca("Unrelated Root")).expect("root");
+    let other = peers.dir.write("other-root.pem", other.cert_pem());
+    let run = inspect(&[&cert, &issuing], Role::Server, MaterialRefs { ca: vec![s(&other)], ..refs() });
+    let f = fires(&run, "server-cert-untrusted", Severity::Error, Symptom::Tls);
+    quotes(f, "leaf issuer: \"CN=Findings Server Issuing CA, O=mtls-doctor lab\"");
+    quotes(f, "verify: error 20 (unable to get local issuer certificate)");
+    // Files say nothing about what a server sends.
+    let run = inspect(&[&cert], Role::Server, peers.trust());
+    fires(&run, "server-cert-untrusted", Severity::Error, Symptom::Tls);
+    absent(&run, "server-chain-incomplete");
+
+    let material = peers.trust();
+    let loaded = engine::load(&material).expect("material loads");
+    let run = TargetRun {
+        name: "inspect".into(),
+        kind: TargetKind::Inspect,
+        files: vec![s(&cert), s(&issuing)],
+        material,
+        ..TargetRun::default()
+    };
+    let run =
+        engine::run_inspect_target(run, Role::Server, Some("api.contoso.test".into()), &loaded).expect("inspect runs");
+    let f = fires(&run, "server-cert-name-mismatch", Severity::Error, Symptom::Tls);
+    quotes(f, "certificate names: DNS:localhost");
+    quotes(f, "verify: error 62 (hostname mismatch)");
+    absent(&run, "server-cert-untrusted");
 }
 
 #[tokio::test]

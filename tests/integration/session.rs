@@ -434,7 +434,7 @@ fn corrupt_files_give_one_clear_error_each() {
     cases.push(("newer version".into(), edit(&|v| v["schema_version"] = 99.into()), "newer mtls-doctor"));
     cases.push((
         "unknown severity".into(),
-        edit(&|v| v["targets"][0]["findings"] = serde_json::json!([{"id": "x", "severity": "fatal"}])),
+        edit(&|v| v["targets"][0]["findings"] = serde_json::json!([{"id": "cert-expired", "severity": "fatal"}])),
         "targets[0].findings[0].severity",
     ));
     cases.push((

@@ -8,8 +8,8 @@ pub enum Error {
     /// A file, host or field could not be used. `origin` names it; `problem` says why.
     #[error("{origin}: {problem}")]
     Input { origin: String, problem: String },
-    /// A file could not be read or written.
-    #[error("{path}: {source}")]
+    /// A file could not be read or written. The OS message is shown in words, without `(os error N)`.
+    #[error("{path}: {}", crate::text::io_error(source))]
     Io {
         path: String,
         #[source]

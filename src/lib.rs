@@ -13,6 +13,10 @@
 //!   -> views     TUI panes, JSON, text, markdown                          (report, tui)
 //! ```
 //!
+//! Every view says things in the same words: `text` (below diagnose, session, report and tui) holds
+//! `Display` for each domain enum a person reads, the verdict summary, the certificate wording and
+//! `clean()` for untrusted text. `report/` is split by format: `json`, `text`, `markdown`, `diff`.
+//!
 //! A view never re-derives a fact, a rule never does I/O, and a probe never decides what a failure
 //! means. Only `tui` touches the terminal.
 
@@ -33,6 +37,7 @@ pub mod probe;
 pub mod report;
 pub mod session;
 pub mod targets;
+pub mod text;
 pub mod tui;
 pub mod verify;
 

@@ -27,6 +27,9 @@ use zeroize::Zeroizing;
 use crate::cert::Certificate;
 use crate::error::{Error, Result};
 
+mod key_report;
+pub use key_report::KeyReport;
+
 /// Anything larger is not certificate material (a log, an archive, `/dev/zero`); refusing early
 /// keeps a wrong path from eating memory.
 const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;

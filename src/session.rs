@@ -12,8 +12,8 @@ use crate::azure::AzureConfig;
 use crate::cert::CertInfo;
 use crate::diagnose::{ClientVerify, Finding, InspectedChain, PolicyEvaluation, Severity};
 use crate::error::{Error, Result};
+use crate::material::KeyReport;
 use crate::probe::{is_secret_header, ProbeOptions, ProbeResult};
-use crate::report::KeyReport;
 use crate::verify::Role;
 
 /// Version of the session file format. Older versions stay loadable.

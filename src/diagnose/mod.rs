@@ -191,7 +191,7 @@ pub fn diagnose(obs: &Observations) -> Vec<Finding> {
                 cv.verdict.code_name
             ));
             if let Some(r) = &cv.verdict.reason {
-                f.evidence.push(format!("webpki: {r}"));
+                f.evidence.push(format!("webpki: {}", crate::text::webpki_reason(r)));
             }
             f.fix = if missing.is_empty() {
                 vec![

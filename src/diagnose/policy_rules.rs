@@ -7,7 +7,7 @@ use super::id::{join_ids, FindingId};
 use super::PolicyEvaluation;
 use crate::cert::{normalize_thumbprint, CertInfo};
 use crate::policy::{csharp_string_literal, is_invisible, thumbprint_literal_snippet, Comparison, ValidationFailure};
-use crate::report::clean;
+use crate::text::clean;
 
 /// Show a literal with its invisible characters made visible (`<U+200E>`). Every character that
 /// `thumbprint-invisible-char` detects is marked, or the evidence would hide the very thing it reports.
@@ -285,7 +285,7 @@ pub fn policy_findings(
                 f.evidence.push(format!(
                     "{}: {}",
                     e.path,
-                    failures.iter().map(|x| format!("{x:?}")).collect::<Vec<_>>().join(", ")
+                    failures.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
                 ));
             }
         }

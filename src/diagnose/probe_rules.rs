@@ -96,7 +96,7 @@ pub fn probe_findings(p: &ProbeResult, out: &mut Vec<Finding>) {
         } else {
             f.cause = "Every address refused or ignored the TCP connection: nothing listens there, or a firewall or NSG drops the traffic.".into();
             for a in &p.tcp.attempts {
-                f.evidence.push(format!("TCP {}: {:?} {}", a.address, a.outcome, a.error.clone().unwrap_or_default()));
+                f.evidence.push(format!("TCP {}", crate::text::tcp_attempt(a)));
             }
             f.fix = vec![
                 "Check that the port is right and the service is listening.".into(),

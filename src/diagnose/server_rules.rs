@@ -147,7 +147,7 @@ pub fn server_chain_findings(sc: &ServerChain) -> Vec<Finding> {
             };
             f.evidence.push(verify_line);
             if let Some(r) = &v.reason {
-                f.evidence.push(format!("webpki: {r}"));
+                f.evidence.push(format!("webpki: {}", crate::text::webpki_reason(r)));
             }
             f.evidence.push(format!("leaf issuer: \"{issuer}\""));
             f.fix = if sc.backend {

@@ -1114,7 +1114,7 @@ async fn fires_backend_unreachable() {
         let port = free_port();
         let run = probe(peer_options(ProbeRole::Outbound, "orders.backend.test", port), refs()).await;
         let f = fires(&run, "backend-unreachable", Severity::Error, Symptom::BadGateway502);
-        quotes(f, &format!("TCP 127.0.0.1:{port}: Refused"));
+        quotes(f, &format!("TCP 127.0.0.1:{port}: connection refused"));
         absent(&run, "gateway-unreachable");
     })
     .await
@@ -1287,7 +1287,7 @@ async fn fires_gateway_unreachable() {
         let port = free_port();
         let run = probe(peer_options(ProbeRole::Inbound, "api.contoso.test", port), refs()).await;
         let f = fires(&run, "gateway-unreachable", Severity::Error, Symptom::Tls);
-        quotes(f, &format!("TCP 127.0.0.1:{port}: Refused"));
+        quotes(f, &format!("TCP 127.0.0.1:{port}: connection refused"));
         absent(&run, "backend-unreachable");
 
         // A name that does not resolve (the name server refuses): the symptom is DNS.

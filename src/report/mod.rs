@@ -1,0 +1,55 @@
+//! Views that are not the TUI: the versioned JSON report, the plain-text summary and the Markdown
+//! incident note, all drawn from a session (results already observed, never the network).
+//!
+//! `json` holds the report contract, `text` the terminal summary, `markdown` the incident note,
+//! and `diff` what changed between two sessions in either form. Words shared with the other views
+//! (roles, verdicts, reasons) come from [`crate::text`].
+
+mod diff;
+mod json;
+mod markdown;
+mod text;
+
+pub use diff::{change_text, diff_markdown, diff_text};
+pub use json::{to_json, Evaluation, InspectReport, ProbeReport, TargetError, VerifyContext, SCHEMA_VERSION};
+pub use markdown::{md_code, md_text, session_markdown};
+pub use text::{
+    certificate_text, findings_text, inspect_text, listen_line, policy_text, probe_text, session_text, verdict_text,
+};
+
+/// Kept for callers that still name them here; both moved below the views.
+pub use crate::material::KeyReport;
+pub use crate::text::clean;
+
+use crate::session::{Session, SessionDiff, TargetKind};
+
+/// Output formats for headless runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Json,
+    Text,
+    /// A ready-to-paste incident note.
+    Markdown,
+}
+
+/// The report of a session in the format asked for: JSON is the inspect report for a session of one
+/// inspect target and the probe report otherwise.
+pub fn render_session(session: &Session, format: Format) -> String {
+    match format {
+        Format::Json => match session.targets.as_slice() {
+            [t] if t.kind == TargetKind::Inspect => to_json(&InspectReport::from_target(t)) + "\n",
+            _ => to_json(&ProbeReport::from_session(session)) + "\n",
+        },
+        Format::Text => session_text(session),
+        Format::Markdown => session_markdown(session),
+    }
+}
+
+/// The report of a diff in the format asked for.
+pub fn render_diff(d: &SessionDiff, format: Format) -> String {
+    match format {
+        Format::Json => to_json(d) + "\n",
+        Format::Text => diff_text(d),
+        Format::Markdown => diff_markdown(d),
+    }
+}

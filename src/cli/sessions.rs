@@ -32,7 +32,7 @@ fn restore_secret_headers(run: &mut TargetRun, given: &[Header], asked: &mut Vec
         } else {
             eprintln!(
                 "mtls-doctor: {}: header {} was saved redacted and is left out (give it with -H '{}: …')",
-                report::clean(&run.name),
+                crate::text::clean(&run.name),
                 h.name,
                 h.name
             );

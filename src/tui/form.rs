@@ -123,11 +123,8 @@ pub struct TargetForm {
     pub base: TargetRun,
 }
 
-fn role_text(r: ProbeRole) -> &'static str {
-    match r {
-        ProbeRole::Inbound => "inbound",
-        ProbeRole::Outbound => "outbound",
-    }
+fn role_text(r: ProbeRole) -> String {
+    r.to_string()
 }
 
 fn password_text(p: &PasswordRef) -> String {

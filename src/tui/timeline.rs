@@ -9,8 +9,8 @@ use ratatui::text::{Line, Span};
 
 use super::theme::{Role, Theme};
 use super::wrap::Para;
-use crate::probe::{NotSentReason, Phase, ProbeResult, ProbeRole, TcpOutcome};
-use crate::report::clean;
+use crate::probe::{Phase, ProbeResult, ProbeRole};
+use crate::text::clean;
 use crate::session::{TargetKind, TargetRun};
 
 /// How a step went.
@@ -61,23 +61,6 @@ impl Step {
     }
 }
 
-fn tcp_outcome(o: TcpOutcome) -> &'static str {
-    match o {
-        TcpOutcome::Connected => "connected",
-        TcpOutcome::Refused => "refused",
-        TcpOutcome::TimedOut => "timed out",
-        TcpOutcome::Unreachable => "unreachable",
-        TcpOutcome::Other => "failed",
-    }
-}
-
-fn not_sent_text(r: NotSentReason) -> &'static str {
-    match r {
-        NotSentReason::NotRequested => "the server did not ask",
-        NotSentReason::NoneConfigured => "none configured for this probe",
-        NotSentReason::NoCommonSignatureScheme => "the key cannot sign with any scheme the server accepts",
-    }
-}
 
 /// The steps of one probe, in wire order. `no_http` says whether HTTP was deliberately skipped.
 pub fn steps(p: &ProbeResult, no_http: bool) -> Vec<Step> {
@@ -114,7 +97,7 @@ pub fn steps(p: &ProbeResult, no_http: bool) -> Vec<Step> {
             .tcp
             .attempts
             .iter()
-            .map(|a| clean(&format!("{} {} ({:.1} ms)", a.address, tcp_outcome(a.outcome), a.ms)))
+            .map(|a| clean(&format!("{} ({:.1} ms)", crate::text::tcp_attempt(a), a.ms)))
             .collect();
         s
     };
@@ -164,7 +147,7 @@ pub fn steps(p: &ProbeResult, no_http: bool) -> Vec<Step> {
         let n = p.server_chain.len();
         let (status, verdict) = match &p.server_verify {
             Some(v) if v.ok => (Ok, "verify ok".to_string()),
-            Some(v) => (Warn, format!("verify error {} ({})", v.code, v.code_name)),
+            Some(v) => (Warn, format!("verify {}", crate::text::verdict_summary(v))),
             None => (Ok, "not verified".to_string()),
         };
         Step::new("Server cert", status, format!("{} cert(s), leaf {}; {verdict}", n, leaf.subject))
@@ -206,7 +189,7 @@ pub fn steps(p: &ProbeResult, no_http: bool) -> Vec<Step> {
             None => Step::new("Client cert", Ok, "sent"),
         }
     } else if p.client_cert_requested {
-        let why = p.client_cert_not_sent_reason.map(not_sent_text).unwrap_or("unknown reason");
+        let why = p.client_cert_not_sent_reason.map(|r| r.to_string()).unwrap_or_else(|| "unknown reason".into());
         Step::new("Client cert", Warn, format!("none sent: {why}"))
     } else {
         Step::new("Client cert", Skipped, "not asked for")

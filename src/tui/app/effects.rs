@@ -7,7 +7,7 @@ use std::sync::Arc;
 use super::{App, Overlay, Pane, PathPurpose, StatusKind};
 use crate::error::Result;
 use crate::material::Password;
-use crate::report::clean;
+use crate::text::clean;
 use crate::session::{Session, TargetRun};
 
 /// Something the event loop must do outside the state.

@@ -7,7 +7,7 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::{App, Effect, Overlay, Pane, PathPurpose, SecretInput, Side, StatusKind, PAGE};
 use crate::material::Password;
-use crate::report::clean;
+use crate::text::clean;
 use crate::tui::form::TargetForm;
 
 impl App {

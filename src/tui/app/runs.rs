@@ -4,7 +4,7 @@ use zeroize::Zeroizing;
 
 use super::{App, Effect, Overlay, SecretInput, StatusKind};
 use crate::diagnose::Severity;
-use crate::report::clean;
+use crate::text::clean;
 use crate::session::{PasswordRef, TargetKind, TargetRun};
 
 impl App {

@@ -1,7 +1,7 @@
 //! Changing the session's targets: add, edit through the form, duplicate, delete.
 
 use super::{App, Effect, Overlay, StatusKind};
-use crate::report::clean;
+use crate::text::clean;
 use crate::session::{TargetKind, TargetRun};
 use crate::tui::form::{FormTarget, TargetForm};
 

@@ -8,7 +8,7 @@ use ratatui::widgets::{Paragraph, Widget};
 
 use super::{days_text, View};
 use crate::cert::CertInfo;
-use crate::report::clean;
+use crate::text::clean;
 use crate::tui::app::Side;
 use crate::tui::layout::Pane;
 use crate::tui::theme::Role;

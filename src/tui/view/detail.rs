@@ -6,7 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
 use super::{days_text, View};
-use crate::report::clean;
+use crate::text::clean;
 use crate::tui::app::Side;
 use crate::tui::theme::Role;
 use crate::tui::wrap::wrap_paras;
@@ -48,32 +48,18 @@ impl View<'_> {
             ]),
             field("SANs", if c.sans.is_empty() { "(none)".into() } else { c.sans.join(", ") }),
         ];
-        let key = match (&c.key.curve, c.key.bits) {
-            (Some(curve), _) => format!("{} {curve}", c.key.algorithm),
-            (None, Some(bits)) => format!("{} {bits} bits", c.key.algorithm),
-            _ => c.key.algorithm.clone(),
-        };
+        let key = crate::text::key_text(c);
         lines.push(field("Key", key));
         lines.push(field("Signature", c.signature_algorithm.clone()));
         lines.push(field(
             "Key usage",
-            if c.key_usage.is_empty() { "(extension absent)".into() } else { c.key_usage.join(", ") },
+            crate::text::key_usage_text(c),
         ));
         lines.push(field(
             "Extended usage",
-            match &c.eku {
-                Some(v) => v.join(", "),
-                None => "(extension absent: any usage)".into(),
-            },
+            crate::text::eku_text(c),
         ));
-        let mut kind = if c.is_ca { "CA".to_string() } else { "end entity".to_string() };
-        if let Some(p) = c.path_len {
-            kind.push_str(&format!(", path length {p}"));
-        }
-        if c.self_signed {
-            kind.push_str(", self-signed");
-        }
-        lines.push(field("Type", kind));
+        lines.push(field("Type", crate::text::cert_type(c)));
         lines.push(field("SKI", c.ski.clone().unwrap_or_else(|| "(none)".into())));
         lines.push(field("AKI", c.aki.clone().unwrap_or_else(|| "(none)".into())));
         lines.push(Line::raw(""));

@@ -7,7 +7,7 @@ use ratatui::widgets::{Paragraph, Widget};
 
 use super::View;
 use crate::diagnose::{Finding, Severity};
-use crate::report::clean;
+use crate::text::clean;
 use crate::session::TargetRun;
 use crate::tui::layout::Pane;
 use crate::tui::theme::Role;

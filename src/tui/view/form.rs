@@ -6,7 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
 use super::View;
-use crate::report::clean;
+use crate::text::clean;
 use crate::tui::form::{FieldKey, FormTarget, TargetForm};
 use crate::tui::theme::Role;
 

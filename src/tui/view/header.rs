@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
 use super::View;
-use crate::report::clean;
+use crate::text::clean;
 use crate::tui::layout::{shown_detail, tab_label, TAB_PANES};
 use crate::tui::theme::Role;
 

@@ -1,5 +1,5 @@
 //! Rendering: a pure function from [`App`] state and a [`Theme`] to a buffer, so every screen can be
-//! drawn into `TestBackend`. Every string that comes from data goes through `report::clean` first:
+//! drawn into `TestBackend`. Every string that comes from data goes through `text::clean` first:
 //! a certificate subject or a server's body must never drive the terminal.
 //!
 //! One file per pane or overlay; this one holds the [`View`], the shared frame (pane blocks,

@@ -6,7 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget, Wrap};
 
 use super::View;
-use crate::report::clean;
+use crate::text::clean;
 use crate::tui::app::PathPurpose;
 use crate::tui::theme::Role;
 

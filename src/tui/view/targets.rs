@@ -8,7 +8,7 @@ use ratatui::widgets::{Paragraph, Widget};
 
 use super::View;
 use crate::probe::ProbeRole;
-use crate::report::clean;
+use crate::text::clean;
 use crate::session::{TargetKind, TargetRun};
 use crate::tui::app::TargetStatus;
 use crate::tui::layout::{target_list_offset, Pane};

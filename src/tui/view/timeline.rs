@@ -5,7 +5,7 @@ use ratatui::layout::Rect;
 use ratatui::widgets::{Paragraph, Widget};
 
 use super::View;
-use crate::report::clean;
+use crate::text::clean;
 use crate::session::TargetRun;
 use crate::tui::layout::Pane;
 use crate::tui::timeline::{self, ms_text};

@@ -8,7 +8,7 @@ use ratatui::widgets::{Paragraph, Widget};
 
 use super::View;
 use crate::probe::ProbeResult;
-use crate::report::clean;
+use crate::text::clean;
 use crate::session::TargetRun;
 use crate::tui::layout::Pane;
 use crate::tui::theme::Role;
@@ -34,8 +34,7 @@ impl View<'_> {
         if v.ok {
             vec![Span::styled("✔ ok (0)", self.s(Role::Ok))]
         } else {
-            let depth = v.depth.map(|d| format!(" at depth {d}")).unwrap_or_default();
-            vec![Span::styled(format!("✖ error {} {}{depth}", v.code, clean(&v.code_name)), self.s(Role::Error))]
+            vec![Span::styled(format!("✖ {}", clean(&crate::text::verdict_with_depth(v))), self.s(Role::Error))]
         }
     }
 
@@ -64,7 +63,7 @@ impl View<'_> {
         }
         paras.push((Line::from(l), COLUMN));
         if let Some(reason) = server.or(inspected).and_then(|v| v.reason.as_ref()) {
-            paras.push(more(format!("webpki: {}", clean(reason)), Role::Muted));
+            paras.push(more(format!("webpki: {}", clean(&crate::text::webpki_reason(reason))), Role::Muted));
         }
 
         // What the gateway's Verify() would say of the client chain.

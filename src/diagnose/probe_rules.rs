@@ -23,11 +23,7 @@ const CLIENT_CERT_ALERTS: &[&str] = &[
 ];
 
 pub fn subject_of(p: &ProbeResult) -> String {
-    let role = match p.role {
-        ProbeRole::Inbound => "inbound",
-        ProbeRole::Outbound => "outbound",
-    };
-    format!("{}:{} ({role})", p.target.host, p.target.port)
+    format!("{}:{} ({})", p.target.host, p.target.port, p.role)
 }
 
 fn alert(p: &ProbeResult) -> Option<&str> {

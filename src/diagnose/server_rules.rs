@@ -53,7 +53,7 @@ pub fn server_chain_findings(sc: &ServerChain) -> Vec<Finding> {
     }
     let Some(judgement) = judge(v.code) else { return out };
     let leaf = sc.chain.first();
-    let verify_line = format!("verify: error {} ({})", v.code, v.code_name);
+    let verify_line = format!("verify: {}", crate::text::verdict_summary(v));
     let (untrusted_id, name_id) = if sc.backend {
         (FindingId::BackendCertUntrusted, FindingId::BackendCertNameMismatch)
     } else {

@@ -21,7 +21,7 @@ pub use run::{
     run_probe_target, run_target, run_target_typed,
 };
 
-use crate::probe::{self, ProbeRole};
+use crate::probe;
 use crate::session::{MaterialRefs, TargetKind, TargetRun};
 
 /// A target that could not run: `error` says why, and nothing observed before is kept. Every
@@ -38,11 +38,7 @@ pub fn with_error(mut run: TargetRun, error: String) -> TargetRun {
 
 /// A label for a probe target.
 pub fn probe_label(o: &probe::ProbeOptions) -> String {
-    let role = match o.role {
-        ProbeRole::Inbound => "inbound",
-        ProbeRole::Outbound => "outbound",
-    };
-    format!("{}:{} {role}", o.host, o.port)
+    format!("{}:{} {}", o.host, o.port, o.role)
 }
 
 /// Convenience: a probe target from options and material references.

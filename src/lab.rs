@@ -756,28 +756,20 @@ impl TlsCause {
     }
 
     fn of(e: &(dyn StdError + 'static)) -> Self {
-        let mut current: Option<&(dyn StdError + 'static)> = Some(e);
-        while let Some(err) = current {
-            // tokio-rustls wraps rustls errors in io::Error, whose `source()` skips the wrapped error.
-            let tls = err.downcast_ref::<rustls::Error>().or_else(|| {
-                err.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()).and_then(|inner| inner.downcast_ref())
-            });
-            if let Some(tls) = tls {
-                return TlsCause {
-                    detail: tls.to_string(),
-                    alert: match tls {
-                        rustls::Error::AlertReceived(alert) => Some(format!("{alert:?}")),
-                        _ => None,
-                    },
-                    certificate_error: match tls {
-                        rustls::Error::InvalidCertificate(problem) => Some(variant_name(problem)),
-                        _ => None,
-                    },
-                };
-            }
-            current = err.source();
+        match crate::probe::tls::rustls_error_in_chain(e) {
+            Some(tls) => TlsCause {
+                detail: tls.to_string(),
+                alert: match tls {
+                    rustls::Error::AlertReceived(alert) => Some(format!("{alert:?}")),
+                    _ => None,
+                },
+                certificate_error: match tls {
+                    rustls::Error::InvalidCertificate(problem) => Some(variant_name(problem)),
+                    _ => None,
+                },
+            },
+            None => TlsCause::plain(e.to_string()),
         }
-        TlsCause::plain(e.to_string())
     }
 
     fn of_boxed(e: &(dyn StdError + Send + Sync + 'static)) -> Self {

@@ -541,7 +541,7 @@ where
 
 /// rustls' own words when the I/O error carries a rustls error (tokio-rustls wraps them).
 pub(crate) fn io_error_text(e: &io::Error) -> String {
-    match e.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
+    match crate::probe::tls::rustls_error_of(e) {
         Some(tls) => tls.to_string(),
         None => e.to_string(),
     }

@@ -178,7 +178,7 @@ async fn settle(mut stream: tokio_rustls::client::TlsStream<TcpStream>, opts: &P
     if let Ok(Err(e)) =
         tokio::time::timeout(Duration::from_millis(opts.timeouts.settle_ms), stream.read(&mut buf)).await
     {
-        if let Some(re) = rustls_error_in(&e) {
+        if let Some(re) = rustls_error_of(&e).cloned() {
             rejected_after_handshake(result, &re);
         }
     }
@@ -239,14 +239,31 @@ pub fn version_name(v: rustls::ProtocolVersion) -> String {
     }
 }
 
-/// Find the rustls error inside an I/O error (tokio-rustls wraps it as InvalidData).
-pub fn rustls_error_in(e: &std::io::Error) -> Option<rustls::Error> {
-    e.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()).cloned()
+/// The rustls error inside an I/O error. tokio-rustls wraps it as `InvalidData`, and
+/// `io::Error::source()` skips the wrapped error, so it has to be looked for with `get_ref`.
+pub fn rustls_error_of(e: &std::io::Error) -> Option<&rustls::Error> {
+    e.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>())
+}
+
+/// The first rustls error in an error's source chain, looking inside each I/O error on the way
+/// (hyper reports a TLS failure as its own error whose source is tokio-rustls' `io::Error`).
+pub fn rustls_error_in_chain<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
+    let mut current = Some(e);
+    while let Some(err) = current {
+        if let Some(tls) = err.downcast_ref::<rustls::Error>() {
+            return Some(tls);
+        }
+        if let Some(tls) = err.downcast_ref::<std::io::Error>().and_then(rustls_error_of) {
+            return Some(tls);
+        }
+        current = err.source();
+    }
+    None
 }
 
 /// Classify a handshake I/O error into the typed failure and a message.
 pub fn classify_io(e: &std::io::Error) -> (TlsFailure, String) {
-    if let Some(re) = rustls_error_in(e) {
+    if let Some(re) = rustls_error_of(e).cloned() {
         return classify_rustls(&re);
     }
     use std::io::ErrorKind;

@@ -314,7 +314,7 @@ pub fn is_default_hostname(host: &str) -> bool {
 /// Read one az export. The kind of export is decided from the content; see the module docs.
 pub fn load_azure_file(path: &Path) -> Result<AzureConfig> {
     let origin = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let bytes = crate::fsio::read_capped(path, crate::fsio::AZURE_EXPORT_CAP)?;
     let text = decode_text(&bytes).map_err(|problem| Error::input(&origin, problem))?;
     parse_azure_export(&text, &origin)
 }

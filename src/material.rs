@@ -27,10 +27,6 @@ use zeroize::Zeroizing;
 use crate::cert::Certificate;
 use crate::error::{Error, Result};
 
-/// Anything larger is not certificate material (a log, an archive, `/dev/zero`); refusing early
-/// keeps a wrong path from eating memory.
-const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
-
 /// How the file was encoded. Bare base64 of a DER or PKCS#12 file (what `az keyvault secret show`
 /// prints) is reported as the encoding it decodes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -152,7 +148,7 @@ impl PasswordSource {
 fn read_password_file(path: &Path, for_file: &str) -> Result<Password> {
     let origin = path.display().to_string();
     // Only the first line matters; a bound keeps a wrong path (a device, a huge file) harmless.
-    let bytes = read_bounded(path, 64 * 1024).map_err(|e| {
+    let bytes = crate::fsio::read_head(path, 64 * 1024).map(Zeroizing::new).map_err(|e| {
         Error::input(&origin, format!("cannot read this password file for {for_file}: {}", io_reason(&e)))
     })?;
     let first_line = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
@@ -443,23 +439,12 @@ fn read_material(path: &Path, origin: &str) -> Result<Zeroizing<Vec<u8>>> {
     if meta.is_dir() {
         return Err(Error::input(origin, "is a directory, not a certificate or key file"));
     }
-    // Bounded read rather than trusting the size: pipes (`<(az keyvault …)`) and devices report 0.
-    let bytes = read_bounded(path, MAX_FILE_BYTES).map_err(|e| Error::input(origin, io_reason(&e)))?;
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(Error::input(
-            origin,
-            format!("is larger than {MAX_FILE_BYTES} bytes, too large to be certificate or key material"),
-        ));
+    // The capped reader reads pipes (`<(az keyvault …)`) and devices, which report size 0, by count.
+    match crate::fsio::read_capped(path, crate::fsio::MATERIAL_CAP) {
+        Ok(bytes) => Ok(Zeroizing::new(bytes)),
+        Err(Error::Io { source, .. }) => Err(Error::input(origin, io_reason(&source))),
+        Err(other) => Err(other),
     }
-    Ok(bytes)
-}
-
-/// Up to `limit + 1` bytes, so that the caller can tell "too large" from "exactly at the limit".
-fn read_bounded(path: &Path, limit: u64) -> std::io::Result<Zeroizing<Vec<u8>>> {
-    use std::io::Read as _;
-    let mut bytes = Zeroizing::new(Vec::new());
-    std::fs::File::open(path)?.take(limit + 1).read_to_end(&mut bytes)?;
-    Ok(bytes)
 }
 
 fn io_reason(e: &std::io::Error) -> String {

@@ -2,7 +2,7 @@
 //! self-contained (certificates embedded as PEM, public parts only), so a colleague can open it on
 //! another machine. Private keys, passwords and secret header values are never part of it.
 
-use std::io::{Read as _, Write as _};
+use std::io::Write as _;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -25,7 +25,7 @@ pub const SESSION_SCHEMA_VERSION: u32 = 2;
 /// The oldest session format that still loads.
 pub const OLDEST_SESSION_SCHEMA_VERSION: u32 = 1;
 /// A session file larger than this is refused before it is parsed.
-pub const MAX_SESSION_BYTES: u64 = 64 * 1024 * 1024;
+pub const MAX_SESSION_BYTES: u64 = crate::fsio::SESSION_CAP.bytes;
 /// No string in a session is this long: the longest real ones are certificates in PEM and 4 KiB
 /// body previews. A longer one means a corrupt or hostile file.
 pub const MAX_STRING_BYTES: usize = 1024 * 1024;
@@ -343,29 +343,8 @@ pub fn save(session: &Session, path: &Path) -> Result<()> {
 /// ignored. Every problem is one line naming the file and where in it.
 pub fn load(path: &Path) -> Result<Session> {
     let origin = path.display().to_string();
-    let bytes = read_capped(path)?;
+    let bytes = crate::fsio::read_capped(path, crate::fsio::SESSION_CAP)?;
     parse(&bytes, &origin)
-}
-
-fn read_capped(path: &Path) -> Result<Vec<u8>> {
-    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let too_big = |n: u64| {
-        Error::input(
-            path.display().to_string(),
-            format!("is {n} bytes; a session file is at most {} MiB", MAX_SESSION_BYTES >> 20),
-        )
-    };
-    if let Ok(meta) = file.metadata() {
-        if meta.is_file() && meta.len() > MAX_SESSION_BYTES {
-            return Err(too_big(meta.len()));
-        }
-    }
-    let mut bytes = Vec::new();
-    file.take(MAX_SESSION_BYTES + 1).read_to_end(&mut bytes).map_err(|e| Error::io(path, e))?;
-    if bytes.len() as u64 > MAX_SESSION_BYTES {
-        return Err(too_big(bytes.len() as u64));
-    }
-    Ok(bytes)
 }
 
 /// Parse session JSON read from `origin` (a file name, for errors).

@@ -194,6 +194,12 @@ pub fn parse_policy(xml: &str, origin: &str) -> Result<Policy> {
     xml::parse(xml, origin)
 }
 
+/// Read and parse a policy file, capped at [`crate::fsio::POLICY_CAP`]; errors name the file.
+pub fn load_policy_file(path: &std::path::Path) -> Result<Policy> {
+    let text = crate::fsio::read_text_capped(path, crate::fsio::POLICY_CAP)?;
+    parse_policy(&text, &path.display().to_string())
+}
+
 /// What evaluation knows about the request.
 #[derive(Debug, Clone)]
 pub struct PolicyInput<'a> {

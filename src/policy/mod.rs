@@ -8,8 +8,10 @@
 //! subset that certificate checks use is modelled exactly and anything else is reported as
 //! [`Unevaluable`], never guessed.
 
-mod eval;
+mod csharp;
 mod expr;
+mod validate;
+mod walk;
 mod xml;
 
 use serde::{Deserialize, Serialize};
@@ -17,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::cert::CertInfo;
 use crate::error::Result;
 
-pub use eval::evaluate;
+pub use walk::evaluate;
 
 /// A parsed policy document. Holds no secrets: `authentication-certificate` bodies and passwords
 /// are recorded only as present or absent.

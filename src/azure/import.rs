@@ -3,13 +3,12 @@
 
 use serde_json::{Map, Value};
 
-use crate::error::Result;
-
 use super::model::{
     ApimBackend, ApimCertificate, ApimService, AzureConfig, HostnameConfig, KeyVaultRef, KeyVaultStatus,
     ManagedIdentity, RoleAssignment, ServiceCaCertificate, UserAssignedIdentity,
 };
 use super::NOT_APIM_EXPORT;
+use crate::error::Result;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Kind {

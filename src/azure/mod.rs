@@ -22,14 +22,14 @@ use std::path::Path;
 
 use serde_json::Value;
 
+use self::import::{decode_text, json_problem, read_export};
+use self::names::{normalize_scope, role_key};
 use crate::error::{Error, Result};
 
-use self::import::{decode_text, json_problem, read_export};
 pub use self::model::{
     is_default_hostname, ApimBackend, ApimCertificate, ApimService, AzureConfig, HostnameConfig, KeyVaultRef,
     KeyVaultStatus, ManagedIdentity, RoleAssignment, ServiceCaCertificate, UserAssignedIdentity, SECRET_READ_ROLES,
 };
-use self::names::{normalize_scope, role_key};
 
 /// The problem reported for JSON that is none of the understood exports.
 pub const NOT_APIM_EXPORT: &str =

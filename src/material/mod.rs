@@ -7,23 +7,22 @@
 //! Secrets stay out of sight: [`Password`] and [`PrivateKey`] print as redacted, no error message
 //! quotes file content, and buffers that may hold a key are zeroed when dropped.
 
-use std::fmt;
-use std::path::Path;
-
-use serde::{Deserialize, Serialize};
-use zeroize::Zeroizing;
-
-use crate::cert::Certificate;
-use crate::error::{Error, Result};
-
 mod der;
 mod key;
 mod password;
 mod pem;
 mod pfx;
 
+use std::fmt;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
 use self::der::load_der;
 use self::pem::load_pem;
+use crate::cert::Certificate;
+use crate::error::{Error, Result};
 
 pub use self::key::{key_matches_cert, signature_schemes, PrivateKey};
 pub use self::password::{Password, PasswordSource};

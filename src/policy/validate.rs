@@ -7,6 +7,13 @@ use super::{ClientCertificateValidation, Element, ElementOutcome, IdentityCheck,
 use crate::cert::CertInfo;
 
 impl Walker<'_, '_> {
+    /// `validate-trust` needs the chain verdict, which the caller did not supply: the element
+    /// cannot be decided. Returns true, for `unknown`.
+    fn chain_result_missing(&mut self, path: &str) -> bool {
+        self.unevaluable(path, None, "validate-trust", "the chain verification result was not supplied");
+        true
+    }
+
     pub(super) fn validate_client_certificate(&mut self, el: &Element, v: &ClientCertificateValidation) -> Flow {
         let path = el.path.as_str();
         for attr in &v.unknown_attributes {
@@ -37,28 +44,12 @@ impl Walker<'_, '_> {
                         (None, Some(false)) => {
                             failures.push(ValidationFailure::ChainNotTrusted { revocation_checked: false })
                         }
-                        (None, _) => {
-                            self.unevaluable(
-                                path,
-                                None,
-                                "validate-trust",
-                                "the chain verification result was not supplied",
-                            );
-                            unknown = true;
-                        }
+                        (None, _) => unknown |= self.chain_result_missing(path),
                     },
                     (true, false) => match chain {
                         Some(true) => {}
                         Some(false) => failures.push(ValidationFailure::ChainNotTrusted { revocation_checked: false }),
-                        None => {
-                            self.unevaluable(
-                                path,
-                                None,
-                                "validate-trust",
-                                "the chain verification result was not supplied",
-                            );
-                            unknown = true;
-                        }
+                        None => unknown |= self.chain_result_missing(path),
                     },
                     (false, true) => match (full, chain) {
                         (Some(true), _) => {}

@@ -28,6 +28,7 @@ pub mod demo;
 pub mod diagnose;
 pub mod engine;
 pub mod error;
+pub mod fsio;
 pub mod lab;
 pub mod listen;
 pub mod material;

@@ -136,7 +136,7 @@ impl TlsFacts {
                 .negotiated_cipher_suite()
                 .map(|s| s.suite().as_str().map(str::to_string).unwrap_or_else(|| format!("{:?}", s.suite())))
                 .unwrap_or_default(),
-            key_exchange: conn.negotiated_key_exchange_group().map(|g| format!("{:?}", g.name())),
+            key_exchange: conn.negotiated_key_exchange_group().map(|g| crate::text::named_group(g.name())),
             alpn: conn.alpn_protocol().map(|p| String::from_utf8_lossy(p).into_owned()),
             client_certificate,
             client_chain,
@@ -147,13 +147,7 @@ impl TlsFacts {
 
 /// The name OpenSSL uses for a protocol version.
 pub fn version_name(v: ProtocolVersion) -> String {
-    match v {
-        ProtocolVersion::TLSv1_3 => "TLSv1.3".into(),
-        ProtocolVersion::TLSv1_2 => "TLSv1.2".into(),
-        ProtocolVersion::TLSv1_1 => "TLSv1.1".into(),
-        ProtocolVersion::TLSv1_0 => "TLSv1".into(),
-        other => format!("{other:?}"),
-    }
+    crate::text::tls_version(v)
 }
 
 /// One HTTP request as echoed, with credential headers redacted.
@@ -541,7 +535,7 @@ where
 
 /// rustls' own words when the I/O error carries a rustls error (tokio-rustls wraps them).
 pub(crate) fn io_error_text(e: &io::Error) -> String {
-    match e.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
+    match crate::probe::tls::rustls_error_of(e) {
         Some(tls) => tls.to_string(),
         None => e.to_string(),
     }

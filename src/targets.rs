@@ -173,19 +173,11 @@ struct TomlTargets {
     target: Vec<TomlTarget>,
 }
 
-/// A targets file larger than this is not a list of targets.
-const MAX_TARGETS_FILE_BYTES: u64 = 4 * 1024 * 1024;
-
 /// Read a targets file: one `HOST[:PORT]` per line (`#` starts a comment), or a TOML file of named
 /// `[[target]]` tables with their own options. Errors name the file and the line.
 pub fn targets_from_file(file: &Path, defaults: &TargetDefaults) -> Result<Vec<TargetRun>> {
     let origin = file.display().to_string();
-    let meta = std::fs::metadata(file).map_err(|e| Error::io(file, e))?;
-    if meta.len() > MAX_TARGETS_FILE_BYTES {
-        return Err(Error::input(&origin, format!("is {} bytes: too large for a targets file", meta.len())));
-    }
-    let bytes = std::fs::read(file).map_err(|e| Error::io(file, e))?;
-    let text = String::from_utf8(bytes).map_err(|_| Error::input(&origin, "is not UTF-8 text"))?;
+    let text = crate::fsio::read_text_capped(file, crate::fsio::TARGETS_CAP)?;
     let is_toml = file.extension().is_some_and(|e| e.eq_ignore_ascii_case("toml"))
         || text
             .lines()

@@ -151,10 +151,7 @@ pub fn load_with(refs: &MaterialRefs, passwords: &Passwords) -> Result<Loaded> {
     let client_cas = load_certs(&refs.client_ca)?;
     let policy = match &refs.policy {
         None => None,
-        Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-            Some((path.clone(), policy::parse_policy(&text, path)?))
-        }
+        Some(path) => Some((path.clone(), policy::load_policy_file(Path::new(path))?)),
     };
     let azure = if refs.azure.is_empty() {
         None

@@ -170,7 +170,10 @@ fn inspect_with(
                 .iter()
                 .find(|c| material::key_matches_cert(k, c))
                 .map(|c| c.info.thumbprint_sha1.clone()),
-            signature_schemes: material::signature_schemes(k).iter().map(|s| crate::text::signature_scheme(*s)).collect(),
+            signature_schemes: material::signature_schemes(k)
+                .iter()
+                .map(|s| crate::text::signature_scheme(*s))
+                .collect(),
         })
         .collect();
     if let Some(pos) = keys

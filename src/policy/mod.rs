@@ -8,8 +8,10 @@
 //! subset that certificate checks use is modelled exactly and anything else is reported as
 //! [`Unevaluable`], never guessed.
 
-mod eval;
+mod csharp;
 mod expr;
+mod validate;
+mod walk;
 mod xml;
 
 use serde::{Deserialize, Serialize};
@@ -17,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::cert::CertInfo;
 use crate::error::Result;
 
-pub use eval::evaluate;
+pub use walk::evaluate;
 
 /// A parsed policy document. Holds no secrets: `authentication-certificate` bodies and passwords
 /// are recorded only as present or absent.
@@ -192,6 +194,12 @@ pub struct AuthenticationCertificate {
 /// whose origin is `origin:line:column`.
 pub fn parse_policy(xml: &str, origin: &str) -> Result<Policy> {
     xml::parse(xml, origin)
+}
+
+/// Read and parse a policy file, capped at [`crate::fsio::POLICY_CAP`]; errors name the file.
+pub fn load_policy_file(path: &std::path::Path) -> Result<Policy> {
+    let text = crate::fsio::read_text_capped(path, crate::fsio::POLICY_CAP)?;
+    parse_policy(&text, &path.display().to_string())
 }
 
 /// What evaluation knows about the request.

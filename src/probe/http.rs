@@ -130,18 +130,8 @@ where
 }
 
 fn map_hyper(e: hyper::Error) -> HttpFailure {
-    // Walk the source chain for the rustls error (wrapped in io::Error by tokio-rustls).
-    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(&e);
-    while let Some(err) = cur {
-        if let Some(re) = err.downcast_ref::<rustls::Error>() {
-            return HttpFailure::Tls(re.clone());
-        }
-        if let Some(io) = err.downcast_ref::<std::io::Error>() {
-            if let Some(re) = super::tls::rustls_error_in(io) {
-                return HttpFailure::Tls(re);
-            }
-        }
-        cur = err.source();
+    if let Some(tls) = super::tls::rustls_error_in_chain(&e) {
+        return HttpFailure::Tls(tls.clone());
     }
     if e.is_incomplete_message() || e.is_closed() {
         return HttpFailure::Closed;

@@ -138,7 +138,7 @@ pub(super) async fn handshake_and_request(
     if let Ok(rec) = resolver.record.lock() {
         result.client_cert_requested = rec.requested;
         result.acceptable_ca_names = rec.hints.iter().map(|h| hint_name(h)).collect();
-        result.requested_signature_schemes = rec.schemes.iter().map(|s| format!("{s:?}")).collect();
+        result.requested_signature_schemes = rec.schemes.iter().map(|s| crate::text::signature_scheme(*s)).collect();
         result.client_cert_sent = rec.sent;
         result.client_cert_not_sent_reason =
             if rec.requested { rec.not_sent } else { Some(NotSentReason::NotRequested) };
@@ -148,7 +148,7 @@ pub(super) async fn handshake_and_request(
     let conn = stream.get_ref().1;
     result.tls.version = conn.protocol_version().map(version_name);
     result.tls.cipher_suite = conn.negotiated_cipher_suite().map(|s| format!("{:?}", s.suite()));
-    result.tls.key_exchange = conn.negotiated_key_exchange_group().map(|g| format!("{:?}", g.name()));
+    result.tls.key_exchange = conn.negotiated_key_exchange_group().map(|g| crate::text::named_group(g.name()));
     result.tls.alpn = conn.alpn_protocol().map(|p| String::from_utf8_lossy(p).into_owned());
     result.handshake.ok = true;
 
@@ -178,7 +178,7 @@ async fn settle(mut stream: tokio_rustls::client::TlsStream<TcpStream>, opts: &P
     if let Ok(Err(e)) =
         tokio::time::timeout(Duration::from_millis(opts.timeouts.settle_ms), stream.read(&mut buf)).await
     {
-        if let Some(re) = rustls_error_in(&e) {
+        if let Some(re) = rustls_error_of(&e).cloned() {
             rejected_after_handshake(result, &re);
         }
     }
@@ -230,23 +230,34 @@ fn hint_name(der: &[u8]) -> String {
 }
 
 pub fn version_name(v: rustls::ProtocolVersion) -> String {
-    match v {
-        rustls::ProtocolVersion::TLSv1_3 => "TLSv1.3".into(),
-        rustls::ProtocolVersion::TLSv1_2 => "TLSv1.2".into(),
-        rustls::ProtocolVersion::TLSv1_1 => "TLSv1.1".into(),
-        rustls::ProtocolVersion::TLSv1_0 => "TLSv1".into(),
-        other => format!("{other:?}"),
-    }
+    crate::text::tls_version(v)
 }
 
-/// Find the rustls error inside an I/O error (tokio-rustls wraps it as InvalidData).
-pub fn rustls_error_in(e: &std::io::Error) -> Option<rustls::Error> {
-    e.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()).cloned()
+/// The rustls error inside an I/O error. tokio-rustls wraps it as `InvalidData`, and
+/// `io::Error::source()` skips the wrapped error, so it has to be looked for with `get_ref`.
+pub fn rustls_error_of(e: &std::io::Error) -> Option<&rustls::Error> {
+    e.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>())
+}
+
+/// The first rustls error in an error's source chain, looking inside each I/O error on the way
+/// (hyper reports a TLS failure as its own error whose source is tokio-rustls' `io::Error`).
+pub fn rustls_error_in_chain<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
+    let mut current = Some(e);
+    while let Some(err) = current {
+        if let Some(tls) = err.downcast_ref::<rustls::Error>() {
+            return Some(tls);
+        }
+        if let Some(tls) = err.downcast_ref::<std::io::Error>().and_then(rustls_error_of) {
+            return Some(tls);
+        }
+        current = err.source();
+    }
+    None
 }
 
 /// Classify a handshake I/O error into the typed failure and a message.
 pub fn classify_io(e: &std::io::Error) -> (TlsFailure, String) {
-    if let Some(re) = rustls_error_in(e) {
+    if let Some(re) = rustls_error_of(e).cloned() {
         return classify_rustls(&re);
     }
     use std::io::ErrorKind;
@@ -270,12 +281,18 @@ pub fn classify_io(e: &std::io::Error) -> (TlsFailure, String) {
 pub fn classify_rustls(e: &rustls::Error) -> (TlsFailure, String) {
     let failure = match e {
         rustls::Error::AlertReceived(a) => TlsFailure::AlertReceived { alert: alert_name(*a) },
-        rustls::Error::PeerIncompatible(p) => TlsFailure::PeerIncompatible { detail: format!("{p:?}") },
-        rustls::Error::PeerMisbehaved(p) => TlsFailure::PeerMisbehaved { detail: format!("{p:?}") },
+        rustls::Error::PeerIncompatible(p) => {
+            TlsFailure::PeerIncompatible { detail: crate::text::variant_words(&format!("{p:?}")) }
+        }
+        rustls::Error::PeerMisbehaved(p) => {
+            TlsFailure::PeerMisbehaved { detail: crate::text::variant_words(&format!("{p:?}")) }
+        }
         rustls::Error::InappropriateMessage { .. } | rustls::Error::InappropriateHandshakeMessage { .. } => {
             TlsFailure::InappropriateMessage { detail: e.to_string() }
         }
-        rustls::Error::InvalidMessage(m) => TlsFailure::InvalidMessage { detail: format!("{m:?}") },
+        rustls::Error::InvalidMessage(m) => {
+            TlsFailure::InvalidMessage { detail: crate::text::variant_words(&format!("{m:?}")) }
+        }
         other => TlsFailure::Other { detail: other.to_string() },
     };
     (failure, e.to_string())

@@ -129,7 +129,7 @@ impl Theme {
         let base = Theme::builtin_default();
         if spec.contains('/') || spec.contains(std::path::MAIN_SEPARATOR) || spec.ends_with(".toml") {
             let path = PathBuf::from(spec);
-            let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+            let text = crate::fsio::read_text_capped(&path, crate::fsio::THEME_CAP)?;
             return parse(&text, &path.display().to_string(), Some(&base));
         }
         if !spec.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
@@ -137,7 +137,7 @@ impl Theme {
         }
         // The repository's copy wins so a theme can be tuned without rebuilding.
         let on_disk = themes_dir().join(format!("{spec}.toml"));
-        if let Ok(text) = std::fs::read_to_string(&on_disk) {
+        if let Ok(text) = crate::fsio::read_text_capped(&on_disk, crate::fsio::THEME_CAP) {
             return parse(&text, &on_disk.display().to_string(), Some(&base));
         }
         match BUILTIN.iter().find(|(n, _)| *n == spec) {

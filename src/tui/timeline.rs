@@ -10,8 +10,8 @@ use ratatui::text::{Line, Span};
 use super::theme::{Role, Theme};
 use super::wrap::Para;
 use crate::probe::{Phase, ProbeResult, ProbeRole};
-use crate::text::clean;
 use crate::session::{TargetKind, TargetRun};
+use crate::text::clean;
 
 /// How a step went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,7 +60,6 @@ impl Step {
         self
     }
 }
-
 
 /// The steps of one probe, in wire order. `no_http` says whether HTTP was deliberately skipped.
 pub fn steps(p: &ProbeResult, no_http: bool) -> Vec<Step> {

@@ -617,3 +617,16 @@ fn service_ca_certificates_are_read() {
     let arm = load_azure_file(&fixture("service-arm.json")).expect("load");
     assert!(!arm.service.expect("service").ca_certificates_known, "no certificates field: unknown, not empty");
 }
+
+#[test]
+fn export_over_the_cap_is_refused_before_it_is_read() {
+    let dir = Dir::new();
+    let big = dir.path("huge.json");
+    std::fs::File::create(&big)
+        .expect("create")
+        .set_len(mtls_doctor::fsio::AZURE_EXPORT_CAP.bytes + 1)
+        .expect("set_len");
+    let (origin, problem) = input_error(load_azure_file(&big));
+    assert_eq!(origin, big.display().to_string());
+    assert_eq!(problem, "is larger than the 64 MiB this tool reads for an Azure export");
+}

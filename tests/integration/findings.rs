@@ -486,7 +486,7 @@ async fn fires_client_key_scheme_mismatch() {
         let p = run.probe.as_ref().expect("probe");
         assert!(p.client_cert_requested && !p.client_cert_sent, "{p:?}");
         let f = fires(&run, "client-key-scheme-mismatch", Severity::Error, Symptom::NullCertificate);
-        quotes(f, "server accepts: RSA_PSS_SHA256");
+        quotes(f, "server accepts: rsa_pss_rsae_sha256");
         quotes(f, "client certificate \"CN=lab-client-good, O=mtls-doctor lab\"");
         absent(&run, "client-cert-missing");
         drop(peer);

@@ -698,3 +698,22 @@ fn policy_and_outcome_round_trip_through_json() {
     // The certificate presented (with its key) stays out of the policy: nothing secret to leak.
     assert!(!serde_json::to_string(&out).expect("json").contains("PRIVATE KEY"));
 }
+
+#[test]
+fn policy_file_is_read_capped_and_named_in_errors() {
+    let dir = crate::util::Dir::new();
+    let xml = guide_policy("AB12", "CN=Nobody");
+    let file = dir.write("p.xml", &xml);
+    assert_eq!(
+        mtls_doctor::policy::load_policy_file(&file).expect("loads"),
+        parse_policy(&xml, &file.display().to_string()).expect("parses")
+    );
+    // Sparse: the size is judged before anything is read.
+    let big = dir.path("huge.xml");
+    std::fs::File::create(&big).expect("create").set_len(mtls_doctor::fsio::POLICY_CAP.bytes + 1).expect("set_len");
+    let err = mtls_doctor::policy::load_policy_file(&big).expect_err("over the cap").to_string();
+    assert_eq!(err, format!("{}: is larger than the 4 MiB this tool reads for a policy file", big.display()));
+    let latin1 = dir.write("latin1.xml", b"<choose caf\xe9/>");
+    let err = mtls_doctor::policy::load_policy_file(&latin1).expect_err("not UTF-8").to_string();
+    assert_eq!(err, format!("{}: is not UTF-8 text", latin1.display()));
+}

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use super::{App, Overlay, Pane, PathPurpose, StatusKind};
 use crate::error::Result;
 use crate::material::Password;
-use crate::text::clean;
 use crate::session::{Session, TargetRun};
+use crate::text::clean;
 
 /// Something the event loop must do outside the state.
 #[derive(Debug)]

@@ -4,8 +4,8 @@ use zeroize::Zeroizing;
 
 use super::{App, Effect, Overlay, SecretInput, StatusKind};
 use crate::diagnose::Severity;
-use crate::text::clean;
 use crate::session::{PasswordRef, TargetKind, TargetRun};
+use crate::text::clean;
 
 impl App {
     /// A background run finished. Stale results (cancelled or replaced runs) are dropped.

@@ -1,8 +1,8 @@
 //! Changing the session's targets: add, edit through the form, duplicate, delete.
 
 use super::{App, Effect, Overlay, StatusKind};
-use crate::text::clean;
 use crate::session::{TargetKind, TargetRun};
+use crate::text::clean;
 use crate::tui::form::{FormTarget, TargetForm};
 
 impl App {

@@ -51,14 +51,8 @@ impl View<'_> {
         let key = crate::text::key_text(c);
         lines.push(field("Key", key));
         lines.push(field("Signature", c.signature_algorithm.clone()));
-        lines.push(field(
-            "Key usage",
-            crate::text::key_usage_text(c),
-        ));
-        lines.push(field(
-            "Extended usage",
-            crate::text::eku_text(c),
-        ));
+        lines.push(field("Key usage", crate::text::key_usage_text(c)));
+        lines.push(field("Extended usage", crate::text::eku_text(c)));
         lines.push(field("Type", crate::text::cert_type(c)));
         lines.push(field("SKI", c.ski.clone().unwrap_or_else(|| "(none)".into())));
         lines.push(field("AKI", c.aki.clone().unwrap_or_else(|| "(none)".into())));

@@ -7,8 +7,8 @@ use ratatui::widgets::{Paragraph, Widget};
 
 use super::View;
 use crate::diagnose::{Finding, Severity};
-use crate::text::clean;
 use crate::session::TargetRun;
+use crate::text::clean;
 use crate::tui::layout::Pane;
 use crate::tui::theme::Role;
 use crate::tui::timeline::not_run_lines;

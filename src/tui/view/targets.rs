@@ -8,8 +8,8 @@ use ratatui::widgets::{Paragraph, Widget};
 
 use super::View;
 use crate::probe::ProbeRole;
-use crate::text::clean;
 use crate::session::{TargetKind, TargetRun};
+use crate::text::clean;
 use crate::tui::app::TargetStatus;
 use crate::tui::layout::{target_list_offset, Pane};
 use crate::tui::theme::Role;

@@ -5,8 +5,8 @@ use ratatui::layout::Rect;
 use ratatui::widgets::{Paragraph, Widget};
 
 use super::View;
-use crate::text::clean;
 use crate::session::TargetRun;
+use crate::text::clean;
 use crate::tui::layout::Pane;
 use crate::tui::timeline::{self, ms_text};
 use crate::tui::wrap::wrap_paras;

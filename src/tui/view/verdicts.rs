@@ -8,8 +8,8 @@ use ratatui::widgets::{Paragraph, Widget};
 
 use super::View;
 use crate::probe::ProbeResult;
-use crate::text::clean;
 use crate::session::TargetRun;
+use crate::text::clean;
 use crate::tui::layout::Pane;
 use crate::tui::theme::Role;
 use crate::tui::wrap::{wrap_paras, Para};

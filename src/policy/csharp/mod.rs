@@ -1,0 +1,477 @@
+//! C# conditions: evaluates the subset of policy expressions that judge a client certificate
+//! (`context.Request.Certificate…`, `context.Deployment.Certificates`, string and date comparisons),
+//! recording every comparison; anything outside the subset is reported as not evaluable.
+
+mod strings;
+mod value;
+
+use time::Duration;
+
+use self::value::{CertProp, Date, DateOrigin, Origin, StrCmp, Text, TypeName, Val};
+use super::expr::{self, BinOp, Expr, ExprKind, Span};
+use super::walk::Walker;
+use super::{Comparison, ElementOutcome, PolicyInput, VerifyCall, When};
+use crate::cert::CertInfo;
+
+impl Walker<'_, '_> {
+    pub(super) fn condition(&mut self, when: &When) -> CondResult {
+        let path = when.path.as_str();
+        let raw = when.condition.trim();
+        if let Some(named) = named_value(raw) {
+            self.unevaluable(
+                path,
+                None,
+                named,
+                "named values are resolved by the service; the value is not known here",
+            );
+            self.result("when", path, ElementOutcome::Unevaluable);
+            return CondResult::Undetermined;
+        }
+        let src = if let Some(inner) = raw.strip_prefix("@(").and_then(|r| r.strip_suffix(')')) {
+            inner
+        } else if raw.starts_with("@{") {
+            self.unevaluable(path, None, raw, "multi-statement expressions @{…} are not supported");
+            self.result("when", path, ElementOutcome::Unevaluable);
+            return CondResult::Undetermined;
+        } else if raw.eq_ignore_ascii_case("true") || raw.eq_ignore_ascii_case("false") {
+            let value = raw.eq_ignore_ascii_case("true");
+            self.result("when", path, ElementOutcome::Condition { value, deciding_clause: Some(1), clauses: 1 });
+            return CondResult::Value(value, format!("{path} condition: {raw}"));
+        } else {
+            self.unevaluable(path, None, raw, "the condition is not a policy expression @(…)");
+            self.result("when", path, ElementOutcome::Unevaluable);
+            return CondResult::Undetermined;
+        };
+        let parsed = match expr::parse(src) {
+            Ok(e) => e,
+            Err(u) => {
+                self.unevaluable(path, None, u.span.text(src), u.why);
+                self.result("when", path, ElementOutcome::Unevaluable);
+                return CondResult::Undetermined;
+            }
+        };
+        let (op, clauses) = expr::clauses(&parsed);
+        let n = clauses.len();
+        let mut ev = ExprEval {
+            input: self.input,
+            src,
+            path,
+            clause: 0,
+            clause_text: String::new(),
+            shadow: false,
+            bindings: Vec::new(),
+            comparisons: Vec::new(),
+            verify_calls: Vec::new(),
+        };
+        // The clause whose value fixes the chain: the first true one of `||`, the first false one of `&&`.
+        let decisive = !matches!(op, Some(BinOp::And));
+        let mut outcome: Option<CondResult> = None;
+        let mut value = !decisive;
+        let mut deciding = None;
+        for (i, clause) in clauses.iter().enumerate() {
+            ev.clause = i + 1;
+            ev.clause_text = clause.span.text(src).trim().to_string();
+            if outcome.is_some() {
+                ev.shadow_eval(clause);
+                continue;
+            }
+            match ev.eval(clause).and_then(|v| ev.as_bool(v, clause)) {
+                Ok(b) => {
+                    if b == decisive {
+                        value = decisive;
+                        deciding = Some(i + 1);
+                        let reason = if n == 1 || op == Some(BinOp::Or) {
+                            format!("{path} condition clause {}: {}", i + 1, ev.clause_text)
+                        } else {
+                            format!("{path} condition clause {} (first false): {}", i + 1, ev.clause_text)
+                        };
+                        outcome = Some(CondResult::Value(value, reason));
+                    }
+                }
+                Err(Stop::Exception { exception, fragment, why }) => {
+                    let by = format!("{path} condition clause {}: {} ({exception}: {why})", i + 1, ev.clause_text);
+                    self.result("when", path, ElementOutcome::Exception { exception, fragment });
+                    outcome = Some(CondResult::Exception(by));
+                }
+                Err(Stop::Unevaluable { fragment, why }) => {
+                    self.unevaluable(path, Some(i + 1), &fragment, why);
+                    self.result("when", path, ElementOutcome::Unevaluable);
+                    outcome = Some(CondResult::Undetermined);
+                }
+            }
+        }
+        self.out.comparisons.append(&mut ev.comparisons);
+        self.out.verify_calls.append(&mut ev.verify_calls);
+        match outcome {
+            Some(CondResult::Value(v, reason)) => {
+                self.result(
+                    "when",
+                    path,
+                    ElementOutcome::Condition { value: v, deciding_clause: deciding, clauses: n },
+                );
+                CondResult::Value(v, reason)
+            }
+            Some(other) => other,
+            None => {
+                // Every clause had the non-deciding value: the chain takes it, and no single clause decided.
+                self.result("when", path, ElementOutcome::Condition { value, deciding_clause: None, clauses: n });
+                let reason = format!("{path} condition (all {n} clauses {value}): {}", src.trim());
+                CondResult::Value(value, reason)
+            }
+        }
+    }
+}
+
+/// The first `{{name}}` in `s`, if any.
+pub(super) fn named_value(s: &str) -> Option<&str> {
+    let start = s.find("{{")?;
+    let len = s[start..].find("}}")?;
+    Some(&s[start..start + len + 2])
+}
+
+pub(super) enum CondResult {
+    Value(bool, String),
+    Exception(String),
+    Undetermined,
+}
+
+/// Why evaluation stopped.
+#[derive(Debug)]
+enum Stop {
+    /// C# would throw: the gateway answers 500.
+    Exception {
+        exception: String,
+        fragment: String,
+        why: String,
+    },
+    Unevaluable {
+        fragment: String,
+        why: String,
+    },
+}
+
+struct ExprEval<'a, 'b> {
+    input: &'a PolicyInput<'b>,
+    src: &'a str,
+    path: &'a str,
+    clause: usize,
+    clause_text: String,
+    /// Evaluating what C# short-circuits, only to record its comparisons.
+    shadow: bool,
+    bindings: Vec<(String, Val)>,
+    comparisons: Vec<Comparison>,
+    verify_calls: Vec<VerifyCall>,
+}
+
+fn unevaluable(src: &str, span: Span, why: impl Into<String>) -> Stop {
+    Stop::Unevaluable { fragment: span.text(src).to_string(), why: why.into() }
+}
+
+impl ExprEval<'_, '_> {
+    fn text(&self, span: Span) -> String {
+        span.text(self.src).to_string()
+    }
+
+    fn shadow_eval(&mut self, e: &Expr) {
+        let was = self.shadow;
+        self.shadow = true;
+        let _ = self.eval(e);
+        self.shadow = was;
+    }
+
+    fn as_bool(&self, v: Val, e: &Expr) -> Result<bool, Stop> {
+        match v {
+            Val::Bool(b) => Ok(b),
+            other => Err(unevaluable(self.src, e.span, format!("expected a boolean, found {}", other.describe()))),
+        }
+    }
+
+    fn null_reference(&self, target: &Expr, whole: Span) -> Stop {
+        Stop::Exception {
+            exception: "NullReferenceException".into(),
+            fragment: self.text(whole),
+            why: format!("{} is null", self.text(target.span)),
+        }
+    }
+
+    fn eval(&mut self, e: &Expr) -> Result<Val, Stop> {
+        match &e.kind {
+            ExprKind::Str(s) => {
+                Ok(Val::Str(Text { value: s.clone(), raw: s.clone(), origin: Origin::Literal, transforms: Vec::new() }))
+            }
+            ExprKind::Num(n) => Ok(Val::Num(*n)),
+            ExprKind::Bool(b) => Ok(Val::Bool(*b)),
+            ExprKind::Null => Ok(Val::Null { certificate: false }),
+            ExprKind::Paren(inner) => self.eval(inner),
+            ExprKind::Ident(name) => self.ident(name, e.span),
+            ExprKind::Member { target, name } => {
+                let t = self.eval(target)?;
+                self.member(t, target, name, e.span)
+            }
+            ExprKind::Call { target, name, args } => self.call(target, name, args, e.span),
+            ExprKind::Lambda { .. } => {
+                Err(unevaluable(self.src, e.span, "a lambda is only supported as the argument of Any()"))
+            }
+            ExprKind::Not(inner) => {
+                let v = self.eval(inner)?;
+                Ok(Val::Bool(!self.as_bool(v, inner)?))
+            }
+            ExprKind::Neg(inner) => match self.eval(inner)? {
+                Val::Num(n) => Ok(Val::Num(-n)),
+                other => Err(unevaluable(self.src, e.span, format!("cannot negate {}", other.describe()))),
+            },
+            ExprKind::Binary { op: BinOp::Or, left, right } => {
+                let l = self.eval(left)?;
+                if self.as_bool(l, left)? {
+                    self.shadow_eval(right);
+                    return Ok(Val::Bool(true));
+                }
+                let r = self.eval(right)?;
+                Ok(Val::Bool(self.as_bool(r, right)?))
+            }
+            ExprKind::Binary { op: BinOp::And, left, right } => {
+                let l = self.eval(left)?;
+                if !self.as_bool(l, left)? {
+                    self.shadow_eval(right);
+                    return Ok(Val::Bool(false));
+                }
+                let r = self.eval(right)?;
+                Ok(Val::Bool(self.as_bool(r, right)?))
+            }
+            ExprKind::Binary { op, left, right } => {
+                let l = self.eval(left)?;
+                let r = self.eval(right)?;
+                self.compare(*op, l, r, e.span)
+            }
+        }
+    }
+
+    fn ident(&self, name: &str, span: Span) -> Result<Val, Stop> {
+        if let Some((_, v)) = self.bindings.iter().rev().find(|(n, _)| n == name) {
+            return Ok(v.clone());
+        }
+        match name {
+            "context" => Ok(Val::Context),
+            "DateTime" => Ok(Val::Type(TypeName::DateTime)),
+            "string" | "String" => Ok(Val::Type(TypeName::String)),
+            "StringComparison" => Ok(Val::Type(TypeName::StringComparison)),
+            _ => Err(unevaluable(self.src, span, format!("unknown name `{name}`"))),
+        }
+    }
+
+    fn cert_text(&self, cert: &CertInfo, prop: CertProp) -> Val {
+        let value = match prop {
+            CertProp::Thumbprint => cert.thumbprint_sha1.clone(),
+            CertProp::Issuer | CertProp::IssuerNameName => cert.issuer.clone(),
+            CertProp::Subject | CertProp::SubjectNameName => cert.subject.clone(),
+            CertProp::SerialNumber => cert.serial.clone(),
+            CertProp::NotBefore => cert.not_before.clone(),
+            CertProp::NotAfter => cert.not_after.clone(),
+        };
+        Val::Str(Text { raw: value.clone(), value, origin: Origin::Cert(prop), transforms: Vec::new() })
+    }
+
+    fn member(&mut self, target: Val, target_expr: &Expr, name: &str, span: Span) -> Result<Val, Stop> {
+        let unknown = |me: &Self, what: &str| {
+            Err(unevaluable(me.src, span, format!("member `{name}` of {what} is not supported")))
+        };
+        match target {
+            Val::Null { .. } => Err(self.null_reference(target_expr, span)),
+            Val::Context => match name {
+                "Request" => Ok(Val::Request),
+                "Deployment" => Ok(Val::Deployment),
+                _ => unknown(self, "context"),
+            },
+            Val::Request => match name {
+                "Certificate" => Ok(match self.input.cert {
+                    Some(_) => Val::Cert,
+                    None => Val::Null { certificate: true },
+                }),
+                _ => unknown(self, "context.Request"),
+            },
+            Val::Deployment => match name {
+                "Certificates" => Ok(Val::DeploymentCertificates),
+                _ => unknown(self, "context.Deployment"),
+            },
+            Val::Cert => {
+                let Some(cert) = self.input.cert else {
+                    return Err(self.null_reference(target_expr, span));
+                };
+                let prop = match name {
+                    "Thumbprint" => CertProp::Thumbprint,
+                    "Issuer" => CertProp::Issuer,
+                    "Subject" => CertProp::Subject,
+                    "SerialNumber" => CertProp::SerialNumber,
+                    "SubjectName" => return Ok(Val::Name(CertProp::SubjectNameName)),
+                    "IssuerName" => return Ok(Val::Name(CertProp::IssuerNameName)),
+                    "NotBefore" | "NotAfter" => {
+                        let prop = if name == "NotBefore" { CertProp::NotBefore } else { CertProp::NotAfter };
+                        let t = if name == "NotBefore" { cert.not_before_time() } else { cert.not_after_time() };
+                        // X509Certificate2 returns local time; the gateway's clock is UTC, so they agree.
+                        let Some(t) = t else {
+                            return Err(unevaluable(self.src, span, "the certificate's validity date is unreadable"));
+                        };
+                        return Ok(Val::Date(Date {
+                            t,
+                            raw: t,
+                            origin: DateOrigin::Cert(prop),
+                            text: self.text(span),
+                            transforms: Vec::new(),
+                        }));
+                    }
+                    _ => return unknown(self, "the certificate"),
+                };
+                Ok(self.cert_text(cert, prop))
+            }
+            Val::Name(prop) => match (name, self.input.cert) {
+                ("Name", Some(cert)) => Ok(self.cert_text(cert, prop)),
+                ("Name", None) => Err(self.null_reference(target_expr, span)),
+                _ => unknown(self, "an X500DistinguishedName"),
+            },
+            Val::DeploymentEntry(i) => match name {
+                "Value" => Ok(Val::DeploymentCert(i)),
+                "Key" => Err(unevaluable(self.src, span, "the ids of uploaded certificates are not known here")),
+                _ => unknown(self, "a certificate entry"),
+            },
+            Val::DeploymentCert(i) => match name {
+                "Thumbprint" => {
+                    let value = self.input.deployment_thumbprints.get(i).cloned().unwrap_or_default();
+                    Ok(Val::Str(Text {
+                        raw: value.clone(),
+                        value,
+                        origin: Origin::Deployment(i),
+                        transforms: Vec::new(),
+                    }))
+                }
+                _ => unknown(self, "an uploaded certificate"),
+            },
+            Val::Type(TypeName::DateTime) => match name {
+                "UtcNow" | "Now" => {
+                    let source = if name == "UtcNow" { "DateTime.UtcNow" } else { "DateTime.Now" };
+                    let t = self.input.now;
+                    Ok(Val::Date(Date {
+                        t,
+                        raw: t,
+                        origin: DateOrigin::Now { source },
+                        text: self.text(span),
+                        transforms: Vec::new(),
+                    }))
+                }
+                _ => unknown(self, "DateTime"),
+            },
+            Val::Type(TypeName::StringComparison) => {
+                let cmp = match name {
+                    "Ordinal" => StrCmp::Ordinal,
+                    "OrdinalIgnoreCase" => StrCmp::OrdinalIgnoreCase,
+                    "CurrentCulture" | "InvariantCulture" => StrCmp::Culture { ignore_case: false },
+                    "CurrentCultureIgnoreCase" | "InvariantCultureIgnoreCase" => StrCmp::Culture { ignore_case: true },
+                    _ => return unknown(self, "StringComparison"),
+                };
+                Ok(Val::Comparison(cmp))
+            }
+            other => unknown(self, other.describe()),
+        }
+    }
+
+    fn call(&mut self, target: &Expr, name: &str, args: &[Expr], span: Span) -> Result<Val, Stop> {
+        let recv = self.eval(target)?;
+        if let Val::Null { .. } = recv {
+            return Err(self.null_reference(target, span));
+        }
+        let unsupported = |me: &Self, what: &str| {
+            Err(unevaluable(
+                me.src,
+                span,
+                format!("method `{name}` with {} argument(s) on {what} is not supported", args.len()),
+            ))
+        };
+        match recv {
+            Val::Cert => match (name, args.len()) {
+                ("Verify", 0) | ("VerifyNoRevocation", 0) => {
+                    let known =
+                        if name == "Verify" { self.input.verify_ok } else { self.input.verify_no_revocation_ok };
+                    let Some(result) = known else {
+                        return Err(unevaluable(
+                            self.src,
+                            span,
+                            format!("the result of {name}() needs the chain verification against the uploaded CA certificates, which was not supplied"),
+                        ));
+                    };
+                    self.verify_calls.push(VerifyCall {
+                        path: self.path.to_string(),
+                        clause: self.clause,
+                        method: name.to_string(),
+                        result,
+                        evaluated: !self.shadow,
+                    });
+                    Ok(Val::Bool(result))
+                }
+                _ => unsupported(self, "the certificate"),
+            },
+            Val::Str(text) => self.string_method(text, name, args, span),
+            Val::Date(date) => match (name, args) {
+                ("AddDays" | "AddHours" | "AddMinutes", [arg]) => {
+                    let n = match self.eval(arg)? {
+                        Val::Num(n) => n,
+                        other => {
+                            return Err(unevaluable(
+                                self.src,
+                                arg.span,
+                                format!("expected a number, found {}", other.describe()),
+                            ))
+                        }
+                    };
+                    let unit = match name {
+                        "AddDays" => 86_400.0,
+                        "AddHours" => 3_600.0,
+                        _ => 60.0,
+                    };
+                    let secs = n * unit;
+                    let t =
+                        Duration::checked_seconds_f64(secs).and_then(|d| date.t.checked_add(d)).ok_or_else(|| {
+                            Stop::Exception {
+                                exception: "ArgumentOutOfRangeException".into(),
+                                fragment: self.text(span),
+                                why: "the date is out of range".into(),
+                            }
+                        })?;
+                    let mut transforms = date.transforms.clone();
+                    transforms.push(format!("{name}({})", self.text(arg.span)));
+                    Ok(Val::Date(Date { t, raw: date.raw, origin: date.origin, text: self.text(span), transforms }))
+                }
+                _ => unsupported(self, "a DateTime"),
+            },
+            Val::Type(TypeName::String) => match (name, args) {
+                ("Equals", [a, b]) | ("Equals", [a, b, _]) => {
+                    let left = self.eval(a)?;
+                    let right = self.eval(b)?;
+                    let cmp = match args.get(2) {
+                        Some(c) => self.comparison_arg(c)?,
+                        None => StrCmp::Ordinal,
+                    };
+                    self.string_equals(left, right, cmp, "string.Equals", span)
+                }
+                _ => unsupported(self, "string"),
+            },
+            Val::DeploymentCertificates => match (name, args) {
+                ("Any", []) => Ok(Val::Bool(!self.input.deployment_thumbprints.is_empty())),
+                ("Any", [lambda]) => {
+                    let ExprKind::Lambda { param, body } = &lambda.kind else {
+                        return Err(unevaluable(self.src, lambda.span, "Any() needs a lambda `c => …`"));
+                    };
+                    for i in 0..self.input.deployment_thumbprints.len() {
+                        self.bindings.push((param.clone(), Val::DeploymentEntry(i)));
+                        let r = self.eval(body).and_then(|v| self.as_bool(v, body));
+                        self.bindings.pop();
+                        if r? {
+                            return Ok(Val::Bool(true));
+                        }
+                    }
+                    Ok(Val::Bool(false))
+                }
+                _ => unsupported(self, "context.Deployment.Certificates"),
+            },
+            other => unsupported(self, other.describe()),
+        }
+    }
+}

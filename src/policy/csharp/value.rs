@@ -1,0 +1,144 @@
+//! The values a C# condition computes with, each remembering where it came from (a certificate
+//! property, a literal, an uploaded certificate, the clock) so a comparison can say what it compared.
+
+use time::OffsetDateTime;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum CertProp {
+    Thumbprint,
+    Issuer,
+    Subject,
+    SubjectNameName,
+    IssuerNameName,
+    SerialNumber,
+    NotBefore,
+    NotAfter,
+}
+
+impl CertProp {
+    pub(super) fn name(self) -> &'static str {
+        match self {
+            CertProp::Thumbprint => "Thumbprint",
+            CertProp::Issuer => "Issuer",
+            CertProp::Subject => "Subject",
+            CertProp::SubjectNameName => "SubjectName.Name",
+            CertProp::IssuerNameName => "IssuerName.Name",
+            CertProp::SerialNumber => "SerialNumber",
+            CertProp::NotBefore => "NotBefore",
+            CertProp::NotAfter => "NotAfter",
+        }
+    }
+}
+
+/// Where a string came from, so a comparison can say what it compared.
+#[derive(Debug, Clone)]
+pub(super) enum Origin {
+    Cert(CertProp),
+    Literal,
+    Deployment(usize),
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct Text {
+    pub(super) value: String,
+    /// The value before any transformation.
+    pub(super) raw: String,
+    pub(super) origin: Origin,
+    pub(super) transforms: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub(super) enum DateOrigin {
+    Cert(CertProp),
+    /// `DateTime.UtcNow` or `DateTime.Now`, with the expression text that produced the value.
+    Now {
+        source: &'static str,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct Date {
+    pub(super) t: OffsetDateTime,
+    pub(super) raw: OffsetDateTime,
+    pub(super) origin: DateOrigin,
+    pub(super) text: String,
+    pub(super) transforms: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum StrCmp {
+    Ordinal,
+    OrdinalIgnoreCase,
+    Culture { ignore_case: bool },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum TypeName {
+    DateTime,
+    String,
+    StringComparison,
+}
+
+#[derive(Debug, Clone)]
+pub(super) enum Val {
+    /// `null`; `certificate` is true for a null `context.Request.Certificate`.
+    Null {
+        certificate: bool,
+    },
+    Bool(bool),
+    Num(f64),
+    Str(Text),
+    Date(Date),
+    Context,
+    Request,
+    Deployment,
+    Cert,
+    Name(CertProp),
+    DeploymentCertificates,
+    DeploymentEntry(usize),
+    DeploymentCert(usize),
+    Type(TypeName),
+    Comparison(StrCmp),
+}
+
+impl Val {
+    pub(super) fn describe(&self) -> &'static str {
+        match self {
+            Val::Null { .. } => "null",
+            Val::Bool(_) => "a boolean",
+            Val::Num(_) => "a number",
+            Val::Str(_) => "a string",
+            Val::Date(_) => "a DateTime",
+            Val::Context => "context",
+            Val::Request => "context.Request",
+            Val::Deployment => "context.Deployment",
+            Val::Cert => "a certificate",
+            Val::Name(_) => "an X500DistinguishedName",
+            Val::DeploymentCertificates => "context.Deployment.Certificates",
+            Val::DeploymentEntry(_) => "a certificate entry",
+            Val::DeploymentCert(_) => "an uploaded certificate",
+            Val::Type(_) => "a type",
+            Val::Comparison(_) => "a StringComparison",
+        }
+    }
+}
+
+/// .NET's simple invariant case mapping: one char to one char, or unchanged.
+pub(super) fn map_case(s: &str, upper: bool) -> String {
+    s.chars()
+        .map(|c| {
+            let mut m: Vec<char> = if upper { c.to_uppercase().collect() } else { c.to_lowercase().collect() };
+            if m.len() == 1 {
+                m.pop().unwrap_or(c)
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+/// Culture-aware comparison agrees with ordinal comparison on ASCII letters and digits only;
+/// elsewhere (ignorable characters such as U+200E, punctuation) it may not, so it is not modelled.
+pub(super) fn culture_safe(s: &str) -> bool {
+    s.chars().all(|c| c.is_ascii_alphanumeric())
+}

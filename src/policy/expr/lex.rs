@@ -1,0 +1,330 @@
+//! The tokenizer of the C# expression subset: identifiers, numbers, operators and C# string
+//! literals (regular with every escape, and verbatim `@"…"`), each token with its span.
+
+use super::{Span, Unsupported};
+
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum Tok {
+    Ident(String),
+    Str(String),
+    Num(f64),
+    Dot,
+    Comma,
+    LParen,
+    RParen,
+    Not,
+    Minus,
+    EqEq,
+    NotEq,
+    Lt,
+    Gt,
+    Le,
+    Ge,
+    AndAnd,
+    OrOr,
+    Arrow,
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct Token {
+    pub(super) tok: Tok,
+    pub(super) span: Span,
+}
+
+pub(super) fn tokenize(src: &str) -> Result<Vec<Token>, Unsupported> {
+    let chars: Vec<(usize, char)> = src.char_indices().collect();
+    let at = |i: usize| chars.get(i).map(|(_, c)| *c);
+    let off = |i: usize| chars.get(i).map(|(o, _)| *o).unwrap_or(src.len());
+    let mut out = Vec::new();
+    let mut i = 0;
+    while let Some(c) = at(i) {
+        let start = off(i);
+        if c.is_whitespace() {
+            i += 1;
+            continue;
+        }
+        // Comments are legal inside a multi-line expression.
+        if c == '/' && at(i + 1) == Some('/') {
+            while at(i).is_some_and(|c| c != '\n') {
+                i += 1;
+            }
+            continue;
+        }
+        if c == '/' && at(i + 1) == Some('*') {
+            let mut j = i + 2;
+            loop {
+                match at(j) {
+                    None => return Err(Unsupported::new(Span { start, end: src.len() }, "unterminated /* comment")),
+                    Some('*') if at(j + 1) == Some('/') => break,
+                    _ => j += 1,
+                }
+            }
+            i = j + 2;
+            continue;
+        }
+        if c.is_ascii_alphabetic() || c == '_' {
+            let mut j = i;
+            while at(j).is_some_and(|c| c.is_ascii_alphanumeric() || c == '_') {
+                j += 1;
+            }
+            let span = Span { start, end: off(j) };
+            out.push(Token { tok: Tok::Ident(span.text(src).to_string()), span });
+            i = j;
+            continue;
+        }
+        if c.is_ascii_digit() {
+            let mut j = i;
+            while at(j).is_some_and(|c| c.is_ascii_digit()) {
+                j += 1;
+            }
+            if at(j) == Some('.') && at(j + 1).is_some_and(|c| c.is_ascii_digit()) {
+                j += 1;
+                while at(j).is_some_and(|c| c.is_ascii_digit()) {
+                    j += 1;
+                }
+            }
+            if at(j).is_some_and(|c| c.is_ascii_alphanumeric() || c == '_') {
+                let mut k = j;
+                while at(k).is_some_and(|c| c.is_ascii_alphanumeric() || c == '_') {
+                    k += 1;
+                }
+                return Err(Unsupported::new(
+                    Span { start, end: off(k) },
+                    "numeric literals with a suffix or in hex are not supported",
+                ));
+            }
+            let span = Span { start, end: off(j) };
+            let value = span.text(src).parse::<f64>().map_err(|_| Unsupported::new(span, "number out of range"))?;
+            out.push(Token { tok: Tok::Num(value), span });
+            i = j;
+            continue;
+        }
+        if c == '@' && at(i + 1) == Some('"') {
+            let (value, next) = verbatim_string(&chars, i + 2, src)?;
+            out.push(Token { tok: Tok::Str(value), span: Span { start, end: off(next) } });
+            i = next;
+            continue;
+        }
+        if c == '"' {
+            let (value, next) = regular_string(&chars, i + 1, src)?;
+            out.push(Token { tok: Tok::Str(value), span: Span { start, end: off(next) } });
+            i = next;
+            continue;
+        }
+        if c == '$' && matches!(at(i + 1), Some('"' | '@')) {
+            let end = string_end(&chars, i, src);
+            return Err(Unsupported::new(Span { start, end }, "interpolated strings are not supported"));
+        }
+        if c == '\'' {
+            let mut j = i + 1;
+            while let Some(d) = at(j) {
+                j += 1;
+                if d == '\\' {
+                    j += 1;
+                } else if d == '\'' || d == '\n' {
+                    break;
+                }
+            }
+            return Err(Unsupported::new(Span { start, end: off(j) }, "character literals are not supported"));
+        }
+        let two = |a: char, b: char| c == a && at(i + 1) == Some(b);
+        let (tok, len) = if two('=', '=') {
+            (Some(Tok::EqEq), 2)
+        } else if two('!', '=') {
+            (Some(Tok::NotEq), 2)
+        } else if two('<', '=') {
+            (Some(Tok::Le), 2)
+        } else if two('>', '=') {
+            (Some(Tok::Ge), 2)
+        } else if two('&', '&') {
+            (Some(Tok::AndAnd), 2)
+        } else if two('|', '|') {
+            (Some(Tok::OrOr), 2)
+        } else if two('=', '>') {
+            (Some(Tok::Arrow), 2)
+        } else {
+            match c {
+                '.' => (Some(Tok::Dot), 1),
+                ',' => (Some(Tok::Comma), 1),
+                '(' => (Some(Tok::LParen), 1),
+                ')' => (Some(Tok::RParen), 1),
+                '!' => (Some(Tok::Not), 1),
+                '-' if at(i + 1) != Some('-') && at(i + 1) != Some('=') => (Some(Tok::Minus), 1),
+                '<' => (Some(Tok::Lt), 1),
+                '>' => (Some(Tok::Gt), 1),
+                _ => (None, 1),
+            }
+        };
+        match tok {
+            Some(tok) => {
+                out.push(Token { tok, span: Span { start, end: off(i + len) } });
+                i += len;
+            }
+            None => {
+                let mut j = i + 1;
+                let punct = "?+-*/%&|^=<>:~";
+                if c == '?' && at(i + 1) == Some('.') {
+                    j = i + 2;
+                } else if punct.contains(c) {
+                    while at(j).is_some_and(|d| punct.contains(d)) {
+                        j += 1;
+                    }
+                }
+                let span = Span { start, end: off(j) };
+                let why = match span.text(src) {
+                    "?." => "the null-conditional operator ?. is not supported".to_string(),
+                    "??" => "the null-coalescing operator ?? is not supported".to_string(),
+                    "?" | ":" => "the conditional operator ?: is not supported".to_string(),
+                    "{" | "}" | ";" => "statement blocks are not supported (only single expressions)".to_string(),
+                    "[" | "]" => "indexers are not supported".to_string(),
+                    "+" => "string concatenation and arithmetic are not supported".to_string(),
+                    other => format!("`{other}` is not supported"),
+                };
+                return Err(Unsupported::new(span, why));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Byte offset just past the string literal (of any kind) that starts at char index `i`, or the end.
+fn string_end(chars: &[(usize, char)], i: usize, src: &str) -> usize {
+    let mut j = i;
+    while chars.get(j).is_some_and(|(_, c)| *c != '"') {
+        j += 1;
+    }
+    j += 1;
+    while let Some((_, c)) = chars.get(j) {
+        j += 1;
+        if *c == '"' {
+            break;
+        }
+    }
+    chars.get(j).map(|(o, _)| *o).unwrap_or(src.len())
+}
+
+fn verbatim_string(chars: &[(usize, char)], mut j: usize, src: &str) -> Result<(String, usize), Unsupported> {
+    let start = chars.get(j.saturating_sub(2)).map(|(o, _)| *o).unwrap_or(0);
+    let mut value = String::new();
+    loop {
+        match chars.get(j).map(|(_, c)| *c) {
+            None => {
+                return Err(Unsupported::new(Span { start, end: src.len() }, "unterminated verbatim string literal"))
+            }
+            Some('"') if chars.get(j + 1).map(|(_, c)| *c) == Some('"') => {
+                value.push('"');
+                j += 2;
+            }
+            Some('"') => return Ok((value, j + 1)),
+            Some(c) => {
+                value.push(c);
+                j += 1;
+            }
+        }
+    }
+}
+
+fn regular_string(chars: &[(usize, char)], mut j: usize, src: &str) -> Result<(String, usize), Unsupported> {
+    let off = |k: usize| chars.get(k).map(|(o, _)| *o).unwrap_or(src.len());
+    let start = off(j.saturating_sub(1));
+    let at = |k: usize| chars.get(k).map(|(_, c)| *c);
+    let mut value = String::new();
+    // UTF-16 code units from \u escapes, so surrogate pairs combine as C# would.
+    let mut pending_high: Option<u16> = None;
+    loop {
+        let c = match at(j) {
+            None | Some('\n') | Some('\r') => {
+                return Err(Unsupported::new(Span { start, end: off(j) }, "unterminated string literal"))
+            }
+            Some(c) => c,
+        };
+        if c == '"' {
+            if pending_high.is_some() {
+                return Err(Unsupported::new(
+                    Span { start, end: off(j + 1) },
+                    "lone UTF-16 surrogate in string literal",
+                ));
+            }
+            return Ok((value, j + 1));
+        }
+        if c != '\\' {
+            if pending_high.is_some() {
+                return Err(Unsupported::new(
+                    Span { start, end: off(j + 1) },
+                    "lone UTF-16 surrogate in string literal",
+                ));
+            }
+            value.push(c);
+            j += 1;
+            continue;
+        }
+        let esc_start = off(j);
+        let e =
+            at(j + 1).ok_or_else(|| Unsupported::new(Span { start, end: src.len() }, "unterminated string literal"))?;
+        let simple = match e {
+            '\'' => Some('\''),
+            '"' => Some('"'),
+            '\\' => Some('\\'),
+            '0' => Some('\0'),
+            'a' => Some('\u{7}'),
+            'b' => Some('\u{8}'),
+            'f' => Some('\u{c}'),
+            'n' => Some('\n'),
+            'r' => Some('\r'),
+            't' => Some('\t'),
+            'v' => Some('\u{b}'),
+            _ => None,
+        };
+        if let Some(s) = simple {
+            if pending_high.is_some() {
+                return Err(Unsupported::new(
+                    Span { start, end: off(j + 2) },
+                    "lone UTF-16 surrogate in string literal",
+                ));
+            }
+            value.push(s);
+            j += 2;
+            continue;
+        }
+        let (min, max) = match e {
+            'u' => (4, 4),
+            'U' => (8, 8),
+            'x' => (1, 4),
+            _ => {
+                return Err(Unsupported::new(
+                    Span { start: esc_start, end: off(j + 2) },
+                    "unknown escape sequence in string literal",
+                ))
+            }
+        };
+        let mut k = j + 2;
+        let mut code: u32 = 0;
+        while k < j + 2 + max && at(k).is_some_and(|c| c.is_ascii_hexdigit()) {
+            code = code * 16 + at(k).and_then(|c| c.to_digit(16)).unwrap_or(0);
+            k += 1;
+        }
+        let esc_span = Span { start: esc_start, end: off(k) };
+        if k - (j + 2) < min {
+            return Err(Unsupported::new(esc_span, "malformed escape sequence in string literal"));
+        }
+        j = k;
+        if e == 'U' {
+            let ch = char::from_u32(code)
+                .ok_or_else(|| Unsupported::new(esc_span, "escape is not a valid Unicode scalar value"))?;
+            value.push(ch);
+            continue;
+        }
+        let unit = u16::try_from(code).map_err(|_| Unsupported::new(esc_span, "escape out of range"))?;
+        match (pending_high.take(), unit) {
+            (None, 0xD800..=0xDBFF) => pending_high = Some(unit),
+            (Some(high), 0xDC00..=0xDFFF) => {
+                let ch = char::decode_utf16([high, unit]).next().and_then(|r| r.ok());
+                value.push(ch.ok_or_else(|| Unsupported::new(esc_span, "invalid surrogate pair"))?);
+            }
+            (None, 0xDC00..=0xDFFF) | (Some(_), _) => {
+                return Err(Unsupported::new(esc_span, "lone UTF-16 surrogate in string literal"))
+            }
+            (None, u) => value.push(char::from_u32(u32::from(u)).unwrap_or('\u{FFFD}')),
+        }
+    }
+}

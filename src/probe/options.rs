@@ -1,0 +1,277 @@
+//! What a probe is run with: the target, role, TLS version pin, timeouts, headers (secret values
+//! never shown) and the client identity.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::cert::Certificate;
+use crate::error::{Error, Result};
+use crate::verify::TrustStore;
+
+/// Which handshake is being tested.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ProbeRole {
+    /// You are the API client calling the gateway, with the client's certificate.
+    #[default]
+    Inbound,
+    /// You stand in for the gateway calling the backend, with the gateway's certificate.
+    Outbound,
+}
+
+/// Pin the TLS version (rustls speaks 1.2 and 1.3 only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TlsVersionPin {
+    #[serde(rename = "1.2")]
+    Tls12,
+    #[serde(rename = "1.3")]
+    Tls13,
+}
+
+/// Per-phase time limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Timeouts {
+    pub dns_ms: u64,
+    pub connect_ms: u64,
+    pub tls_ms: u64,
+    pub http_ms: u64,
+    /// How long to wait for a post-handshake rejection when no HTTP request is made.
+    pub settle_ms: u64,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts { dns_ms: 5_000, connect_ms: 5_000, tls_ms: 10_000, http_ms: 15_000, settle_ms: 1_000 }
+    }
+}
+
+impl Timeouts {
+    /// One overall `--timeout SECS` caps every phase.
+    pub fn capped(secs: f64) -> Self {
+        let cap = (secs * 1000.0).max(1.0) as u64;
+        let d = Timeouts::default();
+        Timeouts {
+            dns_ms: d.dns_ms.min(cap),
+            connect_ms: d.connect_ms.min(cap),
+            tls_ms: d.tls_ms.min(cap),
+            http_ms: d.http_ms.min(cap),
+            settle_ms: d.settle_ms.min(cap),
+        }
+    }
+}
+
+/// An HTTP header to send. Values of secret-bearing headers never leave memory: they serialize as
+/// `[redacted]`.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+pub struct Header {
+    pub name: String,
+    pub value: String,
+}
+
+impl std::fmt::Debug for Header {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Header")
+            .field("name", &self.name)
+            .field("value", &display_header_value(&self.name, &self.value))
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_and_json_never_show_secret_header_values() {
+        let h = Header::parse("Ocp-Apim-Subscription-Key: s3cr3t-value").expect("header");
+        let mut o = ProbeOptions::new("api.contoso.com", 443);
+        o.headers = vec![h, Header::parse("X-Trace: visible").expect("header")];
+        let debug = format!("{o:?}");
+        let json = serde_json::to_string(&o).expect("json");
+        for text in [&debug, &json] {
+            assert!(!text.contains("s3cr3t-value"), "{text}");
+            assert!(text.contains("[redacted]") && text.contains("visible"), "{text}");
+        }
+    }
+}
+
+/// Headers whose values are secrets and never appear in any output.
+pub fn is_secret_header(name: &str) -> bool {
+    ["authorization", "ocp-apim-subscription-key", "cookie", "set-cookie", "proxy-authorization"]
+        .iter()
+        .any(|s| name.eq_ignore_ascii_case(s))
+}
+
+/// The value to show for a header: secret values become `[redacted]`.
+pub fn display_header_value(name: &str, value: &str) -> String {
+    if is_secret_header(name) {
+        "[redacted]".to_string()
+    } else {
+        value.to_string()
+    }
+}
+
+impl Serialize for Header {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Header", 2)?;
+        st.serialize_field("name", &self.name)?;
+        st.serialize_field("value", &display_header_value(&self.name, &self.value))?;
+        st.end()
+    }
+}
+
+impl Header {
+    /// Parse `Name: value` as curl's `-H` takes it.
+    pub fn parse(text: &str) -> Result<Self> {
+        let (name, value) = text
+            .split_once(':')
+            .ok_or_else(|| Error::Usage(format!("--header {:?}: expected 'Name: value'", redact_header_text(text))))?;
+        let name = name.trim();
+        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_graphic() && b != b':') {
+            return Err(Error::Usage(format!("--header {:?}: invalid header name", redact_header_text(text))));
+        }
+        Ok(Header { name: name.to_string(), value: value.trim().to_string() })
+    }
+}
+
+pub(super) fn redact_header_text(text: &str) -> String {
+    match text.split_once(':') {
+        Some((n, _)) if is_secret_header(n.trim()) => format!("{}: [redacted]", n.trim()),
+        _ => text.to_string(),
+    }
+}
+
+/// Everything that defines a probe except secrets: safe to save and replay.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProbeOptions {
+    pub role: ProbeRole,
+    pub host: String,
+    pub port: u16,
+    /// Server name to send (defaults to `host`).
+    pub sni: Option<String>,
+    /// Connect here instead (`HOST:PORT`), keeping `host` for SNI and `Host:`, like curl's `--connect-to`.
+    pub connect_to: Option<String>,
+    /// Ask this DNS server (`IP:PORT`) instead of the system's.
+    pub dns_server: Option<SocketAddr>,
+    pub method: String,
+    pub path: String,
+    pub headers: Vec<Header>,
+    pub no_http: bool,
+    pub tls_version: Option<TlsVersionPin>,
+    /// ALPN protocols to offer, in order (`h2`, `http/1.1`).
+    pub alpn: Vec<String>,
+    pub timeouts: Timeouts,
+    /// With a client certificate and a server that asks for one, also probe without it.
+    pub compare_without_cert: bool,
+}
+
+impl ProbeOptions {
+    pub fn new(host: &str, port: u16) -> Self {
+        ProbeOptions {
+            role: ProbeRole::Inbound,
+            host: host.to_string(),
+            port,
+            sni: None,
+            connect_to: None,
+            dns_server: None,
+            method: "GET".into(),
+            path: "/".into(),
+            headers: vec![],
+            no_http: false,
+            tls_version: None,
+            alpn: vec!["http/1.1".into()],
+            timeouts: Timeouts::default(),
+            compare_without_cert: true,
+        }
+    }
+
+    /// The name sent in SNI and checked against the server certificate.
+    pub fn server_name(&self) -> &str {
+        self.sni.as_deref().unwrap_or(&self.host)
+    }
+
+    /// Split `HOST[:PORT]` (with `[v6]:port`) into parts; port defaults to 443.
+    pub fn parse_target(text: &str) -> Result<(String, u16)> {
+        parse_host_port(text, Some(443)).map_err(|p| Error::Usage(format!("target {text:?}: {p}")))
+    }
+}
+
+/// Parse `host:port`, `[v6]:port`, or (with a default) a bare host.
+pub fn parse_host_port(text: &str, default_port: Option<u16>) -> std::result::Result<(String, u16), String> {
+    let text = text.trim();
+    let text = text.strip_prefix("https://").unwrap_or(text);
+    let text = text.split('/').next().unwrap_or(text);
+    if text.is_empty() {
+        return Err("empty host".into());
+    }
+    if let Some(rest) = text.strip_prefix('[') {
+        let (host, after) = rest.split_once(']').ok_or("missing ']' in IPv6 address")?;
+        return match after.strip_prefix(':') {
+            Some(p) => Ok((host.to_string(), p.parse().map_err(|_| format!("bad port {p:?}"))?)),
+            None if after.is_empty() => default_port.map(|d| (host.to_string(), d)).ok_or("missing port".into()),
+            None => Err(format!("unexpected {after:?} after ']'")),
+        };
+    }
+    match text.rsplit_once(':') {
+        Some((h, p)) if !h.contains(':') => {
+            let port: u16 = p.parse().map_err(|_| format!("bad port {p:?}"))?;
+            if h.is_empty() {
+                return Err("empty host".into());
+            }
+            Ok((h.to_string(), port))
+        }
+        Some(_) => {
+            // A bare IPv6 address without brackets.
+            default_port.map(|d| (text.to_string(), d)).ok_or_else(|| "missing port".into())
+        }
+        None => default_port.map(|d| (text.to_string(), d)).ok_or_else(|| "missing port".into()),
+    }
+}
+
+/// A client certificate and key to present, ready for rustls. Holds the private key: never
+/// serialized, and its Debug output shows only the certificate.
+#[derive(Clone)]
+pub struct ClientIdentity {
+    pub chain: Vec<Certificate>,
+    pub certified: Arc<rustls::sign::CertifiedKey>,
+    /// Where it was loaded from (paths only), for reports.
+    pub origin: String,
+}
+
+impl std::fmt::Debug for ClientIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientIdentity")
+            .field("leaf", &self.chain.first().map(|c| c.info.subject.clone()))
+            .field("origin", &self.origin)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientIdentity {
+    /// Build from a leaf-first chain and its private key.
+    pub fn new(
+        chain: Vec<Certificate>,
+        key: &rustls::pki_types::PrivateKeyDer<'static>,
+        origin: impl Into<String>,
+    ) -> Result<Self> {
+        let origin = origin.into();
+        let provider = super::tls::provider();
+        let signing = provider
+            .key_provider
+            .load_private_key(key.clone_key())
+            .map_err(|e| Error::input(&origin, format!("private key cannot be used for TLS ({e})")))?;
+        let ders = chain.iter().map(|c| rustls::pki_types::CertificateDer::from(c.der.clone())).collect();
+        let certified = Arc::new(rustls::sign::CertifiedKey::new(ders, signing));
+        Ok(ClientIdentity { chain, certified, origin })
+    }
+}
+
+/// What a probe is run with besides its options: the key material and the trust for the server.
+#[derive(Debug, Clone)]
+pub struct ProbeContext {
+    pub identity: Option<ClientIdentity>,
+    pub trust: TrustStore,
+}

@@ -1,0 +1,18 @@
+//! Sessions: the inputs, every observation and every finding of a run, serializable and
+//! self-contained (certificates embedded as PEM, public parts only), so a colleague can open it on
+//! another machine. Private keys, passwords and secret header values are never part of it.
+
+mod diff;
+mod model;
+mod redact;
+mod store;
+mod summary;
+
+pub use self::diff::{diff, CertSummary, Change, DiffSide, SessionDiff, TargetDiff, TargetStatus, DIFF_SCHEMA_VERSION};
+pub use self::model::{
+    InspectContext, MaterialRefs, PasswordRef, Session, TargetKind, TargetRun, OLDEST_SESSION_SCHEMA_VERSION, REDACTED,
+    SESSION_SCHEMA_VERSION,
+};
+pub use self::redact::redacted;
+pub use self::store::{load, parse, save, write_atomically, MAX_SESSION_BYTES, MAX_STRING_BYTES};
+pub use self::summary::{handshake_summary, policy_summary, verdict_summary};

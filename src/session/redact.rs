@@ -1,0 +1,160 @@
+//! Removing secrets before a session is saved or shown: secret header values wherever they appear
+//! again, and any PEM private key block.
+
+use serde_json::Value;
+
+use super::model::{Session, REDACTED};
+use crate::error::{Error, Result};
+use crate::probe::is_secret_header;
+
+/// The session as it may be saved or shown: every secret removed.
+///
+/// Secret header values (Authorization, Ocp-Apim-Subscription-Key, Cookie, Set-Cookie,
+/// Proxy-Authorization) become `[redacted]` wherever a header appears, and any other place a secret
+/// value sent with the request shows up again (a server echoing the request into its body, an error
+/// quoting it) is cut out too. A PEM private key block, should one ever reach a string, is removed.
+pub fn redacted(session: &Session) -> Result<Session> {
+    let secrets: Vec<String> = session
+        .targets
+        .iter()
+        .filter_map(|t| t.options.as_ref())
+        .flat_map(|o| o.headers.iter())
+        .filter(|h| is_secret_header(&h.name))
+        .flat_map(|h| secret_fragments(&h.value))
+        .collect();
+    let mut value =
+        serde_json::to_value(session).map_err(|e| Error::input("session", format!("cannot be serialized ({e})")))?;
+    scrub(&mut value, &secrets);
+    serde_json::from_value(value).map_err(|e| Error::input("session", format!("cannot be redacted ({e})")))
+}
+
+/// The value itself, and for `Scheme credentials` (Basic, Bearer …) the credentials alone, which is
+/// what a server tends to echo. Short values are skipped: cutting every "ab" out of a report would
+/// mangle it and protect nothing.
+pub(super) fn secret_fragments(value: &str) -> Vec<String> {
+    const MIN_SECRET_LEN: usize = 6;
+    let mut out = vec![value.trim().to_string()];
+    if let Some((_, credentials)) = value.trim().split_once(' ') {
+        out.push(credentials.trim().to_string());
+    }
+    out.retain(|s| s.len() >= MIN_SECRET_LEN && s != REDACTED);
+    out
+}
+
+pub(super) fn scrub(v: &mut Value, secrets: &[String]) {
+    match v {
+        Value::String(s) => {
+            if let Some(clean) = scrub_string(s, secrets) {
+                *s = clean;
+            }
+        }
+        Value::Array(items) => {
+            // Response headers are `[name, value]` pairs.
+            if let [Value::String(name), Value::String(value)] = items.as_mut_slice() {
+                if is_secret_header(name) {
+                    *value = REDACTED.to_string();
+                }
+            }
+            items.iter_mut().for_each(|i| scrub(i, secrets));
+        }
+        Value::Object(map) => {
+            // Request headers are `{name, value}` objects; listen echoes map names to values.
+            let named_secret = matches!(map.get("name"), Some(Value::String(n)) if is_secret_header(n));
+            if named_secret {
+                if let Some(value) = map.get_mut("value") {
+                    *value = Value::String(REDACTED.to_string());
+                }
+            }
+            for (key, value) in map.iter_mut() {
+                if is_secret_header(key) && value.is_string() {
+                    *value = Value::String(REDACTED.to_string());
+                } else {
+                    scrub(value, secrets);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+pub(super) fn scrub_string(s: &str, secrets: &[String]) -> Option<String> {
+    let mut out: Option<String> = None;
+    for secret in secrets {
+        let current = out.as_deref().unwrap_or(s);
+        if current.contains(secret.as_str()) {
+            out = Some(current.replace(secret.as_str(), REDACTED));
+        }
+    }
+    let current = out.as_deref().unwrap_or(s);
+    if current.contains("PRIVATE KEY-----") {
+        out = Some(remove_private_key_blocks(current));
+    }
+    out
+}
+
+/// Cut every `-----BEGIN … PRIVATE KEY-----` … `-----END … PRIVATE KEY-----` block (or, if the end
+/// is missing, everything after the begin line).
+pub(super) fn remove_private_key_blocks(s: &str) -> String {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(start) = rest.find("-----BEGIN ") {
+        let header_end = rest[start..].find("-----\n").map(|e| start + e);
+        let is_key = rest[start..].lines().next().is_some_and(|l| l.contains("PRIVATE KEY"));
+        if !is_key {
+            let skip = start + "-----BEGIN ".len();
+            out.push_str(&rest[..skip]);
+            rest = &rest[skip..];
+            continue;
+        }
+        out.push_str(&rest[..start]);
+        out.push_str("[private key removed]");
+        let after_begin = header_end.map(|e| e + 6).unwrap_or(rest.len());
+        rest = match rest[after_begin..].find("PRIVATE KEY-----") {
+            Some(end) => &rest[after_begin + end + "PRIVATE KEY-----".len()..],
+            None => "",
+        };
+    }
+    out.push_str(rest);
+    // A key whose markers were mangled must still not survive under its usual label.
+    out.replace("PRIVATE KEY", "[private key removed]")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::model::TargetRun;
+    use super::*;
+    use crate::probe::{Header, ProbeOptions};
+
+    #[test]
+    fn private_key_blocks_are_cut_out_of_any_string() {
+        let cert = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+        let key = "-----BEGIN EC PRIVATE KEY-----\nMHcC\n-----END EC PRIVATE KEY-----\n";
+        let out = remove_private_key_blocks(&format!("before\n{cert}{key}after"));
+        assert!(out.contains(cert) && out.starts_with("before\n") && out.ends_with("after"), "{out}");
+        assert!(!out.contains("PRIVATE KEY") && !out.contains("MHcC"), "{out}");
+        // No END line: everything after BEGIN goes.
+        let out = remove_private_key_blocks("x -----BEGIN PRIVATE KEY-----\nMIIE secret");
+        assert_eq!(out, "x [private key removed]");
+    }
+
+    #[test]
+    fn secret_values_are_redacted_everywhere_in_a_session() {
+        let mut options = ProbeOptions::new("api.example", 443);
+        options.headers = vec![
+            Header { name: "authorization".into(), value: "Bearer token-value-123".into() },
+            Header { name: "X-Trace".into(), value: "visible".into() },
+        ];
+        let run = TargetRun {
+            name: "t".into(),
+            options: Some(options),
+            error: Some("server said token-value-123 is wrong".into()),
+            ..Default::default()
+        };
+        let safe = redacted(&Session::new(vec![run])).expect("redact");
+        let text = serde_json::to_string(&safe).expect("json");
+        assert!(!text.contains("token-value-123"), "{text}");
+        assert!(text.contains("visible"));
+        assert_eq!(safe.targets[0].error.as_deref(), Some("server said [redacted] is wrong"));
+        assert_eq!(secret_fragments("ab"), Vec::<String>::new(), "too short to hunt for");
+    }
+}

@@ -1,0 +1,163 @@
+//! Saving and loading session files: written atomically, read size-capped, string lengths bounded,
+//! older format versions migrated.
+
+use std::io::Write as _;
+use std::path::Path;
+
+use serde_json::Value;
+
+use super::model::{InspectContext, Session, TargetKind, OLDEST_SESSION_SCHEMA_VERSION, SESSION_SCHEMA_VERSION};
+use super::redact::redacted;
+use crate::error::{Error, Result};
+
+/// A session file larger than this is refused before it is parsed.
+pub const MAX_SESSION_BYTES: u64 = crate::fsio::SESSION_CAP.bytes;
+/// No string in a session is this long: the longest real ones are certificates in PEM and 4 KiB
+/// body previews. A longer one means a corrupt or hostile file.
+pub const MAX_STRING_BYTES: usize = 1024 * 1024;
+
+/// Temporary file in the same directory, fsync, rename: a crash or a full disk never leaves a half
+/// file, and the previous file survives any failure.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    // `-o /dev/null`, `-o /dev/stdout`, a FIFO: write through; renaming over them would replace the
+    // device with a regular file.
+    if let Ok(meta) = std::fs::metadata(path) {
+        if !meta.is_file() {
+            return std::fs::OpenOptions::new()
+                .write(true)
+                .open(path)
+                .and_then(|mut f| f.write_all(bytes))
+                .map_err(|e| Error::io(path, e));
+        }
+    }
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let result = (|| -> std::io::Result<()> {
+        let mut tmp = tempfile::Builder::new().prefix(".mtls-doctor-").suffix(".tmp").tempfile_in(dir)?;
+        tmp.write_all(bytes)?;
+        tmp.as_file().sync_all()?;
+        tmp.persist(path).map_err(|e| e.error)?;
+        // The rename itself is durable only once the directory is synced.
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    })();
+    result.map_err(|e| Error::io(path, e))
+}
+
+/// Save a session (redacted) as pretty JSON, atomically.
+pub fn save(session: &Session, path: &Path) -> Result<()> {
+    let safe = redacted(session)?;
+    let mut text = serde_json::to_string_pretty(&safe)
+        .map_err(|e| Error::input(path.display().to_string(), format!("cannot serialize the session ({e})")))?;
+    text.push('\n');
+    write_atomically(path, text.as_bytes())
+}
+
+/// Load a session file: size-capped, schema version checked, older versions migrated, unknown fields
+/// ignored. Every problem is one line naming the file and where in it.
+pub fn load(path: &Path) -> Result<Session> {
+    let origin = path.display().to_string();
+    let bytes = crate::fsio::read_capped(path, crate::fsio::SESSION_CAP)?;
+    parse(&bytes, &origin)
+}
+
+/// Parse session JSON read from `origin` (a file name, for errors).
+pub fn parse(bytes: &[u8], origin: &str) -> Result<Session> {
+    let bad = |problem: String| Error::input(origin, problem);
+    if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(bad("empty file, not a session".into()));
+    }
+    // A first pass as plain JSON: syntax errors with their line and column, and the checks that
+    // must come before the real model is read (version, kind of file, string sizes).
+    let value: Value = serde_json::from_slice(bytes).map_err(|e| bad(format!("not valid JSON: {e}")))?;
+    let Value::Object(top) = &value else {
+        return Err(bad("not a session: expected a JSON object at the top".into()));
+    };
+    if !top.contains_key("targets") && (top.contains_key("probes") || top.contains_key("certificates")) {
+        return Err(bad("this is a report (--report json), not a session: save sessions with --save".into()));
+    }
+    let version = match top.get("schema_version") {
+        None => return Err(bad("not a session: it has no schema_version".into())),
+        Some(v) => v.as_u64().ok_or_else(|| bad(format!("schema_version: expected a whole number, found {v}")))?,
+    };
+    if version > u64::from(SESSION_SCHEMA_VERSION) {
+        return Err(bad(format!(
+            "written by a newer mtls-doctor (session schema version {version}; this one reads versions \
+             {OLDEST_SESSION_SCHEMA_VERSION} to {SESSION_SCHEMA_VERSION}): upgrade mtls-doctor to open it"
+        )));
+    }
+    if version < u64::from(OLDEST_SESSION_SCHEMA_VERSION) {
+        return Err(bad(format!("schema_version {version} was never a session format")));
+    }
+    check_strings(&value, &mut String::new()).map_err(bad)?;
+
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let mut session: Session = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if path == "." {
+            bad(inner.to_string())
+        } else {
+            bad(format!("{path}: {inner}"))
+        }
+    })?;
+    if version < 2 {
+        migrate_v1(&mut session);
+    }
+    session.schema_version = SESSION_SCHEMA_VERSION;
+    Ok(session)
+}
+
+/// Version 1 had no inspect context nor command: both follow from what was recorded.
+pub(super) fn migrate_v1(session: &mut Session) {
+    for t in &mut session.targets {
+        if t.kind == TargetKind::Inspect && t.inspect.is_none() {
+            if let Some(chain) = &t.inspected {
+                let trust = if t.material.ca.is_empty() { "system".to_string() } else { t.material.ca.join(", ") };
+                t.inspect = Some(InspectContext { role: chain.role, host: None, trust, origins: Vec::new() });
+            }
+        }
+    }
+    if session.command.is_empty() {
+        let all_inspect = !session.targets.is_empty() && session.targets.iter().all(|t| t.kind == TargetKind::Inspect);
+        session.command = if all_inspect { "inspect" } else { "probe" }.to_string();
+    }
+}
+
+/// Refuse any string longer than [`MAX_STRING_BYTES`], naming where it is.
+pub(super) fn check_strings(v: &Value, path: &mut String) -> std::result::Result<(), String> {
+    match v {
+        Value::String(s) if s.len() > MAX_STRING_BYTES => Err(format!(
+            "{}: a string of {} bytes (at most {} KiB are expected): the file is corrupt or was edited",
+            if path.is_empty() { "." } else { path.as_str() },
+            s.len(),
+            MAX_STRING_BYTES >> 10
+        )),
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                let len = path.len();
+                path.push_str(&format!("[{i}]"));
+                check_strings(item, path)?;
+                path.truncate(len);
+            }
+            Ok(())
+        }
+        Value::Object(map) => {
+            for (k, item) in map {
+                let len = path.len();
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(k);
+                if k.len() > MAX_STRING_BYTES {
+                    return Err(format!("{path}: a key of {} bytes: the file is corrupt", k.len()));
+                }
+                check_strings(item, path)?;
+                path.truncate(len);
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}

@@ -93,7 +93,7 @@ pub struct BackendFailure {
     /// `response`.
     pub stage: String,
     pub detail: String,
-    /// The TLS alert the backend sent, by rustls' name (`UnknownCA`, `CertificateRequired`, …).
+    /// The TLS alert the backend sent, by its RFC 8446 name (`unknown_ca`, `certificate_required`, …).
     pub alert: Option<String>,
     /// What was wrong with the backend's certificate, by rustls' `CertificateError` variant name
     /// (`UnknownIssuer`, `NotValidForNameContext`, `ExpiredContext`, …).

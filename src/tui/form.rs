@@ -161,7 +161,7 @@ impl TargetForm {
             .map(|&key| {
                 let value = match key {
                     FieldKey::Name => run.name.clone(),
-                    FieldKey::Role => role_text(o.role).into(),
+                    FieldKey::Role => role_text(o.role),
                     FieldKey::Host => o.host.clone(),
                     FieldKey::Port => port.clone(),
                     FieldKey::Sni => opt(&o.sni),

@@ -275,7 +275,7 @@ async fn lab_gateway_forwards_to_backends_and_reports_backend_failures() {
 
         let failed: BackendFailure = get("/backend/distrusts-gateway/").await.json(502);
         assert_eq!(failed.error, "BackendConnectionFailure");
-        assert_eq!(failed.alert.as_deref(), Some("UnknownCA"), "{failed:?}");
+        assert_eq!(failed.alert.as_deref(), Some("unknown_ca"), "{failed:?}");
         assert!(failed.gateway_presented_certificate);
 
         let failed: BackendFailure = get("/backend/untrusted-cert/").await.json(502);
@@ -303,7 +303,7 @@ async fn lab_gateway_forwards_to_backends_and_reports_backend_failures() {
         lab.set_gateway_presents_cert(false);
         let failed: BackendFailure = get("/backend/ok/").await.json(502);
         assert!(!failed.gateway_presented_certificate);
-        assert_eq!(failed.alert.as_deref(), Some("CertificateRequired"), "{failed:?}");
+        assert_eq!(failed.alert.as_deref(), Some("certificate_required"), "{failed:?}");
         let echo: BackendEcho = get("/backend/optional/").await.json(200);
         assert!(echo.echo.tls.client_certificate.is_none());
         lab.set_gateway_presents_cert(true);

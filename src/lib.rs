@@ -4,21 +4,28 @@
 //! Data flows one way through the modules:
 //!
 //! ```text
-//! inputs (CLI flags, session file, TUI form)
-//!   -> material  load PEM / DER / PFX into certificates and keys         (material, cert)
-//!   -> verify    build and judge chains with openssl-compatible verdicts  (verify)
-//!   -> probe     DNS, TCP, TLS, HTTP; every failure is data               (probe, listen, lab)
-//!   -> diagnose  pure rules from observations to findings                 (policy, azure, diagnose)
-//!   -> session   inputs + observations + findings, serializable           (report, session)
-//!   -> views     TUI panes, JSON, text, markdown                          (report, tui)
+//! inputs      CLI flags (cli/), targets files (targets), session files (session/store), TUI form
+//!   -> engine   the one runner every front end calls: load, probe or inspect, evaluate, diagnose
+//!               (engine/load: material cache; engine/run: the one dispatch; engine/batch: jobs)
+//!   -> material PEM / DER / PFX into certificates and keys      (material/, cert/, fsio caps reads)
+//!   -> verify   chains with openssl-compatible verdicts         (verify/: code, openssl, host, der)
+//!   -> probe    DNS, TCP, TLS, HTTP; every failure is data      (probe/: dns, tls, http; listen, lab)
+//!   -> diagnose pure rules from observations to findings        (diagnose/, policy/, azure/)
+//!   -> session  inputs + observations + findings, serializable  (session/: model, store, redact, diff)
+//!   -> views    JSON, text, Markdown, TUI panes                 (report/, tui/)
 //! ```
 //!
-//! Every view says things in the same words: `text` (below diagnose, session, report and tui) holds
-//! `Display` for each domain enum a person reads, the verdict summary, the certificate wording and
-//! `clean()` for untrusted text. `report/` is split by format: `json`, `text`, `markdown`, `diff`.
+//! Where to look:
+//! - a finding's id is `diagnose::FindingId` (diagnose/id.rs); its words and fix are in
+//!   diagnose/catalog.rs; the rule that decides it is in one of diagnose/{probe,server,cert,policy,
+//!   azure}_rules.rs (grep the variant name); docs/findings.md documents each id.
+//! - a probe phase is recorded in probe/mod.rs (`run_probe`: DNS in probe/dns.rs, TCP in mod.rs,
+//!   TLS in probe/tls.rs with the recording verifiers in danger/, HTTP in probe/http.rs).
+//! - every word a person reads about a domain value (roles, verdicts, alerts, schemes, reasons) is
+//!   in `text` (below diagnose, session, report and tui), with `clean()` for untrusted text.
 //!
 //! A view never re-derives a fact, a rule never does I/O, and a probe never decides what a failure
-//! means. Only `tui` touches the terminal.
+//! means. Only `tui` touches the terminal; `tui`, `cli` and `demo` are glue over `engine`.
 
 pub mod azure;
 pub mod cert;

@@ -11,6 +11,19 @@ use crate::text::clean;
 
 /// Show a literal with its invisible characters made visible (`<U+200E>`). Every character that
 /// `thumbprint-invisible-char` detects is marked, or the evidence would hide the very thing it reports.
+/// A `validate-client-certificate` identity attribute that did not match what was presented.
+fn identity_mismatch(id: FindingId, ic: &crate::policy::IdentityCheck, actual: &str, fix_value: String) -> Finding {
+    let mut f = finding(id);
+    f.cause = format!(
+        "validate-client-certificate identity {} attribute {} does not match the certificate presented.",
+        ic.identity, ic.attribute
+    );
+    f.evidence.push(format!("{} {}=\"{}\"", ic.path, ic.attribute, visible(&ic.expected)));
+    f.evidence.push(format!("presented: {actual}"));
+    f.fix = vec![format!("Set {}=\"{fix_value}\".", ic.attribute)];
+    f
+}
+
 pub fn visible(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut buf = [0u8; 4];
@@ -239,29 +252,13 @@ pub fn policy_findings(
                 if ic.attribute == "issuer-thumbprint" && id == FindingId::ThumbprintIsIssuer {
                     continue;
                 }
-                let mut f = finding(id);
-                f.cause = format!(
-                    "validate-client-certificate identity {} attribute {} does not match the certificate presented.",
-                    ic.identity, ic.attribute
-                );
-                f.evidence.push(format!("{} {}=\"{}\"", ic.path, ic.attribute, visible(&ic.expected)));
-                f.evidence.push(format!("presented: {actual}"));
-                f.fix = vec![format!("Set {}=\"{actual}\".", ic.attribute)];
                 specific.push(id);
-                push(out, f);
+                push(out, identity_mismatch(id, ic, actual, actual.to_string()));
             } else if ic.attribute == "issuer-subject" || ic.attribute == "subject" {
                 let id =
                     if same_rdns(&ic.expected, actual) { FindingId::IssuerOrder } else { FindingId::IssuerMismatch };
-                let mut f = finding(id);
-                f.cause = format!(
-                    "validate-client-certificate identity {} attribute {} does not match.",
-                    ic.identity, ic.attribute
-                );
-                f.evidence.push(format!("{} {}=\"{}\"", ic.path, ic.attribute, visible(&ic.expected)));
-                f.evidence.push(format!("presented: {actual}"));
-                f.fix = vec![format!("Set {}=\"{}\".", ic.attribute, actual.replace('"', "&quot;"))];
                 specific.push(id);
-                push(out, f);
+                push(out, identity_mismatch(id, ic, actual, actual.replace('"', "&quot;")));
             }
         }
     }

@@ -185,10 +185,9 @@ pub fn diagnose(obs: &Observations) -> Vec<Finding> {
             };
             f.evidence.push(format!("certificate Thumbprint {}", cv.thumbprint));
             f.evidence.push(format!(
-                "verify against {}: error {} ({})",
+                "verify against {}: {}",
                 cv.uploaded.join(", "),
-                cv.verdict.code,
-                cv.verdict.code_name
+                crate::text::verdict_summary(&cv.verdict)
             ));
             if let Some(r) = &cv.verdict.reason {
                 f.evidence.push(format!("webpki: {}", crate::text::webpki_reason(r)));

@@ -329,9 +329,10 @@ impl TargetForm {
         let mut o = self.base.options.clone().unwrap_or_else(|| ProbeOptions::new(&host, port));
         o.host = host;
         o.port = port;
-        o.role = match text(FieldKey::Role).as_str() {
-            "outbound" => ProbeRole::Outbound,
-            _ => ProbeRole::Inbound,
+        o.role = if text(FieldKey::Role) == ProbeRole::Outbound.to_string() {
+            ProbeRole::Outbound
+        } else {
+            ProbeRole::Inbound
         };
         o.sni = optional(FieldKey::Sni);
         o.connect_to = optional(FieldKey::ConnectTo);
@@ -419,7 +420,8 @@ impl TargetForm {
 }
 
 fn toggle_role(f: &mut Field) {
-    f.value = if f.value == "outbound" { "inbound".into() } else { "outbound".into() };
+    let outbound = ProbeRole::Outbound.to_string();
+    f.value = if f.value == outbound { ProbeRole::Inbound.to_string() } else { outbound };
     f.cursor = f.value.chars().count();
 }
 

@@ -42,6 +42,7 @@ pub mod material;
 pub mod pki;
 pub mod policy;
 pub mod probe;
+pub mod revocation;
 pub mod report;
 pub mod session;
 pub mod targets;

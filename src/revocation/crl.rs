@@ -110,7 +110,8 @@ pub(super) fn distribution_points(cert: &X509Certificate<'_>) -> Vec<String> {
     for ext in cert.extensions() {
         if let ParsedExtension::CRLDistributionPoints(points) = ext.parsed_extension() {
             for point in points.iter() {
-                if let Some(x509_parser::extensions::DistributionPointName::FullName(names)) = &point.distribution_point {
+                if let Some(x509_parser::extensions::DistributionPointName::FullName(names)) = &point.distribution_point
+                {
                     for name in names {
                         if let x509_parser::extensions::GeneralName::URI(u) = name {
                             urls.push(u.to_string());

@@ -107,8 +107,9 @@ async fn fetch(url: &str, body: Option<Vec<u8>>, max_bytes: usize) -> Result<Byt
     let port = uri.port_u16().unwrap_or(80);
     // `Uri::host` keeps the brackets of an IPv6 literal; the socket address wants them off.
     let connect_host = host.trim_start_matches('[').trim_end_matches(']').to_string();
-    let stream =
-        tokio::net::TcpStream::connect((connect_host.as_str(), port)).await.map_err(|e| FetchError::Connect(e.to_string()))?;
+    let stream = tokio::net::TcpStream::connect((connect_host.as_str(), port))
+        .await
+        .map_err(|e| FetchError::Connect(e.to_string()))?;
     let (mut sender, conn) = hyper::client::conn::http1::Builder::new()
         .handshake(TokioIo::new(stream))
         .await

@@ -53,8 +53,12 @@ pub enum UnknownWhy {
     /// The certificate names neither a CRL distribution point nor an OCSP responder.
     NoSources,
     /// The URL could not be fetched (connection, timeout, status, size).
-    Fetch { error: String },
-    Malformed { problem: String },
+    Fetch {
+        error: String,
+    },
+    Malformed {
+        problem: String,
+    },
     /// The CRL or OCSP response does not verify with the issuer's key.
     BadSignature,
     /// The signer is not allowed to give this answer (no `cRLSign`, or an OCSP responder the
@@ -63,28 +67,40 @@ pub enum UnknownWhy {
     /// The issuer certificate is not known, so nothing can be verified (the chain is incomplete).
     IssuerMissing,
     /// The CRL or response is past its nextUpdate.
-    Stale { next_update: String },
-    NotYetValid { this_update: String },
+    Stale {
+        next_update: String,
+    },
+    NotYetValid {
+        this_update: String,
+    },
     /// The OCSP response does not mention this certificate.
     NotAnswered,
     /// The OCSP responder answered `unknown` for this certificate.
     ResponderSaysUnknown,
     /// The OCSP responder refused (`tryLater`, `unauthorized`, …).
-    ResponderError { status: String },
+    ResponderError {
+        status: String,
+    },
     /// A form of revocation data that .NET's simple path does not use either.
-    NotSupported { what: String },
+    NotSupported {
+        what: String,
+    },
 }
 
 impl fmt::Display for UnknownWhy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             UnknownWhy::Offline => f.write_str("not fetched (--offline)"),
-            UnknownWhy::NoSources => f.write_str("the certificate names no CRL distribution point and no OCSP responder"),
+            UnknownWhy::NoSources => {
+                f.write_str("the certificate names no CRL distribution point and no OCSP responder")
+            }
             UnknownWhy::Fetch { error } => write!(f, "could not be fetched: {error}"),
             UnknownWhy::Malformed { problem } => write!(f, "unusable: {problem}"),
             UnknownWhy::BadSignature => f.write_str("its signature does not verify with the issuer's key"),
             UnknownWhy::SignerNotAllowed => f.write_str("signed by a certificate the issuer did not authorise for it"),
-            UnknownWhy::IssuerMissing => f.write_str("the issuer certificate is unknown, so its signature cannot be checked"),
+            UnknownWhy::IssuerMissing => {
+                f.write_str("the issuer certificate is unknown, so its signature cannot be checked")
+            }
             UnknownWhy::Stale { next_update } => write!(f, "out of date (nextUpdate {next_update})"),
             UnknownWhy::NotYetValid { this_update } => write!(f, "not valid yet (thisUpdate {this_update})"),
             UnknownWhy::NotAnswered => f.write_str("the response does not cover this certificate"),
@@ -99,10 +115,18 @@ impl fmt::Display for UnknownWhy {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "answer", rename_all = "kebab-case")]
 pub enum SourceOutcome {
-    Good { this_update: String, next_update: Option<String> },
+    Good {
+        this_update: String,
+        next_update: Option<String>,
+    },
     /// `reason` is the RFC 5280 CRLReason name when the source gives one.
-    Revoked { revoked_at: String, reason: Option<String> },
-    Unknown { why: UnknownWhy },
+    Revoked {
+        revoked_at: String,
+        reason: Option<String>,
+    },
+    Unknown {
+        why: UnknownWhy,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -119,8 +143,14 @@ pub struct SourceCheck {
 #[serde(tag = "status", rename_all = "kebab-case")]
 pub enum RevocationStatus {
     Good,
-    Revoked { revoked_at: String, reason: Option<String>, url: String },
-    Unknown { why: UnknownWhy },
+    Revoked {
+        revoked_at: String,
+        reason: Option<String>,
+        url: String,
+    },
+    Unknown {
+        why: UnknownWhy,
+    },
     /// The trust anchor at the end of the chain: `X509RevocationFlag.ExcludeRoot` skips it.
     NotCheckedRoot,
 }
@@ -186,7 +216,9 @@ impl fmt::Display for VerifyRevocationAnswer {
             VerifyRevocationAnswer::StatusUnknown { depth, subject, why, from_here } => {
                 write!(f, "the revocation status of certificate {depth} ({subject}) is unknown: {why}")?;
                 if *from_here {
-                    f.write_str(" (fetched from this machine; if the gateway cannot fetch it either, the answer is the same)")?;
+                    f.write_str(
+                        " (fetched from this machine; if the gateway cannot fetch it either, the answer is the same)",
+                    )?;
                 }
                 Ok(())
             }
@@ -302,7 +334,11 @@ fn combine(sources: &[SourceCheck]) -> RevocationStatus {
         SourceOutcome::Revoked { revoked_at, reason } => Some((s, revoked_at, reason)),
         _ => None,
     }) {
-        return RevocationStatus::Revoked { revoked_at: revoked_at.clone(), reason: reason.clone(), url: s.url.clone() };
+        return RevocationStatus::Revoked {
+            revoked_at: revoked_at.clone(),
+            reason: reason.clone(),
+            url: s.url.clone(),
+        };
     }
     if sources.iter().any(|s| matches!(s.outcome, SourceOutcome::Good { .. })) {
         return RevocationStatus::Good;

@@ -80,7 +80,12 @@ fn time_of(t: &x509_ocsp::OcspGeneralizedTime) -> Option<OffsetDateTime> {
     OffsetDateTime::from_unix_timestamp(secs).ok()
 }
 
-pub(super) fn judge(cert_id: &CertId, issuer: &X509Certificate<'_>, bytes: &[u8], now: OffsetDateTime) -> SourceOutcome {
+pub(super) fn judge(
+    cert_id: &CertId,
+    issuer: &X509Certificate<'_>,
+    bytes: &[u8],
+    now: OffsetDateTime,
+) -> SourceOutcome {
     let response = match OcspResponse::from_der(bytes) {
         Ok(r) => r,
         Err(e) => return malformed(format!("not an OCSP response ({e})")),
@@ -130,7 +135,11 @@ pub(super) fn judge(cert_id: &CertId, issuer: &X509Certificate<'_>, bytes: &[u8]
 
 /// The response must be signed by the issuer, or by a certificate the issuer signed for OCSP
 /// signing that the response carries and that is valid now.
-fn check_signature(basic: &BasicOcspResponse, issuer: &X509Certificate<'_>, now: OffsetDateTime) -> Result<(), UnknownWhy> {
+fn check_signature(
+    basic: &BasicOcspResponse,
+    issuer: &X509Certificate<'_>,
+    now: OffsetDateTime,
+) -> Result<(), UnknownWhy> {
     let tbs = basic.tbs_response_data.to_der().map_err(|e| UnknownWhy::Malformed { problem: e.to_string() })?;
     let alg_der = basic.signature_algorithm.to_der().map_err(|e| UnknownWhy::Malformed { problem: e.to_string() })?;
     let (_, alg) = x509_parser::x509::AlgorithmIdentifier::from_der(&alg_der)
@@ -145,8 +154,7 @@ fn check_signature(basic: &BasicOcspResponse, issuer: &X509Certificate<'_>, now:
         return x509_parser::verify::verify_signature(issuer.public_key(), &alg, &sig, &tbs)
             .map_err(|_| UnknownWhy::BadSignature);
     }
-    let delegated: Vec<Vec<u8>> =
-        basic.certs.iter().flatten().filter_map(|c| c.to_der().ok()).collect();
+    let delegated: Vec<Vec<u8>> = basic.certs.iter().flatten().filter_map(|c| c.to_der().ok()).collect();
     for der in &delegated {
         let Ok((_, responder)) = X509Certificate::from_der(der) else { continue };
         if !names_signer(&responder) {
@@ -155,7 +163,8 @@ fn check_signature(basic: &BasicOcspResponse, issuer: &X509Certificate<'_>, now:
         let issued_by_issuer = responder.issuer().as_raw() == issuer.subject().as_raw()
             && responder.verify_signature(Some(issuer.public_key())).is_ok();
         let for_ocsp = matches!(responder.extended_key_usage(), Ok(Some(eku)) if eku.value.ocsp_signing);
-        let valid = responder.validity().not_before.to_datetime() <= now && now <= responder.validity().not_after.to_datetime();
+        let valid =
+            responder.validity().not_before.to_datetime() <= now && now <= responder.validity().not_after.to_datetime();
         if !(issued_by_issuer && for_ocsp && valid) {
             return Err(UnknownWhy::SignerNotAllowed);
         }

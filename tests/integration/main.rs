@@ -18,6 +18,7 @@ mod policy;
 mod probe_lab;
 mod probe_peers;
 mod report;
+mod revocation;
 mod session;
 mod tui;
 mod util;

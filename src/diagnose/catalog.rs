@@ -179,6 +179,14 @@ pub const CATALOG: &[Entry] = &[
         rank: 40,
     },
     Entry {
+        id: FindingId::PolicyRevocationUnknown,
+        symptom: Forbidden403,
+        severity: E,
+        title: "Verify() / validate-revocation fails on the revocation check, not on the chain",
+        guide: G_VERIFY,
+        rank: 39,
+    },
+    Entry {
         id: FindingId::ThumbprintInvisibleChar,
         symptom: Forbidden403,
         severity: E,

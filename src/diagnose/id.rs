@@ -59,6 +59,7 @@ finding_ids! {
     CertSelfSigned => "cert-self-signed",
     CertExpiringSoon => "cert-expiring-soon",
     PolicyRejects => "policy-rejects",
+    PolicyRevocationUnknown => "policy-revocation-unknown",
     ThumbprintInvisibleChar => "thumbprint-invisible-char",
     ThumbprintWhitespace => "thumbprint-whitespace",
     ThumbprintCase => "thumbprint-case",

@@ -42,7 +42,7 @@ pub(super) fn judge(
         Err(why) => return SourceOutcome::Unknown { why },
     };
     let crl = match CertificateRevocationList::from_der(&der) {
-        Ok((rest, crl)) if rest.is_empty() => crl,
+        Ok((&[], crl)) => crl,
         Ok(_) => return malformed("trailing bytes after the CRL"),
         Err(e) => return malformed(&format!("not a CRL ({e})")),
     };

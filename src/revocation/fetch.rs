@@ -49,12 +49,15 @@ impl Default for FetchLimits {
     }
 }
 
+/// A request: the URL and, for OCSP, the body posted.
+type RequestKey = (String, Vec<u8>);
+
 /// One HTTP client for a run: each distinct request goes out once, repeated ones are answered
 /// from the cache (a CA's CRL is named by every certificate it issued).
 #[derive(Debug)]
 pub struct Fetcher {
     limits: FetchLimits,
-    cache: Mutex<HashMap<(String, Vec<u8>), Result<Bytes, FetchError>>>,
+    cache: Mutex<HashMap<RequestKey, Result<Bytes, FetchError>>>,
     requests_sent: Mutex<usize>,
 }
 
@@ -147,7 +150,7 @@ async fn read_body(response: hyper::Response<hyper::body::Incoming>, max_bytes: 
             .and_then(|v| v.to_str().ok())
             .unwrap_or("an unnamed location")
             .to_string();
-        return Err(FetchError::Redirect(to));
+        return Err(FetchError::Redirect(super::without_userinfo(&to)));
     }
     if !status.is_success() {
         return Err(FetchError::Status(status.as_u16()));

@@ -306,7 +306,7 @@ pub async fn check_chain(chain: &[Certificate], fetcher: Option<&Fetcher>, now: 
                     Err(e) => SourceOutcome::Unknown { why: UnknownWhy::Fetch { error: e.to_string() } },
                 },
             };
-            entry.sources.push(SourceCheck { kind: SourceKind::Crl, url, outcome });
+            entry.sources.push(SourceCheck { kind: SourceKind::Crl, url: without_userinfo(&url), outcome });
         }
         for url in ocsp::responders(&parsed) {
             let outcome = match (fetcher, issuer.as_ref()) {
@@ -320,13 +320,24 @@ pub async fn check_chain(chain: &[Certificate], fetcher: Option<&Fetcher>, now: 
                     },
                 },
             };
-            entry.sources.push(SourceCheck { kind: SourceKind::Ocsp, url, outcome });
+            entry.sources.push(SourceCheck { kind: SourceKind::Ocsp, url: without_userinfo(&url), outcome });
         }
         entry.status = combine(&entry.sources);
         certificates.push(entry);
     }
     let requests_sent = fetcher.map(Fetcher::requests_sent).unwrap_or(0).saturating_sub(before);
     RevocationReport { fetched: fetcher.is_some(), requests_sent, certificates }
+}
+
+/// A URL as recorded: `user:password@` in the authority (possible in a certificate, never needed
+/// to read a report) is replaced by `***@`.
+pub fn without_userinfo(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}://***{}", &rest[at..]),
+        None => url.to_string(),
+    }
 }
 
 fn combine(sources: &[SourceCheck]) -> RevocationStatus {
@@ -387,5 +398,43 @@ pub fn verify_answer(report: &RevocationReport) -> VerifyRevocationAnswer {
         VerifyRevocationAnswer::Passes
     } else {
         VerifyRevocationAnswer::NotFetched { urls: offline_urls }
+    }
+}
+
+/// [`check_chain`] for synchronous callers (inspection runs on blocking threads and inside async
+/// tasks alike): a scoped thread with its own single-threaded runtime, so no caller's runtime is
+/// blocked on or nested. Bounded by the fetcher's limits.
+pub fn check_chain_blocking(chain: &[Certificate], fetcher: Option<&Fetcher>, now: OffsetDateTime) -> RevocationReport {
+    let offline = || RevocationReport { fetched: false, requests_sent: 0, certificates: Vec::new() };
+    std::thread::scope(|s| {
+        s.spawn(|| match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+            Ok(rt) => rt.block_on(check_chain(chain, fetcher, now)),
+            Err(_) => offline(),
+        })
+        .join()
+        .unwrap_or_else(|_| offline())
+    })
+}
+
+impl fmt::Display for SourceOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SourceOutcome::Good { .. } => f.write_str("good"),
+            SourceOutcome::Revoked { revoked_at, reason: Some(r) } => write!(f, "revoked at {revoked_at} ({r})"),
+            SourceOutcome::Revoked { revoked_at, reason: None } => write!(f, "revoked at {revoked_at}"),
+            SourceOutcome::Unknown { why } => write!(f, "unknown: {why}"),
+        }
+    }
+}
+
+impl CertRevocation {
+    /// One line per source for reports: `CRL http://…: good`; the root and source-less
+    /// certificates get one line saying so.
+    pub fn lines(&self) -> Vec<String> {
+        match (&self.status, self.sources.is_empty()) {
+            (RevocationStatus::NotCheckedRoot, _) => vec!["root: not checked (.NET excludes the root)".into()],
+            (_, true) => vec![UnknownWhy::NoSources.to_string()],
+            _ => self.sources.iter().map(|s| format!("{} {}: {}", s.kind, s.url, s.outcome)).collect(),
+        }
     }
 }

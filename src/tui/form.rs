@@ -397,6 +397,9 @@ impl TargetForm {
             client_ca: paths(FieldKey::ClientCa),
             policy: optional(FieldKey::Policy),
             azure: paths(FieldKey::Azure),
+            offline: self.base.material.offline,
+            deployment_certs: self.base.material.deployment_certs.clone(),
+            named_values: self.base.material.named_values.clone(),
         };
         // A name that was only the automatic label follows the new host, port and role.
         let old_label = self.base.options.as_ref().map(crate::engine::probe_label);

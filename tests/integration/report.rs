@@ -128,6 +128,8 @@ struct PolicyOutcome {
     elements: Vec<Value>,
     comparisons: Vec<Value>,
     verify_calls: Vec<Value>,
+    #[serde(default)]
+    last_error: Option<Value>,
     identity_checks: Vec<Value>,
     unevaluable: Vec<Value>,
     authentication_certificates: Vec<Value>,
@@ -141,6 +143,10 @@ struct ClientVerify {
     uploaded: Vec<String>,
     thumbprint: String,
     verdict: Verdict,
+    #[serde(default)]
+    revocation: Option<Value>,
+    #[serde(default)]
+    revocation_answer: Option<Value>,
 }
 
 #[derive(Debug, Deserialize)]

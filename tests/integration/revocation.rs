@@ -512,3 +512,76 @@ async fn intermediate_without_revocation_data_fails_a_good_leaf() {
     assert_eq!(report.certificates[1].status, RevocationStatus::Unknown { why: UnknownWhy::NoSources });
     assert!(matches!(verify_answer(&report), VerifyRevocationAnswer::StatusUnknown { depth: 1, .. }));
 }
+
+/// `mtls-doctor inspect` end to end: the binary fetches the loopback CRL for `Verify()`.
+fn inspect_cli(w: &World, leaf: &Made, policy: &std::path::Path, offline: bool) -> (i32, String) {
+    let leaf_path = w.dir.write("cli-leaf.pem", leaf.pem());
+    let root = w.dir.path("root.pem");
+    let mut cmd = crate::util::bin();
+    cmd.args(["inspect", path_str(&leaf_path), "--client-ca", path_str(&root), "--policy", path_str(policy)]);
+    if offline {
+        cmd.arg("--offline");
+    }
+    let out = crate::util::run(&mut cmd);
+    (out.status.code().unwrap_or(-1), crate::util::stdout(&out))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inspect_cli_answers_what_verify_answers_with_the_crl_it_fetches() {
+    let w = world().await;
+    let url = w.server.url("/root.crl");
+    let good = issued(with_urls(params("cli good", 0x01, false), Some(&url), None), &w.root);
+    let revoked = issued(with_urls(params("cli revoked", 0x02, false), Some(&url), None), &w.root);
+    let policy = w.dir.write(
+        "verify.xml",
+        r#"<policies><inbound><choose>
+  <when condition="@(context.Request.Certificate == null || !context.Request.Certificate.Verify())">
+    <return-response><set-status code="403" reason="Invalid client certificate" /></return-response>
+  </when>
+</choose></inbound></policies>"#,
+    );
+    let (w2, good2, revoked2, policy2) = (Arc::new(w), Arc::new(good), Arc::new(revoked), policy.clone());
+    let (w3, g3, r3, p3) = (w2.clone(), good2.clone(), revoked2.clone(), policy2.clone());
+    let outputs = tokio::task::spawn_blocking(move || {
+        [inspect_cli(&w3, &g3, &p3, false), inspect_cli(&w3, &r3, &p3, false), inspect_cli(&w3, &g3, &p3, true)]
+    })
+    .await
+    .expect("cli runs");
+    let [(_, good_out), (code, revoked_out), (_, offline_out)] = outputs;
+    if std::env::var_os("SHOW_CLI").is_some() {
+        eprintln!("{good_out}\n----\n{revoked_out}\n----\n{offline_out}");
+    }
+
+    assert!(good_out.contains("Answers      200 (passes the inbound policy)"), "{good_out}");
+    assert!(good_out.contains(&format!("Revocation 0 CRL {url}: good")), "{good_out}");
+    for line in [&good_out, &revoked_out, &offline_out]
+        .iter()
+        .flat_map(|o| o.lines())
+        .filter(|l| l.starts_with("  Revocation") || l.starts_with("  Verify()"))
+    {
+        assert!(line.chars().count() <= 100, "line too wide: {line}");
+    }
+    assert!(good_out.contains("Verify()     true"), "{good_out}");
+
+    assert_eq!(code, 1, "a finding of severity error: {revoked_out}");
+    assert!(revoked_out.contains("Answers      403 (the request is refused here)"), "{revoked_out}");
+    assert!(revoked_out.contains("revoked at"), "{revoked_out}");
+    assert!(revoked_out.contains("policy-revocation-unknown"), "{revoked_out}");
+    assert!(revoked_out.contains("The gateway is right to refuse this certificate"), "{revoked_out}");
+    assert!(!revoked_out.contains("VerifyNoRevocation() instead"), "no advice to stop checking a revoked one");
+    assert!(!revoked_out.contains("Change the failing clause"), "nor to edit the policy: {revoked_out}");
+
+    assert!(offline_out.contains("cannot be determined"), "{offline_out}");
+    assert!(offline_out.contains("not fetched (--offline)"), "{offline_out}");
+    assert!(offline_out.contains(&url), "the evaluator names what the gateway would fetch: {offline_out}");
+    // Two online runs, one CRL each; the offline run fetched nothing.
+    assert_eq!(w2.server.routes.hits.load(Ordering::SeqCst), 2);
+}
+
+#[test]
+fn recorded_urls_never_carry_credentials() {
+    use mtls_doctor::revocation::without_userinfo;
+    assert_eq!(without_userinfo("http://user:secret@crl.example/ca.crl"), "http://***@crl.example/ca.crl");
+    assert_eq!(without_userinfo("http://crl.example/a@b.crl"), "http://crl.example/a@b.crl");
+    assert_eq!(without_userinfo("http://crl.example"), "http://crl.example");
+}

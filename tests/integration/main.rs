@@ -7,6 +7,8 @@ mod demo;
 mod dns;
 mod findings;
 mod findings_docs;
+mod gateway_peers;
+mod gateways;
 mod lab;
 mod listen;
 mod listen_cli;

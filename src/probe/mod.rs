@@ -4,6 +4,8 @@
 
 pub mod dns;
 pub mod http;
+pub mod late;
+pub mod records;
 pub mod tls;
 
 use std::net::SocketAddr;

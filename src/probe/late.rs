@@ -117,28 +117,41 @@ const PHA_UNAVAILABLE: &str = "the openssl crate has no safe call for SSL_set_po
                                cannot offer TLS 1.3 post-handshake authentication; check with \
                                `openssl s_client -enable_pha`";
 
+impl LateAuthRun {
+    /// A run that was not made, and why.
+    pub fn not_run(how: LateMethod, why: String) -> Self {
+        let mut run = LateAuthRun::empty(how, false);
+        run.not_offered_reason = Some(why);
+        run
+    }
+
+    fn empty(how: LateMethod, client_cert_configured: bool) -> Self {
+        LateAuthRun {
+            engine: openssl::version::version().to_string(),
+            how,
+            offered: false,
+            not_offered_reason: None,
+            client_cert_configured,
+            tls_version: None,
+            cipher_suite: None,
+            server_renegotiated: false,
+            request_contents_unknown_reason: None,
+            server_verify_problem: None,
+            http_status: None,
+            http_version: None,
+            http_headers: vec![],
+            body_preview: String::new(),
+            alert: None,
+            error: None,
+            ms: 0.0,
+        }
+    }
+}
+
 /// Run the re-run (blocking: call it from `spawn_blocking`). Never errors: failures are data.
 pub fn run_late_auth(req: &LateAuthRequest) -> LateAuthRun {
     let started = Instant::now();
-    let mut run = LateAuthRun {
-        engine: openssl::version::version().to_string(),
-        how: req.how,
-        offered: false,
-        not_offered_reason: None,
-        client_cert_configured: req.identity.is_some(),
-        tls_version: None,
-        cipher_suite: None,
-        server_renegotiated: false,
-        request_contents_unknown_reason: None,
-        server_verify_problem: None,
-        http_status: None,
-        http_version: None,
-        http_headers: vec![],
-        body_preview: String::new(),
-        alert: None,
-        error: None,
-        ms: 0.0,
-    };
+    let mut run = LateAuthRun::empty(req.how, req.identity.is_some());
     if req.how == LateMethod::Pha {
         run.not_offered_reason = Some(PHA_UNAVAILABLE.into());
         return run;

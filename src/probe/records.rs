@@ -27,6 +27,8 @@ pub struct RecordFacts {
     /// Application-data records the client sent so far (in TLS 1.2: the request; in TLS 1.3 the
     /// client's own Finished is one too).
     pub client_app_records: u32,
+    /// The server's first bytes were `HTTP/`: a plain-HTTP answer on a port we spoke TLS to.
+    pub server_spoke_plain_http: bool,
 }
 
 impl RecordFacts {
@@ -71,10 +73,16 @@ struct WatchState {
     facts: RecordFacts,
     from_server: RecordSplitter,
     from_client: RecordSplitter,
+    server_prefix: Vec<u8>,
 }
 
 impl WatchState {
     fn server_bytes(&mut self, data: &[u8]) {
+        if self.server_prefix.len() < 5 {
+            let n = (5 - self.server_prefix.len()).min(data.len());
+            self.server_prefix.extend_from_slice(&data[..n]);
+            self.facts.server_spoke_plain_http = self.server_prefix == b"HTTP/";
+        }
         let WatchState { facts, from_server, .. } = self;
         from_server.feed(data, |ty| match ty {
             CHANGE_CIPHER_SPEC => facts.server_ccs_seen = true,
@@ -216,6 +224,17 @@ mod tests {
             assert!(f.late_handshake_tls12(), "chunk {chunk}: {f:?}");
             assert_eq!(f.client_app_records_before_late, Some(1));
         }
+    }
+
+    #[test]
+    fn a_plain_http_answer_is_named_even_split() {
+        let w = RecordWatch::default();
+        w.server_bytes(b"HT");
+        w.server_bytes(b"TP/1.1 400 Bad Request\r\n");
+        assert!(w.facts().server_spoke_plain_http);
+        let w = RecordWatch::default();
+        w.server_bytes(&record(HANDSHAKE, 10));
+        assert!(!w.facts().server_spoke_plain_http);
     }
 
     #[test]

@@ -55,6 +55,7 @@ fn python_and_s_server_variants_start() {
     assert_eq!(curl(&cd, gw.port, "/", Client::Good, false, None).status, 200, "{}", gw.log());
     let gw = python_server(&pki, PyMode::PlainHttp);
     assert_eq!(curl(&cd, gw.port, "/", Client::Good, false, None).status, 0);
-    let gw = s_server(&pki, &["-Verify", "1", "-verify_return_error", "-CAfile", "{DIR}/client-ca.pem", "-no_ca_names"]);
+    let gw =
+        s_server(&pki, &["-Verify", "1", "-verify_return_error", "-CAfile", "{DIR}/client-ca.pem", "-no_ca_names"]);
     assert_eq!(curl(&cd, gw.port, "/", Client::Good, false, None).status, 200, "{}", gw.log());
 }

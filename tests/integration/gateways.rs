@@ -168,7 +168,12 @@ impl Client {
         };
         files
             .map(|(c, k)| {
-                vec!["--cert".into(), dir.path(c).display().to_string(), "--key".into(), dir.path(k).display().to_string()]
+                vec![
+                    "--cert".into(),
+                    dir.path(c).display().to_string(),
+                    "--key".into(),
+                    dir.path(k).display().to_string(),
+                ]
             })
             .unwrap_or_default()
     }
@@ -530,7 +535,8 @@ pub fn s_client_pha(dir: &Dir, port: u16, path: &str, client: Client, tls: &str)
     };
     let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("s_client");
     if let Some(mut stdin) = child.stdin.take() {
-        let _ = stdin.write_all(format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").as_bytes());
+        let _ =
+            stdin.write_all(format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").as_bytes());
     }
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {
@@ -546,7 +552,11 @@ pub fn s_client_pha(dir: &Dir, port: u16, path: &str, client: Client, tls: &str)
 
 /// The status code in the first `HTTP/1.x NNN` line of `text`, if any.
 pub fn http_status_in(text: &str) -> Option<u16> {
-    text.lines().find_map(|l| l.strip_prefix("HTTP/1.1 ").or_else(|| l.strip_prefix("HTTP/1.0 ")))?.get(..3)?.parse().ok()
+    text.lines()
+        .find_map(|l| l.strip_prefix("HTTP/1.1 ").or_else(|| l.strip_prefix("HTTP/1.0 ")))?
+        .get(..3)?
+        .parse()
+        .ok()
 }
 
 pub fn path_of(dir: &Dir, name: &str) -> PathBuf {

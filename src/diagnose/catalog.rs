@@ -30,6 +30,14 @@ use Symptom::*;
 pub const CATALOG: &[Entry] = &[
     // null certificate
     Entry {
+        id: "gateway-requested-cert-late",
+        symptom: NullCertificate,
+        severity: E,
+        title: "The gateway asks for the client certificate only after the request arrives",
+        guide: G_NEGOTIATE,
+        rank: 9,
+    },
+    Entry {
         id: "gateway-did-not-request-cert",
         symptom: NullCertificate,
         severity: E,

@@ -6,6 +6,7 @@ pub mod azure_rules;
 pub mod catalog;
 pub mod cert_rules;
 pub mod finding;
+pub mod late_rules;
 pub mod policy_rules;
 pub mod probe_rules;
 

@@ -50,7 +50,8 @@ fn handshake_state(p: &ProbeResult) -> String {
         format!("the handshake completed ({})", p.tls.version.clone().unwrap_or_default())
     } else if let Some(a) = alert(p) {
         if p.handshake.rejected_after_handshake {
-            format!("the server sent the alert {a} right after the handshake (TLS 1.3: seen on the first read)")
+            let version = p.tls.version.as_deref().unwrap_or("TLS");
+            format!("the server sent the alert {a} after the handshake ({version}: seen on the first read)")
         } else {
             format!("the server ended the handshake with the alert {a}")
         }
@@ -204,8 +205,9 @@ pub fn probe_findings(p: &ProbeResult, out: &mut Vec<Finding>) {
         }
     }
 
-    // Negotiation.
-    if saw_server_flight(p) && !p.client_cert_requested && inbound {
+    // Negotiation: asked late, or never asked at all.
+    super::late_rules::late_findings(p, &subject, out);
+    if saw_server_flight(p) && !p.client_cert_requested && inbound && !super::late_rules::asked_late(p) {
         let mut f = finding("gateway-did-not-request-cert");
         f.severity = if cert_configured { Severity::Error } else { Severity::Warning };
         f.cause = format!(

@@ -10,7 +10,7 @@ mod findings_docs;
 mod gateway_peers;
 mod gateways;
 mod lab;
-mod late_auth;
+pub mod late_auth;
 mod listen;
 mod listen_cli;
 mod material;

@@ -37,11 +37,22 @@ impl HttpFailure {
 /// Send one request and read the head and a bounded part of the body. The head must arrive within
 /// the HTTP time limit; a body that stalls after it is cut off at the same limit and marked
 /// `body_timed_out`, keeping the status and headers that did arrive.
-pub async fn request<S>(io: S, h2: bool, opts: &ProbeOptions) -> Result<HttpResult, HttpFailure>
+pub async fn request<S>(
+    io: S,
+    h2: bool,
+    opts: &ProbeOptions,
+    settle: Option<Box<dyn Fn() -> bool + Send>>,
+) -> Result<HttpResult, HttpFailure>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let (io, log) = Recording::new(io);
+    let (mut io, log) = Recording::new(io);
+    if let Some(arrived) = settle {
+        io.settle(arrived, Duration::from_millis(opts.timeouts.settle_ms.min(1_000))).await;
+        if let Some(e) = log.facts().first_tls_error {
+            return Err(HttpFailure::Tls(e));
+        }
+    }
     let limit = opts.timeouts.http_ms;
     let deadline = tokio::time::Instant::now() + Duration::from_millis(limit);
     let outcome = tokio::time::timeout_at(deadline, exchange(io, h2, opts, deadline)).await;

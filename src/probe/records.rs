@@ -27,6 +27,8 @@ pub struct RecordFacts {
     /// Application-data records the client sent so far (in TLS 1.2: the request; in TLS 1.3 the
     /// client's own Finished is one too).
     pub client_app_records: u32,
+    /// Records received from the server so far.
+    pub server_records: u32,
     /// The server's first bytes were `HTTP/`: a plain-HTTP answer on a port we spoke TLS to.
     pub server_spoke_plain_http: bool,
 }
@@ -84,15 +86,18 @@ impl WatchState {
             self.facts.server_spoke_plain_http = self.server_prefix == b"HTTP/";
         }
         let WatchState { facts, from_server, .. } = self;
-        from_server.feed(data, |ty| match ty {
-            CHANGE_CIPHER_SPEC => facts.server_ccs_seen = true,
-            HANDSHAKE if facts.server_ccs_seen => {
-                facts.server_handshake_records_after_ccs += 1;
-                if facts.server_handshake_records_after_ccs == 2 {
-                    facts.client_app_records_before_late = Some(facts.client_app_records);
+        from_server.feed(data, |ty| {
+            facts.server_records += 1;
+            match ty {
+                CHANGE_CIPHER_SPEC => facts.server_ccs_seen = true,
+                HANDSHAKE if facts.server_ccs_seen => {
+                    facts.server_handshake_records_after_ccs += 1;
+                    if facts.server_handshake_records_after_ccs == 2 {
+                        facts.client_app_records_before_late = Some(facts.client_app_records);
+                    }
                 }
+                _ => {}
             }
-            _ => {}
         });
     }
 

@@ -53,17 +53,73 @@ impl StreamLog {
 pub struct Recording<S> {
     inner: S,
     log: StreamLog,
+    /// Bytes read ahead by `settle`, handed to hyper first.
+    prefetched: Vec<u8>,
 }
 
 impl<S> Recording<S> {
     pub fn new(inner: S) -> (Self, StreamLog) {
         let log = StreamLog::default();
-        (Recording { inner, log: log.clone() }, log)
+        (Recording { inner, log: log.clone(), prefetched: Vec::new() }, log)
+    }
+}
+
+impl<S: AsyncRead + Unpin> Recording<S> {
+    /// TLS 1.3 with a client certificate requested: before anything is written, wait (bounded) for
+    /// the server's first record after the handshake. A rejection comes as an alert right after
+    /// the server reads our Finished; once we write, a server that already closed answers with a
+    /// reset that makes the kernel drop the unread alert. A session ticket (acceptance) ends the
+    /// wait early. Anything read is kept for hyper.
+    pub async fn settle(&mut self, arrived: impl Fn() -> bool, limit: std::time::Duration) {
+        use tokio::io::AsyncReadExt;
+        let deadline = tokio::time::Instant::now() + limit;
+        let mut seen = false;
+        while tokio::time::Instant::now() < deadline {
+            let step = if seen { std::time::Duration::from_millis(5) } else { std::time::Duration::from_millis(25) };
+            let mut buf = [0u8; 4096];
+            match tokio::time::timeout(step, self.inner.read(&mut buf)).await {
+                Ok(Ok(0)) => return,
+                Ok(Ok(n)) => {
+                    self.prefetched.extend_from_slice(&buf[..n]);
+                    return;
+                }
+                Ok(Err(e)) => {
+                    self.log.error(&e);
+                    return;
+                }
+                Err(_) if seen => return,
+                Err(_) => seen = arrived(),
+            }
+        }
+    }
+}
+
+impl<S: AsyncRead + Unpin> Recording<S> {
+    /// A write failed (the peer closed or reset): an alert it sent just before may still be
+    /// unread, and HTTP/2 gives up on the write error alone. Read once to pick it up.
+    fn drain_alert(&mut self, cx: &mut Context<'_>) {
+        if self.log.facts().first_tls_error.is_some() {
+            return;
+        }
+        let mut scratch = [0u8; 512];
+        let mut buf = ReadBuf::new(&mut scratch);
+        if let Poll::Ready(Err(e)) = Pin::new(&mut self.inner).poll_read(cx, &mut buf) {
+            if let Some(tls) = super::tls::rustls_error_in(&e) {
+                self.log.update(|f| f.first_tls_error = Some(tls));
+            }
+        }
     }
 }
 
 impl<S: AsyncRead + Unpin> AsyncRead for Recording<S> {
     fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        if !self.prefetched.is_empty() {
+            let n = self.prefetched.len().min(buf.remaining());
+            let chunk: Vec<u8> = self.prefetched.drain(..n).collect();
+            buf.put_slice(&chunk);
+            self.log.update(|f| f.bytes_read += n as u64);
+            return Poll::Ready(Ok(()));
+        }
         let before = buf.filled().len();
         let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
         match &polled {
@@ -81,7 +137,7 @@ impl<S: AsyncRead + Unpin> AsyncRead for Recording<S> {
     }
 }
 
-impl<S: AsyncWrite + Unpin> AsyncWrite for Recording<S> {
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for Recording<S> {
     fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
         let polled = Pin::new(&mut self.inner).poll_write(cx, data);
         match &polled {
@@ -89,7 +145,10 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Recording<S> {
                 let n = *n as u64;
                 self.log.update(|f| f.bytes_written += n);
             }
-            Poll::Ready(Err(e)) => self.log.error(e),
+            Poll::Ready(Err(e)) => {
+                self.log.error(e);
+                self.drain_alert(cx);
+            }
             Poll::Pending => {}
         }
         polled
@@ -99,6 +158,7 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Recording<S> {
         let polled = Pin::new(&mut self.inner).poll_flush(cx);
         if let Poll::Ready(Err(e)) = &polled {
             self.log.error(e);
+            self.drain_alert(cx);
         }
         polled
     }

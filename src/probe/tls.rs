@@ -164,7 +164,16 @@ pub(super) async fn handshake_and_request(
     } else {
         let h2 = result.tls.alpn.as_deref() == Some("h2");
         let started = Instant::now();
-        let outcome = super::http::request(stream, h2, opts).await;
+        // TLS 1.3 with a CertificateRequest: the verdict on our certificate comes after Finished.
+        let settle: Option<Box<dyn Fn() -> bool + Send>> =
+            if result.client_cert_requested && result.tls.version.as_deref() == Some("TLSv1.3") {
+                let at_connect = watch.facts().server_records;
+                let w = watch.clone();
+                Some(Box::new(move || w.facts().server_records > at_connect))
+            } else {
+                None
+            };
+        let outcome = super::http::request(stream, h2, opts, settle).await;
         result.timings_ms.http = Some(super::ms(started.elapsed()));
         match outcome {
             Ok(http) => result.http = Some(http),

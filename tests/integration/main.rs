@@ -1,5 +1,6 @@
 //! One integration test binary (see ripgrep's tests/): each module tests one area end to end.
 
+mod after_handshake;
 mod azure;
 mod cert_model;
 mod cli;

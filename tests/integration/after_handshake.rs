@@ -1,0 +1,139 @@
+//! What happens after the handshake, against real peers: TLS 1.3 rejections over HTTP/2 reported by
+//! alert name (Caddy / Go, Python ssl), hang-ups and resets named, a 200 whose body stalls kept, a
+//! plain-HTTP answer named, and HTTP-level certificate rejections (HAProxy rules).
+
+use mtls_doctor::probe::{run_probe, HttpFailureKind, ProbeOptions, TlsVersionPin};
+
+use crate::gateways::{caddy, curl, haproxy, local_opts, python_server, Client, GatewayPki, PyMode};
+use crate::util::Dir;
+
+fn h2_opts(port: u16) -> ProbeOptions {
+    let mut o = local_opts(port);
+    o.alpn = vec!["h2".into(), "http/1.1".into()];
+    o
+}
+
+/// Go refuses a missing or untrusted client certificate with bad_certificate, after its Finished in
+/// TLS 1.3: over HTTP/2 the alert must still be named (not "http2 error").
+#[tokio::test]
+async fn caddy_require_and_verify_names_the_alert_over_h2_and_http11() {
+    let pki = GatewayPki::new();
+    let gw = caddy(&pki, "require_and_verify");
+    let cd = Dir::new();
+    pki.write_client_files(&cd);
+    for alpn in [vec!["h2".to_string(), "http/1.1".into()], vec!["http/1.1".into()]] {
+        for client in [Client::Missing, Client::Rogue] {
+            let mut o = local_opts(gw.port);
+            o.alpn = alpn.clone();
+            o.compare_without_cert = false;
+            let r = run_probe(&o, &pki.context(client)).await;
+            assert_eq!(r.tls.version.as_deref(), Some("TLSv1.3"));
+            assert!(r.client_cert_requested);
+            assert!(!r.handshake.ok, "{alpn:?} {client:?}: {:?} {:?}", r.handshake, r.http_error);
+            assert!(r.handshake.rejected_after_handshake);
+            assert_eq!(
+                r.handshake.alert.as_deref(),
+                Some("bad_certificate"),
+                "{alpn:?} {client:?}: {:?}",
+                r.http_error
+            );
+            assert!(r.http_error.is_none() && r.http.is_none());
+            // curl names the same alert over HTTP/1.1; over h2 it can lose it to the reset
+            // ("getpeername() failed"), which is the very thing the probe must not do.
+            let saw = curl(&cd, gw.port, "/", client, alpn.len() == 2, None);
+            assert_eq!(saw.status, 0, "{}", saw.stderr);
+            if alpn.len() == 1 {
+                assert!(saw.stderr.contains("bad certificate"), "curl sees the same alert: {}", saw.stderr);
+            }
+        }
+        let mut o = local_opts(gw.port);
+        o.alpn = alpn.clone();
+        let r = run_probe(&o, &pki.context(Client::Good)).await;
+        let want = if alpn.len() == 2 { "HTTP/2" } else { "HTTP/1.1" };
+        assert_eq!(r.http.as_ref().map(|h| (h.status, h.version.as_str())), Some((200, want)));
+    }
+}
+
+#[tokio::test]
+async fn python_tls13_rejection_after_finished_is_named_over_h2_offer() {
+    let pki = GatewayPki::new();
+    let gw = python_server(&pki, PyMode::Require13);
+    let mut o = h2_opts(gw.port);
+    o.compare_without_cert = false;
+    let r = run_probe(&o, &pki.context(Client::Rogue)).await;
+    assert!(r.handshake.rejected_after_handshake, "{:?} {:?}", r.handshake, r.http_error);
+    assert_eq!(r.handshake.alert.as_deref(), Some("unknown_ca"), "{:?}", r.handshake);
+}
+
+#[tokio::test]
+async fn hang_up_and_reset_after_the_request_are_named() {
+    let pki = GatewayPki::new();
+    for (mode, want) in [
+        (PyMode::HangUpAfterRequest, HttpFailureKind::ClosedBeforeResponse),
+        (PyMode::ResetAfterRequest, HttpFailureKind::ResetAfterRequest),
+    ] {
+        let gw = python_server(&pki, mode);
+        for pin in [TlsVersionPin::Tls12, TlsVersionPin::Tls13] {
+            let mut o = local_opts(gw.port);
+            o.tls_version = Some(pin);
+            let r = run_probe(&o, &pki.context(Client::Missing)).await;
+            assert!(r.handshake.ok, "{mode:?} {pin:?}: {:?}", r.handshake);
+            assert_eq!(
+                r.http_failure.as_ref(),
+                Some(&want),
+                "{mode:?} {pin:?}: {:?} {:?}",
+                r.http_error,
+                r.http_error_chain
+            );
+            assert!(r.http.is_none());
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_200_whose_body_stalls_keeps_its_status() {
+    let pki = GatewayPki::new();
+    let gw = python_server(&pki, PyMode::DripBody);
+    let mut o = local_opts(gw.port);
+    o.timeouts.http_ms = 2_500;
+    let r = run_probe(&o, &pki.context(Client::Missing)).await;
+    let http = r.http.as_ref().unwrap_or_else(|| panic!("the head arrived: {:?} {:?}", r.http_error, r.http_failure));
+    assert_eq!(http.status, 200);
+    assert!(http.body_timed_out, "{http:?}");
+    assert!(http.body_preview.starts_with('d'), "{http:?}");
+}
+
+#[tokio::test]
+async fn a_plain_http_answer_on_the_tls_port_is_named() {
+    let pki = GatewayPki::new();
+    let gw = python_server(&pki, PyMode::PlainHttp);
+    let r = run_probe(&local_opts(gw.port), &pki.context(Client::Missing)).await;
+    assert!(!r.handshake.ok);
+    assert!(r.plain_http_reply, "{:?}", r.handshake);
+}
+
+/// HAProxy with `verify optional`: the handshake passes and `ssl_c_*` rules answer 403; over h2 too.
+#[tokio::test]
+async fn haproxy_rules_answer_403_over_h2_and_http11() {
+    let pki = GatewayPki::new();
+    let gw = haproxy(
+        &pki,
+        "verify optional ca-file {DIR}/client-ca.pem crt-ignore-err all ca-ignore-err all alpn h2,http/1.1",
+        "  http-request deny deny_status 403 if !{ ssl_c_used } || !{ ssl_c_verify 0 }",
+    );
+    let cd = Dir::new();
+    pki.write_client_files(&cd);
+    for client in Client::ALL {
+        for h2 in [true, false] {
+            let mut o = local_opts(gw.port);
+            if h2 {
+                o.alpn = vec!["h2".into(), "http/1.1".into()];
+            }
+            let r = run_probe(&o, &pki.context(client)).await;
+            assert!(r.handshake.ok && r.client_cert_requested, "{client:?} h2={h2}: {:?}", r.handshake);
+            let want = if client == Client::Good { 200 } else { 403 };
+            assert_eq!(r.http.as_ref().map(|h| h.status), Some(want), "{client:?} h2={h2}");
+            assert_eq!(curl(&cd, gw.port, "/", client, h2, None).status, want);
+        }
+    }
+}

@@ -137,3 +137,38 @@ async fn haproxy_rules_answer_403_over_h2_and_http11() {
         }
     }
 }
+
+/// nginx never alerts: an untrusted certificate gets 400 "The SSL certificate error", and a missing
+/// one 400 "No required SSL certificate was sent". Outbound, both are errors (exit 1), never two
+/// warnings and exit 0.
+#[tokio::test]
+async fn nginx_400_certificate_rejections_are_errors() {
+    use mtls_doctor::diagnose::{diagnose, has_errors, Observations};
+    use mtls_doctor::probe::ProbeRole;
+    assert!(crate::peers::nginx_binary().is_some(), "nginx is required: apt-get install -y nginx (.ci/run does this)");
+    let pki = GatewayPki::new();
+    let ndir = Dir::new();
+    pki.write_server_files(&ndir);
+    let d = ndir.tmp.path().display().to_string();
+    let site = format!(
+        "server {{\n listen 127.0.0.1:{{PORT}} ssl;\n ssl_protocols TLSv1.2 TLSv1.3;\n ssl_certificate {d}/server.pem;\n \
+         ssl_certificate_key {d}/server.key;\n ssl_client_certificate {d}/client-ca.pem;\n ssl_verify_client on;\n \
+         ssl_verify_depth 3;\n location / {{ return 200 \"ok\\n\"; }}\n}}\n"
+    );
+    let peer = crate::peers::nginx(&ndir.path("run"), &site);
+    for (client, page, id) in [
+        (Client::Rogue, "The SSL certificate error", "gateway-rejected-client-cert"),
+        (Client::Missing, "No required SSL certificate was sent", "backend-requires-client-cert"),
+    ] {
+        let mut o = local_opts(peer.port);
+        o.role = ProbeRole::Outbound;
+        let r = run_probe(&o, &pki.context(client)).await;
+        let http = r.http.as_ref().expect("nginx answers HTTP");
+        assert_eq!(http.status, 400);
+        assert!(http.body_preview.contains(page), "{}", http.body_preview);
+        let probes = [r];
+        let findings = diagnose(&Observations::new(&probes));
+        assert_eq!(findings.first().map(|f| f.id.as_str()), Some(id), "{client:?}: {findings:?}");
+        assert!(has_errors(&findings), "{client:?}: an outbound 400 from nginx is an error");
+    }
+}

@@ -172,3 +172,76 @@ async fn nginx_400_certificate_rejections_are_errors() {
         assert!(has_errors(&findings), "{client:?}: an outbound 400 from nginx is an error");
     }
 }
+
+/// Apache asking during the handshake (server level): `require` with `SSLCADNRequestFile` listing
+/// only the root, and `optional` passing the verdict to `SSLRequire`-style rules. The probe's CA
+/// names are the ones Apache sent; no late request is reported.
+#[tokio::test]
+async fn apache_server_level_require_and_optional() {
+    use crate::gateways::apache;
+    let pki = GatewayPki::new();
+    let cd = Dir::new();
+    pki.write_client_files(&cd);
+    let gw = apache(
+        &pki,
+        "h2 http/1.1",
+        "SSLVerifyClient require\nSSLVerifyDepth 3\nSSLCADNRequestFile {DIR}/client-root.pem",
+    );
+    for pin in [TlsVersionPin::Tls12, TlsVersionPin::Tls13] {
+        for client in Client::ALL {
+            let mut o = h2_opts(gw.port);
+            o.tls_version = Some(pin);
+            o.compare_without_cert = false;
+            let r = run_probe(&o, &pki.context(client)).await;
+            assert!(r.client_cert_requested, "{pin:?} {client:?}");
+            assert_eq!(r.acceptable_ca_names, vec!["CN=Gateway Client Root, O=mtls-doctor lab".to_string()]);
+            assert!(r.late_cert_request.is_none() && r.late_auth.is_empty());
+            let saw =
+                curl(&cd, gw.port, "/", client, true, Some(if pin == TlsVersionPin::Tls12 { "1.2" } else { "1.3" }));
+            match client {
+                Client::Good => {
+                    assert_eq!(r.http.as_ref().map(|h| h.status), Some(200), "{pin:?}: {:?}", r.http_error);
+                    assert_eq!(saw.status, 200);
+                }
+                _ => {
+                    assert!(!r.handshake.ok, "{pin:?} {client:?}");
+                    assert_eq!(r.handshake.rejected_after_handshake, pin == TlsVersionPin::Tls13);
+                    // TLS 1.3: always the alert. TLS 1.2 with an untrusted certificate: Apache's
+                    // alert can be lost to the reset that our own flight provokes (a known gap).
+                    let alert = r.handshake.alert.clone().unwrap_or_default();
+                    let reset = r.handshake.failure == Some(mtls_doctor::probe::TlsFailure::ConnectionReset);
+                    assert!(
+                        !alert.is_empty() || (pin == TlsVersionPin::Tls12 && reset),
+                        "{pin:?} {client:?}: {:?}",
+                        r.handshake
+                    );
+                    assert_eq!(saw.status, 0, "curl is refused too: {}", saw.stderr);
+                }
+            }
+        }
+    }
+    drop(gw);
+    let gw = apache(
+        &pki,
+        "http/1.1",
+        "SSLVerifyClient optional\nSSLVerifyDepth 3\n<Location />\n  <RequireAll>\n    Require expr %{SSL_CLIENT_VERIFY} == 'SUCCESS'\n  </RequireAll>\n</Location>",
+    );
+    for (client, want) in [(Client::Good, 200), (Client::Missing, 403)] {
+        let r = run_probe(&local_opts(gw.port), &pki.context(client)).await;
+        assert!(r.client_cert_requested);
+        assert_eq!(r.http.as_ref().map(|h| h.status), Some(want), "{client:?}: {:?} {:?}", r.handshake, r.http_error);
+        assert_eq!(curl(&cd, gw.port, "/", client, false, None).status, want);
+    }
+}
+
+/// Caddy `request`: asks, accepts anything, answers 200 either way.
+#[tokio::test]
+async fn caddy_request_mode_asks_and_accepts_anything() {
+    let pki = GatewayPki::new();
+    let gw = caddy(&pki, "request");
+    for client in Client::ALL {
+        let r = run_probe(&h2_opts(gw.port), &pki.context(client)).await;
+        assert!(r.client_cert_requested, "{client:?}");
+        assert_eq!(r.http.as_ref().map(|h| (h.status, h.version.as_str())), Some((200, "HTTP/2")), "{client:?}");
+    }
+}

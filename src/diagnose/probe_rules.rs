@@ -54,7 +54,7 @@ fn handshake_state(p: &ProbeResult) -> String {
     } else if let Some(a) = alert(p) {
         if p.handshake.rejected_after_handshake {
             let version = p.tls.version.as_deref().unwrap_or("TLS");
-            format!("the server sent the alert {a} after the handshake ({version}: seen on the first read)")
+            format!("the server sent the alert {a} right after the handshake ({version}: seen on the first read)")
         } else {
             format!("the server ended the handshake with the alert {a}")
         }

@@ -19,7 +19,7 @@ fn refused_h2(p: &ProbeResult) -> bool {
 
 /// Whether any attempt or re-run showed the server asking for a certificate after the handshake.
 pub fn asked_late(p: &ProbeResult) -> bool {
-    attempts(p).any(|a| a.late_cert_request.is_some() || a.late_auth.iter().any(|r| r.server_renegotiated))
+    attempts(p).any(|a| a.late_cert_request.is_some() || a.late_auth.iter().any(|r| r.server_renegotiated || r.late_request_seen))
 }
 
 fn rerun_line(r: &LateAuthRun) -> String {
@@ -27,14 +27,41 @@ fn rerun_line(r: &LateAuthRun) -> String {
         return format!("{}: not tried ({})", r.how, r.not_offered_reason.clone().unwrap_or_default());
     }
     let cert = if r.client_cert_configured { "with the client certificate" } else { "without a client certificate" };
-    let asked = if r.server_renegotiated { "the server renegotiated" } else { "the server did not renegotiate" };
+    let asked = match (r.how, r.late_request_seen || r.server_renegotiated) {
+        (LateMethod::Renegotiation, true) => "the server renegotiated and asked for a certificate".to_string(),
+        (LateMethod::Renegotiation, false) => "the server did not renegotiate".to_string(),
+        (LateMethod::Pha, true) => "the server asked for a certificate after the handshake".to_string(),
+        (LateMethod::Pha, false) => "the server sent no post-handshake CertificateRequest".to_string(),
+    };
+    let contents = request_contents(r);
     let answer = match (r.http_status, &r.alert, &r.error) {
         (Some(s), _, _) => format!("HTTP {s}"),
         (None, Some(a), _) => format!("alert {a}"),
         (None, None, Some(e)) => e.clone(),
         (None, None, None) => "no answer".into(),
     };
-    format!("re-run answering {} ({}), {cert}: {asked}, {answer}", r.how, r.engine)
+    format!("re-run answering {} ({}), {cert}: {asked}{contents}, {answer}", r.how, r.engine)
+}
+
+/// The late CertificateRequest's contents, as the re-run read them.
+fn request_contents(r: &LateAuthRun) -> String {
+    if !r.late_request_seen {
+        return String::new();
+    }
+    if let Some(why) = &r.request_contents_unknown_reason {
+        return format!(" (contents unknown: {why})");
+    }
+    let cas = if r.acceptable_ca_names.is_empty() {
+        "no acceptable CA names".to_string()
+    } else {
+        format!("acceptable CA names {}", r.acceptable_ca_names.join("; "))
+    };
+    let shared = if r.shared_signature_schemes.is_empty() && !r.signature_schemes.is_empty() {
+        ", none usable with this key"
+    } else {
+        ""
+    };
+    format!(" ({cas}; signature schemes {}{shared})", r.signature_schemes.join(", "))
 }
 
 pub fn late_findings(p: &ProbeResult, subject: &str, out: &mut Vec<Finding>) {

@@ -4,12 +4,12 @@
 //! answers a TLS 1.2 HelloRequest by itself. This run learns whether presenting the certificate
 //! late works and what HTTP status that gets.
 //!
-//! What the `openssl` crate's safe API cannot do (this crate forbids unsafe code), and so what this
-//! run reports as unknown rather than guessing:
-//! - offer PHA: there is no wrapper for `SSL_set_post_handshake_auth` / `SSL_CTX_set_post_handshake_auth`;
-//! - read the late CertificateRequest: no wrapper for `SSL_get_client_CA_list` (acceptable CA
-//!   names), `SSL_get_sigalgs` (signature schemes), `SSL_CTX_set_client_cert_cb` or the message
-//!   callback, and the renegotiation's messages are encrypted on the wire.
+//! The `openssl` crate has no safe call to offer PHA or to read a CertificateRequest on the client
+//! side; the workspace crate `ossl-late` wraps exactly those (`SSL_CTX_set_post_handshake_auth`,
+//! `SSL_get_client_CA_list`, `SSL_get_sigalgs`, `SSL_get_shared_sigalgs`), so this crate keeps
+//! `forbid(unsafe_code)`. A late request is told apart from one in the handshake by reading the
+//! server's signature schemes right after the handshake (none: nobody asked yet) and again after
+//! the response.
 
 use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
@@ -79,8 +79,26 @@ pub struct LateAuthRun {
     pub cipher_suite: Option<String>,
     /// The server started a handshake after the first one finished (seen in the record headers).
     pub server_renegotiated: bool,
-    /// Whether the late CertificateRequest's contents could be read; see the module docs.
+    /// Why the late CertificateRequest's contents could not be read, when they could not.
     pub request_contents_unknown_reason: Option<String>,
+    /// The server sent a CertificateRequest after the handshake (TLS 1.2 renegotiation or TLS 1.3
+    /// post-handshake authentication) on this run.
+    #[serde(default)]
+    pub late_request_seen: bool,
+    /// The server sent a CertificateRequest already in this run's handshake (then the contents
+    /// below are that request's).
+    #[serde(default)]
+    pub requested_in_handshake: bool,
+    /// The last CertificateRequest's acceptable CA names, in the server's order.
+    #[serde(default)]
+    pub acceptable_ca_names: Vec<String>,
+    /// The last CertificateRequest's signature schemes (IANA names), in the server's order.
+    #[serde(default)]
+    pub signature_schemes: Vec<String>,
+    /// Those the client's key and OpenSSL can also use: empty with a non-empty list above means no
+    /// certificate can be signed for this server.
+    #[serde(default)]
+    pub shared_signature_schemes: Vec<String>,
     /// OpenSSL's complaint about the server chain, if any (the run went on, as s_client does).
     pub server_verify_problem: Option<String>,
     pub http_status: Option<u16>,
@@ -102,11 +120,7 @@ const BODY_PREVIEW: usize = 512;
 const ALERT_REASON_OFFSET: i32 = 1000;
 
 const CONTENTS_UNKNOWN: &str =
-    "the late CertificateRequest is encrypted on the wire and the openssl crate has no safe \
-                                call to read it (SSL_get_client_CA_list, SSL_get_sigalgs)";
-const PHA_UNAVAILABLE: &str = "the openssl crate has no safe call for SSL_set_post_handshake_auth, so this build \
-                               cannot offer TLS 1.3 post-handshake authentication; check with \
-                               `openssl s_client -enable_pha`";
+    "the server renegotiated but OpenSSL kept no CertificateRequest from it (no signature schemes recorded)";
 
 impl LateAuthRun {
     /// A run that was not made, and why.
@@ -127,6 +141,11 @@ impl LateAuthRun {
             cipher_suite: None,
             server_renegotiated: false,
             request_contents_unknown_reason: None,
+            late_request_seen: false,
+            requested_in_handshake: false,
+            acceptable_ca_names: vec![],
+            signature_schemes: vec![],
+            shared_signature_schemes: vec![],
             server_verify_problem: None,
             http_status: None,
             http_version: None,
@@ -143,10 +162,6 @@ impl LateAuthRun {
 pub fn run_late_auth(req: &LateAuthRequest) -> LateAuthRun {
     let started = Instant::now();
     let mut run = LateAuthRun::empty(req.how, req.identity.is_some());
-    if req.how == LateMethod::Pha {
-        run.not_offered_reason = Some(PHA_UNAVAILABLE.into());
-        return run;
-    }
     run.offered = true;
     if let Err(e) = exchange(req, &mut run) {
         run.error = Some(e);
@@ -157,10 +172,17 @@ pub fn run_late_auth(req: &LateAuthRequest) -> LateAuthRun {
 
 fn exchange(req: &LateAuthRequest, run: &mut LateAuthRun) -> Result<(), String> {
     let mut builder = SslConnector::builder(SslMethod::tls_client()).map_err(|e| format!("OpenSSL setup: {e}"))?;
-    // Renegotiation exists only in TLS 1.2.
-    builder.set_min_proto_version(Some(SslVersion::TLS1_2)).map_err(|e| format!("OpenSSL setup: {e}"))?;
-    builder.set_max_proto_version(Some(SslVersion::TLS1_2)).map_err(|e| format!("OpenSSL setup: {e}"))?;
-    // HTTP/2 forbids renegotiation: offer HTTP/1.1 only.
+    // Renegotiation exists only in TLS 1.2, post-handshake authentication only in TLS 1.3.
+    let version = match req.how {
+        LateMethod::Renegotiation => SslVersion::TLS1_2,
+        LateMethod::Pha => {
+            ossl_late::enable_post_handshake_auth(&mut builder);
+            SslVersion::TLS1_3
+        }
+    };
+    builder.set_min_proto_version(Some(version)).map_err(|e| format!("OpenSSL setup: {e}"))?;
+    builder.set_max_proto_version(Some(version)).map_err(|e| format!("OpenSSL setup: {e}"))?;
+    // HTTP/2 forbids both renegotiation and post-handshake authentication: offer HTTP/1.1 only.
     builder.set_alpn_protos(b"\x08http/1.1").map_err(|e| format!("OpenSSL setup: {e}"))?;
     let verdict = crate::danger::late_server_cert::record_and_continue(&mut builder);
     if let Some(id) = &req.identity {
@@ -201,6 +223,8 @@ fn exchange(req: &LateAuthRequest, run: &mut LateAuthRun) -> Result<(), String> 
     run.server_verify_problem = verdict.problem();
     run.tls_version = Some(tls.ssl().version_str().to_string());
     run.cipher_suite = tls.ssl().current_cipher().map(|c| c.standard_name().unwrap_or(c.name()).to_string());
+    // A client records the server's signature schemes only from a CertificateRequest.
+    run.requested_in_handshake = !ossl_late::peer_signature_schemes(tls.ssl()).is_empty();
 
     let mut head = format!(
         "{} {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: mtls-doctor/{}\r\nConnection: close\r\n",
@@ -241,9 +265,7 @@ fn exchange(req: &LateAuthRequest, run: &mut LateAuthRun) -> Result<(), String> 
     }
     let facts = tls.get_ref().watch().facts();
     run.server_renegotiated = facts.late_handshake_tls12();
-    if run.server_renegotiated {
-        run.request_contents_unknown_reason = Some(CONTENTS_UNKNOWN.into());
-    }
+    record_request_contents(tls.ssl(), run);
     if let Some(text) =
         std::str::from_utf8(&response[..head_end(&response).unwrap_or(0)]).ok().filter(|t| !t.is_empty())
     {
@@ -267,6 +289,23 @@ fn exchange(req: &LateAuthRequest, run: &mut LateAuthRun) -> Result<(), String> 
         return Err("the server closed the connection before any response".into());
     }
     Err("the response head was incomplete or not HTTP".into())
+}
+
+/// What the last CertificateRequest contained, and whether it came after the handshake.
+fn record_request_contents(ssl: &openssl::ssl::SslRef, run: &mut LateAuthRun) {
+    let schemes = ossl_late::peer_signature_schemes(ssl);
+    let name = |code: u16| crate::text::signature_scheme(rustls::SignatureScheme::from(code));
+    run.late_request_seen = !run.requested_in_handshake && (!schemes.is_empty() || run.server_renegotiated);
+    if schemes.is_empty() {
+        if run.server_renegotiated {
+            run.request_contents_unknown_reason = Some(CONTENTS_UNKNOWN.into());
+        }
+        return;
+    }
+    run.signature_schemes = schemes.into_iter().map(name).collect();
+    run.shared_signature_schemes = ossl_late::shared_signature_schemes(ssl).into_iter().map(name).collect();
+    run.acceptable_ca_names =
+        ossl_late::peer_ca_names_der(ssl).iter().map(|der| super::tls::hint_name(der)).collect();
 }
 
 fn head_end(data: &[u8]) -> Option<usize> {

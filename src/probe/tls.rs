@@ -249,7 +249,7 @@ fn fail(result: &mut ProbeResult, phase: Phase, failure: TlsFailure, msg: String
 }
 
 /// The acceptable-CA hint as a .NET name; rustls hands over the Name with or without its SEQUENCE.
-fn hint_name(der: &[u8]) -> String {
+pub(crate) fn hint_name(der: &[u8]) -> String {
     if let Some(n) = dotnet_name_from_der(der) {
         return n;
     }

@@ -10,7 +10,9 @@ use zeroize::Zeroizing;
 
 use mtls_doctor::probe::{run_probe, HttpFailureKind, LateCertRequest, LateWhen, ProbeOptions, TlsVersionPin};
 
-use crate::gateways::{apache, curl, http_status_in, local_opts, s_client_pha, Client, GatewayPki};
+use crate::gateways::{
+    apache, curl, http_status_in, local_opts, python_server, s_client_pha, Client, GatewayPki, PyMode,
+};
 use crate::util::Dir;
 
 pub const APACHE_LATE: &str = "<Location /secure>\n  SSLVerifyClient require\n  SSLVerifyDepth 3\n</Location>";
@@ -70,13 +72,39 @@ fn openssl_engine_answers_apache_renegotiation_like_curl() {
     }
 }
 
+/// The Python `ssl` PHA mode (`verify_client_post_handshake` after the request): the engine offers
+/// PHA, the server asks after the handshake, and the run records the late request's contents.
 #[test]
-fn openssl_engine_says_it_cannot_offer_pha() {
+fn openssl_engine_offers_pha_and_reads_the_late_request() {
     let pki = GatewayPki::new();
-    let run = run_late_auth(&late_request(&pki, 9, Client::Good, LateMethod::Pha));
-    assert!(!run.offered);
-    assert!(run.not_offered_reason.as_deref().unwrap_or_default().contains("SSL_set_post_handshake_auth"));
-    assert_eq!(run.http_status, None);
+    let gw = python_server(&pki, PyMode::PostHandshake);
+    let good = run_late_auth(&late_request(&pki, gw.port, Client::Good, LateMethod::Pha));
+    assert!(good.offered, "{good:?}");
+    assert_eq!(good.tls_version.as_deref(), Some("TLSv1.3"));
+    assert!(!good.requested_in_handshake, "{good:?}");
+    assert!(good.late_request_seen, "{good:?}\n{}", gw.log());
+    assert!(!good.server_renegotiated, "TLS 1.3 never renegotiates");
+    assert_eq!(good.http_status, Some(200), "{good:?}\n{}", gw.log());
+    assert!(good.body_preview.contains("client one"), "{good:?}");
+    // The request lists the server's signature schemes; an ECDSA P-256 client key can use one.
+    assert!(good.signature_schemes.iter().any(|s| s == "ecdsa_secp256r1_sha256"), "{good:?}");
+    assert!(good.shared_signature_schemes.iter().any(|s| s == "ecdsa_secp256r1_sha256"), "{good:?}");
+    let missing = run_late_auth(&late_request(&pki, gw.port, Client::Missing, LateMethod::Pha));
+    assert!(missing.late_request_seen, "{missing:?}");
+    // Python's CERT_REQUIRED answers an empty Certificate with the certificate_required alert.
+    assert_eq!(missing.http_status, None, "{missing:?}\n{}", gw.log());
+    assert_eq!(missing.alert.as_deref(), Some("certificate_required"), "{missing:?}");
+    // s_client -enable_pha sees the same two answers.
+    let cd = Dir::new();
+    pki.write_client_files(&cd);
+    let out = s_client_pha(&cd, gw.port, "/secure/", Client::Good, "-tls1_3");
+    assert_eq!(http_status_in(&out), Some(200), "{out}");
+    let out = s_client_pha(&cd, gw.port, "/secure/", Client::Missing, "-tls1_3");
+    assert_eq!(http_status_in(&out), None, "{out}");
+    assert!(out.contains("certificate required"), "s_client names the same alert: {out}");
+    // Renegotiation is not PHA: over TLS 1.2 nothing asks.
+    let plain = run_late_auth(&late_request(&pki, gw.port, Client::Good, LateMethod::Renegotiation));
+    assert!(!plain.late_request_seen && plain.http_status.is_none(), "the server is TLS 1.3 only: {plain:?}");
 }
 
 fn probe_opts(port: u16, pin: TlsVersionPin, alpn: &str) -> ProbeOptions {
@@ -111,9 +139,9 @@ async fn apache_location_require_on_tls12_is_a_late_request_and_the_rerun_matche
     assert_eq!(saw.status, 200);
 }
 
-/// TLS 1.3 over HTTP/1.1: Apache would use PHA, which rustls does not offer, so it answers 403.
-/// curl and `s_client -enable_pha` offer PHA and get 200; the probe says it could not offer PHA
-/// and shows that TLS 1.2 renegotiation gets 200.
+/// TLS 1.3 over HTTP/1.1: Apache uses PHA, which rustls does not offer, so it answers 403. The
+/// re-run offers PHA and gets 200 like curl and `s_client -enable_pha`, records the late request's
+/// CA names (Apache's SSLCACertificateFile) and schemes, and TLS 1.2 renegotiation gets 200 too.
 #[tokio::test]
 async fn apache_location_require_on_tls13_answers_403_without_pha() {
     let pki = GatewayPki::new();
@@ -126,8 +154,14 @@ async fn apache_location_require_on_tls13_answers_403_without_pha() {
     assert_eq!(r.late_cert_request, None, "a PHA request is never sent to a client that did not offer PHA");
     assert_eq!(r.http.as_ref().map(|h| h.status), Some(403));
     let how: Vec<_> = r.late_auth.iter().map(|l| (l.how, l.offered)).collect();
-    assert_eq!(how, vec![(LateMethod::Pha, false), (LateMethod::Renegotiation, true)]);
+    assert_eq!(how, vec![(LateMethod::Pha, true), (LateMethod::Renegotiation, true)]);
+    let pha = &r.late_auth[0];
+    assert!(pha.late_request_seen && !pha.requested_in_handshake, "{pha:?}\n{}", gw.log());
+    assert_eq!(pha.http_status, Some(200), "{pha:?}\n{}", gw.log());
+    assert!(pha.acceptable_ca_names.iter().any(|n| n.contains("Gateway Client Root")), "{pha:?}");
+    assert!(!pha.signature_schemes.is_empty() && !pha.shared_signature_schemes.is_empty(), "{pha:?}");
     assert_eq!(r.late_auth[1].http_status, Some(200), "{:?}", r.late_auth[1]);
+    assert!(r.late_auth[1].acceptable_ca_names.iter().any(|n| n.contains("Gateway Client Root")));
     assert!(r.late_auth[1].server_renegotiated);
     let saw = curl(&cd, gw.port, "/secure/", Client::Good, false, Some("1.3"));
     assert_eq!(saw.status, 200, "curl offers PHA: {}", saw.stderr);

@@ -6,6 +6,8 @@
 //! pki) live here on purpose: the wording is one vocabulary, read and changed in one place. The
 //! file is a little over 600 lines because a third of it is unit tests pinning each wording exactly.
 
+mod late;
+
 use std::fmt;
 
 use rustls::{NamedGroup, ProtocolVersion, SignatureScheme};

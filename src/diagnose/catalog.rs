@@ -32,6 +32,14 @@ use Symptom::*;
 pub const CATALOG: &[Entry] = &[
     // null certificate
     Entry {
+        id: FindingId::GatewayRequestedCertLate,
+        symptom: NullCertificate,
+        severity: E,
+        title: "The gateway asks for the client certificate only after the request arrives",
+        guide: G_NEGOTIATE,
+        rank: 9,
+    },
+    Entry {
         id: FindingId::GatewayDidNotRequestCert,
         symptom: NullCertificate,
         severity: E,

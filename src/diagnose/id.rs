@@ -41,6 +41,7 @@ macro_rules! finding_ids {
 }
 
 finding_ids! {
+    GatewayRequestedCertLate => "gateway-requested-cert-late",
     GatewayDidNotRequestCert => "gateway-did-not-request-cert",
     AzureNegotiationOff => "azure-negotiation-off",
     GatewayDefaultHostname => "gateway-default-hostname",

@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod cert_rules;
 pub mod finding;
 pub mod id;
+pub mod late_rules;
 pub mod policy_rules;
 pub mod probe_rules;
 mod revocation_rules;

@@ -405,6 +405,68 @@ async fn fires_gateway_did_not_request_cert() {
     .await
 }
 
+/// Apache with `SSLVerifyClient require` inside a `<Location>`: the certificate is asked for only
+/// after the request, on every protocol; the late finding comes first and "did not request" is not
+/// claimed.
+#[tokio::test]
+async fn fires_gateway_requested_cert_late() {
+    bounded(async {
+        let pki = crate::gateways::GatewayPki::new();
+        let gw = crate::gateways::apache(&pki, "h2 http/1.1", crate::late_auth::APACHE_LATE);
+        let dir = Dir::new();
+        pki.write_client_files(&dir);
+        let material = MaterialRefs {
+            cert: Some(s(&dir.path("client.pem"))),
+            key: Some(s(&dir.path("client.key"))),
+            ca: vec![s(&dir.path("server-root.pem"))],
+            ..refs()
+        };
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], gw.port));
+        for (pin, alpn, quote) in [
+            (
+                TlsVersionPin::Tls12,
+                "http/1.1",
+                "the server started a renegotiation (HelloRequest) after the HTTP request arrived",
+            ),
+            (TlsVersionPin::Tls13, "http/1.1", "no post-handshake authentication offered (rustls cannot): HTTP 403"),
+            (TlsVersionPin::Tls12, "h2,http/1.1", "over HTTP/2 the server ended the request with HTTP_1_1_REQUIRED"),
+        ] {
+            let mut o = options(ProbeRole::Inbound, "localhost", addr, "/secure/");
+            o.tls_version = Some(pin);
+            o.alpn = alpn.split(',').map(String::from).collect();
+            let run = probe(o, material.clone()).await;
+            let f = fires(&run, "gateway-requested-cert-late", Severity::Error, Symptom::NullCertificate);
+            assert_eq!(
+                run.findings[0].id,
+                "gateway-requested-cert-late",
+                "{pin:?} {alpn}:\n{}",
+                summary(&run.findings)
+            );
+            quotes(f, quote);
+            quotes(f, "re-run answering TLS 1.2 renegotiation");
+            quotes(f, "with the client certificate: the server renegotiated, HTTP 200");
+            if pin == TlsVersionPin::Tls13 {
+                quotes(f, "TLS 1.3 post-handshake authentication: not tried");
+            }
+            assert!(f.fix[0].contains("localhost") && f.fix[0].contains("Negotiate client certificate"), "{:?}", f.fix);
+            absent(&run, "gateway-did-not-request-cert");
+            for other in &run.findings {
+                if pin == TlsVersionPin::Tls12 {
+                    assert!(
+                        !other.evidence.iter().any(|e| e.contains("TLS 1.3") || e.contains("TLSv1.3")),
+                        "{other:?}"
+                    );
+                }
+            }
+        }
+        // The public page asks for nothing, late or not: no late finding there.
+        let run = probe(options(ProbeRole::Inbound, "localhost", addr, "/"), material.clone()).await;
+        absent(&run, "gateway-requested-cert-late");
+        fires(&run, "gateway-did-not-request-cert", Severity::Error, Symptom::NullCertificate);
+    })
+    .await
+}
+
 #[tokio::test]
 async fn fires_azure_negotiation_off() {
     bounded(async {

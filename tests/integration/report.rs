@@ -252,6 +252,7 @@ struct Http {
     headers: Vec<(String, String)>,
     body_preview: String,
     body_truncated: bool,
+    body_timed_out: bool,
     ttfb_ms: f64,
 }
 
@@ -290,6 +291,12 @@ struct Probe {
     failed_phase: Option<String>,
     timings_ms: Timings,
     compare_without_cert: Option<Box<Probe>>,
+    http_failure: Option<Value>,
+    http_error_chain: Vec<String>,
+    plain_http_reply: bool,
+    late_cert_request: Option<Value>,
+    late_auth: Vec<Value>,
+    http1_retry: Option<Box<Probe>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -19,7 +19,9 @@ fn refused_h2(p: &ProbeResult) -> bool {
 
 /// Whether any attempt or re-run showed the server asking for a certificate after the handshake.
 pub fn asked_late(p: &ProbeResult) -> bool {
-    attempts(p).any(|a| a.late_cert_request.is_some() || a.late_auth.iter().any(|r| r.server_renegotiated || r.late_request_seen))
+    attempts(p).any(|a| {
+        a.late_cert_request.is_some() || a.late_auth.iter().any(|r| r.server_renegotiated || r.late_request_seen)
+    })
 }
 
 fn rerun_line(r: &LateAuthRun) -> String {

@@ -304,8 +304,7 @@ fn record_request_contents(ssl: &openssl::ssl::SslRef, run: &mut LateAuthRun) {
     }
     run.signature_schemes = schemes.into_iter().map(name).collect();
     run.shared_signature_schemes = ossl_late::shared_signature_schemes(ssl).into_iter().map(name).collect();
-    run.acceptable_ca_names =
-        ossl_late::peer_ca_names_der(ssl).iter().map(|der| super::tls::hint_name(der)).collect();
+    run.acceptable_ca_names = ossl_late::peer_ca_names_der(ssl).iter().map(|der| super::tls::hint_name(der)).collect();
 }
 
 fn head_end(data: &[u8]) -> Option<usize> {

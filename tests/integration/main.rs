@@ -11,6 +11,7 @@ mod dns;
 mod findings;
 mod findings_docs;
 mod gateway_peers;
+mod gateway_requests;
 mod gateways;
 mod lab;
 pub mod late_auth;

@@ -77,15 +77,8 @@ pub fn peer_ca_names_der(ssl: &SslRef) -> Vec<Vec<u8>> {
     }
 }
 
-type SigalgFn = unsafe extern "C" fn(
-    *mut SSL,
-    c_int,
-    *mut c_int,
-    *mut c_int,
-    *mut c_int,
-    *mut c_uchar,
-    *mut c_uchar,
-) -> c_int;
+type SigalgFn =
+    unsafe extern "C" fn(*mut SSL, c_int, *mut c_int, *mut c_int, *mut c_int, *mut c_uchar, *mut c_uchar) -> c_int;
 
 /// Walk `SSL_get_sigalgs`/`SSL_get_shared_sigalgs`, collecting each TLS SignatureScheme code point.
 fn sigalg_codes(ssl: &SslRef, get: SigalgFn) -> Vec<u16> {

@@ -51,40 +51,47 @@ fn order_line(chain: &[CertInfo]) -> String {
 /// Order and root findings for the chains a probe saw (server's as sent, client's as configured).
 pub fn chain_shape_findings(p: &ProbeResult, out: &mut Vec<Finding>) {
     let subject = subject_of(p);
-    let server_problems = p.server_verify.as_ref().map(|v| v.chain_problems.as_slice()).unwrap_or_default();
-    let mut server = chain_shape(&p.server_chain);
+    let problems = p.server_verify.as_ref().map(|v| v.chain_problems.as_slice()).unwrap_or_default();
     // The verifier saw the path it built; trust it when it found the order wrong.
-    server.out_of_order |= server_problems.iter().any(|x| matches!(x, ChainProblem::OutOfOrder));
+    let verifier_ooo = problems.iter().any(|x| matches!(x, ChainProblem::OutOfOrder));
     let peer = if p.role == ProbeRole::Outbound { "backend" } else { "server" };
-    let client = chain_shape(&p.client_chain);
-    for (who, chain, shape, sent) in [
-        (peer, &p.server_chain, server, true),
-        ("client", &p.client_chain, client, p.client_cert_sent || !p.client_cert_requested),
-    ] {
-        if shape.out_of_order {
-            let mut f = finding(FindingId::ChainOutOfOrder);
-            f.subject = Some(subject.clone());
-            f.cause = format!(
-                "The {who} chain is not in issuing order (leaf, then the certificate that signed it, and so on). TLS 1.2 requires that order (RFC 5246 §7.4.2) and strict TLS 1.2 stacks refuse the chain; TLS 1.3 (RFC 8446 §4.4.2) and OpenSSL, rustls, Go and Windows reorder it."
-            );
-            f.evidence.push(format!("{who} chain{}: {}", if sent { " as sent" } else { " as configured" }, order_line(chain)));
-            f.fix = vec![format!(
-                "Write the {who}'s chain file (or .pfx) as leaf, issuing CA, next CA …; leave the root out."
-            )];
-            out.push(f);
+    shape_findings(peer, &p.server_chain, verifier_ooo, "as sent", &subject, out);
+    let how = if p.client_cert_sent { "as sent" } else { "as configured" };
+    shape_findings("client", &p.client_chain, false, how, &subject, out);
+}
+
+/// The same for a chain given to `inspect`.
+pub fn inspected_shape_findings(origin: &str, role: crate::verify::Role, chain: &[CertInfo], out: &mut Vec<Finding>) {
+    let who = match role {
+        crate::verify::Role::Server => "server",
+        crate::verify::Role::Client => "client",
+    };
+    shape_findings(who, chain, false, &format!("in {origin}"), origin, out);
+}
+
+fn shape_findings(who: &str, chain: &[CertInfo], verifier_ooo: bool, how: &str, subject: &str, out: &mut Vec<Finding>) {
+    let shape = chain_shape(chain);
+    if shape.out_of_order || verifier_ooo {
+        let mut f = finding(FindingId::ChainOutOfOrder);
+        f.subject = Some(subject.to_string());
+        f.cause = format!(
+            "The {who} chain is not in issuing order (leaf, then the certificate that signed it, and so on). TLS 1.2 requires that order (RFC 5246 §7.4.2) and a strict TLS 1.2 peer may refuse the chain; TLS 1.3 (RFC 8446 §4.4.2) asks receivers to cope, and OpenSSL 3 and rustls build the path whatever the order."
+        );
+        f.evidence.push(format!("{who} chain {how}: {}", order_line(chain)));
+        f.fix = vec![format!("Write the {who}'s chain file (or .pfx) as leaf, issuing CA, next CA …; leave the root out.")];
+        out.push(f);
+    }
+    if !shape.roots.is_empty() {
+        let mut f = finding(FindingId::ChainIncludesRoot);
+        f.subject = Some(subject.to_string());
+        f.cause = format!(
+            "The {who} chain includes its root CA. A peer must already trust the root, so sending it only costs bytes; but when the peer's copy differs (a renewed or cross-signed root) or the sent root expires, older stacks can build the path through it and fail (OpenSSL 1.0.x clients did when the AddTrust root expired in 2020)."
+        );
+        for r in &shape.roots {
+            f.evidence.push(format!("{who} chain {how} includes the self-signed \"{r}\""));
         }
-        if !shape.roots.is_empty() {
-            let mut f = finding(FindingId::ChainIncludesRoot);
-            f.subject = Some(subject.clone());
-            f.cause = format!(
-                "The {who} sends its root CA too. A peer must already trust the root, so sending it only costs bytes; but a peer whose copy differs (renewed or cross-signed root) or a sent root that expires can break path building in older stacks (OpenSSL 1.0.x clients failed this way when the AddTrust root expired in 2020)."
-            );
-            for r in &shape.roots {
-                f.evidence.push(format!("{who} chain includes the self-signed \"{r}\""));
-            }
-            f.fix = vec![format!("Remove the root from the {who}'s chain file (or .pfx); keep the leaf and intermediates.")];
-            out.push(f);
-        }
+        f.fix = vec![format!("Remove the root from the {who}'s chain file (or .pfx); keep the leaf and intermediates.")];
+        out.push(f);
     }
 }
 
@@ -147,7 +154,7 @@ pub fn ca_list_too_large(p: &ProbeResult, out: &mut Vec<Finding>) {
     let mut f = finding(FindingId::CaListTooLarge);
     f.subject = Some(subject_of(p));
     f.cause = format!(
-        "The server lists {} acceptable CA names in {} bytes. Windows Schannel handles at most {} bytes (16 KB) of trusted issuers: a Windows server truncates a longer list, and Windows clients (Schannel: .NET on Windows, IE/Edge legacy, PowerShell) that pick their certificate by this list may find no match and silently send none. OpenSSL, Go and rustls clients are not affected.",
+        "The server lists {} acceptable CA names in {} bytes. Windows Schannel handles at most {} bytes (16 KB) of trusted issuers: a Windows server truncates a longer list, and Windows clients built on Schannel, which pick their certificate by this list, may find no match and silently send none. Clients that send their configured certificate whatever the list says (curl/OpenSSL, Go, rustls) are not affected.",
         p.acceptable_ca_names.len(),
         p.acceptable_ca_names_bytes,
         SCHANNEL_CA_LIST_LIMIT_BYTES

@@ -31,9 +31,7 @@ pub struct ChainShape {
 pub fn chain_shape(chain: &[CertInfo]) -> ChainShape {
     let out_of_order = chain.windows(2).enumerate().any(|(i, w)| {
         // The next certificate does not certify this one, although one sent later does.
-        w[0].issuer != w[1].subject
-            && !w[0].self_signed
-            && chain.iter().skip(i + 2).any(|c| c.subject == w[0].issuer)
+        w[0].issuer != w[1].subject && !w[0].self_signed && chain.iter().skip(i + 2).any(|c| c.subject == w[0].issuer)
     });
     let roots = chain.iter().skip(1).filter(|c| c.self_signed).map(|c| c.subject.clone()).collect();
     ChainShape { out_of_order, roots }
@@ -78,7 +76,8 @@ fn shape_findings(who: &str, chain: &[CertInfo], verifier_ooo: bool, how: &str, 
             "The {who} chain is not in issuing order (leaf, then the certificate that signed it, and so on). TLS 1.2 requires that order (RFC 5246 §7.4.2) and a strict TLS 1.2 peer may refuse the chain; TLS 1.3 (RFC 8446 §4.4.2) asks receivers to cope, and OpenSSL 3 and rustls build the path whatever the order."
         );
         f.evidence.push(format!("{who} chain {how}: {}", order_line(chain)));
-        f.fix = vec![format!("Write the {who}'s chain file (or .pfx) as leaf, issuing CA, next CA …; leave the root out.")];
+        f.fix =
+            vec![format!("Write the {who}'s chain file (or .pfx) as leaf, issuing CA, next CA …; leave the root out.")];
         out.push(f);
     }
     if !shape.roots.is_empty() {
@@ -90,7 +89,8 @@ fn shape_findings(who: &str, chain: &[CertInfo], verifier_ooo: bool, how: &str, 
         for r in &shape.roots {
             f.evidence.push(format!("{who} chain {how} includes the self-signed \"{r}\""));
         }
-        f.fix = vec![format!("Remove the root from the {who}'s chain file (or .pfx); keep the leaf and intermediates.")];
+        f.fix =
+            vec![format!("Remove the root from the {who}'s chain file (or .pfx); keep the leaf and intermediates.")];
         out.push(f);
     }
 }
@@ -131,10 +131,7 @@ pub fn client_chain_incomplete(p: &ProbeResult, known: &[&CertInfo], out: &mut V
         f.evidence.push(format!("acceptable CA names: {}", p.acceptable_ca_names.join("; ")));
     }
     if let Some(c) = issuer_cert {
-        f.evidence.push(format!(
-            "\"{}\" (Thumbprint {}) is issued by \"{}\"",
-            c.subject, c.thumbprint_sha1, c.issuer
-        ));
+        f.evidence.push(format!("\"{}\" (Thumbprint {}) is issued by \"{}\"", c.subject, c.thumbprint_sha1, c.issuer));
     }
     f.fix = vec![
         format!("Send \"{}\" with the leaf: put it after the leaf in the PEM file given to the client, or export the .pfx with \"Include all certificates in the certification path\".", leaf.issuer),

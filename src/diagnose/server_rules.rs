@@ -166,14 +166,23 @@ fn validity_finding(sc: &ServerChain, judgement: Judgement, verify_line: String)
     match certificate_at_depth(v, sc.chain) {
         Some(c) => {
             f.cause = if expired {
-                format!("The {role} {whose}, \"{}\", expired on {}: every client that checks the chain refuses it.", c.subject, c.not_after)
+                format!(
+                    "The {role} {whose}, \"{}\", expired on {}: every client that checks the chain refuses it.",
+                    c.subject, c.not_after
+                )
             } else {
                 format!("The {role} {whose}, \"{}\", is valid only from {}: clients refuse it until then (or a clock is wrong).", c.subject, c.not_before)
             };
             f.evidence.push(if expired {
-                format!("{role} \"{}\" NotAfter {} ({} days ago); NotBefore {}; Thumbprint {}", c.subject, c.not_after, -c.days_left, c.not_before, c.thumbprint_sha1)
+                format!(
+                    "{role} \"{}\" NotAfter {} ({} days ago); NotBefore {}; Thumbprint {}",
+                    c.subject, c.not_after, -c.days_left, c.not_before, c.thumbprint_sha1
+                )
             } else {
-                format!("{role} \"{}\" NotBefore {}; NotAfter {}; Thumbprint {}", c.subject, c.not_before, c.not_after, c.thumbprint_sha1)
+                format!(
+                    "{role} \"{}\" NotBefore {}; NotAfter {}; Thumbprint {}",
+                    c.subject, c.not_before, c.not_after, c.thumbprint_sha1
+                )
             });
         }
         None => {

@@ -308,7 +308,8 @@ async fn fires_portal_requests_cert() {
         let (cert, key, _) = peers.leaf("portal", &Spec::leaf(portal).server_only().sans(&[portal]));
         let ca = s(&peers.dir.path("server-root.pem"));
         // Optional client certificates (-verify), as a hostname with negotiation on would ask.
-        let peer = s_server(&cert, &key, &["-www", "-verify", "1", "-CAfile", &ca]);
+        let chain = s(&peers.dir.path("server-issuing.pem"));
+        let peer = s_server(&cert, &key, &["-www", "-cert_chain", &chain, "-verify", "1", "-CAfile", &ca]);
         let addr = std::net::SocketAddr::from(([127, 0, 0, 1], peer.port));
         let run = probe(options(ProbeRole::Inbound, portal, addr, "/"), peers.trust()).await;
         let f = fires(&run, "portal-requests-cert", Severity::Warning, Symptom::NullCertificate);

@@ -101,7 +101,10 @@ fn received_unknown_ca(p: &ProbeResult) -> bool {
 
 /// A client leaf sent alone whose issuer the server does not know: the intermediate is missing.
 /// `known` are CA certificates the tool was given (uploaded CAs, inspected chains) that may supply
-/// the missing issuer and show where it chains to. Returns whether the finding fired.
+/// the missing issuer and show where it chains to. Returns true when the tool knows the issuer is
+/// an intermediate (an error that replaces `client-cert-ca-not-acceptable`); when it does not hold
+/// the issuer's certificate it cannot tell an intermediate from an unrelated root, says so in a
+/// warning, and returns false.
 pub fn client_chain_incomplete(p: &ProbeResult, known: &[&CertInfo], out: &mut Vec<Finding>) -> bool {
     let Some(leaf) = p.client_chain.first() else { return false };
     let sent_alone = p.client_cert_sent && p.client_chain.len() == 1 && !leaf.self_signed;
@@ -109,20 +112,37 @@ pub fn client_chain_incomplete(p: &ProbeResult, known: &[&CertInfo], out: &mut V
     if !sent_alone || !received_unknown_ca(p) || issuer_listed {
         return false;
     }
-    // The issuer's own certificate, when we hold it: its issuer tells whether a listed CA is above it.
     let issuer_cert = known.iter().find(|c| c.subject == leaf.issuer && c.is_ca);
-    let above_listed = issuer_cert.is_some_and(|c| p.acceptable_ca_names.iter().any(|n| n == &c.issuer));
+    // A root that is not listed is an untrusted CA, not a missing intermediate.
+    if issuer_cert.is_some_and(|c| c.self_signed) {
+        return false;
+    }
+    let listed = |name: &str| p.acceptable_ca_names.iter().any(|n| n == name);
     let mut f = finding(FindingId::ClientChainIncomplete);
     f.subject = Some(subject_of(p));
-    f.cause = match issuer_cert {
-        Some(c) if above_listed => format!(
-            "The client sent only its leaf. The server trusts \"{}\", which issued \"{}\", the intermediate that signed the leaf; without that intermediate the server cannot build the chain and answers unknown_ca.",
-            c.issuer, leaf.issuer
-        ),
-        _ => format!(
-            "The client sent only its leaf, and the server answered unknown_ca: it holds no certificate for \"{}\", the leaf's issuer. When that issuer is an intermediate CA (under a root the server trusts), the client must send it after the leaf.",
-            leaf.issuer
-        ),
+    let certain = match issuer_cert {
+        Some(c) => {
+            f.cause = if listed(&c.issuer) {
+                format!(
+                    "The client sent only its leaf. The server trusts \"{}\", which issued \"{}\", the intermediate that signed the leaf; without that intermediate the server cannot build the chain and answers unknown_ca.",
+                    c.issuer, leaf.issuer
+                )
+            } else {
+                format!(
+                    "The client sent only its leaf; its issuer \"{}\" is an intermediate CA (issued by \"{}\") that the server does not hold, so it answers unknown_ca.",
+                    leaf.issuer, c.issuer
+                )
+            };
+            true
+        }
+        None => {
+            f.severity = Severity::Warning;
+            f.cause = format!(
+                "The client sent only its leaf, and the server answered unknown_ca: it holds no certificate for \"{}\", the leaf's issuer. If that issuer is an intermediate CA under a root the server trusts, the intermediate is missing from what the client sends; if it is a root of its own, the server does not trust that CA (see client-cert-ca-not-acceptable). Give its certificate with --client-ca to tell which.",
+                leaf.issuer
+            );
+            false
+        }
     };
     f.evidence.push(format!("client sent 1 certificate: \"{}\" (Thumbprint {})", leaf.subject, leaf.thumbprint_sha1));
     f.evidence.push(format!("needed issuer: \"{}\"", leaf.issuer));
@@ -140,7 +160,7 @@ pub fn client_chain_incomplete(p: &ProbeResult, known: &[&CertInfo], out: &mut V
     ];
     f.related.push(FindingId::ClientCertCaNotAcceptable);
     out.push(f);
-    true
+    certain
 }
 
 /// A CertificateRequest whose certificate_authorities exceed Schannel's 16 KB.

@@ -128,21 +128,38 @@ async fn fires_client_chain_incomplete() {
             let mut o = peer_options(ProbeRole::Inbound, "localhost", peer.port);
             o.tls_version = Some(pin);
             let run = probe(o, material.clone()).await;
-            let f = fires(&run, "client-chain-incomplete", Severity::Error, Symptom::Tls);
+            // Without the issuer's certificate the tool cannot tell an intermediate from an
+            // unrelated root: a warning naming the issuer, next to the unacceptable-CA error.
+            let f = fires(&run, "client-chain-incomplete", Severity::Warning, Symptom::Tls);
             quotes(f, "needed issuer: \"CN=Chains Client Issuing CA, O=mtls-doctor lab\"");
             quotes(f, "client sent 1 certificate: \"CN=chains-client, O=mtls-doctor lab\"");
-            // The CA is acceptable; the intermediate was not sent.
-            absent(&run, "client-cert-ca-not-acceptable");
+            assert!(f.cause.contains("--client-ca"), "{}", f.cause);
         }
 
-        // With the CA certificates at hand (--client-ca), the tool can tell the issuer is an
-        // intermediate under the listed root.
+        // With the CA certificates at hand (--client-ca), the tool knows the issuer is an
+        // intermediate under the listed root: the error is the missing intermediate, not the CA.
         let material = MaterialRefs { client_ca: vec![client.path("client-cas.pem")], ..material };
         let run = probe(peer_options(ProbeRole::Inbound, "localhost", peer.port), material).await;
+        absent(&run, "client-cert-ca-not-acceptable");
         let f = fires(&run, "client-chain-incomplete", Severity::Error, Symptom::Tls);
         quotes(f, "\"CN=Chains Client Issuing CA, O=mtls-doctor lab\"");
         quotes(f, "is issued by \"CN=Chains Client Root, O=mtls-doctor lab\"");
         assert!(f.cause.contains("The server trusts \"CN=Chains Client Root"), "{}", f.cause);
+
+        // A leaf from an unrelated root, with that root at hand: an untrusted CA, not a short chain.
+        let rogue_root = Issued::self_signed(&Spec::ca("Chains Rogue Root")).expect("rogue root");
+        let rogue = rogue_root.issue(&Spec::leaf("chains-rogue").client_only()).expect("rogue leaf");
+        let (rogue_cert, rogue_key) = client.dir.write_issued("rogue", &rogue);
+        let rogue_ca = client.dir.write("rogue-root.pem", rogue_root.cert_pem());
+        let material = MaterialRefs {
+            cert: Some(s(&rogue_cert)),
+            key: Some(s(&rogue_key)),
+            client_ca: vec![s(&rogue_ca)],
+            ..peers.trust()
+        };
+        let run = probe(peer_options(ProbeRole::Inbound, "localhost", peer.port), material).await;
+        absent(&run, "client-chain-incomplete");
+        fires(&run, "client-cert-ca-not-acceptable", Severity::Error, Symptom::NullCertificate);
 
         // Sent with its intermediate, the same leaf is accepted.
         let full = client.dir.write("client-full.pem", format!("{}{}", leaf.cert_pem(), client.issuing.cert_pem()));

@@ -378,7 +378,7 @@ pub fn signature_scheme(s: SignatureScheme) -> String {
                 0x0502 => "dsa_sha384".into(),
                 0x0602 => "dsa_sha512".into(),
                 code => format!("0x{code:04x}"),
-            }
+            };
         }
     };
     name.to_string()

@@ -162,3 +162,17 @@ fn unsupported_object_creation_and_indexers_are_named() {
         assert!(out.unevaluable[0].why.contains(why), "{cond}: {:?}", out.unevaluable[0]);
     }
 }
+
+#[test]
+fn lifted_comparisons_on_null_conditional_results() {
+    let (_pki, good, _) = certs();
+    // null == true is false, so `!= true` holds without a certificate: 403, not 500.
+    let verify = guard(r#"@(context.Request.Certificate?.Verify() != true)"#);
+    assert_eq!(run(&verify, None).status, 403);
+    assert_eq!(run(&verify, Some(&good)).status, 200);
+    // A lifted `<` with a null side is false: without a certificate this guard lets the request through.
+    let expiry = guard(r#"@(context.Request.Certificate?.NotAfter < DateTime.UtcNow)"#);
+    let out = run(&expiry, None);
+    assert_eq!((out.status, out.determined), (200, true), "{:?}", out.unevaluable);
+    assert_eq!(run(&expiry, Some(&good)).status, 200);
+}

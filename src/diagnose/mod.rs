@@ -304,6 +304,12 @@ fn finish(mut out: Vec<Finding>) -> Vec<Finding> {
     // The same certificate problem seen from several probes is one finding.
     let mut seen_cert = std::collections::HashSet::new();
     out.retain(|f| if f.id.is_certificate() { seen_cert.insert((f.id, f.evidence.first().cloned())) } else { true });
+    // "See also" names each other finding once, in the order the rules gave them.
+    for f in &mut out {
+        let own = f.id;
+        let mut named = std::collections::HashSet::new();
+        f.related.retain(|r| *r != own && named.insert(*r));
+    }
     out.sort_by_key(|f| (f.severity, catalog::rank(f.id)));
     out
 }
@@ -311,4 +317,23 @@ fn finish(mut out: Vec<Finding>) -> Vec<Finding> {
 /// Whether any finding is an error (exit code 1).
 pub fn has_errors(findings: &[Finding]) -> bool {
     findings.iter().any(|f| f.severity == Severity::Error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::catalog::finding;
+    use super::{finish, FindingId};
+
+    #[test]
+    fn see_also_lists_each_other_id_once() {
+        let mut f = finding(FindingId::PolicyRejects);
+        f.related = vec![
+            FindingId::ThumbprintMismatch,
+            FindingId::PolicyRejects,
+            FindingId::IssuerOrder,
+            FindingId::ThumbprintMismatch,
+        ];
+        let out = finish(vec![f]);
+        assert_eq!(out[0].related, [FindingId::ThumbprintMismatch, FindingId::IssuerOrder]);
+    }
 }

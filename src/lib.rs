@@ -23,6 +23,7 @@ pub mod danger;
 pub mod demo;
 pub mod diagnose;
 pub mod engine;
+pub mod exporter;
 pub mod error;
 pub mod lab;
 pub mod listen;

@@ -49,6 +49,52 @@ pub enum Command {
     Diff(DiffArgs),
     /// Open a saved session read-only.
     Open(OpenArgs),
+    /// Probe targets again and again and show only what changed, with the time (JSON Lines with
+    /// --report json).
+    Watch(Box<WatchArgs>),
+    /// Serve Prometheus, blackbox_exporter style: /probe?target=NAME runs a target of the targets
+    /// file now, /metrics describes the exporter (OpenMetrics text).
+    Exporter(ExporterArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct WatchArgs {
+    /// Pause between the end of one run and the start of the next (30s, 2m, 500ms).
+    #[arg(long, default_value = "30s", value_parser = crate::watch::parse_interval)]
+    pub interval: std::time::Duration,
+    /// End the watch (exit 0) when every target is healthy (ok) or anything changed (changed).
+    #[arg(long, value_enum)]
+    pub until: Option<CliUntil>,
+    /// Stop after this many runs (exit 1 if --until was not met by then).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_runs: Option<u64>,
+    #[command(flatten)]
+    pub probe: ProbeArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CliUntil {
+    Ok,
+    Changed,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ExporterArgs {
+    /// The TOML targets file ([[target]] tables with name, host and material; see docs/exporter.md).
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
+    /// Address to serve on.
+    #[arg(long, value_name = "IP:PORT", default_value = "127.0.0.1:9219")]
+    pub listen: std::net::SocketAddr,
+    /// Probes running at once; more scrapes wait up to --queue-wait, then get 503.
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub max_concurrent: usize,
+    /// How long a scrape may wait for a free probe slot, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 2.0)]
+    pub queue_wait: f64,
+    /// Upper bound of one probe (the comparison without the certificate included), in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 20.0)]
+    pub probe_timeout: f64,
 }
 
 /// `--save FILE`: write the session (inputs, observations, findings; never a secret).
@@ -650,6 +696,8 @@ pub fn run(cli: Cli) -> Result<i32> {
         Some(Command::Replay(a)) => run_replay(&a),
         Some(Command::Diff(a)) => run_diff(&a),
         Some(Command::Open(a)) => run_open(&a, cli.theme),
+        Some(Command::Watch(a)) => run_watch(&a),
+        Some(Command::Exporter(a)) => run_exporter(&a),
         None => {
             use std::io::IsTerminal as _;
             if std::io::stdout().is_terminal() && std::io::stdin().is_terminal() {
@@ -972,4 +1020,83 @@ pub fn run_tui_command(args: &ProbeArgs, theme: Option<String>) -> Result<i32> {
     let targets = command_line_targets(args)?;
     let opts = TuiOptions { theme, run_on_start: !targets.is_empty(), ..Default::default() };
     crate::tui::run_tui(Session::new(targets), opts)
+}
+
+// ---- watch and exporter (issue 16) ----
+
+/// `watch`: one record per change as it is seen, on standard output or `-o FILE`.
+pub fn run_watch(args: &WatchArgs) -> Result<i32> {
+    use crate::watch::{self, EndReason, Until, WatchOptions};
+    let targets = command_line_targets(&args.probe)?;
+    if targets.is_empty() {
+        return Err(Error::Usage("no targets: give HOST[:PORT] or a --targets file that lists some".into()));
+    }
+    let prepared = load_materials(targets, LoadFailure::Abort)?;
+    let options = WatchOptions {
+        interval: args.interval,
+        until: args.until.map(|u| match u {
+            CliUntil::Ok => Until::Ok,
+            CliUntil::Changed => Until::Changed,
+        }),
+        max_runs: args.max_runs,
+        jobs: args.probe.jobs,
+    };
+    let json = match args.probe.output.report {
+        None | Some(Format::Text) => false,
+        Some(Format::Json) => true,
+        Some(Format::Markdown) => return Err(Error::Usage("watch writes text or JSON Lines (--report json)".into())),
+    };
+    let mut sink: Box<dyn std::io::Write> = match &args.probe.output.output {
+        Some(path) => Box::new(std::fs::File::create(path).map_err(|e| Error::io(path, e))?),
+        None => Box::new(std::io::stdout()),
+    };
+    let where_to = args.probe.output.output.as_ref().map(|p| p.display().to_string()).unwrap_or("standard output".into());
+    let emit = |record: &watch::WatchRecord| -> Result<()> {
+        let line = if json {
+            serde_json::to_string(record).map_err(|e| Error::input(&where_to, e.to_string()))?
+        } else {
+            watch::record_text(record)
+        };
+        writeln!(sink, "{line}").and_then(|_| sink.flush()).map_err(|e| Error::input(&where_to, e.to_string()))
+    };
+    let stop = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let (watcher, reason) = runtime()?.block_on(watch::run_watch(prepared, &options, emit, stop))?;
+    if let (Some(path), Some(latest)) = (&args.probe.session.save, watcher.latest()) {
+        session::save(latest, path)?;
+    }
+    Ok(match (options.until, reason) {
+        (Some(_), EndReason::UntilMet) => EXIT_OK,
+        (Some(_), _) => EXIT_FINDINGS,
+        (None, _) => watcher.latest().map(|s| exit_code(&s.findings().cloned().collect::<Vec<_>>())).unwrap_or(EXIT_OK),
+    })
+}
+
+/// `exporter`: load the targets file and its material once, then serve until Ctrl-C / SIGTERM.
+pub fn run_exporter(args: &ExporterArgs) -> Result<i32> {
+    let secs = |flag: &str, v: f64| {
+        if v > 0.0 && v.is_finite() && v <= 3600.0 {
+            Ok(std::time::Duration::from_secs_f64(v))
+        } else {
+            Err(Error::Usage(format!("--{flag} {v}: must be more than 0 and at most 3600 seconds")))
+        }
+    };
+    let limits = crate::exporter::Limits {
+        max_concurrent: args.max_concurrent,
+        queue_wait: secs("queue-wait", args.queue_wait)?,
+        probe_timeout: secs("probe-timeout", args.probe_timeout)?,
+    };
+    let defaults = <ProbeArgs as clap::FromArgMatches>::from_arg_matches(
+        &<ProbeArgs as Args>::augment_args(clap::Command::new("exporter"))
+            .try_get_matches_from(["exporter", "--targets", &args.config.display().to_string()])
+            .map_err(|e| Error::Usage(e.to_string()))?,
+    )
+    .map_err(|e| Error::Usage(e.to_string()))?;
+    let targets = targets_from_file(&args.config, &defaults)?;
+    let source = args.config.display().to_string();
+    let prepared = load_materials(targets, LoadFailure::Abort)?;
+    let exporter = crate::exporter::Exporter::new(&source, prepared, limits)?;
+    runtime()?.block_on(crate::exporter::run(exporter, args.listen))?;
+    Ok(EXIT_OK)
 }

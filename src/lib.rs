@@ -35,5 +35,6 @@ pub mod report;
 pub mod session;
 pub mod tui;
 pub mod verify;
+pub mod watch;
 
 pub use error::{Error, Result};

@@ -95,12 +95,9 @@ fn not_after_seconds(c: &CertInfo) -> Option<f64> {
     c.not_after_time().map(|t| t.unix_timestamp() as f64)
 }
 
-/// Whether a run counts as a success: the handshake completed, HTTP answered when it was asked
-/// for, and no finding is an error (the same line as the CLI's exit code 0).
+/// Whether a run counts as a success (the same judgement as `watch --until ok`).
 pub fn probe_success(run: &TargetRun) -> bool {
-    let Some(p) = run.probe.as_ref() else { return false };
-    let http_ok = p.http.is_some() || run.options.as_ref().is_some_and(|o| o.no_http);
-    run.error.is_none() && p.handshake.ok && http_ok && !diagnose::has_errors(&run.findings)
+    crate::watch::run_ok(run)
 }
 
 /// The `/probe` answer for one finished target. `elapsed` is the wall time of the whole run as

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, CONTENT_TYPE, RETRY_AFTER};
+use hyper::header::{HeaderValue, ACCEPT, CONTENT_TYPE, RETRY_AFTER};
 use hyper::{Method, Request, Response, StatusCode};
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
@@ -51,8 +51,8 @@ impl Default for Limits {
 /// The answer to one `/probe` request.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ProbeAnswer {
-    /// OpenMetrics text of a finished (or timed out) probe.
-    Metrics(Arc<String>),
+    /// A finished (or timed out) probe and the seconds it took, rendered per scraper's format.
+    Done(Arc<(TargetRun, f64)>),
     /// No slot freed up in time: one line saying so.
     Busy(String),
     /// No target of that name.
@@ -173,27 +173,26 @@ impl Exporter {
             tokio::time::timeout(self.limits.probe_timeout, engine::run_probe_target(template.clone(), loaded)).await;
         drop(permit);
         let elapsed = started.elapsed().as_secs_f64();
-        let text = match outcome {
+        let run = match outcome {
             Ok(run) => {
                 let counter =
                     if openmetrics::probe_success(&run) { &self.counters.success } else { &self.counters.failure };
                 counter.fetch_add(1, Ordering::Relaxed);
-                openmetrics::render_probe(&run, elapsed)
+                run
             }
             Err(_) => {
                 self.counters.timeout.fetch_add(1, Ordering::Relaxed);
                 // Nothing was observed to the end: success 0 and the time spent, no other facts.
-                let cut = TargetRun { error: Some("probe timed out".into()), ..template.clone() };
-                openmetrics::render_probe(&cut, elapsed)
+                TargetRun { error: Some("probe timed out".into()), ..template.clone() }
             }
         };
-        ProbeAnswer::Metrics(Arc::new(text))
+        ProbeAnswer::Done(Arc::new((run, elapsed)))
     }
 
     /// The exporter's own metrics (`/metrics`).
-    pub fn own_metrics(&self) -> String {
+    pub fn own_metrics(&self, format: openmetrics::Format) -> String {
         let c = &self.counters;
-        let mut out = openmetrics::Exposition::default();
+        let mut out = openmetrics::Exposition::new(format);
         out.gauge("mtls_exporter_targets", None, "Targets in the targets file", self.targets.len() as f64);
         out.gauge(
             "mtls_exporter_max_concurrent_probes",
@@ -221,6 +220,7 @@ impl Exporter {
         if req.method() != Method::GET && req.method() != Method::HEAD {
             return text(StatusCode::METHOD_NOT_ALLOWED, "only GET is served");
         }
+        let format = openmetrics::Format::negotiate(req.headers().get(ACCEPT).and_then(|v| v.to_str().ok()));
         match req.uri().path() {
             "/probe" => {
                 let name = req.uri().query().and_then(|q| {
@@ -233,7 +233,7 @@ impl Exporter {
                     return text(StatusCode::NOT_FOUND, "no target has a name that long");
                 }
                 match self.probe(&name).await {
-                    ProbeAnswer::Metrics(body) => metrics_response(body.as_str()),
+                    ProbeAnswer::Done(done) => metrics_response(&openmetrics::render_probe(&done.0, done.1, format), format),
                     ProbeAnswer::UnknownTarget(why) => text(StatusCode::NOT_FOUND, &why),
                     ProbeAnswer::Busy(why) => {
                         let mut r = text(StatusCode::SERVICE_UNAVAILABLE, &why);
@@ -242,7 +242,7 @@ impl Exporter {
                     }
                 }
             }
-            "/metrics" => metrics_response(&self.own_metrics()),
+            "/metrics" => metrics_response(&self.own_metrics(format), format),
             "/" => text(StatusCode::OK, "mtls-doctor exporter: /probe?target=NAME runs a target, /metrics describes the exporter"),
             other => {
                 let shown: String = other.chars().take(80).collect();
@@ -282,9 +282,9 @@ fn text(status: StatusCode, line: &str) -> Response<Full<Bytes>> {
     r
 }
 
-fn metrics_response(body: &str) -> Response<Full<Bytes>> {
+fn metrics_response(body: &str, format: openmetrics::Format) -> Response<Full<Bytes>> {
     let mut r = Response::new(Full::new(Bytes::from(body.to_string())));
-    r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(openmetrics::CONTENT_TYPE));
+    r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
     r
 }
 

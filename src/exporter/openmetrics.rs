@@ -13,20 +13,56 @@ use crate::diagnose::{self, Severity};
 use crate::probe::ProbeResult;
 use crate::session::TargetRun;
 
-/// The content type of OpenMetrics text (what Prometheus asks for first).
+/// Which exposition format a scraper gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    /// OpenMetrics 1.0 text: what Prometheus asks for first, and the default.
+    #[default]
+    OpenMetrics,
+    /// The Prometheus text format 0.0.4, for clients that ask for `text/plain` only (promtool,
+    /// older scrapers): counters are named with `_total`, no `# UNIT`, no `# EOF`.
+    PrometheusText,
+}
+
+impl Format {
+    /// Choose from an `Accept` header: OpenMetrics unless only the older text format is asked for.
+    pub fn negotiate(accept: Option<&str>) -> Self {
+        match accept {
+            Some(a) if !a.contains("application/openmetrics-text") && a.contains("text/plain") => Format::PrometheusText,
+            _ => Format::OpenMetrics,
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::OpenMetrics => CONTENT_TYPE,
+            Format::PrometheusText => "text/plain; version=0.0.4; charset=utf-8",
+        }
+    }
+}
+
+/// The content type of OpenMetrics text.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /// Builds one exposition: families in order, each with its metadata once, then `# EOF`.
 #[derive(Default)]
 pub struct Exposition {
+    format: Format,
     text: String,
 }
 
 impl Exposition {
-    /// Start a metric family. `unit` must be the name's suffix (OpenMetrics requires it).
+    pub fn new(format: Format) -> Self {
+        Exposition { format, text: String::new() }
+    }
+
+    /// Start a metric family. `unit` must be the name's suffix (OpenMetrics requires it). A counter
+    /// is named without `_total`; its samples carry it.
     pub fn family(&mut self, name: &str, kind: &str, unit: Option<&str>, help: &str) -> &mut Self {
+        let open = self.format == Format::OpenMetrics;
+        let name = if kind == "counter" && !open { format!("{name}_total") } else { name.to_string() };
         let _ = writeln!(self.text, "# TYPE {name} {kind}");
-        if let Some(unit) = unit {
+        if let (Some(unit), true) = (unit, open) {
             let _ = writeln!(self.text, "# UNIT {name} {unit}");
         }
         let _ = writeln!(self.text, "# HELP {name} {}", escape_help(help));
@@ -56,7 +92,9 @@ impl Exposition {
     }
 
     pub fn finish(mut self) -> String {
-        self.text.push_str("# EOF\n");
+        if self.format == Format::OpenMetrics {
+            self.text.push_str("# EOF\n");
+        }
         self.text
     }
 }
@@ -70,7 +108,9 @@ fn number(v: f64) -> String {
     } else if v.fract() == 0.0 && v.abs() < 1e15 {
         format!("{}", v as i64)
     } else {
-        format!("{v}")
+        // Nine decimals are nanoseconds: enough, and no binary noise like 0.00028100000000000005.
+        let t = format!("{v:.9}");
+        t.trim_end_matches('0').trim_end_matches('.').to_string()
     }
 }
 
@@ -102,8 +142,8 @@ pub fn probe_success(run: &TargetRun) -> bool {
 
 /// The `/probe` answer for one finished target. `elapsed` is the wall time of the whole run as
 /// the exporter measured it (it includes the comparison without the certificate).
-pub fn render_probe(run: &TargetRun, elapsed_seconds: f64) -> String {
-    let mut out = Exposition::default();
+pub fn render_probe(run: &TargetRun, elapsed_seconds: f64, format: Format) -> String {
+    let mut out = Exposition::new(format);
     out.gauge(
         "mtls_probe_success",
         None,
@@ -193,6 +233,10 @@ mod tests {
     fn numbers_and_labels_are_written_as_openmetrics_expects() {
         assert_eq!(number(200.0), "200");
         assert_eq!(number(0.0125), "0.0125");
+        assert_eq!(number(0.00028100000000000005), "0.000281");
+        assert_eq!(Format::negotiate(Some("text/plain;version=0.0.4")), Format::PrometheusText);
+        assert_eq!(Format::negotiate(Some("application/openmetrics-text;version=1.0.0,text/plain;q=0.5")), Format::OpenMetrics);
+        assert_eq!(Format::negotiate(None), Format::OpenMetrics);
         assert_eq!(number(f64::NAN), "NaN");
         assert_eq!(escape_label("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
         let mut e = Exposition::default();
@@ -203,7 +247,7 @@ mod tests {
     #[test]
     fn a_run_that_never_probed_is_not_a_success_and_says_nothing_it_did_not_see() {
         let run = TargetRun { error: Some("cannot read x.pem".into()), ..Default::default() };
-        let text = render_probe(&run, 0.25);
+        let text = render_probe(&run, 0.25, Format::OpenMetrics);
         assert!(text.contains("mtls_probe_success 0\n"), "{text}");
         assert!(!text.contains("mtls_client_cert_requested"), "{text}");
         assert!(text.contains("mtls_probe_duration_seconds{phase=\"total\"} 0.25\n"), "{text}");

@@ -1050,7 +1050,8 @@ pub fn run_watch(args: &WatchArgs) -> Result<i32> {
         Some(path) => Box::new(std::fs::File::create(path).map_err(|e| Error::io(path, e))?),
         None => Box::new(std::io::stdout()),
     };
-    let where_to = args.probe.output.output.as_ref().map(|p| p.display().to_string()).unwrap_or("standard output".into());
+    let where_to =
+        args.probe.output.output.as_ref().map(|p| p.display().to_string()).unwrap_or("standard output".into());
     let emit = |record: &watch::WatchRecord| -> Result<()> {
         let line = if json {
             serde_json::to_string(record).map_err(|e| Error::input(&where_to, e.to_string()))?

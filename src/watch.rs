@@ -274,7 +274,8 @@ pub fn parse_interval(text: &str) -> std::result::Result<Duration, String> {
     } else {
         (t, 1.0)
     };
-    let value: f64 = number.trim().parse().map_err(|_| format!("{text:?}: expected a duration like 30s, 2m or 500ms"))?;
+    let value: f64 =
+        number.trim().parse().map_err(|_| format!("{text:?}: expected a duration like 30s, 2m or 500ms"))?;
     let secs = value * scale;
     if !(secs.is_finite() && secs > 0.0 && secs <= 7.0 * 86400.0) {
         return Err(format!("{text:?}: must be more than 0 and at most a week"));
@@ -308,7 +309,10 @@ mod tests {
         let fixed = TargetRun { error: None, ..run };
         let third = w.observe(vec![fixed], OffsetDateTime::UNIX_EPOCH).expect("observe");
         assert!(
-            matches!(&third[..], [WatchRecord::Change { run: 3, change: Change::ErrorChanged { after: None, .. }, .. }]),
+            matches!(
+                &third[..],
+                [WatchRecord::Change { run: 3, change: Change::ErrorChanged { after: None, .. }, .. }]
+            ),
             "{third:?}"
         );
         assert!(w.until_met());

@@ -146,7 +146,8 @@ impl Exporter {
             }
         };
         let bound = self.limits.queue_wait + self.limits.probe_timeout + Duration::from_secs(1);
-        let waited = tokio::time::timeout(bound, async { rx.wait_for(Option::is_some).await.ok().and_then(|a| a.clone()) });
+        let waited =
+            tokio::time::timeout(bound, async { rx.wait_for(Option::is_some).await.ok().and_then(|a| a.clone()) });
         match waited.await {
             Ok(Some(answer)) => answer,
             Ok(None) => ProbeAnswer::Busy("the probe ended without an answer".into()),
@@ -208,7 +209,12 @@ impl Exporter {
         }
         out.family("mtls_exporter_scrapes_coalesced", "counter", None, "Scrapes answered by a probe already running");
         out.sample("mtls_exporter_scrapes_coalesced_total", &[], c.coalesced.load(Ordering::Relaxed) as f64);
-        out.family("mtls_exporter_scrapes_rejected", "counter", None, "Scrapes answered 503 because no probe slot freed up");
+        out.family(
+            "mtls_exporter_scrapes_rejected",
+            "counter",
+            None,
+            "Scrapes answered 503 because no probe slot freed up",
+        );
         out.sample("mtls_exporter_scrapes_rejected_total", &[], c.rejected.load(Ordering::Relaxed) as f64);
         out.family("mtls_exporter_scrapes_unknown_target", "counter", None, "Scrapes naming a target not in the file");
         out.sample("mtls_exporter_scrapes_unknown_target_total", &[], c.unknown.load(Ordering::Relaxed) as f64);
@@ -233,7 +239,9 @@ impl Exporter {
                     return text(StatusCode::NOT_FOUND, "no target has a name that long");
                 }
                 match self.probe(&name).await {
-                    ProbeAnswer::Done(done) => metrics_response(&openmetrics::render_probe(&done.0, done.1, format), format),
+                    ProbeAnswer::Done(done) => {
+                        metrics_response(&openmetrics::render_probe(&done.0, done.1, format), format)
+                    }
                     ProbeAnswer::UnknownTarget(why) => text(StatusCode::NOT_FOUND, &why),
                     ProbeAnswer::Busy(why) => {
                         let mut r = text(StatusCode::SERVICE_UNAVAILABLE, &why);
@@ -243,7 +251,10 @@ impl Exporter {
                 }
             }
             "/metrics" => metrics_response(&self.own_metrics(format), format),
-            "/" => text(StatusCode::OK, "mtls-doctor exporter: /probe?target=NAME runs a target, /metrics describes the exporter"),
+            "/" => text(
+                StatusCode::OK,
+                "mtls-doctor exporter: /probe?target=NAME runs a target, /metrics describes the exporter",
+            ),
             other => {
                 let shown: String = other.chars().take(80).collect();
                 text(StatusCode::NOT_FOUND, &format!("no page {shown:?}: try /probe?target=NAME or /metrics"))
@@ -290,7 +301,8 @@ fn metrics_response(body: &str, format: openmetrics::Format) -> Response<Full<By
 
 /// Bind `listen` and serve until Ctrl-C or SIGTERM. Prints the bound address on standard error.
 pub async fn run(exporter: Arc<Exporter>, listen: SocketAddr) -> Result<()> {
-    let listener = TcpListener::bind(listen).await.map_err(|e| Error::input(listen.to_string(), format!("cannot listen: {e}")))?;
+    let listener =
+        TcpListener::bind(listen).await.map_err(|e| Error::input(listen.to_string(), format!("cannot listen: {e}")))?;
     let bound = listener.local_addr().map_err(|e| Error::input(listen.to_string(), e.to_string()))?;
     eprintln!(
         "mtls-doctor exporter: listening on http://{bound} ({} targets from {}; /probe?target=NAME, /metrics)",

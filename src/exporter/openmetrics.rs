@@ -28,7 +28,9 @@ impl Format {
     /// Choose from an `Accept` header: OpenMetrics unless only the older text format is asked for.
     pub fn negotiate(accept: Option<&str>) -> Self {
         match accept {
-            Some(a) if !a.contains("application/openmetrics-text") && a.contains("text/plain") => Format::PrometheusText,
+            Some(a) if !a.contains("application/openmetrics-text") && a.contains("text/plain") => {
+                Format::PrometheusText
+            }
             _ => Format::OpenMetrics,
         }
     }
@@ -235,7 +237,10 @@ mod tests {
         assert_eq!(number(0.0125), "0.0125");
         assert_eq!(number(0.00028100000000000005), "0.000281");
         assert_eq!(Format::negotiate(Some("text/plain;version=0.0.4")), Format::PrometheusText);
-        assert_eq!(Format::negotiate(Some("application/openmetrics-text;version=1.0.0,text/plain;q=0.5")), Format::OpenMetrics);
+        assert_eq!(
+            Format::negotiate(Some("application/openmetrics-text;version=1.0.0,text/plain;q=0.5")),
+            Format::OpenMetrics
+        );
         assert_eq!(Format::negotiate(None), Format::OpenMetrics);
         assert_eq!(number(f64::NAN), "NaN");
         assert_eq!(escape_label("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");

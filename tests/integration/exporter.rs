@@ -99,7 +99,9 @@ fn probe_answers_openmetrics_for_a_target_and_404_for_an_unknown_one() {
     ] {
         assert!(body.contains(line), "missing {line:?} in\n{body}");
     }
-    assert!(body.contains("mtls_server_cert_not_after_seconds ") && body.contains("mtls_client_cert_not_after_seconds "));
+    assert!(
+        body.contains("mtls_server_cert_not_after_seconds ") && body.contains("mtls_client_cert_not_after_seconds ")
+    );
     // No label carries a host name, a subject or a path.
     assert!(!body.contains("localhost") && !body.contains("exporter client") && !body.contains(".pem"), "{body}");
 
@@ -156,7 +158,9 @@ fn scrape_storm_is_coalesced_and_bounded() {
     let scrapes: Vec<_> = (0..24)
         .map(|i| {
             let p = ex.port;
-            std::thread::spawn(move || get(p, if i % 2 == 0 { "/probe?target=gw" } else { "/probe?target=down" }, None).0)
+            std::thread::spawn(move || {
+                get(p, if i % 2 == 0 { "/probe?target=gw" } else { "/probe?target=down" }, None).0
+            })
         })
         .collect();
     let statuses: Vec<u16> = scrapes.into_iter().map(|h| h.join().expect("scrape")).collect();
@@ -214,7 +218,10 @@ fn prometheus_scrapes_the_exporter_blackbox_style() {
     let _prom = Peer { child, port: prom_port, name: "prometheus" };
 
     let query = |q: &str| -> Option<String> {
-        let path = format!("/api/v1/query?query={}", q.replace('{', "%7B").replace('}', "%7D").replace('"', "%22").replace('=', "%3D"));
+        let path = format!(
+            "/api/v1/query?query={}",
+            q.replace('{', "%7B").replace('}', "%7D").replace('"', "%22").replace('=', "%3D")
+        );
         let (status, _, body) = get(prom_port, &path, None);
         if status != 200 {
             return None;
@@ -243,4 +250,29 @@ fn prometheus_scrapes_the_exporter_blackbox_style() {
     let expiry = query("mtls_server_cert_not_after_seconds").expect("expiry series");
     assert!(expiry.parse::<f64>().is_ok_and(|s| s > 1.7e9), "{expiry}");
     assert!(query("mtls_probe_duration_seconds{phase=\"total\"}").is_some());
+}
+
+/// The scrape configuration and alert rules in docs/exporter.md are what promtool accepts.
+#[test]
+fn documented_scrape_config_and_alert_rules_pass_promtool() {
+    let doc = std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/exporter.md"))
+        .expect("docs/exporter.md");
+    let blocks: Vec<&str> =
+        doc.split("```yaml\n").skip(1).map(|b| b.split("```").next().expect("closed block")).collect();
+    assert_eq!(blocks.len(), 2, "a scrape config and a rules file");
+    let dir = Dir::new();
+    let config = dir.write("prometheus.yml", blocks[0]);
+    let rules = dir.write("rules.yml", blocks[1]);
+    for (what, path) in [("config", &config), ("rules", &rules)] {
+        let o = Command::new("promtool").args(["check", what]).arg(path).output().expect("promtool");
+        assert!(
+            o.status.success(),
+            "promtool check {what}: {}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    for metric in ["mtls_client_cert_not_after_seconds", "mtls_client_cert_requested"] {
+        assert!(blocks[1].contains(metric));
+    }
 }

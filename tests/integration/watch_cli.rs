@@ -133,7 +133,10 @@ fn watch_ends_after_max_runs_with_exit_1_when_until_ok_is_not_met() {
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 2, "a baseline and the end, nothing in between: {out}");
     assert!(lines[0].contains("watching: not ok"), "{out}");
-    assert!(lines[1].contains("after 3 runs") && lines[1].contains("--max-runs") && lines[1].contains("not met"), "{out}");
+    assert!(
+        lines[1].contains("after 3 runs") && lines[1].contains("--max-runs") && lines[1].contains("not met"),
+        "{out}"
+    );
 }
 
 fn wait_exit(child: &mut std::process::Child) -> Option<i32> {

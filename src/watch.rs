@@ -73,7 +73,7 @@ pub enum WatchRecord {
     /// The state of a target after the first run.
     Baseline { schema_version: u32, time: String, run: u64, target: String, state: TargetState },
     /// One thing that changed for a target since the previous run.
-    Change { schema_version: u32, time: String, run: u64, target: String, change: Change },
+    Change { schema_version: u32, time: String, run: u64, target: String, change: Box<Change> },
     /// The watch ended.
     End { schema_version: u32, time: String, runs: u64, reason: EndReason, until: Option<Until>, until_met: bool },
 }
@@ -143,7 +143,7 @@ impl Watcher {
                             time: time.clone(),
                             run: self.runs,
                             target: t.name.clone(),
-                            change,
+                            change: Box::new(change),
                         });
                     }
                 }
@@ -311,7 +311,7 @@ mod tests {
         assert!(
             matches!(
                 &third[..],
-                [WatchRecord::Change { run: 3, change: Change::ErrorChanged { after: None, .. }, .. }]
+                [WatchRecord::Change { run: 3, change, .. }] if matches!(**change, Change::ErrorChanged { after: None, .. })
             ),
             "{third:?}"
         );

@@ -276,3 +276,26 @@ fn documented_scrape_config_and_alert_rules_pass_promtool() {
         assert!(blocks[1].contains(metric));
     }
 }
+
+/// A server that accepts TCP and never answers TLS: the exporter cuts the probe at --probe-timeout.
+#[test]
+fn a_hanging_target_is_cut_at_the_probe_timeout() {
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = silent.local_addr().expect("addr").port();
+    let dir = Dir::new();
+    dir.write(
+        "targets.toml",
+        format!("[[target]]\nname = \"silent\"\nhost = \"127.0.0.1\"\nport = {port}\nno_http = true\ntimeout = 60\n"),
+    );
+    let ex = exporter(&dir, free_port(), &["--probe-timeout", "1"]);
+    let started = Instant::now();
+    let (status, _, body) = get(ex.port, "/probe?target=silent", None);
+    let took = started.elapsed();
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("mtls_probe_success 0\n") && body.ends_with("# EOF\n"), "{body}");
+    assert!(!body.contains("mtls_handshake_ok"), "nothing was observed to the end: {body}");
+    assert!(took < Duration::from_secs(15), "cut at 1 s, answered after {took:?}");
+    let (_, _, own) = get(ex.port, "/metrics", None);
+    assert!(own.contains("mtls_exporter_probes_total{result=\"timeout\"} 1\n"), "{own}");
+    drop(silent);
+}

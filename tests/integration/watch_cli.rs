@@ -177,3 +177,29 @@ fn nginx_with_master(dir: &std::path::Path, site: &str) -> Peer {
     wait_for_port(port, &mut child, "nginx");
     Peer { child, port, name: "nginx" }
 }
+
+#[test]
+fn ctrl_c_ends_a_watch_cleanly_with_the_end_record() {
+    let port = free_port();
+    let child = bin()
+        .args(["watch", &format!("127.0.0.1:{port}"), "--no-http", "--timeout", "2", "--interval", "60s"])
+        .args(["--until", "ok", "--report", "json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start watch");
+    let mut w = Peer { child, port: 0, name: "mtls-doctor watch" };
+    let mut lines = BufReader::new(w.child.stdout.take().expect("stdout")).lines();
+    let baseline: Value = serde_json::from_str(&lines.next().expect("a line").expect("read")).expect("json");
+    assert_eq!(baseline["record"], "baseline");
+    assert_eq!(baseline["state"]["ok"], false);
+    assert_eq!(baseline["state"]["client_cert_requested"], Value::Null, "no TLS, so unknown: {baseline}");
+    let int = std::process::Command::new("kill").args(["-INT", &w.child.id().to_string()]).status().expect("kill");
+    assert!(int.success());
+    let end: Value = serde_json::from_str(&lines.next().expect("the end line").expect("read")).expect("json");
+    assert_eq!(end["record"], "end", "{end}");
+    assert_eq!(end["reason"], "interrupted");
+    assert_eq!(end["runs"], 1);
+    crate::report::assert_valid("watch_record", "an end record", &end);
+    assert_eq!(wait_exit(&mut w.child), Some(1), "interrupted before --until ok was met");
+}

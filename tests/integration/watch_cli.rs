@@ -109,6 +109,16 @@ fn watch_sees_the_server_certificate_rotate_and_until_changed_ends_it() {
     let text = session.to_string();
     assert!(text.contains(&second.thumbprint()), "the saved session holds the rotated certificate");
     assert!(!text.contains("PRIVATE KEY"));
+    let file: Value = serde_json::from_str(&std::fs::read_to_string(&saved).expect("saved")).expect("json");
+    assert_eq!(file["command"], "watch");
+    crate::report::assert_valid("session", "a saved watch", &file);
+    // Replayed against the same (rotated) server: the same certificate, no change to report.
+    let replayed = dir.path("replayed.json");
+    let r = crate::util::run(bin().args(["replay", "--report", "json"]).arg(&saved).arg("--save").arg(&replayed));
+    assert_eq!(r.status.code(), Some(0), "{}", crate::util::stderr(&r));
+    let d = crate::util::run(bin().args(["diff"]).arg(&saved).arg(&replayed));
+    assert_eq!(d.status.code(), Some(0), "nothing changed since the watch ended: {}", crate::util::stdout(&d));
+    drop(server);
 }
 
 #[test]

@@ -31,6 +31,24 @@ const MAX_CONNECTIONS: usize = 256;
 /// A target name in a query longer than this is not one of ours (and is not echoed back whole).
 const MAX_NAME_BYTES: usize = 256;
 
+/// Prometheus tells each scrape how long it will wait in this header (blackbox_exporter reads it too).
+pub const SCRAPE_TIMEOUT_HEADER: &str = "x-prometheus-scrape-timeout-seconds";
+/// Kept back from the scraper's timeout so the answer gets to it before it gives up (the same
+/// offset blackbox_exporter uses by default).
+pub const SCRAPE_TIMEOUT_MARGIN: Duration = Duration::from_millis(500);
+
+/// How long one scrape may take in all, from its `X-Prometheus-Scrape-Timeout-Seconds`: the value
+/// less [`SCRAPE_TIMEOUT_MARGIN`] (half the value when it is under twice the margin). `None` when
+/// there is no header or it is not a positive number of seconds: then only the flags bound it.
+pub fn scrape_limit(header: Option<&str>) -> Option<Duration> {
+    let secs: f64 = header?.trim().parse().ok()?;
+    if !(secs.is_finite() && secs > 0.0) {
+        return None;
+    }
+    let given = Duration::from_secs_f64(secs.min(86_400.0));
+    Some(if given >= 2 * SCRAPE_TIMEOUT_MARGIN { given - SCRAPE_TIMEOUT_MARGIN } else { given / 2 })
+}
+
 /// How the exporter bounds its probes.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Limits {
@@ -118,8 +136,10 @@ impl Exporter {
         self.in_flight.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Probe the target called `name` now, or join the probe of it already running.
-    pub async fn probe(self: &Arc<Self>, name: &str) -> ProbeAnswer {
+    /// Probe the target called `name` now, or join the probe of it already running. `scrape` is
+    /// the scraper's own limit ([`scrape_limit`]): the answer comes within it, the probe's timeout
+    /// being the smaller of it (less any wait for a slot) and `--probe-timeout`.
+    pub async fn probe(self: &Arc<Self>, name: &str, scrape: Option<Duration>) -> ProbeAnswer {
         let Some(index) = self.targets.iter().position(|(t, _)| t.name == name) else {
             self.counters.unknown.fetch_add(1, Ordering::Relaxed);
             let shown = crate::text::clean(&name.chars().take(80).collect::<String>());
@@ -140,7 +160,7 @@ impl Exporter {
                     let me = self.clone();
                     let key = name.to_string();
                     tokio::spawn(async move {
-                        let answer = me.run_bounded(index).await;
+                        let answer = me.run_bounded(index, scrape).await;
                         me.in_flight().remove(&key);
                         let _ = tx.send(Some(answer));
                     });
@@ -148,7 +168,12 @@ impl Exporter {
                 }
             }
         };
-        let bound = self.limits.queue_wait + self.limits.probe_timeout + Duration::from_secs(1);
+        // A probe ends within its own bounds; the slack covers scheduling. A scrape that joined a
+        // probe started for a longer-waiting scraper gives up at its own limit.
+        let slack = Duration::from_millis(100);
+        let bound = scrape.map_or(self.limits.queue_wait + self.limits.probe_timeout + Duration::from_secs(1), |s| {
+            s.min(self.limits.queue_wait + self.limits.probe_timeout) + slack
+        });
         let waited =
             tokio::time::timeout(bound, async { rx.wait_for(Option::is_some).await.ok().and_then(|a| a.clone()) });
         match waited.await {
@@ -157,28 +182,38 @@ impl Exporter {
             Err(_) => ProbeAnswer::Busy(format!(
                 "the probe of \"{}\" did not finish within {} s",
                 crate::text::clean(name),
-                bound.as_secs()
+                bound.as_secs_f64()
             )),
         }
     }
 
-    async fn run_bounded(&self, index: usize) -> ProbeAnswer {
-        let permit = match tokio::time::timeout(self.limits.queue_wait, self.slots.clone().acquire_owned()).await {
-            Ok(Ok(p)) => p,
-            _ => {
-                self.counters.rejected.fetch_add(1, Ordering::Relaxed);
-                return ProbeAnswer::Busy(format!(
-                    "busy: {} probes already running (max-concurrent {}) and none ended within {} ms",
-                    self.limits.max_concurrent,
-                    self.limits.max_concurrent,
-                    self.limits.queue_wait.as_millis()
-                ));
-            }
+    async fn run_bounded(&self, index: usize, scrape: Option<Duration>) -> ProbeAnswer {
+        let waiting = Instant::now();
+        let slot_wait = scrape.map_or(self.limits.queue_wait, |s| s.min(self.limits.queue_wait));
+        let busy = || {
+            self.counters.rejected.fetch_add(1, Ordering::Relaxed);
+            ProbeAnswer::Busy(format!(
+                "busy: {} probes already running (max-concurrent {}) and none ended within {} ms",
+                self.limits.max_concurrent,
+                self.limits.max_concurrent,
+                slot_wait.as_millis()
+            ))
         };
+        let permit = match tokio::time::timeout(slot_wait, self.slots.clone().acquire_owned()).await {
+            Ok(Ok(p)) => p,
+            _ => return busy(),
+        };
+        // The scraper's limit counts from the scrape: what the wait for a slot used is gone.
+        let limit = match scrape {
+            None => self.limits.probe_timeout,
+            Some(s) => self.limits.probe_timeout.min(s.saturating_sub(waiting.elapsed())),
+        };
+        if limit.is_zero() {
+            return busy();
+        }
         let (template, loaded) = &self.targets[index];
         let started = Instant::now();
-        let outcome =
-            tokio::time::timeout(self.limits.probe_timeout, engine::run_probe_target(template.clone(), loaded)).await;
+        let outcome = tokio::time::timeout(limit, engine::run_probe_target(template.clone(), loaded)).await;
         drop(permit);
         let elapsed = started.elapsed().as_secs_f64();
         let run = match outcome {
@@ -191,7 +226,13 @@ impl Exporter {
             Err(_) => {
                 self.counters.timeout.fetch_add(1, Ordering::Relaxed);
                 // Nothing was observed to the end: success 0 and the time spent, no other facts.
-                TargetRun { error: Some("probe timed out".into()), ..template.clone() }
+                let why = if limit < self.limits.probe_timeout {
+                    "the scrape's X-Prometheus-Scrape-Timeout-Seconds, less a margin"
+                } else {
+                    "--probe-timeout"
+                };
+                let error = format!("probe timed out after {} s ({why})", limit.as_secs_f64());
+                TargetRun { error: Some(error), ..template.clone() }
             }
         };
         ProbeAnswer::Done(Arc::new((run, elapsed)))
@@ -245,7 +286,8 @@ impl Exporter {
                 if name.len() > MAX_NAME_BYTES {
                     return text(StatusCode::NOT_FOUND, "no target has a name that long");
                 }
-                match self.probe(&name).await {
+                let scrape = scrape_limit(req.headers().get(SCRAPE_TIMEOUT_HEADER).and_then(|v| v.to_str().ok()));
+                match self.probe(&name, scrape).await {
                     ProbeAnswer::Done(done) => {
                         metrics_response(&openmetrics::render_probe(&done.0, done.1, format), format)
                     }
@@ -338,5 +380,22 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_scrape_limit_is_the_header_less_the_margin_and_nonsense_is_ignored() {
+        assert_eq!(scrape_limit(Some("10")), Some(Duration::from_millis(9500)));
+        assert_eq!(scrape_limit(Some(" 2.5 ")), Some(Duration::from_secs(2)));
+        // Under twice the margin: half of it, never zero or negative.
+        assert_eq!(scrape_limit(Some("0.6")), Some(Duration::from_millis(300)));
+        assert_eq!(scrape_limit(None), None);
+        for bad in ["", "soon", "0", "-3", "NaN", "inf"] {
+            assert_eq!(scrape_limit(Some(bad)), None, "{bad:?}");
+        }
     }
 }

@@ -48,10 +48,15 @@ fn exporter(dir: &Dir, port: u16, extra: &[&str]) -> Peer {
 
 /// A plain HTTP/1.1 GET on loopback: (status, content type, body).
 fn get(port: u16, path: &str, accept: Option<&str>) -> (u16, String, String) {
+    let accept = accept.map(|a| format!("Accept: {a}\r\n")).unwrap_or_default();
+    get_with(port, path, &accept)
+}
+
+/// A GET with extra header lines (each ending in CRLF).
+fn get_with(port: u16, path: &str, headers: &str) -> (u16, String, String) {
     let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
     s.set_read_timeout(Some(Duration::from_secs(60))).expect("timeout");
-    let accept = accept.map(|a| format!("Accept: {a}\r\n")).unwrap_or_default();
-    write!(s, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{accept}Connection: close\r\n\r\n").expect("write");
+    write!(s, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{headers}Connection: close\r\n\r\n").expect("write");
     let mut raw = String::new();
     s.read_to_string(&mut raw).expect("read");
     let (head, body) = raw.split_once("\r\n\r\n").expect("a response");
@@ -297,5 +302,44 @@ fn a_hanging_target_is_cut_at_the_probe_timeout() {
     assert!(took < Duration::from_secs(15), "cut at 1 s, answered after {took:?}");
     let (_, _, own) = get(ex.port, "/metrics", None);
     assert!(own.contains("mtls_exporter_probes_total{result=\"timeout\"} 1\n"), "{own}");
+    drop(silent);
+}
+
+/// Prometheus says how long it waits (X-Prometheus-Scrape-Timeout-Seconds): the probe is cut at
+/// that less the margin, well before a longer --probe-timeout; a header that is not a number is
+/// ignored and --probe-timeout applies.
+#[test]
+fn the_scrape_timeout_header_shortens_the_probe_timeout() {
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = silent.local_addr().expect("addr").port();
+    let dir = Dir::new();
+    dir.write(
+        "targets.toml",
+        format!("[[target]]\nname = \"silent\"\nhost = \"127.0.0.1\"\nport = {port}\nno_http = true\ntimeout = 60\n"),
+    );
+    let ex = exporter(&dir, free_port(), &["--probe-timeout", "40"]);
+    let started = Instant::now();
+    let (status, _, body) = get_with(ex.port, "/probe?target=silent", "X-Prometheus-Scrape-Timeout-Seconds: 2.5\r\n");
+    let took = started.elapsed();
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("mtls_probe_success 0\n"), "{body}");
+    // 2.5 s less the 0.5 s margin: the probe ran 2 s, then was cut (not the 40 s of the flag).
+    let total: f64 = body
+        .lines()
+        .find_map(|l| l.strip_prefix("mtls_probe_duration_seconds{phase=\"total\"} "))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("a total duration: {body}"));
+    assert!((1.9..2.5).contains(&total), "cut at 2 s, total {total}: {body}");
+    assert!(took < Duration::from_secs(15), "answered after {took:?}");
+    let (_, _, own) = get(ex.port, "/metrics", None);
+    assert!(own.contains("mtls_exporter_probes_total{result=\"timeout\"} 1\n"), "{own}");
+
+    // Not a number: ignored, so the (short) flag applies.
+    let ex2 = exporter(&dir, free_port(), &["--probe-timeout", "1"]);
+    let started = Instant::now();
+    let (status, _, body) = get_with(ex2.port, "/probe?target=silent", "X-Prometheus-Scrape-Timeout-Seconds: soon\r\n");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("mtls_probe_success 0\n"), "{body}");
+    assert!(started.elapsed() < Duration::from_secs(15));
     drop(silent);
 }

@@ -155,8 +155,19 @@ pub struct WatchOptions {
 /// its records (none when nothing changed).
 #[derive(Debug, Clone, Copy)]
 pub enum WatchEvent<'a> {
-    RunStarted { run: u64, targets: usize },
-    TargetDone { run: u64, done: usize, targets: usize, target: &'a str },
+    RunStarted {
+        run: u64,
+        targets: usize,
+    },
+    /// `ok` is [`engine::run_ok`] of the finished run.
+    TargetDone {
+        run: u64,
+        index: usize,
+        done: usize,
+        targets: usize,
+        target: &'a str,
+        ok: bool,
+    },
     Record(&'a WatchRecord),
 }
 
@@ -187,10 +198,17 @@ where
         on_event(WatchEvent::RunStarted { run, targets: total })?;
         let mut done = 0;
         let runs = {
-            let batch = engine::run_prepared(targets.clone(), options.jobs.max(1), passwords.clone(), |_, t| {
+            let batch = engine::run_prepared(targets.clone(), options.jobs.max(1), passwords.clone(), |index, t| {
                 done += 1;
                 // A progress callback cannot fail the run; a failing sink shows on the next record.
-                let _ = on_event(WatchEvent::TargetDone { run, done, targets: total, target: &t.name });
+                let _ = on_event(WatchEvent::TargetDone {
+                    run,
+                    index,
+                    done,
+                    targets: total,
+                    target: &t.name,
+                    ok: run_ok(t),
+                });
             });
             tokio::select! {
                 runs = batch => runs,

@@ -12,7 +12,7 @@ use crate::report::{self, Format};
 use crate::session;
 use crate::watch::{self, EndReason, WatchEvent, WatchOptions, Watcher};
 
-pub fn run_watch(args: &WatchArgs, _theme: Option<String>) -> Result<i32> {
+pub fn run_watch(args: &WatchArgs, theme: Option<String>) -> Result<i32> {
     let targets = command_line_targets(&args.probe)?;
     if targets.is_empty() {
         return Err(Error::Usage("no targets: give HOST[:PORT] or a --targets file that lists some".into()));
@@ -23,6 +23,15 @@ pub fn run_watch(args: &WatchArgs, _theme: Option<String>) -> Result<i32> {
         max_runs: args.max_runs,
         jobs: args.probe.jobs,
     };
+    if super::interactive(&args.probe.output) && std::io::stdin().is_terminal() {
+        let opts = crate::tui::TuiOptions { theme, ..Default::default() };
+        let (watcher, reason) = crate::tui::run_watch_tui(targets, options.clone(), opts)?;
+        // The change log stays in the terminal's scrollback once the screen is gone.
+        for record in &watcher.log().records {
+            println!("{}", report::record_text(record));
+        }
+        return finish_watch(args, &options, &watcher, reason);
+    }
     let json = match args.probe.output.report {
         None | Some(Format::Text) => false,
         Some(Format::Json) => true,

@@ -106,3 +106,39 @@ impl WatchLog {
         self.records.push(record);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn end(runs: u64) -> WatchRecord {
+        WatchRecord::End {
+            schema_version: WATCH_SCHEMA_VERSION,
+            time: "2026-01-01T00:00:00Z".into(),
+            runs,
+            reason: EndReason::MaxRuns,
+            until: None,
+            until_met: false,
+        }
+    }
+
+    #[test]
+    fn the_log_keeps_the_newest_records_and_counts_the_dropped() {
+        let mut log = WatchLog::new(1.0, None);
+        for i in 0..(MAX_KEPT_RECORDS as u64 + 5) {
+            log.push(end(i));
+        }
+        assert_eq!(log.records.len(), MAX_KEPT_RECORDS);
+        assert_eq!(log.dropped, 5);
+        assert_eq!(log.records.first(), Some(&end(5)));
+    }
+
+    #[test]
+    fn a_session_without_a_watch_section_loads_and_saves_without_one() {
+        let s = crate::session::Session::new(vec![]);
+        let text = serde_json::to_string(&s).expect("json");
+        assert!(!text.contains("\"watch\""), "{text}");
+        let back = crate::session::parse(text.as_bytes(), "test").expect("loads");
+        assert_eq!(back.watch, None);
+    }
+}

@@ -112,10 +112,31 @@ fn watch_sees_the_server_certificate_rotate_and_until_changed_ends_it() {
     let file: Value = serde_json::from_str(&std::fs::read_to_string(&saved).expect("saved")).expect("json");
     assert_eq!(file["command"], "watch");
     crate::report::assert_valid("session", "a saved watch", &file);
-    // Replayed against the same (rotated) server: the same certificate, no change to report.
+    // It keeps its change log: the same records the JSON Lines carried, baseline first.
+    let kept = file["watch"]["records"].as_array().expect("a watch section with records");
+    assert_eq!(kept.first(), Some(&baseline), "{kept:#?}");
+    assert_eq!(&kept[1..], &records[..], "the saved log is the JSON Lines output");
+    assert_eq!(file["watch"]["until"], "changed");
+    assert_eq!(file["watch"]["interval_seconds"], 0.3);
+    assert_eq!(session["watch"]["records"], file["watch"]["records"], "open --report json carries it");
+    crate::report::assert_valid("probe_report", "open --report json of a saved watch", &session);
+    let opened = crate::util::run(bin().arg("open").arg(&saved));
+    let text = crate::util::stdout(&opened);
+    assert!(text.contains("Watch change log (every 0.3 s, until changed)"), "{text}");
+    let rotated_line = text
+        .lines()
+        .find(|l| l.contains("certificate rotated in the server chain at position 0"))
+        .unwrap_or_else(|| panic!("open shows the rotation: {text}"));
+    assert!(rotated_line.contains(rotated["time"].as_str().expect("time")), "{rotated_line}");
+    // Replayed against the same (rotated) server: the same certificate, no change to report. A
+    // replay is one run, and says so; its session has no change log of its own.
     let replayed = dir.path("replayed.json");
     let r = crate::util::run(bin().args(["replay", "--report", "json"]).arg(&saved).arg("--save").arg(&replayed));
     assert_eq!(r.status.code(), Some(0), "{}", crate::util::stderr(&r));
+    let note = crate::util::stderr(&r);
+    assert!(note.contains("is a saved watch") && note.contains("run once, not watched"), "{note}");
+    let again: Value = serde_json::from_str(&std::fs::read_to_string(&replayed).expect("replayed")).expect("json");
+    assert!(again.get("watch").is_none(), "{again}");
     let d = crate::util::run(bin().args(["diff"]).arg(&saved).arg(&replayed));
     assert_eq!(d.status.code(), Some(0), "nothing changed since the watch ended: {}", crate::util::stdout(&d));
     drop(server);

@@ -270,3 +270,55 @@ pub fn run_watch_tui(targets: Vec<TargetRun>, options: WatchOptions, opts: TuiOp
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::{Change, WATCH_SCHEMA_VERSION};
+    use ratatui::backend::TestBackend;
+
+    fn change(n: u64) -> WatchMsg {
+        WatchMsg::Record(WatchRecord::Change {
+            schema_version: WATCH_SCHEMA_VERSION,
+            time: format!("2026-01-01T00:00:{n:02}Z"),
+            run: n,
+            target: "gw\u{1b}[31m".into(),
+            change: Box::new(Change::HttpStatusChanged { before: Some(403), after: Some(200) }),
+        })
+    }
+
+    fn screen_text(s: &WatchScreen) -> String {
+        let mut term = ratatui::Terminal::new(TestBackend::new(90, 16)).expect("terminal");
+        term.draw(|f| draw(f, s, &Theme::builtin_default())).expect("draw");
+        let buf = term.backend().buffer().clone();
+        (0..buf.area.height)
+            .map(|y| (0..buf.area.width).map(|x| buf[(x, y)].symbol().to_string()).collect::<String>() + "\n")
+            .collect()
+    }
+
+    #[test]
+    fn the_log_follows_new_rows_scrolls_back_and_never_prints_control_characters() {
+        let options =
+            WatchOptions { interval: std::time::Duration::from_secs(30), until: None, max_runs: None, jobs: 1 };
+        let target = TargetRun { name: "gw\u{1b}[31m".into(), ..Default::default() };
+        let mut s = WatchScreen::new(&[target], &options);
+        s.apply(WatchMsg::RunStarted { run: 2, targets: 1 });
+        s.apply(WatchMsg::TargetDone { index: 0, done: 1, ok: true });
+        for n in 2..20 {
+            s.apply(change(n));
+        }
+        let text = screen_text(&s);
+        assert!(text.contains("✔ gw"), "{text}");
+        assert!(!text.contains('\u{1b}'), "{text}");
+        assert!(text.contains("00:00:19Z") && text.contains("HTTP status: 403 -> 200"), "newest shown: {text}");
+        assert!(text.contains("Change log (18)"), "{text}");
+        assert!(!s.key(KeyCode::PageUp, false));
+        let text = screen_text(&s);
+        assert!(!text.contains("00:00:19Z") && text.contains("10 newer below"), "{text}");
+        // q before the end only asks the watch to stop; after the end it leaves.
+        assert!(!s.key(KeyCode::Char('q'), false));
+        assert!(s.stopping);
+        s.ended = Some("watch ended".into());
+        assert!(s.key(KeyCode::Char('q'), false));
+    }
+}

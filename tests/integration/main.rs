@@ -24,3 +24,4 @@ mod tui;
 mod util;
 mod verify;
 mod watch_cli;
+mod watch_tui;

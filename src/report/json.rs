@@ -67,6 +67,9 @@ pub struct ProbeReport {
     pub errors: Vec<TargetError>,
     /// Every finding of every probe, most likely first within each target.
     pub findings: Vec<Finding>,
+    /// A saved watch's change log (only for a watch session).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub watch: Option<crate::session::WatchLog>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -103,6 +106,7 @@ impl ProbeReport {
                 .filter_map(|t| t.error.as_ref().map(|e| TargetError { target: t.name.clone(), error: e.clone() }))
                 .collect(),
             findings: session.findings().cloned().collect(),
+            watch: session.watch.clone(),
         }
     }
 }

@@ -9,6 +9,7 @@ mod diff;
 mod json;
 mod markdown;
 mod text;
+mod watch;
 
 pub use diff::{change_text, diff_markdown, diff_text};
 pub use json::{to_json, Evaluation, InspectReport, ProbeReport, TargetError, VerifyContext, SCHEMA_VERSION};
@@ -16,6 +17,7 @@ pub use markdown::{md_code, md_text, session_markdown};
 pub use text::{
     certificate_text, findings_text, inspect_text, listen_line, policy_text, probe_text, session_text, verdict_text,
 };
+pub use watch::{record_text, record_what, watch_log_text};
 
 /// Kept for callers that still name them here; both moved below the views.
 pub use crate::material::KeyReport;
@@ -40,7 +42,10 @@ pub fn render_session(session: &Session, format: Format) -> String {
             [t] if t.kind == TargetKind::Inspect => to_json(&InspectReport::from_target(t)) + "\n",
             _ => to_json(&ProbeReport::from_session(session)) + "\n",
         },
-        Format::Text => session_text(session),
+        Format::Text => match &session.watch {
+            Some(log) => session_text(session) + "\n" + &watch_log_text(log),
+            None => session_text(session),
+        },
         Format::Markdown => session_markdown(session),
     }
 }

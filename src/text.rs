@@ -8,6 +8,8 @@
 
 mod late;
 
+pub use self::late::{after_handshake_lines, rerun_text};
+
 use std::fmt;
 
 use rustls::{NamedGroup, ProtocolVersion, SignatureScheme};

@@ -14,6 +14,7 @@ mod findings_docs;
 mod gateway_peers;
 mod gateway_requests;
 mod gateways;
+mod hostile;
 mod lab;
 pub mod late_auth;
 mod listen;

@@ -81,6 +81,7 @@ finding_ids! {
     ServerCertExpired => "server-cert-expired",
     ServerChainIncomplete => "server-chain-incomplete",
     GatewayUnreachable => "gateway-unreachable",
+    ProxyRefusedConnect => "proxy-refused-connect",
     TlsHandshakeFailed => "tls-handshake-failed",
     KvNoIdentity => "kv-no-identity",
     KvRoleMissing => "kv-role-missing",

@@ -1,7 +1,7 @@
 //! The target edit form: every input of a probe target as a text field, validated into a
 //! `TargetRun` only when the user saves it.
 
-use crate::probe::{display_header_value, is_secret_header, parse_host_port, Header, ProbeOptions, ProbeRole};
+use crate::probe::{display_header_value, is_secret_header, Header, ProbeOptions, ProbeRole};
 use crate::session::{MaterialRefs, PasswordRef, TargetKind, TargetRun};
 
 /// Shown instead of a secret header value; a header still holding it keeps its old value.
@@ -314,16 +314,24 @@ impl TargetForm {
             self.value(k).split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()
         };
 
-        let host = text(FieldKey::Host);
+        let mut host = text(FieldKey::Host);
         if host.is_empty() {
             return Err((FieldKey::Host, "required".into()));
+        }
+        // A URL typed as the host fills host, port and (when the path field is empty) the path.
+        let mut url_path = None;
+        let mut url_port = None;
+        if host.contains("://") || host.contains('/') {
+            let spec = crate::probe::url::parse_target(&host).map_err(|p| (FieldKey::Host, p))?;
+            (host, url_port, url_path) = (spec.host, Some(spec.port), spec.path);
         }
         if host.chars().any(|c| c.is_whitespace() || c == '/') {
             return Err((FieldKey::Host, format!("{host:?} is not a host name or address")));
         }
         let port_text = text(FieldKey::Port);
-        let port = match port_text.parse::<u16>() {
-            Ok(p) if p > 0 => p,
+        let port = match (url_port, port_text.parse::<u16>()) {
+            (Some(p), _) => p,
+            (None, Ok(p)) if p > 0 => p,
             _ => return Err((FieldKey::Port, format!("{port_text:?} is not a port (1-65535)"))),
         };
         let mut o = self.base.options.clone().unwrap_or_else(|| ProbeOptions::new(&host, port));
@@ -336,7 +344,7 @@ impl TargetForm {
         o.sni = optional(FieldKey::Sni);
         o.connect_to = optional(FieldKey::ConnectTo);
         if let Some(ct) = &o.connect_to {
-            parse_host_port(ct, Some(port)).map_err(|p| (FieldKey::ConnectTo, format!("{ct:?}: {p}")))?;
+            crate::probe::url::ConnectTo::parse(ct).map_err(|p| (FieldKey::ConnectTo, format!("{ct:?}: {p}")))?;
         }
         let method = text(FieldKey::Method).to_ascii_uppercase();
         if method.is_empty() || !method.bytes().all(|b| b.is_ascii_alphabetic()) {
@@ -344,7 +352,12 @@ impl TargetForm {
         }
         o.method = method;
         let path = text(FieldKey::Path);
-        o.path = if path.is_empty() { "/".into() } else { path };
+        o.path = match url_path {
+            // The form shows "/" by default: a URL's own path wins over that.
+            Some(u) if path.is_empty() || path == "/" => u,
+            _ if path.is_empty() => "/".into(),
+            _ => path,
+        };
         if !o.path.starts_with('/') {
             return Err((FieldKey::Path, format!("{:?} must start with /", o.path)));
         }

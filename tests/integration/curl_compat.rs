@@ -226,6 +226,7 @@ fn a_url_target_sends_its_path_and_query_and_connect_to_takes_curls_four_fields(
     assert_eq!(code, Some(0), "{text}");
     assert_eq!(server.request_lines()[1], "GET /override?y=2 HTTP/1.1");
     assert_eq!(v["probes"][0]["dns"]["from_resolve"], true, "{text}");
+    crate::report::assert_valid("probe_report", "probe with --resolve", &v);
 }
 
 #[test]
@@ -303,6 +304,8 @@ fn a_proxy_tunnels_the_probe_with_basic_credentials_that_never_show() {
     assert_eq!(p["address"], proxy.url().trim_start_matches("http://"));
     assert_eq!((p["source"].as_str(), p["authenticated"].as_bool(), p["status"].as_u64()), (Some("--proxy"), Some(true), Some(200)));
     let saved = std::fs::read_to_string(&session).expect("session");
+    crate::report::assert_valid("probe_report", "proxied probe", &v);
+    crate::report::assert_valid("session", "proxied session", &serde_json::from_str(&saved).expect("session json"));
     for secret in ["s3cr", "YWxpY2U6czNjcjp0"] {
         assert!(!text.contains(secret) && !saved.contains(secret), "{secret} leaked");
     }
@@ -366,6 +369,7 @@ fn a_proxy_refusing_connect_is_its_own_finding_not_a_firewall() {
     assert!(!text.contains("firewall") && !text.contains("NSG"), "{text}");
     assert!(!text.contains("hunter2"), "{text}");
     assert_eq!(v["probes"][0]["proxy"]["status"], 407);
+    crate::report::assert_valid("probe_report", "refused proxy", &v);
     assert!(proxy.heads()[0].starts_with("CONNECT api.contoso.com:443 HTTP/1.1\r\n"));
 }
 

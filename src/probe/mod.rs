@@ -277,7 +277,8 @@ async fn run_once(opts: &ProbeOptions, ctx: &ProbeContext, identity: Option<&Cli
 
     // 1. DNS (or curl's --resolve entries)
     let t = Instant::now();
-    let pinned = opts.resolve.iter().filter_map(|r| url::Resolve::parse(r).ok()).find(|r| r.matches(&net_host, net_port));
+    let pinned =
+        opts.resolve.iter().filter_map(|r| url::Resolve::parse(r).ok()).find(|r| r.matches(&net_host, net_port));
     result.dns = match pinned {
         Some(r) => dns::DnsResult {
             query: net_host.clone(),
@@ -344,7 +345,9 @@ async fn run_once(opts: &ProbeOptions, ctx: &ProbeContext, identity: Option<&Cli
             proxy::ConnectOutcome::Open { status, reason } => {
                 (used.status, used.reason, used.tunnel_open) = (Some(status), Some(reason), true);
             }
-            proxy::ConnectOutcome::Refused { status, reason } => (used.status, used.reason) = (Some(status), Some(reason)),
+            proxy::ConnectOutcome::Refused { status, reason } => {
+                (used.status, used.reason) = (Some(status), Some(reason))
+            }
             proxy::ConnectOutcome::NoAnswer(e) => used.error = Some(e),
         }
         let open = used.tunnel_open;

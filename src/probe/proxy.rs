@@ -68,11 +68,9 @@ impl Proxy {
         let text = text.trim();
         let rest = match text.split_once("://") {
             Some((scheme, rest)) if scheme.eq_ignore_ascii_case("http") => rest,
-            Some((scheme, _)) => {
-                return Err(format!(
-                    "{source}: {scheme}:// proxies are not supported (only an HTTP proxy with CONNECT, http://HOST:PORT)"
-                ))
-            }
+            Some((scheme, _)) => return Err(format!(
+                "{source}: {scheme}:// proxies are not supported (only an HTTP proxy with CONNECT, http://HOST:PORT)"
+            )),
             None => text,
         };
         let rest = rest.split(['/', '?', '#']).next().unwrap_or_default();
@@ -209,7 +207,13 @@ pub enum ConnectOutcome {
 
 /// Ask the proxy on `stream` for a tunnel to `host:port`; the head of the answer is read byte by
 /// byte, so nothing of the TLS stream after it is consumed.
-pub async fn connect(stream: &mut TcpStream, proxy: &Proxy, host: &str, port: u16, timeout: Duration) -> ConnectOutcome {
+pub async fn connect(
+    stream: &mut TcpStream,
+    proxy: &Proxy,
+    host: &str,
+    port: u16,
+    timeout: Duration,
+) -> ConnectOutcome {
     let authority = format!("{}:{port}", bracket(host));
     let mut req = Zeroizing::new(format!("CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n"));
     if let Some(c) = &proxy.credentials {
@@ -227,7 +231,9 @@ pub async fn connect(stream: &mut TcpStream, proxy: &Proxy, host: &str, port: u1
                 return Err(format!("the answer to CONNECT is over {MAX_CONNECT_HEAD} bytes without an end"));
             }
             match stream.read(&mut byte).await {
-                Ok(0) if head.is_empty() => return Err("the proxy closed the connection without answering CONNECT".into()),
+                Ok(0) if head.is_empty() => {
+                    return Err("the proxy closed the connection without answering CONNECT".into())
+                }
                 Ok(0) => return Err("the proxy closed the connection in the middle of its answer".into()),
                 Ok(_) => head.push(byte[0]),
                 Err(e) => return Err(format!("reading the answer to CONNECT failed: {e}")),

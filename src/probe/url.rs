@@ -210,7 +210,10 @@ mod tests {
     #[test]
     fn urls_keep_path_and_query_and_refuse_http() {
         let t = parse_target("https://api.contoso.com:8443/orders/v1/health?x=1#frag").expect("url");
-        assert_eq!((t.host.as_str(), t.port, t.path.as_deref()), ("api.contoso.com", 8443, Some("/orders/v1/health?x=1")));
+        assert_eq!(
+            (t.host.as_str(), t.port, t.path.as_deref()),
+            ("api.contoso.com", 8443, Some("/orders/v1/health?x=1"))
+        );
         let t = parse_target("HTTPS://[::1]:8443/").expect("v6");
         assert_eq!((t.host.as_str(), t.port, t.path.as_deref()), ("::1", 8443, Some("/")));
         let t = parse_target("https://h?q=1").expect("query only");

@@ -142,9 +142,10 @@ impl ConnectProxy {
             }
             let target = head.lines().next().and_then(|l| l.split(' ').nth(1)).unwrap_or_default().to_string();
             let allowed = target.starts_with("127.0.0.1:") || target.starts_with("[::1]:");
-            let upstream = allowed.then(|| target.parse::<SocketAddr>().ok()).flatten().and_then(|a| {
-                TcpStream::connect_timeout(&a, Duration::from_secs(5)).ok()
-            });
+            let upstream = allowed
+                .then(|| target.parse::<SocketAddr>().ok())
+                .flatten()
+                .and_then(|a| TcpStream::connect_timeout(&a, Duration::from_secs(5)).ok());
             let Some(upstream) = upstream else {
                 let _ = client.write_all(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n");
                 return;
@@ -238,9 +239,8 @@ fn ipv6_literal_urls_are_targets() {
     let dir = Dir::new();
     let server = HttpsServer::start(&dir, "[::1]:0");
     let port = server.port();
-    let (code, v, text) = probe_json(
-        clean_bin().arg("probe").arg(format!("https://[::1]:{port}/v6?q")).arg("--ca").arg(&server.root),
-    );
+    let (code, v, text) =
+        probe_json(clean_bin().arg("probe").arg(format!("https://[::1]:{port}/v6?q")).arg("--ca").arg(&server.root));
     assert_eq!(code, Some(0), "{text}");
     assert_eq!(server.request_lines(), ["GET /v6?q HTTP/1.1"]);
     let heads = server.heads.lock().expect("lock").clone();
@@ -302,7 +302,10 @@ fn a_proxy_tunnels_the_probe_with_basic_credentials_that_never_show() {
     assert_eq!(server.request_lines(), ["GET /tunnelled?z=9 HTTP/1.1"]);
     let p = &v["probes"][0]["proxy"];
     assert_eq!(p["address"], proxy.url().trim_start_matches("http://"));
-    assert_eq!((p["source"].as_str(), p["authenticated"].as_bool(), p["status"].as_u64()), (Some("--proxy"), Some(true), Some(200)));
+    assert_eq!(
+        (p["source"].as_str(), p["authenticated"].as_bool(), p["status"].as_u64()),
+        (Some("--proxy"), Some(true), Some(200))
+    );
     let saved = std::fs::read_to_string(&session).expect("session");
     crate::report::assert_valid("probe_report", "proxied probe", &v);
     crate::report::assert_valid("session", "proxied session", &serde_json::from_str(&saved).expect("session json"));
@@ -353,7 +356,10 @@ fn proxies_come_from_the_environment_like_curl_and_no_proxy_bypasses_them() {
     );
     assert_eq!(v["probes"][0]["proxy"]["source"], "HTTPS_PROXY", "{text}");
     let (_, v, text) = probe_json(
-        clean_bin().env("HTTPS_PROXY", proxy.url()).args(["probe", &target, "--connect-to", &ct, "--proxy", "", "--ca"]).arg(&server.root),
+        clean_bin()
+            .env("HTTPS_PROXY", proxy.url())
+            .args(["probe", &target, "--connect-to", &ct, "--proxy", "", "--ca"])
+            .arg(&server.root),
     );
     assert!(v["probes"][0].get("proxy").is_none(), "{text}");
 }
@@ -405,7 +411,8 @@ fn cert_with_its_key_in_one_pem_needs_no_key_flag() {
     let root = Issued::self_signed(&Spec::ca("Combined Root")).expect("root");
     let leaf = root.issue(&Spec::leaf("client.contoso.com").client_only()).expect("leaf");
     let combined = dir.write("combined.pem", format!("{}{}", leaf.cert_pem(), leaf.key_pem()));
-    let o = run(clean_bin().args(["probe", "127.0.0.1:9", "--report", "json", "--timeout", "3", "--cert"]).arg(&combined));
+    let o =
+        run(clean_bin().args(["probe", "127.0.0.1:9", "--report", "json", "--timeout", "3", "--cert"]).arg(&combined));
     assert_ne!(o.status.code(), Some(2), "not a usage error: {}", stderr(&o));
     let v: Value = serde_json::from_str(&stdout(&o)).expect("json");
     let subject = v["probes"][0]["client_chain"][0]["subject"].as_str().unwrap_or_default();
@@ -439,4 +446,80 @@ fn listen_binds_a_bare_port_and_a_host_name() {
     let o = run(clean_bin().args(["listen", "--bind", "no:such:thing", "--cert", "x"]));
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("--bind"), "{}", stderr(&o));
+}
+
+/// Runs a command on a pseudo-terminal (python3's pty), answering each "Password for" prompt;
+/// returns how many prompts there were.
+fn prompts_on_a_pty(dir: &Dir, args: &[&str], password: &str) -> usize {
+    let feeder = dir.write(
+        "feed_pty.py",
+        "import os, pty, select, sys, time\n\
+         pw = sys.argv[1].encode() + b'\\n'\n\
+         pid, fd = pty.fork()\n\
+         if pid == 0:\n    os.execv(sys.argv[2], sys.argv[2:])\n\
+         out, asked, end = b'', 0, time.time() + 60\n\
+         while time.time() < end:\n\
+         \x20   r, _, _ = select.select([fd], [], [], 0.5)\n\
+         \x20   if not r:\n        continue\n\
+         \x20   try:\n        data = os.read(fd, 4096)\n    except OSError:\n        break\n\
+         \x20   if not data:\n        break\n\
+         \x20   out += data\n\
+         \x20   while out.count(b'Password for') > asked:\n        asked += 1\n        os.write(fd, pw)\n\
+         os.kill(pid, 9) if time.time() >= end else None\n\
+         os.waitpid(pid, 0)\n\
+         print('PROMPTS', asked)\n",
+    );
+    let o = run(Command::new("python3").arg(&feeder).arg(password).arg(env!("CARGO_BIN_EXE_mtls-doctor")).args(args));
+    let text = stdout(&o);
+    let line = text.lines().rev().find_map(|l| l.strip_prefix("PROMPTS ")).unwrap_or_else(|| panic!("{text}"));
+    line.trim().parse().expect("count")
+}
+
+#[test]
+fn a_pfx_password_is_asked_once_per_file_per_run() {
+    let dir = Dir::new();
+    let root = Issued::self_signed(&Spec::ca("Pfx Root")).expect("root");
+    let leaf = root.issue(&Spec::leaf("client.contoso.com").client_only()).expect("leaf");
+    let (cert, key) = dir.write_issued("client", &leaf);
+    let pfx = dir.path("client.pfx");
+    let (ok, out) = crate::util::openssl(&[
+        "pkcs12",
+        "-export",
+        "-in",
+        cert.to_str().expect("utf8"),
+        "-inkey",
+        key.to_str().expect("utf8"),
+        "-out",
+        pfx.to_str().expect("utf8"),
+        "-passout",
+        "pass:Once-Only-1",
+    ]);
+    assert!(ok, "{out}");
+    let pfx = pfx.to_str().expect("utf8");
+    let session = dir.path("s.json");
+    let session = session.to_str().expect("utf8");
+    // One target, two targets sharing the file (with the no-certificate comparison), then a replay.
+    let runs: &[&[&str]] = &[
+        &["probe", "127.0.0.1:9", "--pfx", pfx, "--timeout", "2", "--report", "json", "-o", "/dev/null"],
+        &[
+            "probe",
+            "127.0.0.1:9",
+            "127.0.0.2:9",
+            "--pfx",
+            pfx,
+            "--timeout",
+            "2",
+            "--report",
+            "json",
+            "--save",
+            session,
+            "-o",
+            "/dev/null",
+        ],
+        &["replay", session, "--report", "json", "-o", "/dev/null"],
+        &["inspect", pfx, "--report", "json", "-o", "/dev/null"],
+    ];
+    for args in runs {
+        assert_eq!(prompts_on_a_pty(&dir, args, "Once-Only-1"), 1, "{args:?}");
+    }
 }

@@ -157,11 +157,13 @@ pub enum CliRole {
 
 #[derive(Debug, Args, Clone, Default)]
 pub struct PasswordArgs {
-    /// Read the PFX password from this environment variable.
-    #[arg(long, value_name = "VAR")]
+    /// Read the password of the PFX, or of an encrypted PEM key (--key-password-env), from this
+    /// environment variable. Without one, a terminal is asked once per file.
+    #[arg(long, value_name = "VAR", visible_alias = "key-password-env")]
     pub pfx_password_env: Option<String>,
-    /// Read the PFX password from the first line of this file.
-    #[arg(long, value_name = "FILE", conflicts_with = "pfx_password_env")]
+    /// Read the password of the PFX or encrypted PEM key (--key-password-file) from the first line
+    /// of this file.
+    #[arg(long, value_name = "FILE", conflicts_with = "pfx_password_env", visible_alias = "key-password-file")]
     pub pfx_password_file: Option<PathBuf>,
 }
 

@@ -68,9 +68,11 @@ impl Proxy {
         let text = text.trim();
         let rest = match text.split_once("://") {
             Some((scheme, rest)) if scheme.eq_ignore_ascii_case("http") => rest,
-            Some((scheme, _)) => return Err(format!(
+            Some((scheme, _)) => {
+                return Err(format!(
                 "{source}: {scheme}:// proxies are not supported (only an HTTP proxy with CONNECT, http://HOST:PORT)"
-            )),
+            ))
+            }
             None => text,
         };
         let rest = rest.split(['/', '?', '#']).next().unwrap_or_default();

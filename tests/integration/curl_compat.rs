@@ -523,3 +523,76 @@ fn a_pfx_password_is_asked_once_per_file_per_run() {
         assert_eq!(prompts_on_a_pty(&dir, args, "Once-Only-1"), 1, "{args:?}");
     }
 }
+
+#[test]
+fn encrypted_pem_keys_open_with_the_key_password_in_memory() {
+    let dir = Dir::new();
+    let d = |n: &str| dir.path(n).to_str().expect("utf8").to_string();
+    let sh = |args: &[&str]| {
+        let (ok, out) = crate::util::openssl(args);
+        assert!(ok, "openssl {args:?}: {out}");
+    };
+    sh(&["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", &d("rsa.pem")]);
+    sh(&["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", &d("ec.pem")]);
+    // PKCS#8 ENCRYPTED PRIVATE KEY (PBES2, AES-256), and OpenSSL's legacy Proc-Type forms.
+    sh(&["pkey", "-in", &d("rsa.pem"), "-aes256", "-passout", "pass:K3y-Pass", "-out", &d("rsa-p8.pem")]);
+    sh(&[
+        "rsa",
+        "-in",
+        &d("rsa.pem"),
+        "-des3",
+        "-traditional",
+        "-passout",
+        "pass:K3y-Pass",
+        "-out",
+        &d("rsa-legacy.pem"),
+    ]);
+    sh(&["ec", "-in", &d("ec.pem"), "-aes128", "-passout", "pass:K3y-Pass", "-out", &d("ec-legacy.pem")]);
+    let pw = dir.write("pw.txt", "K3y-Pass\n");
+    for (key, plain, header) in [
+        ("rsa-p8.pem", "rsa.pem", "ENCRYPTED PRIVATE KEY"),
+        ("rsa-legacy.pem", "rsa.pem", "DEK-Info: DES-EDE3-CBC"),
+        ("ec-legacy.pem", "ec.pem", "DEK-Info: AES-128-CBC"),
+    ] {
+        let text = std::fs::read_to_string(dir.path(key)).expect("key");
+        assert!(text.contains(header), "{key} is the form under test: {text}");
+        let cert = d(&format!("{key}.crt"));
+        sh(&["req", "-x509", "-key", &d(plain), "-subj", "/CN=enc.contoso.com", "-days", "2", "-out", &cert]);
+        let before = std::fs::read_dir(dir.tmp.path()).expect("dir").count();
+        for how in ["env", "file"] {
+            let mut cmd = clean_bin();
+            cmd.args(["probe", "127.0.0.1:9", "--timeout", "2", "--report", "json", "--cert", &cert, "--key", &d(key)]);
+            match how {
+                "env" => cmd.env("MTLS_KEY_PW", "K3y-Pass").args(["--key-password-env", "MTLS_KEY_PW"]),
+                _ => cmd.arg("--key-password-file").arg(&pw),
+            };
+            let o = run(&mut cmd);
+            assert_ne!(o.status.code(), Some(2), "{key} ({how}): {}", stderr(&o));
+            let v: Value = serde_json::from_str(&stdout(&o)).expect("json");
+            let subject = v["probes"][0]["client_chain"][0]["subject"].as_str().unwrap_or_default();
+            assert!(subject.starts_with("CN=enc.contoso.com"), "{key} ({how}): {}", stdout(&o));
+            assert!(!stdout(&o).contains("K3y-Pass") && !stderr(&o).contains("K3y-Pass"));
+        }
+        let after = std::fs::read_dir(dir.tmp.path()).expect("dir").count();
+        assert_eq!(before, after, "nothing decrypted was written next to the key");
+
+        // A wrong password and a missing one are one-line input errors naming the key file.
+        let o = run(clean_bin().env("MTLS_KEY_PW", "nope").args([
+            "probe",
+            "127.0.0.1:9",
+            "--cert",
+            &cert,
+            "--key",
+            &d(key),
+            "--key-password-env",
+            "MTLS_KEY_PW",
+        ]));
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        assert!(stderr(&o).contains(&d(key)) && stderr(&o).contains("wrong password"), "{}", stderr(&o));
+        let o = run(clean_bin()
+            .args(["probe", "127.0.0.1:9", "--cert", &cert, "--key", &d(key)])
+            .stdin(std::process::Stdio::null()));
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        assert!(stderr(&o).contains(&d(key)), "{}", stderr(&o));
+    }
+}

@@ -245,6 +245,6 @@ mod tests {
         assert!(Resolve::parse("*:443:10.0.0.1").expect("any").matches("x", 443));
         assert!(Resolve::parse("api:443").is_err());
         assert!(Resolve::parse("api:443:nohost").is_err());
-        assert!(Resolve::parse("api:443:::1").is_err());
+        assert_eq!(Resolve::parse("api:443:::1").expect("bare v6").addresses, ["::1".parse::<IpAddr>().expect("ip")]);
     }
 }

@@ -209,7 +209,7 @@ fn a_url_target_sends_its_path_and_query_and_connect_to_takes_curls_four_fields(
             .arg(&server.root),
     );
     assert_eq!(code, Some(0), "{text}");
-    assert_eq!(server.request_lines(), [format!("GET /orders/v1/health?x=1 HTTP/1.1")], "{text}");
+    assert_eq!(server.request_lines(), ["GET /orders/v1/health?x=1 HTTP/1.1"], "{text}");
     let heads = server.heads.lock().expect("lock").clone();
     assert!(heads[0].to_ascii_lowercase().contains(&format!("host: api.contoso.com:{port}\r\n")), "{heads:?}");
     assert_eq!(v["probes"][0]["http"]["status"], 200, "{text}");
@@ -285,7 +285,7 @@ fn a_proxy_tunnels_the_probe_with_basic_credentials_that_never_show() {
     let (code, v, text) = probe_json(
         clean_bin()
             .arg("probe")
-            .arg(format!("https://api.contoso.com/tunnelled?z=9"))
+            .arg("https://api.contoso.com/tunnelled?z=9")
             .arg("--connect-to")
             .arg(format!("api.contoso.com:443:127.0.0.1:{port}"))
             .args(["--proxy", &proxy_url, "--ca"])

@@ -376,6 +376,14 @@ fn a_proxy_refusing_connect_is_its_own_finding_not_a_firewall() {
     assert!(!text.contains("hunter2"), "{text}");
     assert_eq!(v["probes"][0]["proxy"]["status"], 407);
     crate::report::assert_valid("probe_report", "refused proxy", &v);
+    let o = run(clean_bin().args(["probe", "https://api.contoso.com/", "--timeout", "8", "--proxy", &with_creds]));
+    let text = stdout(&o);
+    let said = format!(
+        "through proxy {} (from --proxy, with credentials): CONNECT api.contoso.com:443 answered 407",
+        proxy.url().trim_start_matches("http://")
+    );
+    assert!(text.contains(&said), "{text}");
+    assert!(!text.contains("hunter2"), "{text}");
     assert!(proxy.heads()[0].starts_with("CONNECT api.contoso.com:443 HTTP/1.1\r\n"));
 }
 

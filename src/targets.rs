@@ -390,6 +390,27 @@ mod tests {
     }
 
     #[test]
+    fn urls_in_targets_files_carry_their_path_unless_path_overrides_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = write(dir.path(), "t.txt", "https://api.contoso.com:8443/orders?x=1\n");
+        let runs = targets_from_file(&file, &TargetDefaults::default()).expect("parses");
+        let o = runs[0].options.as_ref().expect("options");
+        assert_eq!((o.host.as_str(), o.port, o.path.as_str()), ("api.contoso.com", 8443, "/orders?x=1"));
+        let text = "[[target]]\nhost = \"https://b.local/health\"\nresolve = [\"b.local:443:127.0.0.1\"]\n\n\
+                    [[target]]\nhost = \"https://c.local/x\"\npath = \"/y\"\n";
+        let runs = targets_from_file(&write(dir.path(), "t.toml", text), &TargetDefaults::default()).expect("toml");
+        let o = runs[0].options.as_ref().expect("options");
+        assert_eq!(
+            (o.path.as_str(), o.resolve.as_slice()),
+            ("/health", ["b.local:443:127.0.0.1".to_string()].as_slice())
+        );
+        assert_eq!(runs[1].options.as_ref().expect("options").path, "/y");
+        let bad = write(dir.path(), "bad.toml", "[[target]]\nhost = \"a\"\nresolve = [\"a:443\"]\n");
+        let e = targets_from_file(&bad, &TargetDefaults::default()).expect_err("bad resolve").to_string();
+        assert!(e.starts_with(&format!("{}:1: --resolve", bad.display())), "{e}");
+    }
+
+    #[test]
     fn toml_tables_override_the_defaults_with_paths_relative_to_the_file() {
         let dir = tempfile::tempdir().expect("tempdir");
         let text = "[[target]]\nname = \"backend\"\nhost = \"b.local\"\nport = 8443\nrole = \"outbound\"\n\

@@ -79,7 +79,9 @@ impl FieldKey {
             FieldKey::Host => "the name called: sent as SNI and Host: unless overridden",
             FieldKey::Port => "1-65535",
             FieldKey::Sni => "server name to send (empty: the host)",
-            FieldKey::ConnectTo => "HOST:PORT to connect to instead, keeping the host for SNI (like curl --connect-to)",
+            FieldKey::ConnectTo => {
+                "HOST1:PORT1:HOST2:PORT2 as curl --connect-to, or HOST:PORT: connect there, keeping the host for SNI"
+            }
             FieldKey::Method => "HTTP method",
             FieldKey::Path => "HTTP path",
             FieldKey::Headers => "Name: value; Name2: value  (secret values stay [redacted])",
@@ -480,6 +482,22 @@ mod tests {
         f.set(FieldKey::Pfx, "a.pfx");
         f.set(FieldKey::Cert, "a.pem");
         assert!(f.build().expect_err("both").starts_with("PFX: "));
+    }
+
+    #[test]
+    fn a_url_in_the_host_field_fills_host_port_and_path() {
+        let mut f = filled();
+        f.set(FieldKey::Host, "https://[::1]:8443/orders/v1/health?x=1");
+        let o = f.build().expect("url").options.expect("options");
+        assert_eq!((o.host.as_str(), o.port, o.path.as_str()), ("::1", 8443, "/orders/v1/health?x=1"));
+        f.set(FieldKey::Host, "https://api.contoso.com/a");
+        f.set(FieldKey::Path, "/typed");
+        assert_eq!(f.build().expect("path field wins").options.expect("options").path, "/typed");
+        f.set(FieldKey::Host, "http://api.contoso.com/");
+        assert_eq!(f.build().expect_err("http"), "Host: mtls-doctor probes TLS: use https://");
+        f.set(FieldKey::Host, "api.contoso.com");
+        f.set(FieldKey::ConnectTo, "api.contoso.com:443:127.0.0.1");
+        assert!(f.build().expect_err("3 fields").starts_with("Connect to: "), "names the field");
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use crate::engine;
 use crate::error::{Error, Result};
-use crate::probe::{self, Header, ProbeOptions, ProbeRole, Timeouts, TlsVersionPin};
+use crate::probe::{url, Header, ProbeOptions, ProbeRole, Timeouts, TlsVersionPin};
 use crate::session::{MaterialRefs, PasswordRef, TargetRun};
 
 /// What every target gets unless its own line or table says otherwise: the probe options of a
@@ -16,8 +16,13 @@ pub struct TargetDefaults {
     pub sni: Option<String>,
     pub connect_to: Option<String>,
     pub dns_server: Option<std::net::SocketAddr>,
+    /// curl's `--resolve HOST:PORT:ADDR[,ADDR]` entries.
+    pub resolve: Vec<String>,
+    /// `--proxy` / `--noproxy` (unset: the environment decides, as for curl).
+    pub proxy: crate::probe::proxy::ProxySettings,
     pub method: String,
-    pub path: String,
+    /// `--path`: overrides a URL's path; None takes the URL's path, or `/`.
+    pub path: Option<String>,
     /// `Name: value` lines, parsed per target.
     pub headers: Vec<String>,
     pub no_http: bool,
@@ -51,8 +56,10 @@ impl Default for TargetDefaults {
             sni: None,
             connect_to: None,
             dns_server: None,
+            resolve: Vec::new(),
+            proxy: Default::default(),
             method: "GET".into(),
-            path: "/".into(),
+            path: None,
             headers: Vec::new(),
             no_http: false,
             tls_version: None,
@@ -80,19 +87,25 @@ fn paths(v: &[PathBuf]) -> Vec<String> {
 }
 
 impl TargetDefaults {
-    /// The probe options for `target` (`HOST[:PORT]`).
+    /// The probe options for `target` (`https://HOST[:PORT][/PATH]` or `HOST[:PORT]`).
     pub fn probe_options(&self, target: &str) -> Result<ProbeOptions> {
-        let (host, port) = ProbeOptions::parse_target(target)?;
-        let mut o = ProbeOptions::new(&host, port);
+        let spec = url::parse_target(target).map_err(|p| Error::Usage(format!("target {target:?}: {p}")))?;
+        let mut o = ProbeOptions::new(&spec.host, spec.port);
         o.role = self.role;
         o.sni = self.sni.clone();
         o.connect_to = self.connect_to.clone();
         if let Some(ct) = &o.connect_to {
-            probe::parse_host_port(ct, Some(port)).map_err(|p| Error::Usage(format!("--connect-to {ct:?}: {p}")))?;
+            url::ConnectTo::parse(ct).map_err(|p| Error::Usage(format!("--connect-to {ct:?}: {p}")))?;
         }
+        for r in &self.resolve {
+            url::Resolve::parse(r).map_err(|p| Error::Usage(format!("--resolve {r:?}: {p}")))?;
+        }
+        o.resolve = self.resolve.clone();
+        o.proxy = self.proxy.for_host(&spec.host).map_err(Error::Usage)?;
         o.dns_server = self.dns_server;
         o.method = self.method.clone();
-        o.path = self.path.clone();
+        o.path = self.path.clone().or(spec.path).unwrap_or_else(|| "/".into());
+        url::check_path(&o.path).map_err(|p| Error::Usage(format!("--path: {p}")))?;
         o.headers = self.headers.iter().map(|h| Header::parse(h)).collect::<Result<_>>()?;
         o.no_http = self.no_http;
         o.tls_version = self.tls_version;
@@ -142,6 +155,7 @@ struct TomlTarget {
     role: Option<TomlRole>,
     sni: Option<String>,
     connect_to: Option<String>,
+    resolve: Option<Vec<String>>,
     dns_server: Option<std::net::SocketAddr>,
     method: Option<String>,
     path: Option<String>,
@@ -252,7 +266,10 @@ fn toml_targets(text: &str, file: &Path, defaults: &TargetDefaults) -> Result<Ve
             None => format!("{origin}: target {}", i + 1),
         };
         let target = match t.port {
-            Some(port) => format!("{}:{port}", t.host),
+            Some(_) if t.host.contains("://") => {
+                return Err(Error::input(at, "give the port inside the URL in host, not as port"))
+            }
+            Some(port) => format!("{}:{port}", url::bracket(&t.host)),
             None => t.host.clone(),
         };
         let name = t.name.clone();
@@ -302,7 +319,10 @@ fn overlay(
         a.method = m;
     }
     if let Some(p) = t.path {
-        a.path = p;
+        a.path = Some(p);
+    }
+    if let Some(r) = t.resolve {
+        a.resolve = r;
     }
     if let Some(h) = t.headers {
         a.headers = h;
@@ -379,6 +399,27 @@ mod tests {
         let bad = write(dir.path(), "bad.txt", "ok.example\ntwo words\n");
         let e = targets_from_file(&bad, &defaults).expect_err("two words").to_string();
         assert!(e.starts_with(&format!("{}:2: ", bad.display())), "{e}");
+    }
+
+    #[test]
+    fn urls_in_targets_files_carry_their_path_unless_path_overrides_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = write(dir.path(), "t.txt", "https://api.contoso.com:8443/orders?x=1\n");
+        let runs = targets_from_file(&file, &TargetDefaults::default()).expect("parses");
+        let o = runs[0].options.as_ref().expect("options");
+        assert_eq!((o.host.as_str(), o.port, o.path.as_str()), ("api.contoso.com", 8443, "/orders?x=1"));
+        let text = "[[target]]\nhost = \"https://b.local/health\"\nresolve = [\"b.local:443:127.0.0.1\"]\n\n\
+                    [[target]]\nhost = \"https://c.local/x\"\npath = \"/y\"\n";
+        let runs = targets_from_file(&write(dir.path(), "t.toml", text), &TargetDefaults::default()).expect("toml");
+        let o = runs[0].options.as_ref().expect("options");
+        assert_eq!(
+            (o.path.as_str(), o.resolve.as_slice()),
+            ("/health", ["b.local:443:127.0.0.1".to_string()].as_slice())
+        );
+        assert_eq!(runs[1].options.as_ref().expect("options").path, "/y");
+        let bad = write(dir.path(), "bad.toml", "[[target]]\nhost = \"a\"\nresolve = [\"a:443\"]\n");
+        let e = targets_from_file(&bad, &TargetDefaults::default()).expect_err("bad resolve").to_string();
+        assert!(e.starts_with(&format!("{}:1: --resolve", bad.display())), "{e}");
     }
 
     #[test]

@@ -511,6 +511,18 @@ pub fn tls_version(v: ProtocolVersion) -> String {
     }
 }
 
+/// How a probe went through its HTTP proxy, in one phrase: `proxy 10.0.0.5:3128 (from
+/// HTTPS_PROXY, with credentials): CONNECT api:443 answered 200 Connection established`.
+pub fn proxy_use(p: &crate::probe::proxy::ProxyUse) -> String {
+    let auth = if p.authenticated { ", with credentials" } else { "" };
+    let answer = match (p.status, &p.error) {
+        (Some(s), _) => format!("answered {s} {}", p.reason.as_deref().unwrap_or("")).trim_end().to_string(),
+        (None, Some(e)) => e.clone(),
+        (None, None) => "not asked".into(),
+    };
+    format!("proxy {} (from {}{auth}): CONNECT {} {answer}", p.address, p.source, p.tunnel_to)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -27,6 +27,10 @@ pub enum Command {
     /// Show certificates exactly as an APIM policy sees them, and judge the chain.
     Inspect(Box<InspectArgs>),
     /// Perform a test handshake (and HTTP request) against a gateway or a backend.
+    ///
+    /// Environment, as curl reads it: https_proxy, HTTPS_PROXY, all_proxy, ALL_PROXY (the proxy),
+    /// no_proxy, NO_PROXY (hosts reached directly), and SSLKEYLOGFILE: the TLS secrets of every
+    /// probe are appended to that file in the NSS key log format, so Wireshark can decrypt a capture.
     Probe(Box<ProbeArgs>),
     /// Open the terminal UI with a target filled in (same options as probe) and probe it.
     Tui(Box<ProbeArgs>),
@@ -148,8 +152,9 @@ pub struct OpenArgs {
 
 #[derive(Debug, Args, Clone)]
 pub struct ListenArgs {
-    /// Address to listen on, e.g. 127.0.0.1:8443 or [::1]:8443.
-    #[arg(long, value_name = "ADDR")]
+    /// Where to listen: PORT (every IPv4 address, like `openssl s_server -accept PORT`), HOST:PORT
+    /// (a name such as localhost is resolved, its IPv4 address preferred), 127.0.0.1:8443 or [::1]:8443.
+    #[arg(long, value_name = "[HOST:]PORT", value_parser = parse_bind)]
     pub bind: std::net::SocketAddr,
     /// Server certificate (chain), PEM/DER, or a .pfx with its key.
     #[arg(long, value_name = "FILE")]
@@ -172,6 +177,23 @@ pub struct ListenArgs {
     pub output: OutputArgs,
 }
 
+/// `--bind` as `PORT`, `HOST:PORT` or an address; a usage error names the value.
+fn parse_bind(text: &str) -> std::result::Result<std::net::SocketAddr, String> {
+    use std::net::ToSocketAddrs as _;
+    let text = text.trim();
+    if let Ok(port) = text.parse::<u16>() {
+        return Ok(std::net::SocketAddr::from(([0, 0, 0, 0], port)));
+    }
+    if let Ok(addr) = text.parse::<std::net::SocketAddr>() {
+        return Ok(addr);
+    }
+    let (host, port) = crate::probe::parse_host_port(text, None).map_err(|p| format!("expected [HOST:]PORT ({p})"))?;
+    let addrs: Vec<_> =
+        (host.as_str(), port).to_socket_addrs().map_err(|e| format!("cannot resolve {host:?} ({e})"))?.collect();
+    // One socket: its IPv4 address when it has one (what `localhost` clients try first or next).
+    addrs.iter().find(|a| a.is_ipv4()).or(addrs.first()).copied().ok_or_else(|| format!("{host:?} has no address"))
+}
+
 #[derive(Debug, Args, Clone)]
 pub struct DemoArgs {
     /// Print a report instead of opening the terminal UI.
@@ -191,11 +213,13 @@ pub enum CliRole {
 
 #[derive(Debug, Args, Clone, Default)]
 pub struct PasswordArgs {
-    /// Read the PFX password from this environment variable.
-    #[arg(long, value_name = "VAR")]
+    /// Read the password of the PFX, or of an encrypted PEM key (--key-password-env), from this
+    /// environment variable. Without one, a terminal is asked once per file.
+    #[arg(long, value_name = "VAR", visible_alias = "key-password-env")]
     pub pfx_password_env: Option<String>,
-    /// Read the PFX password from the first line of this file.
-    #[arg(long, value_name = "FILE", conflicts_with = "pfx_password_env")]
+    /// Read the password of the PFX or encrypted PEM key (--key-password-file) from the first line
+    /// of this file.
+    #[arg(long, value_name = "FILE", conflicts_with = "pfx_password_env", visible_alias = "key-password-file")]
     pub pfx_password_file: Option<PathBuf>,
 }
 
@@ -274,7 +298,8 @@ pub struct InspectArgs {
 
 #[derive(Debug, Args, Clone)]
 pub struct ProbeArgs {
-    /// HOST[:PORT] (port 443 by default); several targets run concurrently.
+    /// https://HOST[:PORT][/PATH][?QUERY] (the path and query are sent as given) or HOST[:PORT]
+    /// (port 443 by default); several targets run concurrently.
     #[arg(required_unless_present = "targets_file", value_name = "TARGET")]
     pub targets: Vec<String>,
     /// More targets: one HOST[:PORT] per line (# comments), or a TOML file of named targets with
@@ -285,8 +310,8 @@ pub struct ProbeArgs {
     /// calling the backend.
     #[arg(long, value_enum, default_value = "inbound")]
     pub role: CliProbeRole,
-    /// Client certificate (PEM/DER, may include the chain).
-    #[arg(long, value_name = "FILE", requires = "key", conflicts_with = "pfx")]
+    /// Client certificate (PEM/DER, may include the chain); a PEM holding its key too needs no --key.
+    #[arg(long, value_name = "FILE", conflicts_with = "pfx")]
     pub cert: Option<PathBuf>,
     /// Private key for --cert.
     #[arg(long, value_name = "FILE", requires = "cert")]
@@ -300,16 +325,31 @@ pub struct ProbeArgs {
     /// Server name to send (default: the target host).
     #[arg(long, value_name = "NAME")]
     pub sni: Option<String>,
-    /// Connect to HOST:PORT instead, keeping the target for SNI and Host: (like curl --connect-to).
-    #[arg(long, value_name = "HOST:PORT")]
+    /// Connect elsewhere, keeping the target for SNI and Host:. As curl: HOST1:PORT1:HOST2:PORT2
+    /// (empty fields match any / keep the target's); or HOST:PORT for every target.
+    #[arg(long, value_name = "HOST1:PORT1:HOST2:PORT2")]
     pub connect_to: Option<String>,
+    /// Use these addresses for HOST:PORT instead of DNS, as curl does (repeatable; IPv6 in [ ]).
+    #[arg(long, value_name = "HOST:PORT:ADDR[,ADDR]")]
+    pub resolve: Vec<String>,
+    /// Tunnel through this HTTP proxy with CONNECT: http://[USER:PASSWORD@]HOST[:PORT] (port 1080 by
+    /// default, as curl). Without it https_proxy, HTTPS_PROXY, all_proxy, ALL_PROXY are used; "" turns
+    /// proxies off. Proxy credentials are never shown or saved.
+    #[arg(long, value_name = "URL")]
+    pub proxy: Option<String>,
+    /// Hosts reached without the proxy, as curl's --noproxy: comma-separated names (each matches
+    /// itself and names under it), IPs or CIDR ranges, or * for all. Overrides no_proxy/NO_PROXY.
+    #[arg(long, value_name = "LIST")]
+    pub noproxy: Option<String>,
     /// Ask this DNS server (IP:PORT) instead of the system resolver.
     #[arg(long, value_name = "IP:PORT")]
     pub dns_server: Option<std::net::SocketAddr>,
+    /// HTTP method of the request sent after the handshake.
     #[arg(long, default_value = "GET")]
     pub method: String,
-    #[arg(long, default_value = "/")]
-    pub path: String,
+    /// Path and query to request (overrides a URL target's path; default: the URL's, or /).
+    #[arg(long, value_name = "PATH")]
+    pub path: Option<String>,
     /// Extra request header 'Name: value' (repeatable). Secret values are never shown.
     #[arg(long = "header", short = 'H', value_name = "NAME: VALUE")]
     pub headers: Vec<String>,
@@ -401,6 +441,8 @@ impl ProbeArgs {
             sni: self.sni.clone(),
             connect_to: self.connect_to.clone(),
             dns_server: self.dns_server,
+            resolve: self.resolve.clone(),
+            proxy: crate::probe::proxy::ProxySettings { proxy: self.proxy.clone(), noproxy: self.noproxy.clone() },
             method: self.method.clone(),
             path: self.path.clone(),
             headers: self.headers.clone(),

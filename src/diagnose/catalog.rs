@@ -374,6 +374,15 @@ pub const CATALOG: &[Entry] = &[
         rank: 64,
     },
     Entry {
+        id: FindingId::ProxyRefusedConnect,
+        // The proxy, not the target, stopped the connection: no TLS was attempted.
+        symptom: Tls,
+        severity: E,
+        title: "The HTTP proxy did not open a tunnel to the target",
+        guide: G_TIER_DOMAIN,
+        rank: 64,
+    },
+    Entry {
         id: FindingId::TlsHandshakeFailed,
         symptom: Tls,
         severity: E,

@@ -83,6 +83,7 @@ finding_ids! {
     ServerCertExpired => "server-cert-expired",
     ServerChainIncomplete => "server-chain-incomplete",
     GatewayUnreachable => "gateway-unreachable",
+    ProxyRefusedConnect => "proxy-refused-connect",
     TlsHandshakeFailed => "tls-handshake-failed",
     GatewayPlainHttpOnTlsPort => "gateway-plain-http-on-tls-port",
     KvNoIdentity => "kv-no-identity",

@@ -70,6 +70,11 @@ pub fn probe_findings(p: &ProbeResult, out: &mut Vec<Finding>) {
         out.push(f);
     };
 
+    // A proxy that would not tunnel: the target was never reached, so nothing is known of it.
+    if let Some(px) = p.proxy.as_ref().filter(|px| !px.tunnel_open) {
+        push(out, proxy_refused(px));
+        return;
+    }
     // Reachability first: nothing else can be said without a connection.
     if p.failed_phase == Some(Phase::Dns) || p.failed_phase == Some(Phase::Tcp) {
         let id =
@@ -95,6 +100,9 @@ pub fn probe_findings(p: &ProbeResult, out: &mut Vec<Finding>) {
             ];
         } else {
             f.cause = "Every address refused or ignored the TCP connection: nothing listens there, or a firewall or NSG drops the traffic.".into();
+            if let Some(px) = &p.proxy {
+                f.cause = format!("The HTTP proxy {} (from {}) cannot be reached.", px.address, px.source);
+            }
             for a in &p.tcp.attempts {
                 f.evidence.push(format!("TCP {}", crate::text::tcp_attempt(a)));
             }
@@ -441,4 +449,30 @@ fn backend_cert_fix() -> Vec<String> {
         "Reference Key Vault certificates by certificate-id, not thumbprint: a rotation changes the thumbprint.".into(),
         "Check the certificate's Key Vault status on the service (see kv-* findings with --azure exports).".into(),
     ]
+}
+
+fn proxy_refused(px: &crate::probe::proxy::ProxyUse) -> Finding {
+    let mut f = finding(FindingId::ProxyRefusedConnect);
+    let answer = match (px.status, &px.error) {
+        (Some(status), _) => format!("{status} {}", px.reason.as_deref().unwrap_or("")).trim_end().to_string(),
+        (None, Some(e)) => e.clone(),
+        (None, None) => "no answer".into(),
+    };
+    f.evidence.push(format!("CONNECT {} via proxy {} (from {}): {answer}", px.tunnel_to, px.address, px.source));
+    f.cause = match px.status {
+        Some(407) if px.authenticated => "The proxy refused the credentials in the proxy URL (407).".into(),
+        Some(407) => "The proxy wants credentials (407) and none were given.".into(),
+        Some(403) => format!("The proxy's rules do not allow a tunnel to {} (403).", px.tunnel_to),
+        Some(s @ 502..=504) => format!("The proxy could not reach {} itself ({s}).", px.tunnel_to),
+        Some(s) => format!("The proxy answered CONNECT with {s} instead of opening a tunnel."),
+        None => "The proxy gave no HTTP answer to CONNECT (is it an HTTP proxy?).".into(),
+    };
+    f.fix = match px.status {
+        Some(407) => vec!["Give the proxy credentials in the URL: --proxy http://USER:PASSWORD@HOST:PORT (or in HTTPS_PROXY).".into()],
+        Some(403) => vec![format!("Ask the proxy's owners to allow CONNECT to {}, or list the host in --noproxy / NO_PROXY if it is reachable directly.", px.tunnel_to)],
+        _ => vec![
+            "Check the proxy address, and whether the target must be reached without it (--noproxy HOST, NO_PROXY, or --proxy \"\").".into(),
+        ],
+    };
+    f
 }

@@ -147,6 +147,11 @@ pub fn load_with(refs: &MaterialRefs, passwords: &Passwords) -> Result<Loaded> {
                 keyless_chain = m.certs;
                 None
             } else {
+                // An encrypted key file asks for its own password (once per file, like a PFX).
+                let opened_with = match key {
+                    Some(k) => passwords.load_file(k, &refs.password)?.1,
+                    None => opened_with,
+                };
                 let id = material::load_identity(Path::new(file), key, &opened_with)?;
                 Some(ClientIdentity::new(id.chain, id.key.der(), id.origin)?)
             }

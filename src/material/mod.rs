@@ -8,6 +8,7 @@
 //! quotes file content, and buffers that may hold a key are zeroed when dropped.
 
 mod der;
+mod encrypted;
 mod key;
 mod key_report;
 mod password;
@@ -124,7 +125,7 @@ pub fn load_bytes(bytes: &[u8], origin: &str, password: &PasswordSource) -> Resu
     if let Some(text) = decode_text(bytes) {
         let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
         if text.contains("-----BEGIN ") {
-            return load_pem(text, origin);
+            return load_pem(text, origin, password);
         }
         if let Some(der) = bare_base64(text) {
             return load_der(&der, origin, password);

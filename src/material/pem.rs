@@ -11,9 +11,12 @@ use super::{shell_quote, Encoding, Material};
 use crate::cert::Certificate;
 use crate::error::{Error, Result};
 
-pub(super) fn load_pem(text: &str, origin: &str) -> Result<Material> {
+pub(super) fn load_pem(text: &str, origin: &str, password: &super::PasswordSource) -> Result<Material> {
     // Indented PEM (pasted from YAML or JSON) is common; the PEM reader wants blocks at column 0.
-    let normalized: Zeroizing<String> = Zeroizing::new(text.lines().map(str::trim).collect::<Vec<_>>().join("\n"));
+    let mut normalized: Zeroizing<String> = Zeroizing::new(text.lines().map(str::trim).collect::<Vec<_>>().join("\n"));
+    if super::encrypted::has_encrypted_key(&normalized) {
+        normalized = super::encrypted::decrypt_pem(&normalized, origin, password)?;
+    }
     let labels = scan_pem(&normalized, origin)?;
 
     let mut certs = Vec::new();

@@ -28,6 +28,9 @@ pub struct DnsResult {
     pub from_hosts_file: bool,
     /// The target was an IP address: nothing to resolve.
     pub literal: bool,
+    /// The addresses came from a `--resolve` entry, not DNS.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub from_resolve: bool,
     pub error: Option<String>,
     pub error_kind: Option<DnsErrorKind>,
 }

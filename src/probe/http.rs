@@ -102,7 +102,8 @@ async fn exchange<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let authority = if opts.port == 443 { opts.host.clone() } else { format!("{}:{}", opts.host, opts.port) };
+    let host = super::url::bracket(&opts.host);
+    let authority = if opts.port == 443 { host } else { format!("{host}:{}", opts.port) };
     let path = if opts.path.starts_with('/') { opts.path.clone() } else { format!("/{}", opts.path) };
     let method = hyper::Method::from_bytes(opts.method.as_bytes())
         .map_err(|_| HttpFailure::plain(HttpFailureKind::Other, format!("invalid HTTP method {:?}", opts.method)))?;

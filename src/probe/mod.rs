@@ -6,9 +6,11 @@ pub mod dns;
 pub mod http;
 pub mod late;
 mod options;
+pub mod proxy;
 pub mod records;
 pub mod stream;
 pub mod tls;
+pub mod url;
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -268,6 +270,9 @@ pub struct ProbeResult {
     pub timings_ms: Timings,
     /// The same probe without the client certificate, when one was configured and requested.
     pub compare_without_cert: Option<Box<ProbeResult>>,
+    /// The HTTP proxy the probe tunnelled through (DNS and TCP above are then of the proxy).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<proxy::ProxyUse>,
 }
 
 fn ms(d: Duration) -> f64 {
@@ -383,12 +388,13 @@ async fn run_once(opts: &ProbeOptions, ctx: &ProbeContext, identity: Option<&Cli
         failed_phase: None,
         timings_ms: Timings::default(),
         compare_without_cert: None,
+        proxy: None,
     };
 
     // Where to connect: --connect-to overrides the DNS name, not the TLS name.
     let (dial_host, dial_port) = match &opts.connect_to {
-        Some(ct) => match parse_host_port(ct, Some(opts.port)) {
-            Ok(hp) => hp,
+        Some(ct) => match url::ConnectTo::parse(ct) {
+            Ok(rule) => rule.apply(&opts.host, opts.port).unwrap_or_else(|| (opts.host.clone(), opts.port)),
             Err(problem) => {
                 result.dns.error = Some(format!("--connect-to {ct:?}: {problem}"));
                 result.failed_phase = Some(Phase::Dns);
@@ -397,10 +403,25 @@ async fn run_once(opts: &ProbeOptions, ctx: &ProbeContext, identity: Option<&Cli
         },
         None => (opts.host.clone(), opts.port),
     };
+    // Through a proxy, the proxy's name is the one resolved and connected to (as curl does).
+    let (net_host, net_port) = match &opts.proxy {
+        Some(p) => (p.host.clone(), p.port),
+        None => (dial_host.clone(), dial_port),
+    };
 
-    // 1. DNS
+    // 1. DNS (or curl's --resolve entries)
     let t = Instant::now();
-    result.dns = dns::resolve(&dial_host, opts.dns_server, Duration::from_millis(opts.timeouts.dns_ms)).await;
+    let pinned =
+        opts.resolve.iter().filter_map(|r| url::Resolve::parse(r).ok()).find(|r| r.matches(&net_host, net_port));
+    result.dns = match pinned {
+        Some(r) => dns::DnsResult {
+            query: net_host.clone(),
+            addresses: r.addresses.iter().map(ToString::to_string).collect(),
+            from_resolve: true,
+            ..Default::default()
+        },
+        None => dns::resolve(&net_host, opts.dns_server, Duration::from_millis(opts.timeouts.dns_ms)).await,
+    };
     result.timings_ms.dns = Some(ms(t.elapsed()));
     if result.dns.addresses.is_empty() {
         result.failed_phase = Some(Phase::Dns);
@@ -412,7 +433,7 @@ async fn run_once(opts: &ProbeOptions, ctx: &ProbeContext, identity: Option<&Cli
     let mut stream = None;
     for addr in &result.dns.addresses {
         let Ok(ip) = addr.parse::<std::net::IpAddr>() else { continue };
-        let sa = SocketAddr::new(ip, dial_port);
+        let sa = SocketAddr::new(ip, net_port);
         let ta = Instant::now();
         let attempt =
             tokio::time::timeout(Duration::from_millis(opts.timeouts.connect_ms), tokio::net::TcpStream::connect(sa))
@@ -440,10 +461,37 @@ async fn run_once(opts: &ProbeOptions, ctx: &ProbeContext, identity: Option<&Cli
         result.tcp.error = error;
     }
     result.timings_ms.tcp = Some(ms(t.elapsed()));
-    let Some(stream) = stream else {
+    let Some(mut stream) = stream else {
         result.failed_phase = Some(Phase::Tcp);
         return finish(result, started);
     };
+    if let Some(p) = &opts.proxy {
+        let limit = Duration::from_millis(opts.timeouts.connect_ms.max(opts.timeouts.http_ms));
+        let outcome = proxy::connect(&mut stream, p, &dial_host, dial_port, limit).await;
+        let mut used = proxy::ProxyUse {
+            address: p.address(),
+            source: p.source.clone(),
+            authenticated: p.authenticated,
+            tunnel_to: format!("{}:{dial_port}", url::bracket(&dial_host)),
+            ..Default::default()
+        };
+        match outcome {
+            proxy::ConnectOutcome::Open { status, reason } => {
+                (used.status, used.reason, used.tunnel_open) = (Some(status), Some(reason), true);
+            }
+            proxy::ConnectOutcome::Refused { status, reason } => {
+                (used.status, used.reason) = (Some(status), Some(reason))
+            }
+            proxy::ConnectOutcome::NoAnswer(e) => used.error = Some(e),
+        }
+        let open = used.tunnel_open;
+        result.proxy = Some(used);
+        result.timings_ms.tcp = Some(ms(t.elapsed()));
+        if !open {
+            result.failed_phase = Some(Phase::Tcp);
+            return finish(result, started);
+        }
+    }
 
     // 3-5. TLS, the post-handshake read, HTTP.
     let chain = tls::handshake_and_request(opts, identity, stream, &mut result).await;

@@ -156,6 +156,12 @@ pub struct ProbeOptions {
     pub connect_to: Option<String>,
     /// Ask this DNS server (`IP:PORT`) instead of the system's.
     pub dns_server: Option<SocketAddr>,
+    /// curl's `--resolve HOST:PORT:ADDR[,ADDR]` entries: these addresses instead of DNS.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resolve: Vec<String>,
+    /// The HTTP proxy the probe tunnels through with CONNECT (credentials never serialized).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<super::proxy::Proxy>,
     pub method: String,
     pub path: String,
     pub headers: Vec<Header>,
@@ -177,6 +183,8 @@ impl ProbeOptions {
             sni: None,
             connect_to: None,
             dns_server: None,
+            resolve: vec![],
+            proxy: None,
             method: "GET".into(),
             path: "/".into(),
             headers: vec![],

@@ -98,6 +98,9 @@ pub(super) async fn handshake_and_request(
             // A resumed TLS 1.3 session carries no CertificateRequest: every probe is a full handshake.
             c.resumption = Resumption::disabled();
             c.alpn_protocols = opts.alpn.iter().map(|p| p.as_bytes().to_vec()).collect();
+            // SSLKEYLOGFILE, as curl and browsers honour it: the NSS key log, so Wireshark can
+            // decrypt a capture of this probe. Does nothing when the variable is unset.
+            c.key_log = Arc::new(rustls::KeyLogFile::new());
             c
         }
         Err(e) => {

@@ -266,6 +266,9 @@ fn probe_markdown(out: &mut String, r: &ProbeResult) {
         md_code(&r.target.sni),
         md_text(&r.started_at)
     ));
+    if let Some(p) = &r.proxy {
+        out.push_str(&format!("  - Through {}\n", md_text(&crate::text::proxy_use(p))));
+    }
     let dns = if r.dns.literal {
         "address literal".to_string()
     } else if let Some(e) = &r.dns.error {

@@ -261,6 +261,9 @@ fn probe_text_into(out: &mut String, r: &ProbeResult, indent: &str) {
         r.target.port,
         clean(&r.target.sni)
     ));
+    if let Some(p) = &r.proxy {
+        out.push_str(&format!("{indent}  through {}\n", clean(&crate::text::proxy_use(p))));
+    }
     let l = |out: &mut String, label: &str, value: String| {
         out.push_str(&format!("{indent}  {label:<11} {}\n", clean(&value)));
     };

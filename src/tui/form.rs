@@ -1,7 +1,7 @@
 //! The target edit form: every input of a probe target as a text field, validated into a
 //! `TargetRun` only when the user saves it.
 
-use crate::probe::{display_header_value, is_secret_header, parse_host_port, Header, ProbeOptions, ProbeRole};
+use crate::probe::{display_header_value, is_secret_header, Header, ProbeOptions, ProbeRole};
 use crate::session::{MaterialRefs, PasswordRef, TargetKind, TargetRun};
 
 /// Shown instead of a secret header value; a header still holding it keeps its old value.
@@ -79,7 +79,9 @@ impl FieldKey {
             FieldKey::Host => "the name called: sent as SNI and Host: unless overridden",
             FieldKey::Port => "1-65535",
             FieldKey::Sni => "server name to send (empty: the host)",
-            FieldKey::ConnectTo => "HOST:PORT to connect to instead, keeping the host for SNI (like curl --connect-to)",
+            FieldKey::ConnectTo => {
+                "HOST1:PORT1:HOST2:PORT2 as curl --connect-to, or HOST:PORT: connect there, keeping the host for SNI"
+            }
             FieldKey::Method => "HTTP method",
             FieldKey::Path => "HTTP path",
             FieldKey::Headers => "Name: value; Name2: value  (secret values stay [redacted])",
@@ -314,16 +316,24 @@ impl TargetForm {
             self.value(k).split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()
         };
 
-        let host = text(FieldKey::Host);
+        let mut host = text(FieldKey::Host);
         if host.is_empty() {
             return Err((FieldKey::Host, "required".into()));
+        }
+        // A URL typed as the host fills host, port and (when the path field is empty) the path.
+        let mut url_path = None;
+        let mut url_port = None;
+        if host.contains("://") || host.contains('/') {
+            let spec = crate::probe::url::parse_target(&host).map_err(|p| (FieldKey::Host, p))?;
+            (host, url_port, url_path) = (spec.host, Some(spec.port), spec.path);
         }
         if host.chars().any(|c| c.is_whitespace() || c == '/') {
             return Err((FieldKey::Host, format!("{host:?} is not a host name or address")));
         }
         let port_text = text(FieldKey::Port);
-        let port = match port_text.parse::<u16>() {
-            Ok(p) if p > 0 => p,
+        let port = match (url_port, port_text.parse::<u16>()) {
+            (Some(p), _) => p,
+            (None, Ok(p)) if p > 0 => p,
             _ => return Err((FieldKey::Port, format!("{port_text:?} is not a port (1-65535)"))),
         };
         let mut o = self.base.options.clone().unwrap_or_else(|| ProbeOptions::new(&host, port));
@@ -337,7 +347,7 @@ impl TargetForm {
         o.sni = optional(FieldKey::Sni);
         o.connect_to = optional(FieldKey::ConnectTo);
         if let Some(ct) = &o.connect_to {
-            parse_host_port(ct, Some(port)).map_err(|p| (FieldKey::ConnectTo, format!("{ct:?}: {p}")))?;
+            crate::probe::url::ConnectTo::parse(ct).map_err(|p| (FieldKey::ConnectTo, format!("{ct:?}: {p}")))?;
         }
         let method = text(FieldKey::Method).to_ascii_uppercase();
         if method.is_empty() || !method.bytes().all(|b| b.is_ascii_alphabetic()) {
@@ -345,7 +355,12 @@ impl TargetForm {
         }
         o.method = method;
         let path = text(FieldKey::Path);
-        o.path = if path.is_empty() { "/".into() } else { path };
+        o.path = match url_path {
+            // The form shows "/" by default: a URL's own path wins over that.
+            Some(u) if path.is_empty() || path == "/" => u,
+            _ if path.is_empty() => "/".into(),
+            _ => path,
+        };
         if !o.path.starts_with('/') {
             return Err((FieldKey::Path, format!("{:?} must start with /", o.path)));
         }
@@ -472,6 +487,22 @@ mod tests {
         f.set(FieldKey::Pfx, "a.pfx");
         f.set(FieldKey::Cert, "a.pem");
         assert!(f.build().expect_err("both").starts_with("PFX: "));
+    }
+
+    #[test]
+    fn a_url_in_the_host_field_fills_host_port_and_path() {
+        let mut f = filled();
+        f.set(FieldKey::Host, "https://[::1]:8443/orders/v1/health?x=1");
+        let o = f.build().expect("url").options.expect("options");
+        assert_eq!((o.host.as_str(), o.port, o.path.as_str()), ("::1", 8443, "/orders/v1/health?x=1"));
+        f.set(FieldKey::Host, "https://api.contoso.com/a");
+        f.set(FieldKey::Path, "/typed");
+        assert_eq!(f.build().expect("path field wins").options.expect("options").path, "/typed");
+        f.set(FieldKey::Host, "http://api.contoso.com/");
+        assert_eq!(f.build().expect_err("http"), "Host: mtls-doctor probes TLS: use https://");
+        f.set(FieldKey::Host, "api.contoso.com");
+        f.set(FieldKey::ConnectTo, "api.contoso.com:443:127.0.0.1");
+        assert!(f.build().expect_err("3 fields").starts_with("Connect to: "), "names the field");
     }
 
     #[test]

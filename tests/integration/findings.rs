@@ -1417,6 +1417,24 @@ async fn fires_gateway_unreachable() {
     .await
 }
 
+#[tokio::test]
+async fn fires_proxy_refused_connect() {
+    bounded(async {
+        // A proxy whose rules forbid the target: the finding names the proxy's answer, not a firewall.
+        let proxy = crate::curl_compat::ConnectProxy::start(Some("403 Forbidden"));
+        let mut o = ProbeOptions::new("api.contoso.test", 443);
+        o.timeouts = timeouts();
+        o.proxy = Some(mtls_doctor::probe::proxy::Proxy::parse(&proxy.url(), "--proxy").expect("proxy url"));
+        let run = probe(o, refs()).await;
+        let f = fires(&run, "proxy-refused-connect", Severity::Error, Symptom::Tls);
+        quotes(f, "CONNECT api.contoso.test:443 via proxy 127.0.0.1:");
+        quotes(f, "403 Forbidden");
+        absent(&run, "gateway-unreachable");
+        assert!(f.cause.contains("do not allow a tunnel"), "{}", f.cause);
+    })
+    .await
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Key Vault (from az exports given to `inspect` with a client certificate: no network).
 

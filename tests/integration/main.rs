@@ -5,6 +5,7 @@ mod azure;
 mod cert_dotnet;
 mod cert_model;
 mod cli;
+mod curl_compat;
 mod debug_text;
 mod demo;
 mod dns;

@@ -29,11 +29,11 @@ use self::names::{normalize_scope, role_key};
 use crate::error::{Error, Result};
 
 pub use self::facts::{human_duration, parse_time, secret_url_for, KvFailure, Tier, VaultObject, KV_REREAD_INTERVAL};
-pub use self::wrapper::EXPORT_COMMANDS;
 pub use self::model::{
     is_default_hostname, ApimBackend, ApimCertificate, ApimService, AzureConfig, HostnameConfig, KeyVaultRef,
     KeyVaultStatus, ManagedIdentity, RoleAssignment, ServiceCaCertificate, UserAssignedIdentity, SECRET_READ_ROLES,
 };
+pub use self::wrapper::EXPORT_COMMANDS;
 
 /// The problem reported for JSON that is none of the understood exports.
 pub const NOT_APIM_EXPORT: &str =

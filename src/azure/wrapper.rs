@@ -181,10 +181,28 @@ struct Resolver<'a> {
 
 /// Fields the reader uses: a computed value there means the file cannot answer.
 const READ_FIELDS: &[&str] = &[
-    "name", "type", "hostName", "negotiateClientCertificate", "enableClientCertificate", "secretIdentifier",
-    "identityClientId", "url", "certificateIds", "certificate", "principalId", "scope", "roleDefinitionId",
-    "roleDefinitionName", "keyVaultId", "thumbprint", "subject", "expiry", "storeName", "validateCertificateChain",
-    "validateCertificateName", "gatewayUrl",
+    "name",
+    "type",
+    "hostName",
+    "negotiateClientCertificate",
+    "enableClientCertificate",
+    "secretIdentifier",
+    "identityClientId",
+    "url",
+    "certificateIds",
+    "certificate",
+    "principalId",
+    "scope",
+    "roleDefinitionId",
+    "roleDefinitionName",
+    "keyVaultId",
+    "thumbprint",
+    "subject",
+    "expiry",
+    "storeName",
+    "validateCertificateChain",
+    "validateCertificateName",
+    "gatewayUrl",
 ];
 
 /// Fields never read: secrets are dropped before anything else sees them.

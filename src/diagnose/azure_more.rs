@@ -78,7 +78,10 @@ pub(super) fn auth_cert_refs(az: &AzureConfig, refs: &[AuthCertRef], sources: &s
                 f.cause = format!("The policy's authentication-certificate names certificate-id \"{id}\", and the service has no certificate with that id: the gateway presents nothing and the backend's mTLS fails.");
                 f.evidence.push(format!("{}: certificate-id=\"{id}\"", r.path));
                 f.evidence.push(format!("certificate ids in the export: {}", known.join(", ")));
-                f.fix = vec![format!("Use one of the exported ids ({}), or add the certificate (Certificates → Certificates → Add).", known.join(", "))];
+                f.fix = vec![format!(
+                    "Use one of the exported ids ({}), or add the certificate (Certificates → Certificates → Add).",
+                    known.join(", ")
+                )];
                 out.push(f);
             }
         } else if let Some(tp) = by_tp {
@@ -108,7 +111,8 @@ pub(super) fn auth_cert_refs(az: &AzureConfig, refs: &[AuthCertRef], sources: &s
                     f.cause = format!("The authentication-certificate names thumbprint {tp}, which is today's version of the Key Vault certificate {}. When the vault's certificate is rotated the thumbprint changes and this reference stops resolving.", c.id);
                     f.evidence.push(format!("{}: thumbprint=\"{tp}\"", r.path));
                     if let Some(kv) = &c.key_vault {
-                        f.evidence.push(format!("certificate {}: keyVault.secretIdentifier {}", c.id, kv.secret_identifier));
+                        f.evidence
+                            .push(format!("certificate {}: keyVault.secretIdentifier {}", c.id, kv.secret_identifier));
                     }
                     f.fix = vec![format!("<authentication-certificate certificate-id=\"{}\" />", c.id)];
                     out.push(f);

@@ -58,7 +58,10 @@ pub fn azure_findings(az: &AzureConfig, cx: &AzureContext<'_>, out: &mut Vec<Fin
                 ));
                 f.evidence.push(format!("called: {host}"));
                 if service.enable_client_certificate == Some(true) {
-                    f.evidence.push(format!("enableClientCertificate true: not used by the {} tier", service.sku.clone().unwrap_or_default()));
+                    f.evidence.push(format!(
+                        "enableClientCertificate true: not used by the {} tier",
+                        service.sku.clone().unwrap_or_default()
+                    ));
                 }
                 f.fix = if is_default_hostname(&h.host_name) {
                     // The same advice as gateway-default-hostname: the default name cannot negotiate here.
@@ -117,7 +120,10 @@ pub fn azure_findings(az: &AzureConfig, cx: &AzureContext<'_>, out: &mut Vec<Fin
                 f.fix = if tier.allows_ca_upload() {
                     vec![format!("Upload the root (and any intermediate) of \"{wanted_issuer}\" under Certificates → CA certificates (at most 10 per service).")]
                 } else {
-                    f.evidence.push(format!("sku {}: CA certificates cannot be uploaded in this tier", service.sku.clone().unwrap_or_default()));
+                    f.evidence.push(format!(
+                        "sku {}: CA certificates cannot be uploaded in this tier",
+                        service.sku.clone().unwrap_or_default()
+                    ));
                     vec![format!("The {tier} tier has no CA certificate store: check the client in policy instead (validate-client-certificate with validate-trust=\"false\" and an identity naming the thumbprint or issuer of \"{wanted_issuer}\").")]
                 };
                 push(out, &sources, f);

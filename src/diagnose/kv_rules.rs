@@ -86,7 +86,8 @@ pub(super) fn kv_findings(az: &AzureConfig, cx: &AzureContext<'_>, sources: &str
             let mut f = finding(FindingId::KvCertificateUrl);
             f.cause = format!("Certificate {} points at the vault's /certificates/ object, which holds only the public certificate. The gateway needs the private key, which Key Vault serves as the secret of the same name.", c.id);
             f.evidence.push(format!("keyVault.secretIdentifier: {}", kv.secret_identifier));
-            let secret = secret_url_for(&kv.secret_identifier).unwrap_or_else(|| "https://VAULT.vault.azure.net/secrets/NAME".into());
+            let secret = secret_url_for(&kv.secret_identifier)
+                .unwrap_or_else(|| "https://VAULT.vault.azure.net/secrets/NAME".into());
             f.fix = vec![format!("Reference the secret instead: {secret} (the certificate's \"Secret Identifier\" in the portal, without its version).")];
             f.related.push(FindingId::KvSyncFailed);
             push(out, sources, f);
@@ -113,12 +114,20 @@ fn sync_failed(az: &AzureConfig, c: &ApimCertificate, kv: &KeyVaultRef, sources:
     let cause = KvFailure::classify(st);
     let vault = kv.vault_name().unwrap_or_else(|| "the vault".into());
     let why = match cause {
-        KvFailure::ForbiddenByRbac => format!("the vault {vault} uses RBAC and the service's identity has no role that reads secrets there"),
-        KvFailure::ForbiddenByAccessPolicy => format!("the vault {vault} uses access policies and the service's identity has no secret Get permission"),
-        KvFailure::BlockedByNetwork => format!("the vault {vault}'s firewall or private endpoint refused the gateway's connection"),
+        KvFailure::ForbiddenByRbac => {
+            format!("the vault {vault} uses RBAC and the service's identity has no role that reads secrets there")
+        }
+        KvFailure::ForbiddenByAccessPolicy => {
+            format!("the vault {vault} uses access policies and the service's identity has no secret Get permission")
+        }
+        KvFailure::BlockedByNetwork => {
+            format!("the vault {vault}'s firewall or private endpoint refused the gateway's connection")
+        }
         KvFailure::NotFound => "the secret (or its version) does not exist under that name".to_string(),
         KvFailure::Disabled => "the secret (or that version) is disabled in the vault".to_string(),
-        KvFailure::Other => "of a failure the tool does not classify; the message below is the gateway's own".to_string(),
+        KvFailure::Other => {
+            "of a failure the tool does not classify; the message below is the gateway's own".to_string()
+        }
     };
     f.cause = format!("The service could not fetch certificate {} from Key Vault because {why}: the gateway keeps an older copy or has none.", c.id);
     f.evidence.push(format!("keyVault.secretIdentifier: {}", kv.secret_identifier));
@@ -129,9 +138,8 @@ fn sync_failed(az: &AzureConfig, c: &ApimCertificate, kv: &KeyVaultRef, sources:
         st.time_stamp_utc.clone().unwrap_or_default()
     ));
     let principal = az.service_principal_ids().first().cloned().unwrap_or_else(|| "PRINCIPAL_ID".into());
-    let scope = az
-        .vault_resource_id(&vault)
-        .unwrap_or_else(|| format!("$(az keyvault show --name {vault} --query id -o tsv)"));
+    let scope =
+        az.vault_resource_id(&vault).unwrap_or_else(|| format!("$(az keyvault show --name {vault} --query id -o tsv)"));
     f.fix = match cause {
         KvFailure::ForbiddenByRbac => vec![format!("az role assignment create --role \"Key Vault Secrets User\" --assignee-object-id {principal} --assignee-principal-type ServicePrincipal --scope \"{scope}\"")],
         KvFailure::ForbiddenByAccessPolicy => vec![format!("az keyvault set-policy --name {vault} --object-id {principal} --secret-permissions get list")],
@@ -143,15 +151,26 @@ fn sync_failed(az: &AzureConfig, c: &ApimCertificate, kv: &KeyVaultRef, sources:
         KvFailure::Disabled => vec![format!("Enable the secret (or a newer version): az keyvault secret set-attributes --vault-name {vault} --name NAME --enabled true")],
         KvFailure::Other => vec!["Fix the access the message names (identity, role, vault firewall).".into()],
     };
-    f.fix.push(format!("Then refresh: az rest --method post --url <certificate {} resource id>/refreshSecret?api-version=2022-08-01", c.id));
+    f.fix.push(format!(
+        "Then refresh: az rest --method post --url <certificate {} resource id>/refreshSecret?api-version=2022-08-01",
+        c.id
+    ));
     f.related.extend([FindingId::KvRoleMissing, FindingId::KvNoIdentity]);
     push(out, sources, f);
 }
 
 /// A certificate the run saw with the same subject as a Key Vault certificate entity, a different
 /// thumbprint and a later expiry: the vault holds a newer version than the gateway's copy.
-fn rotation_pending(c: &ApimCertificate, kv: &KeyVaultRef, cx: &AzureContext<'_>, sources: &str, out: &mut Vec<Finding>) {
-    let (Some(subject), Some(thumbprint), Some(expiry)) = (&c.subject, &c.thumbprint, &c.expiration_date) else { return };
+fn rotation_pending(
+    c: &ApimCertificate,
+    kv: &KeyVaultRef,
+    cx: &AzureContext<'_>,
+    sources: &str,
+    out: &mut Vec<Finding>,
+) {
+    let (Some(subject), Some(thumbprint), Some(expiry)) = (&c.subject, &c.thumbprint, &c.expiration_date) else {
+        return;
+    };
     let Some(expiry) = crate::azure::parse_time(expiry) else { return };
     let newer = cx.seen.iter().find(|s| {
         s.subject == *subject
@@ -160,8 +179,13 @@ fn rotation_pending(c: &ApimCertificate, kv: &KeyVaultRef, cx: &AzureContext<'_>
     });
     let Some(newer) = newer else { return };
     let mut f = finding(FindingId::KvRotationPending);
-    f.evidence.push(format!("certificate {}: thumbprint {thumbprint}, expires {}", c.id, c.expiration_date.clone().unwrap_or_default()));
-    f.evidence.push(format!("newer certificate seen: thumbprint {}, expires {}", newer.thumbprint_sha1, newer.not_after));
+    f.evidence.push(format!(
+        "certificate {}: thumbprint {thumbprint}, expires {}",
+        c.id,
+        c.expiration_date.clone().unwrap_or_default()
+    ));
+    f.evidence
+        .push(format!("newer certificate seen: thumbprint {}, expires {}", newer.thumbprint_sha1, newer.not_after));
     if let Some(t) = kv.last_status.as_ref().and_then(|s| s.time_stamp_utc.clone()) {
         f.evidence.push(format!("keyVault.lastStatus.timeStampUtc: {t}"));
     }
@@ -169,13 +193,24 @@ fn rotation_pending(c: &ApimCertificate, kv: &KeyVaultRef, cx: &AzureContext<'_>
         "Its reference pins a version, so it is never re-read.".to_string()
     } else {
         match kv.next_reread(cx.now) {
-            Some((next, left)) if left.is_positive() => format!("The gateway re-reads the vault about every four hours: the next read is due by {next} (in {}).", human_duration(left)),
-            Some((next, left)) => format!("The next read was due by {next} ({} ago): check keyVault.lastStatus, the fetch may be failing.", human_duration(left)),
-            None => "The export has no lastStatus time, so when the gateway reads the vault next is unknown.".to_string(),
+            Some((next, left)) if left.is_positive() => format!(
+                "The gateway re-reads the vault about every four hours: the next read is due by {next} (in {}).",
+                human_duration(left)
+            ),
+            Some((next, left)) => format!(
+                "The next read was due by {next} ({} ago): check keyVault.lastStatus, the fetch may be failing.",
+                human_duration(left)
+            ),
+            None => {
+                "The export has no lastStatus time, so when the gateway reads the vault next is unknown.".to_string()
+            }
         }
     };
     f.cause = format!("The service's copy of Key Vault certificate {} is older than a certificate with the same subject this run saw, so the vault likely holds a newer version the gateway has not fetched yet. {when}", c.id);
-    f.fix = vec![format!("Fetch it now: az rest --method post --url <certificate {} resource id>/refreshSecret?api-version=2022-08-01", c.id)];
+    f.fix = vec![format!(
+        "Fetch it now: az rest --method post --url <certificate {} resource id>/refreshSecret?api-version=2022-08-01",
+        c.id
+    )];
     if kv.is_versioned() {
         f.related.push(FindingId::KvVersionedSecret);
     }

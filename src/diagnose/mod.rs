@@ -281,7 +281,16 @@ pub fn diagnose(obs: &Observations) -> Vec<Finding> {
         };
         azure_rules::azure_findings(az, &cx, &mut out);
     }
-    platform_rules::linux_differences(all_client_certs(obs), &mut out);
+    // Every certificate a gateway would read names from: given, presented, served.
+    let mut named: Vec<(String, &CertInfo)> = Vec::new();
+    for p in obs.probes {
+        let subject = probe_rules::subject_of(p);
+        named.extend(p.client_chain.iter().chain(p.server_chain.iter()).map(|c| (subject.clone(), c)));
+    }
+    if let Some(ins) = obs.inspected {
+        named.extend(ins.certs.iter().map(|c| (ins.origin.clone(), c)));
+    }
+    platform_rules::linux_differences(named, &mut out);
 
     outcome::follow_outcome(obs.probes, &mut out);
     finish(out)

@@ -6,9 +6,9 @@ use super::finding::Finding;
 use super::id::FindingId;
 use crate::cert::{CertInfo, LinuxView};
 
-pub(super) fn linux_differences<'a>(certs: impl IntoIterator<Item = &'a CertInfo>, out: &mut Vec<Finding>) {
+pub(super) fn linux_differences(certs: Vec<(String, &CertInfo)>, out: &mut Vec<Finding>) {
     let mut seen: Vec<&str> = Vec::new();
-    for cert in certs {
+    for (subject, cert) in certs {
         let Some(view) = &cert.linux else { continue };
         if seen.contains(&cert.thumbprint_sha1.as_str()) {
             continue;
@@ -16,11 +16,20 @@ pub(super) fn linux_differences<'a>(certs: impl IntoIterator<Item = &'a CertInfo
         seen.push(&cert.thumbprint_sha1);
         let shown = |name: &str| if name.is_empty() { "(empty)".to_string() } else { format!("\"{name}\"") };
         let mut f = finding(FindingId::CertNameDiffersOnLinux);
+        f.subject = Some(subject);
         f.evidence.push(format!("certificate {}", cert.thumbprint_sha1));
-        f.evidence.push(format!("managed gateway (.NET on Windows): Subject {}, Issuer {}", shown(&cert.subject), shown(&cert.issuer)));
+        f.evidence.push(format!(
+            "managed gateway (.NET on Windows): Subject {}, Issuer {}",
+            shown(&cert.subject),
+            shown(&cert.issuer)
+        ));
         match view {
             LinuxView::Names { subject, issuer } => {
-                f.evidence.push(format!("self-hosted gateway (.NET on Linux): Subject {}, Issuer {}", shown(subject), shown(issuer)));
+                f.evidence.push(format!(
+                    "self-hosted gateway (.NET on Linux): Subject {}, Issuer {}",
+                    shown(subject),
+                    shown(issuer)
+                ));
                 let empty = subject.is_empty() || issuer.is_empty();
                 f.cause = if empty {
                     "On a self-hosted gateway (.NET on Linux) this certificate's name does not decode and reads as empty, so every Subject or Issuer comparison in a policy fails there while it passes on the managed gateway.".into()
@@ -34,7 +43,10 @@ pub(super) fn linux_differences<'a>(certs: impl IntoIterator<Item = &'a CertInfo
             }
             LinuxView::CannotLoad { refusal } => {
                 f.severity = super::finding::Severity::Error;
-                f.evidence.push(format!("self-hosted gateway (.NET on Linux): cannot load the certificate ({})", refusal.explain()));
+                f.evidence.push(format!(
+                    "self-hosted gateway (.NET on Linux): cannot load the certificate ({})",
+                    refusal.explain()
+                ));
                 f.cause = "A self-hosted gateway (.NET on Linux) cannot load this certificate at all (OpenSSL refuses it), so context.Request.Certificate is unusable there while the managed gateway accepts it.".into();
                 f.fix = vec!["Reissue the certificate with standard encodings (a minimal positive serial, string attribute values).".into()];
             }

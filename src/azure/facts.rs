@@ -125,7 +125,7 @@ pub enum VaultObject {
 
 impl KeyVaultRef {
     pub fn vault_object(&self) -> VaultObject {
-        vault_object(&self.secret_identifier)
+        vault_object_of(&self.secret_identifier)
     }
 
     /// When the gateway last reported on the reference, if the export says.
@@ -145,7 +145,8 @@ impl KeyVaultRef {
     }
 }
 
-pub(super) fn vault_object(url: &str) -> VaultObject {
+/// What a Key Vault URL (a certificate's `secretIdentifier`, a hostname's `keyVaultId`) points at.
+pub fn vault_object_of(url: &str) -> VaultObject {
     if parse_secret_url(url).is_none() {
         return VaultObject::Unknown;
     }

@@ -28,7 +28,9 @@ use self::import::{decode_text, json_problem, read_export};
 use self::names::{normalize_scope, role_key};
 use crate::error::{Error, Result};
 
-pub use self::facts::{human_duration, parse_time, secret_url_for, KvFailure, Tier, VaultObject, KV_REREAD_INTERVAL};
+pub use self::facts::{
+    human_duration, parse_time, secret_url_for, vault_object_of, KvFailure, Tier, VaultObject, KV_REREAD_INTERVAL,
+};
 pub use self::model::{
     is_default_hostname, ApimBackend, ApimCertificate, ApimService, AzureConfig, HostnameConfig, KeyVaultRef,
     KeyVaultStatus, ManagedIdentity, RoleAssignment, ServiceCaCertificate, UserAssignedIdentity, SECRET_READ_ROLES,

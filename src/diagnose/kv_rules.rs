@@ -77,6 +77,17 @@ pub(super) fn kv_findings(az: &AzureConfig, cx: &AzureContext<'_>, sources: &str
             }
         }
     }
+    for h in &kv_hostnames {
+        let Some(url) = h.key_vault_id.as_deref() else { continue };
+        if crate::azure::vault_object_of(url) == VaultObject::Certificate {
+            let mut f = finding(FindingId::KvCertificateUrl);
+            f.cause = format!("The hostname {} takes its server certificate from the vault's /certificates/ object, which holds only the public certificate; the gateway needs the private key, served as the secret of the same name.", h.host_name);
+            f.evidence.push(format!("hostnameConfigurations: {{hostName: {}, keyVaultId: {url}}}", h.host_name));
+            let secret = secret_url_for(url).unwrap_or_else(|| "https://VAULT.vault.azure.net/secrets/NAME".into());
+            f.fix = vec![format!("Set keyVaultId to the secret instead: {secret}.")];
+            push(out, sources, f);
+        }
+    }
     for c in &kv_certs {
         let Some(kv) = &c.key_vault else { continue };
         if kv.sync_ok() == Some(false) {

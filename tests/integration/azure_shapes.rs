@@ -254,3 +254,19 @@ fn key_vault_reference_kinds_and_reread_timing() {
         .is_none());
     assert!(kv("https://kv1.vault.azure.net/secrets/a", None).next_reread(now).is_none());
 }
+
+#[test]
+fn vault_resource_id_keeps_the_exports_spelling_or_is_unknown() {
+    let ra = r#"[{"principalId": "p1", "roleDefinitionName": "Reader", "type": "Microsoft.Authorization/roleAssignments",
+      "scope": "/subscriptions/s1/resourceGroups/RG-Lab/providers/Microsoft.KeyVault/vaults/KV-Lab/secrets/one"}]"#;
+    let config = parse_azure_export(ra, "ra.json").expect("ra");
+    assert_eq!(
+        config.vault_resource_id("kv-lab").as_deref(),
+        Some("/subscriptions/s1/resourceGroups/RG-Lab/providers/Microsoft.KeyVault/vaults/KV-Lab")
+    );
+    assert_eq!(config.vault_resource_id("kv-other"), None);
+    assert_eq!(
+        mtls_doctor::azure::vault_object_of("https://kv1.vault.azure.net/certificates/web"),
+        VaultObject::Certificate
+    );
+}

@@ -480,6 +480,20 @@ async fn fires_azure_negotiation_off() {
         quotes(f, &format!("called: {HOST_NO_NEGOTIATE}"));
         assert!(f.related.contains(&id("gateway-did-not-request-cert")));
         fires(&run, "gateway-did-not-request-cert", Severity::Error, Symptom::NullCertificate);
+
+        // A v2 tier takes the service-level switch; the hostname's own (true) does not count there.
+        let azure = vec![env.azure("service-v2.json")];
+        let run = probe(env.inbound(HOST_NO_NEGOTIATE, "/echo"), MaterialRefs { azure, ..env.good_client() }).await;
+        let f = fires(&run, "azure-negotiation-off", Severity::Error, Symptom::NullCertificate);
+        quotes(f, "lab-apim-v2: sku StandardV2, enableClientCertificate false");
+        assert!(f.fix[0].contains("--enable-client-certificate true"), "{:?}", f.fix);
+
+        // The default hostname in a classic tier: the same advice as gateway-default-hostname.
+        let azure = vec![env.azure("service-default-host.json")];
+        let run = probe(env.inbound(HOST_DEFAULT, "/echo"), MaterialRefs { azure, ..env.good_client() }).await;
+        let f = fires(&run, "azure-negotiation-off", Severity::Error, Symptom::NullCertificate);
+        let default = fires(&run, "gateway-default-hostname", Severity::Error, Symptom::NullCertificate);
+        assert_eq!(f.fix[0], default.fix[0], "both findings give one fix for the default hostname");
         env.lab.shutdown().await;
     })
     .await
@@ -1414,6 +1428,8 @@ fn fires_kv_role_missing() {
     quotes(f, "service principal(s): 6f1c2d3e-4a5b-4c6d-8e7f-90a1b2c3d4e5");
     quotes(f, "its role assignments: Reader at /subscriptions/00000000-0000-0000-0000-000000000000; Key Vault Secrets User at /subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-other/providers/Microsoft.KeyVault/vaults/kv-other");
     assert!(f.cause.contains("kv-lab"), "{}", f.cause);
+    // The vault's real resource id, learnt from another principal's assignment scoped to it.
+    assert!(f.fix[0].ends_with("--scope \"/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-lab/providers/Microsoft.KeyVault/vaults/kv-lab\""), "{:?}", f.fix);
     absent(&run, "kv-no-identity");
 
     let run = kv_run(&["service.json", "certificates.json", "role-assignments.json"]);
@@ -1427,6 +1443,9 @@ fn fires_kv_sync_failed() {
     quotes(f, "keyVault.secretIdentifier: https://kv-lab.vault.azure.net/secrets/gateway-outbound");
     quotes(f, "code Forbidden");
     quotes(f, "caller does not have secrets get permission on key vault 'kv-lab'");
+    // Classified: an access-policy refusal, fixed with the vault's access policy, not quoted back.
+    assert!(f.cause.contains("uses access policies"), "{}", f.cause);
+    assert!(f.fix[0].starts_with("az keyvault set-policy --name kv-lab --object-id 6f1c2d3e-4a5b-4c6d-8e7f-90a1b2c3d4e5 --secret-permissions get list"), "{:?}", f.fix);
     absent(&run, "kv-versioned-secret");
 }
 

@@ -31,7 +31,8 @@ fn service_ca_certificates_are_read_from_certificate() {
     let service = config.service.expect("service");
     assert!(service.ca_certificates_known);
     assert_eq!(service.tier(), Tier::Classic);
-    let got: Vec<(Option<&str>, Option<&str>, Option<&str>, Option<&str>)> = service
+    type Row<'a> = (Option<&'a str>, Option<&'a str>, Option<&'a str>, Option<&'a str>);
+    let got: Vec<Row<'_>> = service
         .ca_certificates
         .iter()
         .map(|c| (c.store_name.as_deref(), c.subject.as_deref(), c.thumbprint.as_deref(), c.expiry.as_deref()))

@@ -1123,6 +1123,9 @@ async fn fires_backend_requires_client_cert() {
         quotes(f, "backend accepts client certificates from: CN=mtls-doctor Lab Gateway Client CA, O=mtls-doctor lab");
         absent(&run, "tls-handshake-failed");
         absent(&run, "client-cert-missing");
+        // certificateIds is never offered alone: only with routing through the entity.
+        let ids = f.fix.iter().find(|x| x.contains("certificateIds")).expect("the backend-entity way is named");
+        assert!(ids.contains("set-backend-service backend-id="), "{ids}");
 
         // Also over TLS 1.2, where the handshake itself fails.
         let mut o = env.outbound("ok");

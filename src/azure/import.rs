@@ -185,6 +185,13 @@ pub(super) fn kind_from_id(id: &str) -> Option<Kind> {
 }
 
 pub(super) fn read_export(root: &Value, origin: &str) -> Result<AzureConfig, Problem> {
+    let (unwrapped, shape) = super::wrapper::unwrap(root)?;
+    let mut config = read_unwrapped(&unwrapped, origin)?;
+    config.notes.extend(shape.note(origin));
+    Ok(config)
+}
+
+fn read_unwrapped(root: &Value, origin: &str) -> Result<AzureConfig, Problem> {
     let root = Node { value: root, path: String::new() };
     let items: Vec<Node<'_>> = match root.value {
         Value::Array(_) => root.elements()?,
@@ -274,20 +281,35 @@ pub(super) fn read_service(item: &Item<'_>) -> Result<ApimService, Problem> {
     })
 }
 
+/// One entry of the service's `certificates`: `{storeName, certificate: {expiry, thumbprint, subject},
+/// encodedCertificate}` (azure-rest-api-specs, ApiManagementCreateServiceWithSystemCertificates.json).
+/// A template or request body carries only `encodedCertificate`; the facts are then read from it.
 pub(super) fn read_service_ca(node: &Node<'_>) -> Result<ServiceCaCertificate, Problem> {
     node.object()?;
-    let (subject, thumbprint, expiry) = match node.child("certificateInformation") {
-        Some(info) => {
-            info.object()?;
-            (
-                opt_string(info.child("subject"))?,
-                opt_string(info.child("thumbprint"))?,
-                opt_string(info.child("expiry"))?,
-            )
-        }
-        None => (None, None, None),
+    let store_name = opt_string(node.child("storeName"))?;
+    if let Some(info) = node.child("certificate") {
+        info.object()?;
+        return Ok(ServiceCaCertificate {
+            store_name,
+            subject: opt_string(info.child("subject"))?,
+            thumbprint: opt_string(info.child("thumbprint"))?,
+            expiry: opt_string(info.child("expiry"))?,
+        });
+    }
+    let Some(encoded) = node.child("encodedCertificate") else {
+        return Ok(ServiceCaCertificate { store_name, ..ServiceCaCertificate::default() });
     };
-    Ok(ServiceCaCertificate { store_name: opt_string(node.child("storeName"))?, subject, thumbprint, expiry })
+    let text = encoded.string()?;
+    let der = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, text.trim())
+        .map_err(|_| format!("{}: not base64", encoded.display_path()))?;
+    let info = crate::cert::CertInfo::from_der(&der, time::OffsetDateTime::now_utc())
+        .map_err(|e| format!("{}: {e}", encoded.display_path()))?;
+    Ok(ServiceCaCertificate {
+        store_name,
+        subject: Some(info.subject),
+        thumbprint: Some(info.thumbprint_sha1.to_ascii_uppercase()),
+        expiry: Some(info.not_after),
+    })
 }
 
 pub(super) fn read_hostname(node: &Node<'_>) -> Result<HostnameConfig, Problem> {

@@ -14,9 +14,11 @@
 //! Only public configuration is kept: a certificate's `data` or `password`, should an export carry
 //! them, is never read.
 
+mod facts;
 mod import;
 mod model;
 mod names;
+mod wrapper;
 
 use std::path::Path;
 
@@ -26,10 +28,14 @@ use self::import::{decode_text, json_problem, read_export};
 use self::names::{normalize_scope, role_key};
 use crate::error::{Error, Result};
 
+pub use self::facts::{
+    human_duration, parse_time, secret_url_for, vault_object_of, KvFailure, Tier, VaultObject, KV_REREAD_INTERVAL,
+};
 pub use self::model::{
     is_default_hostname, ApimBackend, ApimCertificate, ApimService, AzureConfig, HostnameConfig, KeyVaultRef,
     KeyVaultStatus, ManagedIdentity, RoleAssignment, ServiceCaCertificate, UserAssignedIdentity, SECRET_READ_ROLES,
 };
+pub use self::wrapper::EXPORT_COMMANDS;
 
 /// The problem reported for JSON that is none of the understood exports.
 pub const NOT_APIM_EXPORT: &str =
@@ -46,8 +52,10 @@ pub fn load_azure_file(path: &Path) -> Result<AzureConfig> {
 /// Parse az export JSON already in memory (pasted into the TUI, read from stdin); `origin` names it in errors
 /// and in [`AzureConfig::sources`].
 pub fn parse_azure_export(json: &str, origin: &str) -> Result<AzureConfig> {
-    let root: Value = serde_json::from_str(json.strip_prefix('\u{feff}').unwrap_or(json))
-        .map_err(|e| Error::input(origin, json_problem(&e)))?;
+    let text = json.strip_prefix('\u{feff}').unwrap_or(json);
+    let root: Value = serde_json::from_str(text).map_err(|e| {
+        Error::input(origin, self::wrapper::bicep_source_problem(text).unwrap_or_else(|| json_problem(&e)))
+    })?;
     read_export(&root, origin).map_err(|problem| Error::input(origin, problem))
 }
 
@@ -57,6 +65,7 @@ pub fn parse_azure_export(json: &str, origin: &str) -> Result<AzureConfig> {
 pub fn merge(configs: Vec<AzureConfig>) -> AzureConfig {
     let mut merged = AzureConfig::default();
     for config in configs {
+        merged.notes.extend(config.notes);
         for source in config.sources {
             if !merged.sources.contains(&source) {
                 merged.sources.push(source);

@@ -30,6 +30,9 @@ pub struct AzureConfig {
     pub certificates: Vec<ApimCertificate>,
     pub backends: Vec<ApimBackend>,
     pub role_assignments: Vec<RoleAssignment>,
+    /// What a file turned out to be when it was not a plain export (a template, a REST wrapper), and what
+    /// that leaves unknown; one line each.
+    pub notes: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,7 +55,7 @@ pub struct ApimService {
     pub ca_certificates_known: bool,
 }
 
-/// One CA certificate uploaded to the service (`certificates[].certificateInformation`).
+/// One CA certificate uploaded to the service (`certificates[].certificate`, or read from `encodedCertificate`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ServiceCaCertificate {

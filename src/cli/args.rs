@@ -255,8 +255,11 @@ pub struct DiagnosisArgs {
     /// CA certificates uploaded to the gateway (what Verify() chains to; repeatable).
     #[arg(long, value_name = "FILE")]
     pub client_ca: Vec<PathBuf>,
-    /// Azure configuration exported with the az CLI (az apim show, certificates, backends, role
-    /// assignments; repeatable).
+    /// Azure configuration exported with the az CLI (repeatable): `az apim show -g RG -n NAME`;
+    /// certificates and backends with `az rest --method get --url
+    /// https://management.azure.com/subscriptions/SUB/resourceGroups/RG/providers/Microsoft.ApiManagement/service/NAME/certificates?api-version=2022-08-01`
+    /// (and `/backends`); `az role assignment list --assignee PRINCIPAL_ID --all`. ARM and Bicep-compiled
+    /// templates and REST response wrappers are read too.
     #[arg(long, value_name = "FILE")]
     pub azure: Vec<PathBuf>,
     /// Do not fetch CRLs or OCSP answers for Verify()'s revocation check; the evaluation then

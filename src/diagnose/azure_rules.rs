@@ -4,35 +4,46 @@
 use super::catalog::finding;
 use super::finding::Finding;
 use super::id::FindingId;
-use crate::azure::AzureConfig;
+use crate::azure::{is_default_hostname, AzureConfig, Tier};
 use crate::cert::CertInfo;
+use crate::policy::AuthCertRef;
 use crate::probe::{ProbeResult, ProbeRole};
 
-pub fn azure_findings(
-    az: &AzureConfig,
-    probes: &[ProbeResult],
-    client_chain: &[CertInfo],
-    policy_has_auth_cert: bool,
-    out: &mut Vec<Finding>,
-) {
+/// What the Azure rules look at besides the exports.
+pub struct AzureContext<'a> {
+    pub probes: &'a [ProbeResult],
+    /// The client certificate chain seen (probe or inspect), leaf first.
+    pub client_chain: &'a [CertInfo],
+    /// Every certificate the run saw (given, presented, served), for rotation checks.
+    pub seen: Vec<&'a CertInfo>,
+    /// `<authentication-certificate>` elements of the policy given with `--policy`; `None` without one.
+    pub auth_certs: Option<&'a [AuthCertRef]>,
+    pub now: time::OffsetDateTime,
+}
+
+pub fn azure_findings(az: &AzureConfig, cx: &AzureContext<'_>, out: &mut Vec<Finding>) {
     let push = |out: &mut Vec<Finding>, subject: &str, mut f: Finding| {
         f.subject = Some(subject.to_string());
         out.push(f);
     };
     let sources = az.sources.join(", ");
-    let consumption =
-        az.service.as_ref().and_then(|s| s.sku.as_deref()).is_some_and(|sku| sku.eq_ignore_ascii_case("Consumption"));
+    let (probes, client_chain) = (cx.probes, cx.client_chain);
+    let policy_has_auth_cert = cx.auth_certs.is_some_and(|a| !a.is_empty());
+    let tier = az.service.as_ref().map_or(Tier::Unknown, |s| s.tier());
 
-    // Negotiation, per hostname actually called.
+    // Negotiation, per hostname actually called, with the switch the exported tier has.
     for p in probes.iter().filter(|p| p.role == ProbeRole::Inbound) {
         let host = p.target.sni.as_str();
         let Some(service) = &az.service else { break };
-        if consumption {
-            if service.enable_client_certificate == Some(false) {
+        if tier.service_level_switch() {
+            if service.enable_client_certificate != Some(true) {
                 let mut f = finding(FindingId::AzureNegotiationOff);
-                f.cause = "The service is in the Consumption tier and \"Request client certificate\" (enableClientCertificate) is off: no caller's certificate reaches policies.".into();
-                f.evidence.push(format!("{}: sku Consumption, enableClientCertificate false", service.name));
-                f.fix = vec!["Turn on \"Request client certificate\" on the service (Custom domains blade), or az apim update --enable-client-certificate true.".into()];
+                let sku = service.sku.clone().unwrap_or_default();
+                let value = service.enable_client_certificate.map_or("absent (off)".to_string(), |v| v.to_string());
+                f.cause = format!("The service is in the {sku} tier, where the service-level \"Request client certificate\" (enableClientCertificate) decides, and it is off: no caller's certificate reaches policies. Per-hostname negotiateClientCertificate does not apply in this tier.");
+                f.evidence.push(format!("{}: sku {sku}, enableClientCertificate {value}", service.name));
+                f.evidence.push(format!("called: {host}"));
+                f.fix = vec![format!("Turn on \"Request client certificate\" on the service (portal: Custom domains), or az apim update -g RG -n {} --enable-client-certificate true.", service.name)];
                 push(out, &sources, f);
             }
             continue;
@@ -46,14 +57,28 @@ pub fn azure_findings(
                     h.host_name, h.kind
                 ));
                 f.evidence.push(format!("called: {host}"));
-                f.fix = vec![
-                    format!("Enable \"Negotiate client certificate\" on {} (portal: Custom domains), then wait for the change to apply.", h.host_name),
-                ];
+                if service.enable_client_certificate == Some(true) {
+                    f.evidence.push(format!(
+                        "enableClientCertificate true: not used by the {} tier",
+                        service.sku.clone().unwrap_or_default()
+                    ));
+                }
+                f.fix = if is_default_hostname(&h.host_name) {
+                    // The same advice as gateway-default-hostname: the default name cannot negotiate here.
+                    vec![
+                        "Add a custom domain (hostnameConfigurations type Proxy) with its certificate, enable Negotiate client certificate on it, and have clients call that name.".into(),
+                    ]
+                } else {
+                    vec![format!("Enable \"Negotiate client certificate\" on {} (portal: Custom domains), then wait for the change to apply.", h.host_name)]
+                };
+                if is_default_hostname(&h.host_name) {
+                    f.related.push(FindingId::GatewayDefaultHostname);
+                }
                 f.related.push(FindingId::GatewayDidNotRequestCert);
                 push(out, &sources, f);
             }
             Some(_) => {}
-            None if !crate::azure::is_default_hostname(host) => {
+            None if !is_default_hostname(host) => {
                 let mut f = finding(FindingId::AzureHostnameNotConfigured);
                 let known: Vec<&str> = service.hostnames.iter().map(|h| h.host_name.as_str()).collect();
                 f.cause = format!("{host} is not among the service's hostname configurations: the call lands on another hostname's settings (or another service).");
@@ -92,12 +117,21 @@ pub fn azure_findings(
                     }
                 ));
                 f.evidence.push(format!("client chain root needed: \"{wanted_issuer}\""));
-                f.fix = vec![
-                    format!("Upload the root (and any intermediate) of \"{wanted_issuer}\" under Certificates → CA certificates (at most 10; not available in Consumption)."),
-                ];
+                f.fix = if tier.allows_ca_upload() {
+                    vec![format!("Upload the root (and any intermediate) of \"{wanted_issuer}\" under Certificates → CA certificates (at most 10 per service).")]
+                } else {
+                    f.evidence.push(format!(
+                        "sku {}: CA certificates cannot be uploaded in this tier",
+                        service.sku.clone().unwrap_or_default()
+                    ));
+                    vec![format!("The {tier} tier has no CA certificate store: check the client in policy instead (validate-client-certificate with validate-trust=\"false\" and an identity naming the thumbprint or issuer of \"{wanted_issuer}\").")]
+                };
                 push(out, &sources, f);
             }
         }
+    }
+    if let Some(service) = &az.service {
+        super::azure_more::ca_replaced(service, &sources, out);
     }
 
     // Backends that should present a certificate.
@@ -109,104 +143,17 @@ pub fn azure_findings(
             f.cause = format!("The backend entity {} has no client certificate in its credentials and no authentication-certificate policy was given, yet the backend asks for one.", b.id);
             f.evidence.push(format!("backend {}: url {}, credentials.certificateIds []", b.id, b.url));
             f.evidence.push(format!("{}:{} sent a CertificateRequest", p.target.host, p.target.port));
-            f.fix = vec![format!("Backends → {} → Client certificate: pick the certificate id (or add <authentication-certificate certificate-id=\"…\"/> to the API policy).", b.id)];
+            f.fix = vec![
+                format!("Add <authentication-certificate certificate-id=\"…\"/> to the policy in scope of the API that calls {} (it is presented on every call that policy covers).", b.url),
+                format!("Or set the certificate on backend {} (credentials.certificateIds) and route through it: <set-backend-service backend-id=\"{}\"/> or the API's backend set to it. A backend entity's certificate is presented only on requests routed through that entity; which APIs do is not in a backends export (export the API's policy and give it with --policy).", b.id, b.id),
+            ];
             f.related.push(FindingId::BackendRequiresClientCert);
             push(out, &sources, f);
         }
     }
+    if let Some(auth_certs) = cx.auth_certs {
+        super::azure_more::auth_cert_refs(az, auth_certs, &sources, out);
+    }
 
-    // Key Vault.
-    let kv_certs: Vec<_> = az.certificates.iter().filter(|c| c.key_vault.is_some()).collect();
-    let kv_hostnames: Vec<_> = az
-        .service
-        .iter()
-        .flat_map(|s| s.hostnames.iter())
-        .filter(|h| h.key_vault_id.as_deref().is_some_and(|k| !k.is_empty()))
-        .collect();
-    let uses_kv = !kv_certs.is_empty() || !kv_hostnames.is_empty();
-    let principals = az.service_principal_ids();
-    if uses_kv && az.service.is_some() && principals.is_empty() {
-        let mut f = finding(FindingId::KvNoIdentity);
-        f.cause = "Certificates are referenced from Key Vault but the service has no managed identity, so it cannot authenticate to the vault.".into();
-        f.evidence.push(format!(
-            "service identity: {}",
-            az.service
-                .as_ref()
-                .and_then(|s| s.identity.as_ref())
-                .map(|i| i.kind.clone())
-                .unwrap_or_else(|| "none".into())
-        ));
-        for c in &kv_certs {
-            if let Some(kv) = &c.key_vault {
-                f.evidence.push(format!("certificate {}: {}", c.id, kv.secret_identifier));
-            }
-        }
-        f.fix = vec![
-            "Enable the system-assigned managed identity on the service (Managed identities blade), or assign a user-assigned one.".into(),
-            "Then grant it \"Key Vault Secrets User\" on the vault (RBAC) or secret Get/List (access policies).".into(),
-        ];
-        push(out, &sources, f);
-    }
-    let mut vaults: Vec<String> =
-        kv_certs.iter().filter_map(|c| c.key_vault.as_ref().and_then(|k| k.vault_name())).collect();
-    vaults.sort();
-    vaults.dedup();
-    if !principals.is_empty() && !az.role_assignments.is_empty() {
-        for vault in &vaults {
-            if !principals.iter().any(|p| az.grants_secret_read(p, vault).is_some()) {
-                let mut f = finding(FindingId::KvRoleMissing);
-                f.cause = format!("No role assignment in the export lets the service's identity read secrets in the vault {vault} (if the vault uses access policies instead of RBAC, check those for secret Get and List).");
-                f.evidence.push(format!("service principal(s): {}", principals.join(", ")));
-                let relevant: Vec<String> = az
-                    .role_assignments
-                    .iter()
-                    .filter(|r| principals.iter().any(|p| p.eq_ignore_ascii_case(&r.principal_id)))
-                    .map(|r| format!("{} at {}", r.role_definition_name.clone().unwrap_or_default(), r.scope))
-                    .collect();
-                f.evidence.push(format!(
-                    "its role assignments: {}",
-                    if relevant.is_empty() { "(none)".into() } else { relevant.join("; ") }
-                ));
-                f.fix = vec![format!(
-                    "az role assignment create --role \"Key Vault Secrets User\" --assignee-object-id {} --assignee-principal-type ServicePrincipal --scope <the resource id of {vault}>",
-                    principals.first().cloned().unwrap_or_default()
-                )];
-                f.related.push(FindingId::KvSyncFailed);
-                push(out, &sources, f);
-            }
-        }
-    }
-    for c in &kv_certs {
-        let Some(kv) = &c.key_vault else { continue };
-        if kv.sync_ok() == Some(false) {
-            let mut f = finding(FindingId::KvSyncFailed);
-            let st = kv.last_status.as_ref();
-            f.cause = format!("The service reports it could not fetch certificate {} from Key Vault: the gateway keeps using an old copy or has none.", c.id);
-            f.evidence.push(format!("keyVault.secretIdentifier: {}", kv.secret_identifier));
-            f.evidence.push(format!(
-                "keyVault.lastStatus: code {}, message {:?}, at {}",
-                st.map(|s| s.code.clone()).unwrap_or_default(),
-                st.and_then(|s| s.message.clone()).unwrap_or_default(),
-                st.and_then(|s| s.time_stamp_utc.clone()).unwrap_or_default()
-            ));
-            f.fix = vec![
-                "Fix the access the message names (identity, role, vault firewall: allow trusted Microsoft services; VNet: Key Vault service endpoint).".into(),
-                format!("Then refresh: az rest --method post --url <certificate {} resource id>/refreshSecret?api-version=2022-08-01", c.id),
-            ];
-            f.related.extend([FindingId::KvRoleMissing, FindingId::KvNoIdentity]);
-            push(out, &sources, f);
-        }
-        if kv.is_versioned() {
-            let mut f = finding(FindingId::KvVersionedSecret);
-            f.cause = format!(
-                "Certificate {} points at one version of the secret, so a new version in Key Vault is never picked up.",
-                c.id
-            );
-            f.evidence.push(format!("keyVault.secretIdentifier: {}", kv.secret_identifier));
-            f.fix = vec![
-                "Reference the secret without its version (…/secrets/NAME) to get rotations within 4 hours.".into()
-            ];
-            push(out, &sources, f);
-        }
-    }
+    super::kv_rules::kv_findings(az, cx, &sources, out);
 }

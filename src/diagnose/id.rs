@@ -98,6 +98,12 @@ finding_ids! {
     CertClientIsCa => "cert-client-is-ca",
     CaListTooLarge => "ca-list-too-large",
     PortalRequestsCert => "portal-requests-cert",
+    KvCertificateUrl => "kv-certificate-url",
+    KvRotationPending => "kv-rotation-pending",
+    AzureCaReplaced => "azure-ca-replaced",
+    AzureAuthCertNotFound => "azure-auth-cert-not-found",
+    AzureKvCertByThumbprint => "azure-kv-cert-by-thumbprint",
+    CertNameDiffersOnLinux => "cert-name-differs-on-linux",
 }
 
 /// A string that names no finding.

@@ -2,14 +2,17 @@
 //! policy's evaluation, uploaded CA certificates, Azure configuration) to findings, most likely
 //! cause first. No I/O happens here; rules match on typed observations, never on message text.
 
+mod azure_more;
 pub mod azure_rules;
 pub mod catalog;
 pub mod cert_rules;
 pub mod chain_rules;
 pub mod finding;
 pub mod id;
+mod kv_rules;
 pub mod late_rules;
 pub mod outcome;
+mod platform_rules;
 pub mod policy_rules;
 pub mod probe_rules;
 mod revocation_rules;
@@ -267,9 +270,27 @@ pub fn diagnose(obs: &Observations) -> Vec<Finding> {
             .map(|p| p.client_chain.clone())
             .or_else(|| obs.inspected.filter(|i| i.role == Role::Client).map(|i| i.certs.clone()))
             .unwrap_or_default();
-        let auth_cert = obs.policy.is_some_and(|p| !p.outcome.authentication_certificates.is_empty());
-        azure_rules::azure_findings(az, obs.probes, &chain, auth_cert, &mut out);
+        let mut seen = all_client_certs(obs);
+        seen.extend(obs.probes.iter().flat_map(|p| p.server_chain.iter()));
+        let cx = azure_rules::AzureContext {
+            probes: obs.probes,
+            client_chain: &chain,
+            seen,
+            auth_certs: obs.policy.map(|p| p.outcome.authentication_certificates.as_slice()),
+            now: s.now,
+        };
+        azure_rules::azure_findings(az, &cx, &mut out);
     }
+    // Every certificate a gateway would read names from: given, presented, served.
+    let mut named: Vec<(String, &CertInfo)> = Vec::new();
+    for p in obs.probes {
+        let subject = probe_rules::subject_of(p);
+        named.extend(p.client_chain.iter().chain(p.server_chain.iter()).map(|c| (subject.clone(), c)));
+    }
+    if let Some(ins) = obs.inspected {
+        named.extend(ins.certs.iter().map(|c| (ins.origin.clone(), c)));
+    }
+    platform_rules::linux_differences(named, &mut out);
 
     outcome::follow_outcome(obs.probes, &mut out);
     finish(out)

@@ -445,7 +445,8 @@ pub fn probe_findings(p: &ProbeResult, out: &mut Vec<Finding>) {
 
 fn backend_cert_fix() -> Vec<String> {
     vec![
-        "Make the gateway present its certificate: <authentication-certificate certificate-id=\"…\"/> in the API's inbound policy, or the backend entity's credentials.certificateIds.".into(),
+        "Make the gateway present its certificate: <authentication-certificate certificate-id=\"…\"/> in the policy in scope (presented on every request it covers).".into(),
+        "Or put the certificate on a backend entity (credentials.certificateIds) and route the API through that entity (<set-backend-service backend-id=\"…\"/> or the API's backend): the entity's certificate is presented only on requests routed through it, so certificateIds alone is not enough.".into(),
         "Reference Key Vault certificates by certificate-id, not thumbprint: a rotation changes the thumbprint.".into(),
         "Check the certificate's Key Vault status on the service (see kv-* findings with --azure exports).".into(),
     ]

@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use crate::azure::AzureConfig;
 use crate::cert::CertInfo;
 use crate::diagnose::{ClientVerify, Finding, PolicyEvaluation};
 use crate::material::KeyReport;
@@ -25,6 +26,9 @@ pub struct InspectReport {
     pub policy: Option<PolicyEvaluation>,
     /// What Verify() would say against the uploaded CA certificates (with `--client-ca`).
     pub client_verify: Option<ClientVerify>,
+    /// The Azure configuration imported with `--azure`, as read (absent without it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub azure: Option<AzureConfig>,
     pub findings: Vec<Finding>,
 }
 
@@ -44,6 +48,7 @@ impl InspectReport {
             }),
             policy: t.policy.clone(),
             client_verify: t.client_verify.clone(),
+            azure: t.azure.clone(),
             findings: t.findings.clone(),
         }
     }
@@ -77,6 +82,9 @@ pub struct Evaluation {
     pub target: String,
     pub policy: Option<PolicyEvaluation>,
     pub client_verify: Option<ClientVerify>,
+    /// The Azure configuration imported with `--azure`, as read (absent without it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub azure: Option<AzureConfig>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -93,11 +101,12 @@ impl ProbeReport {
             evaluations: session
                 .targets
                 .iter()
-                .filter(|t| t.policy.is_some() || t.client_verify.is_some())
+                .filter(|t| t.policy.is_some() || t.client_verify.is_some() || t.azure.is_some())
                 .map(|t| Evaluation {
                     target: t.name.clone(),
                     policy: t.policy.clone(),
                     client_verify: t.client_verify.clone(),
+                    azure: t.azure.clone(),
                 })
                 .collect(),
             errors: session

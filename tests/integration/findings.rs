@@ -183,13 +183,15 @@ fn azure_fixture(dir: &Dir, name: &str, pki: &LabPki) -> String {
     let info = |i: &Issued| mtls_doctor::cert::Certificate::from_der(i.der.clone(), "lab").expect("lab cert").info;
     let root = info(&pki.client_root);
     let outbound = info(&pki.gateway_outbound);
+    let good = info(&pki.client_good);
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/azure-findings").join(name);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let text = text
         .replace("${CLIENT_ROOT_THUMBPRINT}", &root.thumbprint_sha1)
         .replace("${CLIENT_ROOT_EXPIRY}", &root.not_after)
         .replace("${GATEWAY_OUTBOUND_THUMBPRINT}", &outbound.thumbprint_sha1)
-        .replace("${GATEWAY_OUTBOUND_EXPIRY}", &outbound.not_after);
+        .replace("${GATEWAY_OUTBOUND_EXPIRY}", &outbound.not_after)
+        .replace("${CLIENT_GOOD_SUBJECT}", &good.subject);
     assert!(!text.contains("${"), "{name}: unknown placeholder left");
     s(&dir.write(name, text))
 }
@@ -480,6 +482,20 @@ async fn fires_azure_negotiation_off() {
         quotes(f, &format!("called: {HOST_NO_NEGOTIATE}"));
         assert!(f.related.contains(&id("gateway-did-not-request-cert")));
         fires(&run, "gateway-did-not-request-cert", Severity::Error, Symptom::NullCertificate);
+
+        // A v2 tier takes the service-level switch; the hostname's own (true) does not count there.
+        let azure = vec![env.azure("service-v2.json")];
+        let run = probe(env.inbound(HOST_NO_NEGOTIATE, "/echo"), MaterialRefs { azure, ..env.good_client() }).await;
+        let f = fires(&run, "azure-negotiation-off", Severity::Error, Symptom::NullCertificate);
+        quotes(f, "lab-apim-v2: sku StandardV2, enableClientCertificate false");
+        assert!(f.fix[0].contains("--enable-client-certificate true"), "{:?}", f.fix);
+
+        // The default hostname in a classic tier: the same advice as gateway-default-hostname.
+        let azure = vec![env.azure("service-default-host.json")];
+        let run = probe(env.inbound(HOST_DEFAULT, "/echo"), MaterialRefs { azure, ..env.good_client() }).await;
+        let f = fires(&run, "azure-negotiation-off", Severity::Error, Symptom::NullCertificate);
+        let default = fires(&run, "gateway-default-hostname", Severity::Error, Symptom::NullCertificate);
+        assert_eq!(f.fix[0], default.fix[0], "both findings give one fix for the default hostname");
         env.lab.shutdown().await;
     })
     .await
@@ -1139,6 +1155,9 @@ async fn fires_backend_requires_client_cert() {
         quotes(f, "backend accepts client certificates from: CN=mtls-doctor Lab Gateway Client CA, O=mtls-doctor lab");
         absent(&run, "tls-handshake-failed");
         absent(&run, "client-cert-missing");
+        // certificateIds is never offered alone: only with routing through the entity.
+        let ids = f.fix.iter().find(|x| x.contains("certificateIds")).expect("the backend-entity way is named");
+        assert!(ids.contains("set-backend-service backend-id="), "{ids}");
 
         // Also over TLS 1.2, where the handshake itself fails.
         let mut o = env.outbound("ok");
@@ -1462,6 +1481,8 @@ fn fires_kv_role_missing() {
     quotes(f, "service principal(s): 6f1c2d3e-4a5b-4c6d-8e7f-90a1b2c3d4e5");
     quotes(f, "its role assignments: Reader at /subscriptions/00000000-0000-0000-0000-000000000000; Key Vault Secrets User at /subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-other/providers/Microsoft.KeyVault/vaults/kv-other");
     assert!(f.cause.contains("kv-lab"), "{}", f.cause);
+    // The vault's real resource id, learnt from another principal's assignment scoped to it.
+    assert!(f.fix[0].ends_with("--scope \"/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-lab/providers/Microsoft.KeyVault/vaults/kv-lab\""), "{:?}", f.fix);
     absent(&run, "kv-no-identity");
 
     let run = kv_run(&["service.json", "certificates.json", "role-assignments.json"]);
@@ -1475,6 +1496,9 @@ fn fires_kv_sync_failed() {
     quotes(f, "keyVault.secretIdentifier: https://kv-lab.vault.azure.net/secrets/gateway-outbound");
     quotes(f, "code Forbidden");
     quotes(f, "caller does not have secrets get permission on key vault 'kv-lab'");
+    // Classified: an access-policy refusal, fixed with the vault's access policy, not quoted back.
+    assert!(f.cause.contains("uses access policies"), "{}", f.cause);
+    assert!(f.fix[0].starts_with("az keyvault set-policy --name kv-lab --object-id 6f1c2d3e-4a5b-4c6d-8e7f-90a1b2c3d4e5 --secret-permissions get list"), "{:?}", f.fix);
     absent(&run, "kv-versioned-secret");
 }
 
@@ -1543,3 +1567,131 @@ fn fires_policy_revocation_unknown() {
 }
 
 include!("findings_chains.rs");
+
+// ---------------------------------------------------------------------------------------------------
+// Issue 12 part 2: what the Azure configuration really says.
+
+#[test]
+fn fires_kv_certificate_url() {
+    let run = kv_run(&["service.json", "certificate-certificates-url.json", "role-assignments.json"]);
+    let f = fires(&run, "kv-certificate-url", Severity::Error, Symptom::KeyVault);
+    quotes(f, "keyVault.secretIdentifier: https://kv-lab.vault.azure.net/certificates/gateway-outbound");
+    assert!(f.fix[0].contains("https://kv-lab.vault.azure.net/secrets/gateway-outbound"), "{:?}", f.fix);
+    // The secret form of the same reference is fine.
+    let run = kv_run(&["service.json", "certificates.json", "role-assignments.json"]);
+    absent(&run, "kv-certificate-url");
+}
+
+#[test]
+fn fires_kv_rotation_pending() {
+    // The lab's client certificate has the entity's subject, another thumbprint and a later expiry.
+    let run = kv_run(&["service.json", "certificate-rotated.json", "role-assignments.json"]);
+    let f = fires(&run, "kv-rotation-pending", Severity::Warning, Symptom::KeyVault);
+    quotes(f, "certificate client-identity: thumbprint 5A0C3E9D1B7F2A4C6E8D0B1F3A5C7E9D1B3F5A7C, expires 2020-01-01T00:00:00Z");
+    quotes(f, "keyVault.lastStatus.timeStampUtc: 2025-06-01T07:00:00.123Z");
+    // Far more than four hours after the last read: overdue, so the fetch itself is suspect.
+    assert!(f.cause.contains("ago): check keyVault.lastStatus"), "{}", f.cause);
+    let run = kv_run(&["service.json", "certificates.json", "role-assignments.json"]);
+    absent(&run, "kv-rotation-pending");
+}
+
+#[test]
+fn fires_azure_ca_replaced() {
+    let run = kv_run(&["service-two-cas.json"]);
+    let f = fires(&run, "azure-ca-replaced", Severity::Warning, Symptom::Forbidden403);
+    quotes(f, "thumbprint 3C1D5E7F9A0B2C4D6E8F0A1B3C5D7E9F1A2B4C6D, expiry 2027-03-01T00:00:00+00:00");
+    quotes(f, "thumbprint 9E8D7C6B5A4F3E2D1C0B9A8F7E6D5C4B3A2F1E0D, expiry 2031-03-01T00:00:00+00:00");
+    assert!(f.fix[0].contains("remove 3C1D5E7F9A0B2C4D6E8F0A1B3C5D7E9F1A2B4C6D"), "{:?}", f.fix);
+    let run = kv_run(&["service.json"]);
+    absent(&run, "azure-ca-replaced");
+}
+
+fn auth_cert_run(element: &str) -> TargetRun {
+    let dir = Dir::new();
+    let pki = LabPki::generate().expect("pki");
+    let lab = pki.write_material(&dir.path("lab")).expect("material");
+    let policy = format!(
+        "<policies><inbound><base />{element}</inbound><backend><base /></backend><outbound><base /></outbound><on-error><base /></on-error></policies>"
+    );
+    let policy = s(&dir.write("policy.xml", policy));
+    let azure = vec![azure_fixture(&dir, "certificates.json", &pki)];
+    inspect(
+        &[&lab.client_good.cert, &lab.client_good.key],
+        Role::Client,
+        MaterialRefs { azure, policy: Some(policy), ..refs() },
+    )
+}
+
+#[test]
+fn fires_azure_auth_cert_not_found() {
+    let run = auth_cert_run(r#"<authentication-certificate certificate-id="backend-mtls" />"#);
+    let f = fires(&run, "azure-auth-cert-not-found", Severity::Error, Symptom::BadGateway502);
+    quotes(f, "certificate-id=\"backend-mtls\"");
+    quotes(f, "certificate ids in the export: gateway-outbound");
+    let run = auth_cert_run(r#"<authentication-certificate thumbprint="0123456789ABCDEF0123456789ABCDEF01234567" />"#);
+    let f = fires(&run, "azure-auth-cert-not-found", Severity::Error, Symptom::BadGateway502);
+    quotes(f, "thumbprint=\"0123456789ABCDEF0123456789ABCDEF01234567\"");
+    // The right id, and an expression decided per request, are not flagged.
+    absent(
+        &auth_cert_run(r#"<authentication-certificate certificate-id="gateway-outbound" />"#),
+        "azure-auth-cert-not-found",
+    );
+    absent(
+        &auth_cert_run(
+            r#"<authentication-certificate certificate-id="@(context.Variables.GetValueOrDefault<string>(&quot;c&quot;))" />"#,
+        ),
+        "azure-auth-cert-not-found",
+    );
+}
+
+#[test]
+fn fires_azure_kv_cert_by_thumbprint() {
+    // The policy names the thumbprint this run's export gives the Key Vault certificate.
+    let dir = Dir::new();
+    let pki = LabPki::generate().expect("pki");
+    let lab = pki.write_material(&dir.path("lab")).expect("material");
+    let azure = vec![azure_fixture(&dir, "certificates.json", &pki)];
+    let tp = cert_info(&pki.gateway_outbound).thumbprint_sha1;
+    let policy = s(&dir.write(
+        "policy.xml",
+        format!("<policies><inbound><base /><authentication-certificate thumbprint=\"{tp}\" /></inbound><backend><base /></backend><outbound><base /></outbound><on-error><base /></on-error></policies>"),
+    ));
+    let run = inspect(
+        &[&lab.client_good.cert, &lab.client_good.key],
+        Role::Client,
+        MaterialRefs { azure, policy: Some(policy), ..refs() },
+    );
+    let f = fires(&run, "azure-kv-cert-by-thumbprint", Severity::Warning, Symptom::BadGateway502);
+    quotes(f, "certificate gateway-outbound: keyVault.secretIdentifier https://kv-lab.vault.azure.net/secrets/gateway-outbound");
+    assert_eq!(f.fix, vec!["<authentication-certificate certificate-id=\"gateway-outbound\" />".to_string()]);
+    absent(&run, "azure-auth-cert-not-found");
+}
+
+#[test]
+fn fires_cert_name_differs_on_linux() {
+    // businessCategory (2.5.4.15) is not in .NET's OidLookup table: Windows prints OID.2.5.4.15=,
+    // .NET on Linux takes OpenSSL's long name (see tests/integration/cert_dotnet.rs).
+    let dir = Dir::new();
+    let (cert, key) = (dir.path("odd.pem"), dir.path("odd.key"));
+    let out = Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "30"])
+        .args(["-subj", "/CN=odd client/businessCategory=Finance"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let run = inspect(&[&cert, &key], Role::Client, refs());
+    let f = fires(&run, "cert-name-differs-on-linux", Severity::Warning, Symptom::Forbidden403);
+    quotes(f, "managed gateway (.NET on Windows): Subject \"OID.2.5.4.15=Finance, CN=odd client\"");
+    quotes(f, "self-hosted gateway (.NET on Linux): Subject \"businessCategory=Finance, CN=odd client\"");
+    // An ordinary certificate reads the same on both.
+    let pki = LabPki::generate().expect("pki");
+    let lab = pki.write_material(&dir.path("lab")).expect("material");
+    absent(
+        &inspect(&[&lab.client_good.cert, &lab.client_good.key], Role::Client, refs()),
+        "cert-name-differs-on-linux",
+    );
+}

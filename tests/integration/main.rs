@@ -2,6 +2,7 @@
 
 mod after_handshake;
 mod azure;
+mod azure_shapes;
 mod cert_dotnet;
 mod cert_model;
 mod cli;

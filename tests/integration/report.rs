@@ -160,6 +160,8 @@ struct InspectReport {
     verify_context: Option<VerifyContext>,
     policy: Option<PolicyEvaluation>,
     client_verify: Option<ClientVerify>,
+    #[serde(default)]
+    azure: Option<serde_json::Value>,
     findings: Vec<Finding>,
 }
 
@@ -307,6 +309,8 @@ struct Evaluation {
     target: String,
     policy: Option<PolicyEvaluation>,
     client_verify: Option<ClientVerify>,
+    #[serde(default)]
+    azure: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -485,6 +489,9 @@ fn every_json_output_matches_the_schema_and_the_test_structs() {
     assert_valid("probe_report", "demo", &demo);
     let r: ProbeReport = serde_json::from_value(demo).expect("demo report reads back");
     assert!(r.evaluations.iter().any(|e| e.policy.is_some()), "the demo evaluates policies");
+    let azure =
+        r.evaluations.iter().find_map(|e| e.azure.as_ref()).expect("the imported Azure configuration is in the report");
+    assert!(azure["service"]["hostnames"].is_array(), "{azure}");
 
     // replay and open, as JSON.
     let replayed = out.path("replayed.json");

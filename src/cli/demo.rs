@@ -19,7 +19,7 @@ pub fn run_demo(args: &DemoArgs, theme: Option<String>) -> Result<i32> {
         rt.block_on(lab.shutdown());
         return code;
     }
-    let result = finish(&session.with_command("demo"), &args.output, &args.session);
+    let result = finish(&session.with_command("demo"), &args.output, &args.view, &args.session);
     rt.block_on(lab.shutdown());
     // The demo's findings are the point of the demo, not a failure of the run.
     result.map(|_| EXIT_OK)

@@ -8,13 +8,16 @@
 mod diff;
 mod json;
 mod markdown;
+mod summary;
 mod text;
 
 pub use diff::{change_text, diff_markdown, diff_text};
 pub use json::{to_json, Evaluation, InspectReport, ProbeReport, TargetError, VerifyContext, SCHEMA_VERSION};
 pub use markdown::{md_code, md_text, session_markdown};
+pub use summary::{md_plain, session_summary, SUMMARY_LIMIT};
 pub use text::{
-    certificate_text, findings_text, inspect_text, listen_line, policy_text, probe_text, session_text, verdict_text,
+    certificate_text, findings_text, inspect_text, listen_line, policy_text, probe_text, session_text,
+    session_text_with, verdict_text,
 };
 
 /// Kept for callers that still name them here; both moved below the views.
@@ -42,6 +45,23 @@ pub fn render_session(session: &Session, format: Format) -> String {
         },
         Format::Text => session_text(session),
         Format::Markdown => session_markdown(session),
+    }
+}
+
+/// How much a text or Markdown report shows: `verbose` (text) adds the HTTP exchange, `summary`
+/// (text or Markdown) is the short ticket summary instead of the full report.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReportView {
+    pub verbose: bool,
+    pub summary: bool,
+}
+
+/// The report of a session in the format and view asked for (JSON has one view only).
+pub fn render_session_view(session: &Session, format: Format, view: ReportView) -> String {
+    match format {
+        Format::Text | Format::Markdown if view.summary => session_summary(session),
+        Format::Text => session_text_with(session, view.verbose),
+        _ => render_session(session, format),
     }
 }
 

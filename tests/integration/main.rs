@@ -13,6 +13,7 @@ mod lab;
 mod listen;
 mod listen_cli;
 mod material;
+mod output;
 mod peers;
 mod policy;
 mod probe_lab;

@@ -1,0 +1,164 @@
+//! Output people read, through the real binary: `-v` shows the HTTP exchange as sent and received
+//! (nginx on loopback records the request line), `--summary` stays under Jira's limit for many
+//! targets, and the command line describes itself (help examples, completions, man page).
+
+use mtls_doctor::pki::{Issued, Spec};
+
+use crate::peers::{nginx, nginx_binary};
+use crate::util::{bin, run, stderr, stdout, Dir};
+
+/// nginx answering every request with a pretty-printed, several-line JSON 502 (as APIM's errors are).
+fn nginx_json_502(dir: &Dir) -> (crate::peers::Peer, std::path::PathBuf) {
+    let root = Issued::self_signed(&Spec::ca("Output Test Root")).expect("root");
+    let leaf = root.issue(&Spec::leaf("localhost").server_only().sans(&["localhost", "127.0.0.1"])).expect("leaf");
+    let ca = dir.write("root.pem", root.cert_pem());
+    dir.write_issued("server", &leaf);
+    let site = format!(
+        "server {{\n listen 127.0.0.1:{{PORT}} ssl;\n ssl_certificate {d}/server.pem;\n ssl_certificate_key {d}/server.key;\n \
+         access_log {d}/requests.log;\n location / {{\n  add_header X-Probe-Seen yes always;\n  default_type application/json;\n  \
+         return 502 \"{{\\n  \\\"statusCode\\\": 502,\\n  \\\"message\\\": \\\"backend down at orders\\\"\\n}}\\n\";\n }}\n}}\n",
+        d = dir.tmp.path().display()
+    );
+    (nginx(dir.tmp.path(), &site), ca)
+}
+
+#[test]
+fn verbose_text_shows_the_request_sent_the_response_head_and_the_whole_body() {
+    assert!(nginx_binary().is_some(), "nginx is required for this test: apt-get install -y nginx (.ci/run does this)");
+    let dir = Dir::new();
+    let (peer, ca) = nginx_json_502(&dir);
+    let target = format!("127.0.0.1:{}", peer.port);
+    let probe = |verbose: bool| {
+        let mut cmd = bin();
+        cmd.args(["probe", &target, "--no-compare", "--timeout", "20", "--path", "/orders/v1/health?x=1"])
+            .args(["-H", "Ocp-Apim-Subscription-Key: s3cr3t-sub-key", "-H", "X-Trace: t-42", "--ca"])
+            .arg(&ca);
+        if verbose {
+            cmd.arg("-v");
+        }
+        run(&mut cmd)
+    };
+    let o = probe(true);
+    let out = stdout(&o);
+    assert!(out.contains("> GET /orders/v1/health?x=1 HTTP/1.1"), "request line:\n{out}\n{}", stderr(&o));
+    assert!(out.contains(&format!("> host: 127.0.0.1:{}", peer.port)), "{out}");
+    assert!(out.contains("> x-trace: t-42"), "{out}");
+    assert!(out.contains("> ocp-apim-subscription-key: [redacted]"), "{out}");
+    assert!(!out.contains("s3cr3t"), "a secret header value leaked:\n{out}");
+    assert!(out.contains("< HTTP/1.1 502"), "{out}");
+    assert!(out.contains("< x-probe-seen: yes"), "{out}");
+    assert!(out.contains("\"message\": \"backend down at orders\""), "every body line, not only the first:\n{out}");
+    assert!(out.contains("Body (") && out.contains("}\n"), "{out}");
+    // The server saw what the report says was sent.
+    let log = std::fs::read_to_string(dir.path("requests.log")).expect("nginx access log");
+    assert!(log.contains("\"GET /orders/v1/health?x=1 HTTP/1.1\" 502"), "{log}");
+
+    let plain = stdout(&probe(false));
+    assert!(plain.contains("HTTP/1.1 502"), "{plain}");
+    assert!(
+        plain.lines().any(|l| l.trim_start().starts_with("body ") && l.trim_end().ends_with('{')),
+        "without -v only the body's first line is shown:\n{plain}"
+    );
+    assert!(!plain.contains("Body ("), "{plain}");
+    assert!(!plain.contains("> GET"), "{plain}");
+}
+
+#[test]
+fn markdown_summary_of_many_targets_stays_under_the_jira_limit() {
+    let dir = Dir::new();
+    // 400 targets that fail fast (nothing listens on port 1 of loopback), with long names.
+    let mut list = String::new();
+    for i in 0..400 {
+        list.push_str(&format!("127.0.0.{}:1\n", 1 + i % 200));
+    }
+    let file = dir.write("targets.txt", list);
+    let o = run(bin().args(["probe", "--targets"]).arg(&file).args([
+        "--no-compare",
+        "--timeout",
+        "5",
+        "-j",
+        "32",
+        "--report",
+        "markdown",
+        "--summary",
+    ]));
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let chars = out.chars().count();
+    assert!(chars < 32_000, "summary is {chars} characters");
+    assert!(out.starts_with("mtls-doctor summary: 400 target(s), 400 with errors"), "{}", &out[..200.min(out.len())]);
+    let listed = out.lines().filter(|l| l.starts_with("- 127.0.0.")).count();
+    assert!(listed > 50, "only {listed} targets listed");
+    if listed < 400 {
+        assert!(out.contains(&format!("{} more target(s) not listed", 400 - listed)), "{out}");
+    }
+    let firsts = out.lines().filter(|l| l.starts_with("  first finding: error ")).count();
+    assert_eq!(firsts, listed, "each listed target has its first finding");
+    // Plain text as well as Markdown: no escaped intraword underscores, no table pipes.
+    assert!(!out.contains("\\_") && !out.contains('|'), "{out}");
+
+    let o = run(bin().args(["probe", "127.0.0.1:1", "--no-compare", "--report", "json", "--summary"]));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--summary is for --report text or markdown"), "{}", stderr(&o));
+}
+
+const SUBCOMMANDS: &[&str] =
+    &["inspect", "probe", "tui", "listen", "demo", "replay", "diff", "open", "completions", "man"];
+
+#[test]
+fn every_subcommand_help_ends_with_examples_and_describes_every_option() {
+    for sub in SUBCOMMANDS {
+        let o = run(bin().args([sub, "--help"]));
+        assert!(o.status.success(), "{sub} --help");
+        let help = stdout(&o);
+        let tail = &help[help.rfind("Examples:").unwrap_or_else(|| panic!("{sub} --help has no examples:\n{help}"))..];
+        assert!(tail.lines().skip(1).all(|l| l.starts_with("  mtls-doctor ")), "{sub}: examples come last:\n{tail}");
+        // `-h` lists each option on one line with its description; a bare option line has none.
+        let short = stdout(&run(bin().args([sub, "-h"])));
+        for l in short.lines().filter(|l| l.trim_start().starts_with('-')) {
+            let after_flag = l.trim_start().split_once("  ").map(|(_, d)| d.trim()).unwrap_or("");
+            assert!(!after_flag.is_empty(), "{sub}: option without a description: {l:?}");
+        }
+    }
+    let diff = stdout(&run(bin().args(["diff", "--help"])));
+    assert!(!diff.contains("--theme") && !diff.contains("--verbose"), "diff lists options it ignores:\n{diff}");
+    let tui = stdout(&run(bin().args(["tui", "--help"])));
+    assert!(tui.contains("--theme"), "{tui}");
+}
+
+#[test]
+fn completions_parse_in_their_shells_and_the_man_page_is_roff() {
+    let dir = Dir::new();
+    for shell in ["bash", "zsh", "fish", "powershell"] {
+        let o = run(bin().args(["completions", shell]));
+        assert!(o.status.success(), "{shell}: {}", stderr(&o));
+        let script = stdout(&o);
+        assert!(
+            script.contains("mtls-doctor") && script.contains("probe") && script.contains("--connect-to"),
+            "{shell}"
+        );
+        if shell == "bash" {
+            let path = dir.write("mtls-doctor.bash", &script);
+            let check = run(std::process::Command::new("bash").arg("-n").arg(&path));
+            assert!(check.status.success(), "bash -n: {}", stderr(&check));
+        }
+    }
+    let o = run(bin().args(["completions", "tcsh"]));
+    assert_eq!(o.status.code(), Some(2));
+
+    let page = stdout(&run(bin().arg("man")));
+    assert!(page.lines().any(|l| l.starts_with(".TH mtls-doctor 1")), "{page}");
+    assert!(page.contains(".SH SUBCOMMANDS") || page.contains("SUBCOMMANDS"), "{page}");
+    let probe = stdout(&run(bin().args(["man", "probe"])));
+    assert!(probe.lines().any(|l| l.starts_with(".TH mtls-doctor-probe 1")), "{probe}");
+    assert!(probe.contains("connect\\-to") && probe.contains("Examples:"), "{probe}");
+    let o = run(bin().args(["man", "nosuch"]));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no command named \"nosuch\""));
+    // groff, when present, reads the page without warnings.
+    if std::process::Command::new("groff").arg("--version").output().is_ok() {
+        let path = dir.write("mtls-doctor.1", &page);
+        let o = run(std::process::Command::new("groff").args(["-man", "-Tutf8", "-ww", "-z"]).arg(&path));
+        assert!(o.status.success() && stderr(&o).trim().is_empty(), "groff: {}", stderr(&o));
+    }
+}

@@ -5,6 +5,7 @@
 mod diff;
 mod model;
 mod redact;
+mod relabel;
 mod store;
 mod summary;
 
@@ -14,5 +15,6 @@ pub use self::model::{
     SESSION_SCHEMA_VERSION,
 };
 pub use self::redact::redacted;
+pub use self::relabel::relabel_dir;
 pub use self::store::{load, parse, save, write_atomically, MAX_SESSION_BYTES, MAX_STRING_BYTES};
 pub use self::summary::{handshake_summary, policy_summary, verdict_summary};

@@ -162,3 +162,17 @@ fn completions_parse_in_their_shells_and_the_man_page_is_roff() {
         assert!(o.status.success() && stderr(&o).trim().is_empty(), "groff: {}", stderr(&o));
     }
 }
+
+#[test]
+fn demo_headless_names_lab_files_not_their_temporary_paths_and_exits_zero() {
+    let tmp = std::env::temp_dir().display().to_string();
+    for format in ["text", "markdown", "json"] {
+        let o = run(bin().args(["demo", "--headless", "--report", format]));
+        assert_eq!(o.status.code(), Some(0), "demo --headless exits 0 with findings (README table): {}", stderr(&o));
+        let out = stdout(&o);
+        assert!(out.contains("lab:policy.xml"), "{format}: the lab's files are named");
+        assert!(!out.contains(&tmp) && !out.contains("/.tmp"), "{format}: a temporary path is shown");
+    }
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README");
+    assert!(readme.contains("| `demo`, `demo --headless` | the lab ran"), "demo's exit code is in the README table");
+}

@@ -176,3 +176,20 @@ fn demo_headless_names_lab_files_not_their_temporary_paths_and_exits_zero() {
     let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README");
     assert!(readme.contains("| `demo`, `demo --headless` | the lab ran"), "demo's exit code is in the README table");
 }
+
+#[test]
+fn every_guide_step_points_at_a_section_that_explains_it() {
+    use mtls_doctor::diagnose::catalog::CATALOG;
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/findings.md")).expect("findings.md");
+    for e in CATALOG {
+        let (_, anchor) = e.guide.rsplit_once("(docs/findings.md#").unwrap_or_else(|| panic!("{}: {}", e.id, e.guide));
+        let anchor = anchor.trim_end_matches(')');
+        let marker = format!("<a id=\"{anchor}\"></a>\n## ");
+        let at = doc.find(&marker).unwrap_or_else(|| panic!("{}: no section {anchor} in docs/findings.md", e.id));
+        let section = &doc[at + marker.len()..];
+        let heading = section.lines().next().unwrap_or_default();
+        assert!(e.guide.starts_with(heading), "{}: the section's heading {heading:?} is the step's name", e.id);
+        let body: String = section.lines().skip(1).take_while(|l| !l.starts_with("<a id=")).collect();
+        assert!(body.split_whitespace().count() > 30, "{}: section {anchor} explains the step", e.id);
+    }
+}

@@ -15,7 +15,8 @@ pub struct Entry {
 }
 
 /// Each guide step names the section of docs/findings.md that explains it in our words.
-const G_NEGOTIATE: &str = "Step 1: enable client certificate negotiation on the custom domain (docs/findings.md#guide-negotiate)";
+const G_NEGOTIATE: &str =
+    "Step 1: enable client certificate negotiation on the custom domain (docs/findings.md#guide-negotiate)";
 const G_TIER_DOMAIN: &str = "Prerequisites: service tier and custom domain (docs/findings.md#guide-tier-domain)";
 const G_CA_UPLOAD: &str = "Step 1: upload the CA certificate (docs/findings.md#guide-ca-upload)";
 const G_CERTS: &str = "Prerequisites: certificates and certificate authority (docs/findings.md#guide-certs)";

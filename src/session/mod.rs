@@ -4,6 +4,7 @@
 
 mod diff;
 mod model;
+mod paths;
 mod redact;
 mod relabel;
 mod store;
@@ -14,6 +15,7 @@ pub use self::model::{
     InspectContext, MaterialRefs, PasswordRef, Session, TargetKind, TargetRun, OLDEST_SESSION_SCHEMA_VERSION, REDACTED,
     SESSION_SCHEMA_VERSION,
 };
+pub use self::paths::{absolute_inputs, resolve_inputs};
 pub use self::redact::redacted;
 pub use self::relabel::relabel_dir;
 pub use self::store::{load, parse, save, write_atomically, MAX_SESSION_BYTES, MAX_STRING_BYTES};

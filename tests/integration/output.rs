@@ -193,3 +193,47 @@ fn every_guide_step_points_at_a_section_that_explains_it() {
         assert!(body.split_whitespace().count() > 30, "{}: section {anchor} explains the step", e.id);
     }
 }
+
+#[test]
+fn saved_paths_replay_from_another_directory_and_a_missing_file_is_named_not_diffed_as_gone() {
+    let work = Dir::new();
+    let elsewhere = Dir::new();
+    let pki = crate::util::Pki::new("Paths Test");
+    let leaf = pki.leaf(&Spec::leaf("client.contoso.com").client_only());
+    work.write("client.pem", leaf.cert_pem());
+    // Given relative to the directory the command runs in, saved absolute.
+    let o = run(bin().current_dir(work.tmp.path()).args(["inspect", "client.pem", "--save", "before.json"]));
+    assert!(o.status.code().is_some_and(|c| c < 2), "{}", stderr(&o));
+    let saved = std::fs::read_to_string(work.path("before.json")).expect("session");
+    let abs = work.path("client.pem").display().to_string();
+    assert!(saved.contains(&format!("\"{abs}\"")), "input path saved absolute:\n{saved}");
+
+    let before = work.path("before.json");
+    let o = run(bin().current_dir(elsewhere.tmp.path()).arg("replay").arg(&before));
+    assert!(
+        stdout(&o).contains("CN=client.contoso.com"),
+        "replay from another directory:\n{}{}",
+        stdout(&o),
+        stderr(&o)
+    );
+
+    // An older session with a relative path: relative to the session file, not to where replay runs.
+    let relative = saved.replace(&abs, "client.pem");
+    let old = work.write("relative.json", relative);
+    let o = run(bin().current_dir(elsewhere.tmp.path()).arg("replay").arg(&old));
+    assert!(stdout(&o).contains("CN=client.contoso.com"), "{}{}", stdout(&o), stderr(&o));
+
+    std::fs::remove_file(work.path("client.pem")).expect("remove");
+    let after = work.path("after.json");
+    let o = run(bin().current_dir(elsewhere.tmp.path()).arg("replay").arg(&before).arg("--save").arg(&after));
+    let out = stdout(&o);
+    assert!(
+        out.contains("client.pem") && out.contains(&abs) && out.contains("not found"),
+        "names target and path:\n{out}"
+    );
+    let o = run(bin().arg("diff").arg(&before).arg(&after));
+    let d = stdout(&o);
+    assert_eq!(o.status.code(), Some(1), "{d}");
+    assert!(d.contains("not found"), "the error is the change:\n{d}");
+    assert!(!d.contains("gone"), "certificates are unknown, not gone:\n{d}");
+}

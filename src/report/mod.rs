@@ -12,7 +12,10 @@ mod summary;
 mod text;
 
 pub use diff::{change_text, diff_markdown, diff_text};
-pub use json::{to_json, Evaluation, InspectReport, ProbeReport, TargetError, VerifyContext, SCHEMA_VERSION};
+pub use json::{
+    target_id, to_json, Evaluation, FindingEntry, InspectReport, ProbeEntry, ProbeReport, TargetError, VerifyContext,
+    SCHEMA_VERSION,
+};
 pub use markdown::{md_code, md_text, session_markdown};
 pub use summary::{md_plain, session_summary, SUMMARY_LIMIT};
 pub use text::{

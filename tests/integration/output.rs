@@ -237,3 +237,25 @@ fn saved_paths_replay_from_another_directory_and_a_missing_file_is_named_not_dif
     assert!(d.contains("not found"), "the error is the change:\n{d}");
     assert!(!d.contains("gone"), "certificates are unknown, not gone:\n{d}");
 }
+
+#[test]
+fn json_probes_and_findings_carry_the_target_id_they_are_about() {
+    let port = crate::peers::free_port();
+    let (a, b) = (format!("127.0.0.1:{port}"), format!("127.0.0.2:{port}"));
+    let o = run(bin().args(["probe", &a, &b, "--no-compare", "--timeout", "5", "--report", "json"]));
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json report");
+    let probes = r["probes"].as_array().expect("probes");
+    assert_eq!(probes.len(), 2);
+    for (i, p) in probes.iter().enumerate() {
+        assert_eq!(p["target_id"], format!("t{}", i + 1));
+        assert!(p["target_name"].as_str().is_some_and(|n| n.starts_with(&format!("127.0.0.{}:{port}", i + 1))), "{p}");
+    }
+    let findings = r["findings"].as_array().expect("findings");
+    for id in ["t1", "t2"] {
+        assert!(findings.iter().any(|f| f["target_id"] == id), "a finding about {id}");
+    }
+    for f in findings {
+        let p = probes.iter().find(|p| p["target_id"] == f["target_id"]).expect("the finding's target is a probe");
+        assert_eq!(f["target_name"], p["target_name"]);
+    }
+}

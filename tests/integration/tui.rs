@@ -679,6 +679,13 @@ fn end_to_end_under_tmux() {
     let tmux = tmux_tui("ctrl-c", &open_command(&file));
     let screen = tmux.wait_for("read-only", "the read-only header");
     assert!(screen.contains("session.json"), "{screen}");
+    // Its key bar offers only what a read-only view accepts.
+    let screen = tmux.wait_for("q quit", "the key bar");
+    let bar = screen.lines().rev().find(|l| l.contains("q quit")).unwrap_or_default();
+    assert!(bar.contains("copy") && bar.contains("help"), "{bar}");
+    for refused in ["run", "edit", "add", "dup", "del", "cancel"] {
+        assert!(!bar.split_whitespace().any(|w| w == refused), "read-only key bar offers {refused}: {bar}");
+    }
     tmux.keys(&["C-c"]);
     assert_exited(&tmux, 130);
     drop(tmux);

@@ -133,6 +133,11 @@ fn add_edit_duplicate_delete() {
     assert!(
         matches!(&a.overlay, Overlay::Form(f) if f.error.as_deref() == Some("Port: \"x\" is not a port (1-65535)"))
     );
+    // Moving around keeps the error; changing the field it is about clears it.
+    a.on_key(key(KeyCode::End));
+    assert!(matches!(&a.overlay, Overlay::Form(f) if f.error.is_some()));
+    a.on_key(key(KeyCode::Backspace));
+    assert!(matches!(&a.overlay, Overlay::Form(f) if f.error.is_none()), "the error goes with the edit");
     a.on_key(key(KeyCode::Esc));
 
     a.on_key(ch('x'));

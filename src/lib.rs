@@ -9,6 +9,8 @@
 //!               (engine/load: material cache; engine/run: the one dispatch; engine/batch: jobs)
 //!   -> material PEM / DER / PFX into certificates and keys      (material/, cert/, fsio caps reads)
 //!   -> verify   chains with openssl-compatible verdicts         (verify/: code, openssl, host, der)
+//!               and .NET's revocation check for Verify(): CRL / OCSP fetched over http, bounded,
+//!               cached per run, signatures checked against the issuer   (revocation/)
 //!   -> probe    DNS, TCP, TLS, HTTP; every failure is data      (probe/: dns, tls, http; listen, lab)
 //!   -> diagnose pure rules from observations to findings        (diagnose/, policy/, azure/)
 //!   -> session  inputs + observations + findings, serializable  (session/: model, store, redact, diff)
@@ -43,6 +45,7 @@ pub mod pki;
 pub mod policy;
 pub mod probe;
 pub mod report;
+pub mod revocation;
 pub mod session;
 pub mod targets;
 pub mod text;

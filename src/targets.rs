@@ -35,6 +35,12 @@ pub struct TargetDefaults {
     pub client_ca: Vec<PathBuf>,
     pub policy: Option<PathBuf>,
     pub azure: Vec<PathBuf>,
+    /// `--offline`: no revocation fetching.
+    pub offline: bool,
+    /// `--deployment-cert ID=FILE` entries.
+    pub deployment_certs: Vec<String>,
+    /// `--named-value NAME=VALUE` entries (never saved).
+    pub named_values: Vec<String>,
 }
 
 impl Default for TargetDefaults {
@@ -62,6 +68,9 @@ impl Default for TargetDefaults {
             client_ca: Vec::new(),
             policy: None,
             azure: Vec::new(),
+            offline: false,
+            deployment_certs: Vec::new(),
+            named_values: Vec::new(),
         }
     }
 }
@@ -109,6 +118,9 @@ impl TargetDefaults {
             client_ca: paths(&self.client_ca),
             policy: self.policy.as_ref().map(|p| p.display().to_string()),
             azure: paths(&self.azure),
+            offline: self.offline,
+            deployment_certs: self.deployment_certs.clone(),
+            named_values: self.named_values.clone(),
         }
     }
 

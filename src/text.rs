@@ -6,6 +6,8 @@
 //! pki) live here on purpose: the wording is one vocabulary, read and changed in one place. The
 //! file is a little over 600 lines because a third of it is unit tests pinning each wording exactly.
 
+mod late;
+
 use std::fmt;
 
 use rustls::{NamedGroup, ProtocolVersion, SignatureScheme};
@@ -366,8 +368,17 @@ pub fn signature_scheme(s: SignatureScheme) -> String {
                 0x081a => "ecdsa_brainpoolP256r1tls13_sha256".into(),
                 0x081b => "ecdsa_brainpoolP384r1tls13_sha384".into(),
                 0x081c => "ecdsa_brainpoolP512r1tls13_sha512".into(),
+                // TLS 1.2 (hash, signature) pairs with no TLS 1.3 name (RFC 5246 §7.4.1.4.1),
+                // which OpenSSL still offers: named as OpenSSL and Wireshark print them.
+                0x0202 => "dsa_sha1".into(),
+                0x0301 => "rsa_pkcs1_sha224".into(),
+                0x0302 => "dsa_sha224".into(),
+                0x0303 => "ecdsa_sha224".into(),
+                0x0402 => "dsa_sha256".into(),
+                0x0502 => "dsa_sha384".into(),
+                0x0602 => "dsa_sha512".into(),
                 code => format!("0x{code:04x}"),
-            }
+            };
         }
     };
     name.to_string()

@@ -300,6 +300,17 @@ pub struct DiagnosisArgs {
     /// assignments; repeatable).
     #[arg(long, value_name = "FILE")]
     pub azure: Vec<PathBuf>,
+    /// Do not fetch CRLs or OCSP answers for Verify()'s revocation check; the evaluation then
+    /// says what the gateway would answer depending on what it can fetch.
+    #[arg(long)]
+    pub offline: bool,
+    /// A certificate entity of the service (`context.Deployment.Certificates`, `certificate-id`,
+    /// `issuer-certificate-id`) as ID=FILE (repeatable); adds to those in an --azure export.
+    #[arg(long, value_name = "ID=FILE")]
+    pub deployment_cert: Vec<String>,
+    /// A named value the policy uses as {{NAME}} (repeatable); never saved in a session.
+    #[arg(long, value_name = "NAME=VALUE")]
+    pub named_value: Vec<String>,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -477,6 +488,9 @@ impl ProbeArgs {
             client_ca: self.diagnosis.client_ca.clone(),
             policy: self.diagnosis.policy.clone(),
             azure: self.diagnosis.azure.clone(),
+            offline: self.diagnosis.offline,
+            deployment_certs: self.diagnosis.deployment_cert.clone(),
+            named_values: self.diagnosis.named_value.clone(),
         }
     }
 }

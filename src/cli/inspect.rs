@@ -12,6 +12,9 @@ pub fn run_inspect(args: &InspectArgs) -> Result<i32> {
         client_ca: paths(&args.diagnosis.client_ca),
         policy: args.diagnosis.policy.as_ref().map(|p| p.display().to_string()),
         azure: paths(&args.diagnosis.azure),
+        offline: args.diagnosis.offline,
+        deployment_certs: args.diagnosis.deployment_cert.clone(),
+        named_values: args.diagnosis.named_value.clone(),
         ..Default::default()
     };
     let files = paths(&args.files);

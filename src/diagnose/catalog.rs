@@ -34,6 +34,14 @@ use Symptom::*;
 pub const CATALOG: &[Entry] = &[
     // null certificate
     Entry {
+        id: FindingId::GatewayRequestedCertLate,
+        symptom: NullCertificate,
+        severity: E,
+        title: "The gateway asks for the client certificate only after the request arrives",
+        guide: G_NEGOTIATE,
+        rank: 9,
+    },
+    Entry {
         id: FindingId::GatewayDidNotRequestCert,
         symptom: NullCertificate,
         severity: E,
@@ -179,6 +187,14 @@ pub const CATALOG: &[Entry] = &[
         title: "The policy answers 403 for this certificate",
         guide: G_POLICY,
         rank: 40,
+    },
+    Entry {
+        id: FindingId::PolicyRevocationUnknown,
+        symptom: Forbidden403,
+        severity: E,
+        title: "Verify() / validate-revocation fails on the revocation check, not on the chain",
+        guide: G_VERIFY,
+        rank: 39,
     },
     Entry {
         id: FindingId::ThumbprintInvisibleChar,

@@ -41,6 +41,7 @@ macro_rules! finding_ids {
 }
 
 finding_ids! {
+    GatewayRequestedCertLate => "gateway-requested-cert-late",
     GatewayDidNotRequestCert => "gateway-did-not-request-cert",
     AzureNegotiationOff => "azure-negotiation-off",
     GatewayDefaultHostname => "gateway-default-hostname",
@@ -59,6 +60,7 @@ finding_ids! {
     CertSelfSigned => "cert-self-signed",
     CertExpiringSoon => "cert-expiring-soon",
     PolicyRejects => "policy-rejects",
+    PolicyRevocationUnknown => "policy-revocation-unknown",
     ThumbprintInvisibleChar => "thumbprint-invisible-char",
     ThumbprintWhitespace => "thumbprint-whitespace",
     ThumbprintCase => "thumbprint-case",

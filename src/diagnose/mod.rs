@@ -7,8 +7,10 @@ pub mod catalog;
 pub mod cert_rules;
 pub mod finding;
 pub mod id;
+pub mod late_rules;
 pub mod policy_rules;
 pub mod probe_rules;
+mod revocation_rules;
 pub mod server_rules;
 
 use serde::{Deserialize, Serialize};
@@ -53,7 +55,29 @@ pub struct ClientVerify {
     /// The `--client-ca` files.
     pub uploaded: Vec<String>,
     pub thumbprint: String,
+    /// The chain without revocation: what `VerifyNoRevocation()` says.
     pub verdict: Verdict,
+    /// .NET's online revocation check of that chain (only when the chain verifies: otherwise
+    /// `Verify()` is false whatever revocation says). Fetched at run time, or `--offline`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revocation: Option<crate::revocation::RevocationReport>,
+    /// How that check ends for `Verify()`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revocation_answer: Option<crate::revocation::VerifyRevocationAnswer>,
+}
+
+impl ClientVerify {
+    /// `X509Certificate2.Verify()`: the chain and the revocation check; `None` when the
+    /// revocation answer depends on fetching that was not done.
+    pub fn verify_ok(&self) -> Option<bool> {
+        if !self.verdict.ok {
+            return Some(false);
+        }
+        match &self.revocation_answer {
+            Some(a) => a.passes(),
+            None => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -185,10 +209,9 @@ pub fn diagnose(obs: &Observations) -> Vec<Finding> {
             };
             f.evidence.push(format!("certificate Thumbprint {}", cv.thumbprint));
             f.evidence.push(format!(
-                "verify against {}: error {} ({})",
+                "verify against {}: {}",
                 cv.uploaded.join(", "),
-                cv.verdict.code,
-                cv.verdict.code_name
+                crate::text::verdict_summary(&cv.verdict)
             ));
             if let Some(r) = &cv.verdict.reason {
                 f.evidence.push(format!("webpki: {}", crate::text::webpki_reason(r)));
@@ -213,6 +236,9 @@ pub fn diagnose(obs: &Observations) -> Vec<Finding> {
             ev.certificate.as_ref().and_then(|tp| all_client_certs(obs).into_iter().find(|c| &c.thumbprint_sha1 == tp));
         let issuer_tps = issuer_thumbprints(obs, cert);
         policy_rules::policy_findings(ev, cert, &issuer_tps, &mut out);
+        if let Some(cv) = obs.client_verify {
+            revocation_rules::revocation_findings(cv, ev, &mut out);
+        }
     }
 
     if let Some(az) = obs.azure {

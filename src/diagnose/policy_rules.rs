@@ -300,7 +300,7 @@ pub fn policy_findings(
 
     for u in &o.unevaluable {
         let mut f = finding(FindingId::PolicyUnevaluable);
-        f.cause = format!("This tool does not model {}: it is reported, not guessed.", u.why);
+        f.cause = format!("This part cannot be evaluated here: {}. It is reported, not guessed.", u.why);
         f.evidence.push(format!(
             "{}{}: {}",
             u.path,

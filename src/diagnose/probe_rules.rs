@@ -22,6 +22,9 @@ const CLIENT_CERT_ALERTS: &[&str] = &[
     "handshake_failure",
 ];
 
+/// nginx's 400 page for a client certificate that does not verify (`ssl_verify_client on|optional`).
+const NGINX_CERT_ERROR_PAGE: &str = "The SSL certificate error";
+
 pub fn subject_of(p: &ProbeResult) -> String {
     format!("{}:{} ({})", p.target.host, p.target.port, p.role)
 }
@@ -45,7 +48,8 @@ fn handshake_state(p: &ProbeResult) -> String {
         format!("the handshake completed ({})", p.tls.version.clone().unwrap_or_default())
     } else if let Some(a) = alert(p) {
         if p.handshake.rejected_after_handshake {
-            format!("the server sent the alert {a} right after the handshake (TLS 1.3: seen on the first read)")
+            let version = p.tls.version.as_deref().unwrap_or("TLS");
+            format!("the server sent the alert {a} right after the handshake ({version}: seen on the first read)")
         } else {
             format!("the server ended the handshake with the alert {a}")
         }
@@ -120,8 +124,9 @@ pub fn probe_findings(p: &ProbeResult, out: &mut Vec<Finding>) {
         }
     }
 
-    // Negotiation.
-    if saw_server_flight(p) && !p.client_cert_requested && inbound {
+    // Negotiation: asked late, or never asked at all.
+    super::late_rules::late_findings(p, &subject, out);
+    if saw_server_flight(p) && !p.client_cert_requested && inbound && !super::late_rules::asked_late(p) {
         let mut f = finding(FindingId::GatewayDidNotRequestCert);
         f.severity = if cert_configured { Severity::Error } else { Severity::Warning };
         f.cause = format!(
@@ -339,6 +344,29 @@ pub fn probe_findings(p: &ProbeResult, out: &mut Vec<Finding>) {
             f.cause = "The TLS handshake failed for a reason none of the specific findings explains.".into();
             f.evidence.push(handshake_state(p));
             f.fix = vec!["Compare with `openssl s_client -connect HOST:PORT -servername NAME` and check the server's TLS configuration.".into()];
+            push(out, f);
+        }
+    }
+
+    // nginx refuses a certificate it cannot verify at the HTTP level, with no alert: a 400 whose
+    // fixed page says so. The page text is the only signal nginx gives.
+    if let Some(h) = p.http.as_ref().filter(|h| h.status == 400 && p.handshake.ok && p.client_cert_sent) {
+        if h.body_preview.contains(NGINX_CERT_ERROR_PAGE) {
+            let mut f = finding(FindingId::GatewayRejectedClientCert);
+            if !inbound {
+                f.symptom = super::finding::Symptom::BadGateway502;
+            }
+            f.cause = "The server completed the handshake, then refused the client certificate at the HTTP level: nginx answers 400 \"The SSL certificate error\" when the certificate does not verify against its ssl_client_certificate (untrusted issuer, expired, or missing intermediate).".into();
+            f.evidence.push(format!("sent {}", leaf_label(p)));
+            f.evidence.push(format!("HTTP 400 {} with the page \"{NGINX_CERT_ERROR_PAGE}\"", h.version));
+            if !p.acceptable_ca_names.is_empty() {
+                f.evidence.push(format!("acceptable CA names: {}", p.acceptable_ca_names.join("; ")));
+            }
+            f.fix = vec![
+                "Add the certificate's issuing root (and intermediate) to the server's ssl_client_certificate file, or use a certificate it trusts.".into(),
+                "Send the full chain (leaf + intermediates) if the server trusts only the root.".into(),
+            ];
+            f.related.extend([FindingId::ClientChainUntrusted, FindingId::ClientCertCaNotAcceptable]);
             push(out, f);
         }
     }

@@ -28,6 +28,11 @@ pub struct Loaded {
     pub client_cas: Vec<Certificate>,
     pub policy: Option<(String, Policy)>,
     pub azure: Option<AzureConfig>,
+    /// Fetches revocation data for `Verify()`, with one cache for everything this material runs;
+    /// `None` with `--offline`.
+    pub fetcher: Option<std::sync::Arc<crate::revocation::Fetcher>>,
+    /// `--deployment-cert ID=FILE`: certificate entities of the service, by id.
+    pub deployment_certs: Vec<(String, Certificate)>,
 }
 
 /// The source a recorded password reference stands for (`Prompt` asks on the terminal).
@@ -151,7 +156,17 @@ pub fn load_with(refs: &MaterialRefs, passwords: &Passwords) -> Result<Loaded> {
     let client_cas = load_certs(&refs.client_ca)?;
     let policy = match &refs.policy {
         None => None,
-        Some(path) => Some((path.clone(), policy::load_policy_file(Path::new(path))?)),
+        Some(path) => {
+            let mut values = Vec::new();
+            for spec in &refs.named_values {
+                // The value is never echoed: it may be a secret.
+                let Some((name, value)) = spec.split_once('=').filter(|(n, _)| !n.is_empty()) else {
+                    return Err(Error::input("--named-value", "expected NAME=VALUE"));
+                };
+                values.push((name.to_string(), value.to_string()));
+            }
+            Some((path.clone(), policy::load_policy_file_with(Path::new(path), &values)?))
+        }
     };
     let azure = if refs.azure.is_empty() {
         None
@@ -159,7 +174,17 @@ pub fn load_with(refs: &MaterialRefs, passwords: &Passwords) -> Result<Loaded> {
         let configs = refs.azure.iter().map(|p| azure::load_azure_file(Path::new(p))).collect::<Result<Vec<_>>>()?;
         Some(azure::merge(configs))
     };
-    Ok(Loaded { identity, keyless, keyless_chain, trust, client_cas, policy, azure })
+    let fetcher = (!refs.offline)
+        .then(|| std::sync::Arc::new(crate::revocation::Fetcher::new(crate::revocation::FetchLimits::default())));
+    let mut deployment_certs = Vec::new();
+    for spec in &refs.deployment_certs {
+        let Some((id, file)) = spec.split_once('=').filter(|(id, file)| !id.is_empty() && !file.is_empty()) else {
+            return Err(Error::input(format!("--deployment-cert {spec}"), "expected ID=FILE"));
+        };
+        let cert = load_certs(&[file.to_string()])?.remove(0);
+        deployment_certs.push((id.to_string(), cert));
+    }
+    Ok(Loaded { identity, keyless, keyless_chain, trust, client_cas, policy, azure, fetcher, deployment_certs })
 }
 
 /// What to do when a target's material does not load.

@@ -79,7 +79,53 @@ pub fn client_verify(chain: &[CertInfo], uploaded: &[Certificate], uploaded_name
         chain.iter().filter_map(|c| c.der().and_then(|d| Certificate::from_der(d, "client chain").ok())).collect();
     let trust = TrustStore::from_certs(&uploaded_names.join(", "), uploaded.to_vec());
     let verdict = verify::verify_chain(&certs, &trust, Role::Client, &VerifyOptions::default());
-    Some(ClientVerify { uploaded: uploaded_names.to_vec(), thumbprint: chain[0].thumbprint_sha1.clone(), verdict })
+    Some(ClientVerify {
+        uploaded: uploaded_names.to_vec(),
+        thumbprint: chain[0].thumbprint_sha1.clone(),
+        verdict,
+        revocation: None,
+        revocation_answer: None,
+    })
+}
+
+/// The chain whose revocation `Verify()` checks, when the chain itself verifies (otherwise
+/// `Verify()` is false already and nothing needs fetching).
+fn revocation_chain(verify: &ClientVerify, chain: &[CertInfo], uploaded: &[Certificate]) -> Option<Vec<Certificate>> {
+    if !verify.verdict.ok {
+        return None;
+    }
+    let certs: Vec<Certificate> =
+        chain.iter().filter_map(|c| c.der().and_then(|d| Certificate::from_der(d, "client chain").ok())).collect();
+    let leaf = certs.first()?;
+    let pool: Vec<Certificate> = certs.iter().skip(1).chain(uploaded.iter()).cloned().collect();
+    Some(crate::revocation::issuer_chain(leaf, &pool))
+}
+
+fn record_revocation(verify: &mut ClientVerify, report: crate::revocation::RevocationReport) {
+    verify.revocation_answer = Some(crate::revocation::verify_answer(&report));
+    verify.revocation = Some(report);
+}
+
+/// `context.Deployment.Certificates`: the certificate entities from `--azure` exports and
+/// `--deployment-cert`; `None` when neither names any (the CA certificates are not these).
+fn deployment_certificates(loaded: &Loaded) -> Option<Vec<crate::policy::DeploymentCertificate>> {
+    let mut out: Vec<crate::policy::DeploymentCertificate> = Vec::new();
+    for c in loaded.azure.iter().flat_map(|a| a.certificates.iter()) {
+        if let Some(tp) = &c.thumbprint {
+            out.push(crate::policy::DeploymentCertificate {
+                id: c.id.clone(),
+                thumbprint: crate::cert::normalize_thumbprint(tp),
+            });
+        }
+    }
+    for (id, cert) in &loaded.deployment_certs {
+        out.retain(|c| &c.id != id);
+        out.push(crate::policy::DeploymentCertificate {
+            id: id.clone(),
+            thumbprint: cert.info.thumbprint_sha1.clone(),
+        });
+    }
+    (!out.is_empty()).then_some(out)
 }
 
 /// Evaluate the policy against what the gateway would see: the certificate actually sent (or none).
@@ -97,14 +143,13 @@ pub fn evaluate_policy(
             .find(|x| x.subject == c.issuer && x.thumbprint_sha1 != c.thumbprint_sha1)
             .map(|x| x.thumbprint_sha1.clone())
     });
-    let verify_ok = verify.map(|v| v.verdict.ok);
     let input = PolicyInput {
         cert,
-        verify_ok,
-        // No CRL is fetched here: without revocation the answer is the same chain verdict.
-        verify_no_revocation_ok: verify_ok,
+        verify_ok: verify.and_then(ClientVerify::verify_ok),
+        verify_no_revocation_ok: verify.map(|v| v.verdict.ok),
+        revocation: verify.and_then(|v| v.revocation_answer.as_ref()),
         issuer_thumbprint,
-        deployment_thumbprints: loaded.client_cas.iter().map(|c| c.info.thumbprint_sha1.clone()).collect(),
+        deployment_certificates: deployment_certificates(loaded),
         now: time::OffsetDateTime::now_utc(),
     };
     let outcome = policy::evaluate(policy, &input);
@@ -124,6 +169,14 @@ pub async fn run_probe_target(mut run: TargetRun, loaded: &Loaded) -> TargetRun 
     }
     run.uploaded_cas = loaded.client_cas.iter().map(|c| c.info.clone()).collect();
     run.client_verify = client_verify(&result.client_chain, &loaded.client_cas, &run.material.client_ca);
+    if let Some(cv) = run.client_verify.as_mut() {
+        if let Some(chain) = revocation_chain(cv, &result.client_chain, &loaded.client_cas) {
+            let report =
+                crate::revocation::check_chain(&chain, loaded.fetcher.as_deref(), time::OffsetDateTime::now_utc())
+                    .await;
+            record_revocation(cv, report);
+        }
+    }
     // Inbound: the policy sees the certificate only if the handshake carried it.
     let presented = if result.client_cert_sent { result.client_chain.first() } else { None };
     if options.role == ProbeRole::Inbound {
@@ -197,11 +250,18 @@ fn inspect_with(
     run.uploaded_cas = loaded.client_cas.iter().map(|c| c.info.clone()).collect();
     if role == Role::Client {
         // Without --client-ca, the CA files given with --ca stand for what the gateway trusts.
-        run.client_verify = if loaded.client_cas.is_empty() && !run.material.ca.is_empty() {
-            client_verify(&infos, &loaded.trust.certs, &run.material.ca)
+        let uploaded = if loaded.client_cas.is_empty() && !run.material.ca.is_empty() {
+            (&loaded.trust.certs, &run.material.ca)
         } else {
-            client_verify(&infos, &loaded.client_cas, &run.material.client_ca)
+            (&loaded.client_cas, &run.material.client_ca)
         };
+        run.client_verify = client_verify(&infos, uploaded.0, uploaded.1);
+        if let Some(cv) = run.client_verify.as_mut() {
+            if let Some(chain) = revocation_chain(cv, &infos, uploaded.0) {
+                let now = time::OffsetDateTime::now_utc();
+                record_revocation(cv, crate::revocation::check_chain_blocking(&chain, loaded.fetcher.as_deref(), now));
+            }
+        }
         run.policy = evaluate_policy(loaded, infos.first(), &infos, run.client_verify.as_ref());
     }
     run.inspected = Some(InspectedChain { origin: run.files.join(", "), certs: infos, role, verdict, key_mismatch });

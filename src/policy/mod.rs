@@ -10,6 +10,7 @@
 
 mod csharp;
 mod expr;
+mod named;
 mod validate;
 mod walk;
 mod xml;
@@ -19,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use crate::cert::CertInfo;
 use crate::error::Result;
 
+pub use named::resolve_named_values;
 pub use walk::evaluate;
 
 /// A parsed policy document. Holds no secrets: `authentication-certificate` bodies and passwords
@@ -198,8 +200,13 @@ pub fn parse_policy(xml: &str, origin: &str) -> Result<Policy> {
 
 /// Read and parse a policy file, capped at [`crate::fsio::POLICY_CAP`]; errors name the file.
 pub fn load_policy_file(path: &std::path::Path) -> Result<Policy> {
+    load_policy_file_with(path, &[])
+}
+
+/// [`load_policy_file`] with named values (`{{name}}`) substituted first, as the gateway does.
+pub fn load_policy_file_with(path: &std::path::Path, named_values: &[(String, String)]) -> Result<Policy> {
     let text = crate::fsio::read_text_capped(path, crate::fsio::POLICY_CAP)?;
-    parse_policy(&text, &path.display().to_string())
+    parse_policy(&resolve_named_values(&text, named_values), &path.display().to_string())
 }
 
 /// What evaluation knows about the request.
@@ -212,14 +219,31 @@ pub struct PolicyInput<'a> {
     pub verify_ok: Option<bool>,
     /// The same without revocation checking (`VerifyNoRevocation()`).
     pub verify_no_revocation_ok: Option<bool>,
+    /// How the revocation part of `Verify()` ends (from [`crate::revocation::verify_answer`]), to
+    /// explain a `Verify()` that differs from `VerifyNoRevocation()` or is not known offline.
+    pub revocation: Option<&'a crate::revocation::VerifyRevocationAnswer>,
     /// SHA-1 thumbprint of the issuing CA when known (identity `issuer-thumbprint`).
     pub issuer_thumbprint: Option<String>,
-    /// Thumbprints of the certificates uploaded to the service (`context.Deployment.Certificates`);
-    /// empty means none are uploaded.
-    pub deployment_thumbprints: Vec<String>,
+    /// `context.Deployment.Certificates`: the service's certificate entities (the Certificates
+    /// blade, ARM `service/certificates`), keyed by id — not the CA certificates `Verify()` trusts.
+    /// `None` when no source for them was given (then reading them is not evaluable).
+    pub deployment_certificates: Option<Vec<DeploymentCertificate>>,
     /// `DateTime.UtcNow` (and `DateTime.Now`: gateways run on UTC).
     pub now: time::OffsetDateTime,
 }
+
+/// One entry of `context.Deployment.Certificates`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeploymentCertificate {
+    /// The key: the certificate id (`certificate-id="…"`, `issuer-certificate-id="…"`).
+    pub id: String,
+    /// `Value.Thumbprint`: uppercase SHA-1 hex.
+    pub thumbprint: String,
+}
+
+/// Why `context.Deployment.Certificates` (and `issuer-certificate-id`) cannot be evaluated.
+pub(crate) const DEPLOYMENT_UNKNOWN: &str = "context.Deployment.Certificates holds the service's certificate \
+entities (the Certificates blade), which were not given: use --deployment-cert ID=FILE or an --azure certificate export";
 
 /// What the policy does with this request, and why.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -241,6 +265,10 @@ pub struct PolicyOutcome {
     pub comparisons: Vec<Comparison>,
     /// Every `Verify()` / `VerifyNoRevocation()` call.
     pub verify_calls: Vec<VerifyCall>,
+    /// `context.LastError` when a policy failed (a `validate-client-certificate` with
+    /// `ignore-error="false"`): what the on-error section sees.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<LastError>,
     /// `validate-client-certificate` identities: one entry per identity attribute.
     pub identity_checks: Vec<IdentityCheck>,
     pub unevaluable: Vec<Unevaluable>,
@@ -361,6 +389,21 @@ pub struct VerifyCall {
     pub method: String,
     pub result: bool,
     pub evaluated: bool,
+    /// For `Verify()` false while the chain itself verifies: why the revocation check fails.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revocation: Option<String>,
+}
+
+/// `context.LastError` as the gateway sets it when a policy fails.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LastError {
+    /// The failing element, e.g. `validate-client-certificate`.
+    pub source: String,
+    /// `context.LastError.Reason`, e.g. `ClientCertificateNotTrusted`; `None` when the gateway's
+    /// reason for this failure is not known (then `reason_unknown` says why).
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason_unknown: Option<String>,
 }
 
 /// One attribute of one `<identity>`.

@@ -3,7 +3,7 @@
 
 use super::csharp::named_value;
 use super::walk::{Flow, Walker};
-use super::{ClientCertificateValidation, Element, ElementOutcome, IdentityCheck, ValidationFailure};
+use super::{ClientCertificateValidation, Element, ElementOutcome, IdentityCheck, LastError, ValidationFailure};
 use crate::cert::CertInfo;
 
 impl Walker<'_, '_> {
@@ -44,6 +44,16 @@ impl Walker<'_, '_> {
                         (None, Some(false)) => {
                             failures.push(ValidationFailure::ChainNotTrusted { revocation_checked: false })
                         }
+                        (None, Some(true)) if self.input.revocation.is_some() => {
+                            let answer = self.input.revocation.map(|a| a.to_string()).unwrap_or_default();
+                            self.unevaluable(
+                                path,
+                                None,
+                                "validate-revocation",
+                                format!("the chain verifies; with validate-revocation=\"true\" (the default) {answer}"),
+                            );
+                            unknown = true;
+                        }
                         (None, _) => unknown |= self.chain_result_missing(path),
                     },
                     (true, false) => match chain {
@@ -54,6 +64,11 @@ impl Walker<'_, '_> {
                     (false, true) => match (full, chain) {
                         (Some(true), _) => {}
                         (Some(false), Some(true)) => failures.push(ValidationFailure::RevocationCheckFailed),
+                        (None, Some(true)) if self.input.revocation.is_some() => {
+                            let answer = self.input.revocation.map(|a| a.to_string()).unwrap_or_default();
+                            self.unevaluable(path, None, "validate-revocation", answer);
+                            unknown = true;
+                        }
                         _ => {
                             self.unevaluable(
                                 path,
@@ -145,6 +160,7 @@ impl Walker<'_, '_> {
             return Flow::Undetermined;
         };
         let first = describe_failure(failures.first());
+        let last_error = last_error_of(&failures);
         self.result("validate-client-certificate", path, ElementOutcome::CertificateRejected { failures, ignored });
         if ignored {
             self.out.notes.push(format!(
@@ -156,7 +172,9 @@ impl Walker<'_, '_> {
             Some(r) => format!("{path}: {first} (reached via {r})"),
             None => format!("{path}: {first}"),
         };
-        Flow::Respond { status: 403, by }
+        // The gateway answers 401 and sets context.LastError (recorded against a real instance:
+        // ronaldbosma/mtls-with-apim ProtectedApiTests: untrusted, expired, not yet valid, missing).
+        Flow::Fail { status: 401, by, last_error }
     }
 
     fn identity_attribute(
@@ -177,12 +195,7 @@ impl Walker<'_, '_> {
             comparison: comparison.to_string(),
         };
         if let Some(named) = named_value(expected) {
-            self.unevaluable(
-                path,
-                None,
-                named,
-                "named values are resolved by the service; the value is not known here",
-            );
+            self.unevaluable(path, None, named, "the named value was not given (--named-value NAME=VALUE)");
             return check(None, None, "unknown");
         }
         // The documentation does not say how the gateway compares; hex values ignore case (they
@@ -234,14 +247,38 @@ impl Walker<'_, '_> {
                     check(None, None, "hex, ignoring case")
                 }
             },
+            // The id names a certificate entity (context.Deployment.Certificates); the presented
+            // certificate's issuer must be that certificate.
             "issuer-certificate-id" => {
-                self.unevaluable(
-                    path,
-                    None,
-                    "issuer-certificate-id",
-                    "it names a CA certificate uploaded to the service; which one is not known here",
-                );
-                check(None, None, "certificate id")
+                let entity = self.input.deployment_certificates.as_ref().map(|d| d.iter().find(|c| c.id == expected));
+                match (entity, &self.input.issuer_thumbprint) {
+                    (None, _) => {
+                        self.unevaluable(path, None, "issuer-certificate-id", super::DEPLOYMENT_UNKNOWN);
+                        check(None, None, "certificate id")
+                    }
+                    (Some(None), _) => {
+                        self.unevaluable(
+                            path,
+                            None,
+                            "issuer-certificate-id",
+                            format!("no certificate with id \"{expected}\" among the service's certificates given"),
+                        );
+                        check(None, None, "certificate id")
+                    }
+                    (Some(Some(_)), None) => {
+                        self.unevaluable(
+                            path,
+                            None,
+                            "issuer-certificate-id",
+                            "the issuing CA's thumbprint was not supplied",
+                        );
+                        check(None, None, "certificate id")
+                    }
+                    (Some(Some(c)), Some(actual)) => {
+                        let m = hex_eq(&c.thumbprint, actual);
+                        check(Some(actual.clone()), Some(m), "the issuer's thumbprint against the certificate id's")
+                    }
+                }
             }
             other => {
                 self.unevaluable(path, None, other, "identity attribute not known to this tool");
@@ -249,6 +286,38 @@ impl Walker<'_, '_> {
             }
         }
     }
+}
+
+/// `context.LastError` after `validate-client-certificate` failed. The gateway names one reason;
+/// the order here is the one observed against a real instance: a missing certificate first, then
+/// its dates (an expired certificate that is otherwise trusted gives `ClientCertificateExpired`),
+/// then the chain (`ClientCertificateNotTrusted` even when no identity matches), then identities.
+fn last_error_of(failures: &[ValidationFailure]) -> LastError {
+    let rank = |f: &ValidationFailure| match f {
+        ValidationFailure::NoCertificate => 0,
+        ValidationFailure::NotYetValid { .. } => 1,
+        ValidationFailure::Expired { .. } => 2,
+        ValidationFailure::ChainNotTrusted { .. } => 3,
+        ValidationFailure::RevocationCheckFailed => 4,
+        ValidationFailure::NoIdentityMatched { .. } => 5,
+    };
+    let first = failures.iter().min_by_key(|f| rank(f));
+    let (reason, reason_unknown) = match first {
+        Some(ValidationFailure::NoCertificate) => (Some("ClientCertificateNotFound"), None),
+        Some(ValidationFailure::NotYetValid { .. }) => (Some("ClientCertificateNotYetValid"), None),
+        Some(ValidationFailure::Expired { .. }) => (Some("ClientCertificateExpired"), None),
+        Some(ValidationFailure::ChainNotTrusted { .. }) => (Some("ClientCertificateNotTrusted"), None),
+        Some(ValidationFailure::NoIdentityMatched { .. }) => (Some("ClientCertificateIdentityNotMatched"), None),
+        Some(ValidationFailure::RevocationCheckFailed) | None => (
+            None,
+            Some(
+                "the reason the gateway sets when only the revocation check fails is not documented nor recorded \
+                 from a real instance (it is a chain error, so ClientCertificateNotTrusted is likely, not certain)"
+                    .to_string(),
+            ),
+        ),
+    };
+    LastError { source: "validate-client-certificate".into(), reason: reason.map(str::to_string), reason_unknown }
 }
 
 fn describe_failure(f: Option<&ValidationFailure>) -> String {

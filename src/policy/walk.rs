@@ -4,8 +4,8 @@
 
 use super::csharp::CondResult;
 use super::{
-    AuthCertRef, Element, ElementKind, ElementOutcome, ElementResult, Policy, PolicyInput, PolicyOutcome, SectionRole,
-    Setting, StatusCode, Unevaluable,
+    AuthCertRef, Element, ElementKind, ElementOutcome, ElementResult, LastError, Policy, PolicyInput, PolicyOutcome,
+    SectionRole, Setting, StatusCode, Unevaluable,
 };
 
 /// Policies that can answer the request themselves; skipping one deserves a note.
@@ -37,6 +37,7 @@ pub fn evaluate(policy: &Policy, input: &PolicyInput) -> PolicyOutcome {
             elements: Vec::new(),
             comparisons: Vec::new(),
             verify_calls: Vec::new(),
+            last_error: None,
             identity_checks: Vec::new(),
             unevaluable: Vec::new(),
             authentication_certificates: Vec::new(),
@@ -44,6 +45,7 @@ pub fn evaluate(policy: &Policy, input: &PolicyInput) -> PolicyOutcome {
         },
         reasons: Vec::new(),
         on_error: false,
+        last_error: None,
     };
     for section in &policy.sections {
         collect_auth_certs(&section.elements, &mut w.out.authentication_certificates);
@@ -80,6 +82,15 @@ pub fn evaluate(policy: &Policy, input: &PolicyInput) -> PolicyOutcome {
                 w.on_error_section(&on_error.elements, by);
             }
         }
+        Flow::Fail { status, by, last_error } => {
+            w.out.status = status;
+            w.out.decided_by = Some(by.clone());
+            w.out.last_error = Some(last_error.clone());
+            w.last_error = Some(last_error);
+            if let Some(on_error) = policy.sections.iter().find(|s| s.role == SectionRole::OnError) {
+                w.on_error_section(&on_error.elements, by);
+            }
+        }
     }
     w.out
 }
@@ -109,8 +120,19 @@ fn collect_auth_certs(elements: &[Element], out: &mut Vec<AuthCertRef>) {
 
 pub(super) enum Flow {
     Continue,
-    Respond { status: u16, by: String },
-    Exception { by: String },
+    Respond {
+        status: u16,
+        by: String,
+    },
+    Exception {
+        by: String,
+    },
+    /// A policy failed: the gateway answers `status` unless on-error answers otherwise.
+    Fail {
+        status: u16,
+        by: String,
+        last_error: LastError,
+    },
     Undetermined,
 }
 
@@ -120,6 +142,8 @@ pub(super) struct Walker<'a, 'b> {
     /// Why the walk is where it is: the innermost true condition (or `otherwise`) names the decision.
     pub(super) reasons: Vec<String>,
     pub(super) on_error: bool,
+    /// `context.LastError` while on-error runs.
+    pub(super) last_error: Option<LastError>,
 }
 
 impl Walker<'_, '_> {
@@ -141,12 +165,12 @@ impl Walker<'_, '_> {
     }
 
     fn on_error_section(&mut self, elements: &[Element], cause: String) {
-        self.out.notes.push("the exception runs the on-error section, which was evaluated".into());
+        self.out.notes.push("the error runs the on-error section, which was evaluated".into());
         self.reasons.clear();
         self.on_error = true;
         match self.walk(elements) {
             Flow::Continue => {}
-            Flow::Respond { status, by } => {
+            Flow::Respond { status, by } | Flow::Fail { status, by, .. } => {
                 self.out.status = status;
                 self.out.decided_by = Some(format!("{by} (on-error, after {cause})"));
             }

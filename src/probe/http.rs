@@ -8,7 +8,8 @@ use http_body_util::{BodyExt, Empty};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::io::{AsyncRead, AsyncWrite};
 
-use super::{display_header_value, HttpResult, ProbeOptions};
+use super::stream::{h2_error_name, Recording, StreamFacts};
+use super::{display_header_value, HttpFailureKind, HttpResult, ProbeOptions};
 
 /// How much of the body is kept.
 pub const BODY_PREVIEW_LIMIT: usize = 4096;
@@ -18,37 +19,93 @@ const MAX_HEAD_BYTES: usize = 64 * 1024;
 #[derive(Debug, thiserror::Error)]
 pub enum HttpFailure {
     /// A TLS-level error surfaced while exchanging HTTP (for TLS 1.3: the client-certificate
-    /// rejection that arrives after the handshake).
+    /// rejection that arrives after the handshake). Taken from the stream itself, so HTTP/2
+    /// cannot hide it.
     #[error("TLS error: {0}")]
     Tls(rustls::Error),
-    #[error("the server closed the connection before any response")]
-    Closed,
-    #[error("no response within {0} ms")]
-    Timeout(u64),
-    #[error("{0}")]
-    Protocol(String),
+    /// Everything else, typed, with the error's source chain (outermost first).
+    #[error("{message}")]
+    Failed { kind: HttpFailureKind, message: String, chain: Vec<String> },
 }
 
-/// Send one request and read the head and a bounded part of the body.
-pub async fn request<S>(io: S, h2: bool, opts: &ProbeOptions) -> Result<HttpResult, HttpFailure>
-where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    let limit = opts.timeouts.http_ms;
-    match tokio::time::timeout(Duration::from_millis(limit), exchange(io, h2, opts)).await {
-        Ok(r) => r,
-        Err(_) => Err(HttpFailure::Timeout(limit)),
+impl HttpFailure {
+    fn plain(kind: HttpFailureKind, message: impl Into<String>) -> Self {
+        HttpFailure::Failed { kind, message: message.into(), chain: vec![] }
     }
 }
 
-async fn exchange<S>(io: S, h2: bool, opts: &ProbeOptions) -> Result<HttpResult, HttpFailure>
+/// Send one request and read the head and a bounded part of the body. The head must arrive within
+/// the HTTP time limit; a body that stalls after it is cut off at the same limit and marked
+/// `body_timed_out`, keeping the status and headers that did arrive.
+pub async fn request<S>(
+    io: S,
+    h2: bool,
+    opts: &ProbeOptions,
+    settle: Option<Box<dyn Fn() -> bool + Send>>,
+) -> Result<HttpResult, HttpFailure>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let (mut io, log) = Recording::new(io);
+    if let Some(arrived) = settle {
+        io.settle(arrived, Duration::from_millis(opts.timeouts.settle_ms.min(1_000))).await;
+        if let Some(e) = log.facts().first_tls_error {
+            return Err(HttpFailure::Tls(e));
+        }
+    }
+    let limit = opts.timeouts.http_ms;
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(limit);
+    let outcome = tokio::time::timeout_at(deadline, exchange(io, h2, opts, deadline)).await;
+    let facts = log.facts();
+    // The stream's own record wins: it is the TLS alert, whatever hyper made of it.
+    if let Some(e) = facts.first_tls_error.clone() {
+        if !matches!(outcome, Ok(Ok(_))) {
+            return Err(HttpFailure::Tls(e));
+        }
+    }
+    match outcome {
+        Ok(Ok(r)) => Ok(r),
+        Ok(Err(e)) => Err(name_failure(e, &facts)),
+        Err(_) => Err(HttpFailure::plain(HttpFailureKind::Timeout, format!("no response within {limit} ms"))),
+    }
+}
+
+/// Turn a hyper error into a named outcome, using what the stream saw.
+fn name_failure(e: HttpFailure, facts: &StreamFacts) -> HttpFailure {
+    let HttpFailure::Failed { kind: HttpFailureKind::Other, message, chain } = e else { return e };
+    use std::io::ErrorKind;
+    let reset = matches!(
+        facts.first_io_error,
+        Some(ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::BrokenPipe)
+    );
+    let kind = if reset && facts.bytes_written > 0 {
+        HttpFailureKind::ResetAfterRequest
+    } else if facts.bytes_read == 0 && (facts.eof || facts.first_io_error == Some(ErrorKind::UnexpectedEof)) {
+        HttpFailureKind::ClosedBeforeResponse
+    } else {
+        HttpFailureKind::Other
+    };
+    let message = match &kind {
+        HttpFailureKind::ResetAfterRequest => "the server reset the connection after the request".to_string(),
+        HttpFailureKind::ClosedBeforeResponse => "the server closed the connection before any response".to_string(),
+        _ => message,
+    };
+    HttpFailure::Failed { kind, message, chain }
+}
+
+async fn exchange<S>(
+    io: S,
+    h2: bool,
+    opts: &ProbeOptions,
+    deadline: tokio::time::Instant,
+) -> Result<HttpResult, HttpFailure>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let authority = if opts.port == 443 { opts.host.clone() } else { format!("{}:{}", opts.host, opts.port) };
     let path = if opts.path.starts_with('/') { opts.path.clone() } else { format!("/{}", opts.path) };
     let method = hyper::Method::from_bytes(opts.method.as_bytes())
-        .map_err(|_| HttpFailure::Protocol(format!("invalid HTTP method {:?}", opts.method)))?;
+        .map_err(|_| HttpFailure::plain(HttpFailureKind::Other, format!("invalid HTTP method {:?}", opts.method)))?;
     let mut builder = if h2 {
         hyper::Request::builder().method(method).uri(format!("https://{authority}{path}"))
     } else {
@@ -60,7 +117,10 @@ where
     }
     // The error text of a bad header could echo its value: say only which header.
     let req = builder.body(Empty::<Bytes>::new()).map_err(|_| {
-        HttpFailure::Protocol("a request header or the path is not valid HTTP (check --header and --path)".into())
+        HttpFailure::plain(
+            HttpFailureKind::Other,
+            "a request header or the path is not valid HTTP (check --header and --path)",
+        )
     })?;
     let sent = super::SentRequest {
         method: req.method().as_str().to_string(),
@@ -105,7 +165,17 @@ where
     let mut body = response.into_body();
     let mut preview = Vec::new();
     let mut truncated = false;
-    while let Some(frame) = body.frame().await {
+    let mut body_timed_out = false;
+    loop {
+        // Leave a little of the time for the caller: a stalled body keeps the head that arrived.
+        let frame = match tokio::time::timeout_at(deadline - Duration::from_millis(50), body.frame()).await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(_) => {
+                body_timed_out = true;
+                break;
+            }
+        };
         let Ok(frame) = frame else { break };
         if let Ok(data) = frame.into_data() {
             let room = BODY_PREVIEW_LIMIT - preview.len();
@@ -122,6 +192,7 @@ where
         headers,
         body_preview: String::from_utf8_lossy(&preview).into_owned(),
         body_truncated: truncated,
+        body_timed_out,
         ttfb_ms,
         request: Some(sent),
     })
@@ -143,8 +214,30 @@ fn map_hyper(e: hyper::Error) -> HttpFailure {
     if let Some(tls) = super::tls::rustls_error_in_chain(&e) {
         return HttpFailure::Tls(tls.clone());
     }
-    if e.is_incomplete_message() || e.is_closed() {
-        return HttpFailure::Closed;
+    // Walk the source chain for the HTTP/2 error code, keeping each distinct message.
+    let mut chain = Vec::new();
+    let mut h2_code = None;
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+    while let Some(err) = cur {
+        if let Some(h2e) = err.downcast_ref::<h2::Error>() {
+            if let Some(reason) = h2e.reason() {
+                h2_code.get_or_insert((h2_error_name(u32::from(reason)), h2e.is_remote()));
+            }
+        }
+        let text = err.to_string();
+        if chain.last() != Some(&text) {
+            chain.push(text);
+        }
+        cur = err.source();
     }
-    HttpFailure::Protocol(e.to_string())
+    if let Some((code, by_peer)) = h2_code {
+        let message = if by_peer {
+            format!("the server ended the HTTP/2 stream with {code}")
+        } else {
+            format!("HTTP/2 error {code}")
+        };
+        return HttpFailure::Failed { kind: HttpFailureKind::Http2 { code, by_peer }, message, chain };
+    }
+    let message = chain.join(": ");
+    HttpFailure::Failed { kind: HttpFailureKind::Other, message, chain }
 }

@@ -4,7 +4,10 @@
 
 pub mod dns;
 pub mod http;
+pub mod late;
 mod options;
+pub mod records;
+pub mod stream;
 pub mod tls;
 
 use std::net::SocketAddr;
@@ -151,6 +154,40 @@ pub struct Handshake {
     pub rejected_after_handshake: bool,
 }
 
+/// When a server asked for a client certificate after the handshake.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LateWhen {
+    /// Before this probe sent anything (e.g. `--no-http`).
+    AfterHandshake,
+    /// After the HTTP request was sent: the server looked at the request first.
+    AfterRequest,
+}
+
+/// A certificate request seen after the handshake finished, whatever the TLS stack did with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LateCertRequest {
+    pub how: late::LateMethod,
+    pub when: LateWhen,
+}
+
+/// How the HTTP exchange ended when it produced no response (or an incomplete one).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum HttpFailureKind {
+    /// The server closed the connection after the request, before any response byte.
+    ClosedBeforeResponse,
+    /// The connection was reset (TCP RST) after the request was sent.
+    ResetAfterRequest,
+    /// The HTTP/2 peer ended the stream or the connection with this error code
+    /// (`HTTP_1_1_REQUIRED`, `PROTOCOL_ERROR`…).
+    Http2 { code: String, by_peer: bool },
+    /// No response head within the time limit.
+    Timeout,
+    /// Anything else (the source chain is in `http_error_chain`).
+    Other,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HttpResult {
     /// `HTTP/1.1` or `HTTP/2`.
@@ -161,6 +198,9 @@ pub struct HttpResult {
     /// The first 4 KiB of the body, lossily decoded as UTF-8.
     pub body_preview: String,
     pub body_truncated: bool,
+    /// The head arrived but the body did not finish within the time limit.
+    #[serde(default)]
+    pub body_timed_out: bool,
     pub ttfb_ms: f64,
     /// The request as it was sent (older sessions have none recorded).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -213,6 +253,26 @@ pub struct ProbeResult {
     pub http: Option<HttpResult>,
     /// Why HTTP produced no result, when it was attempted and failed for a non-TLS reason.
     pub http_error: Option<String>,
+    /// The same failure, typed.
+    #[serde(default)]
+    pub http_failure: Option<HttpFailureKind>,
+    /// The error and its sources, outermost first (hyper, h2, I/O).
+    #[serde(default)]
+    pub http_error_chain: Vec<String>,
+    /// The server's first bytes were `HTTP/`: it speaks plain HTTP on this port.
+    #[serde(default)]
+    pub plain_http_reply: bool,
+    /// A certificate request after the handshake (TLS 1.2 renegotiation), seen in the record headers.
+    #[serde(default)]
+    pub late_cert_request: Option<LateCertRequest>,
+    /// Re-runs with late authentication offered (the OpenSSL engine), when this probe saw a late
+    /// request, or saw none on TLS 1.3 and got 401/403.
+    #[serde(default)]
+    pub late_auth: Vec<late::LateAuthRun>,
+    /// The same probe over HTTP/1.1, after the server refused HTTP/2 with HTTP_1_1_REQUIRED (as
+    /// curl retries).
+    #[serde(default)]
+    pub http1_retry: Option<Box<ProbeResult>>,
     pub failed_phase: Option<Phase>,
     pub timings_ms: Timings,
     /// The same probe without the client certificate, when one was configured and requested.
@@ -225,12 +285,75 @@ fn ms(d: Duration) -> f64 {
 
 /// Run one probe to the end. Every failure is recorded in the result; this never errors.
 pub async fn run_probe(opts: &ProbeOptions, ctx: &ProbeContext) -> ProbeResult {
-    let mut result = run_once(opts, ctx, ctx.identity.as_ref()).await;
-    if opts.compare_without_cert && ctx.identity.is_some() && result.client_cert_requested {
+    let identity = ctx.identity.as_ref();
+    let mut result = run_once(opts, ctx, identity).await;
+    // The server refused HTTP/2 for this request: retry over HTTP/1.1 on a new connection, as curl does.
+    if matches!(&result.http_failure, Some(HttpFailureKind::Http2 { code, .. }) if code == "HTTP_1_1_REQUIRED") {
+        let mut o = opts.clone();
+        o.alpn = vec!["http/1.1".into()];
+        let mut retry = run_once(&o, ctx, identity).await;
+        retry.late_auth = late_reruns(&o, identity, &retry).await;
+        result.http1_retry = Some(Box::new(retry));
+    } else {
+        result.late_auth = late_reruns(opts, identity, &result).await;
+    }
+    if opts.compare_without_cert && identity.is_some() && result.client_cert_requested {
         let without = run_once(opts, ctx, None).await;
         result.compare_without_cert = Some(Box::new(without));
     }
     result
+}
+
+/// The re-runs with late authentication offered: when this probe saw a late request, or saw no
+/// CertificateRequest on TLS 1.3 and got 401/403 (a server that would ask with PHA).
+async fn late_reruns(
+    opts: &ProbeOptions,
+    identity: Option<&ClientIdentity>,
+    first: &ProbeResult,
+) -> Vec<late::LateAuthRun> {
+    let Some(address) = first.tcp.address.as_deref().and_then(|a| a.parse::<SocketAddr>().ok()) else {
+        return vec![];
+    };
+    let refused_on_tls13 = first.tls.version.as_deref() == Some("TLSv1.3")
+        && !first.client_cert_requested
+        && first.http.as_ref().is_some_and(|h| h.status == 401 || h.status == 403);
+    let methods = match (&first.late_cert_request, refused_on_tls13) {
+        (Some(seen), _) => vec![seen.how],
+        (None, true) => vec![late::LateMethod::Pha, late::LateMethod::Renegotiation],
+        (None, false) => return vec![],
+    };
+    if opts.no_http {
+        return vec![];
+    }
+    let authority = if opts.port == 443 { opts.host.clone() } else { format!("{}:{}", opts.host, opts.port) };
+    let late_identity = identity.map(|i| late::LateIdentity {
+        chain_der: i.chain.iter().map(|c| c.der.clone()).collect(),
+        key_der: i.key_der.clone(),
+    });
+    let mut runs = Vec::new();
+    for how in methods {
+        let req = late::LateAuthRequest {
+            address,
+            server_name: opts.server_name().to_string(),
+            authority: authority.clone(),
+            method: opts.method.clone(),
+            path: opts.path.clone(),
+            headers: opts.headers.clone(),
+            how,
+            identity: late_identity.clone(),
+            timeout: Duration::from_millis(opts.timeouts.http_ms.max(opts.timeouts.tls_ms)),
+        };
+        match tokio::task::spawn_blocking(move || late::run_late_auth(&req)).await {
+            Ok(run) => runs.push(run),
+            Err(e) => record_unfinished(&mut runs, how, e.to_string()),
+        }
+    }
+    runs
+}
+
+/// A re-run whose thread failed is still recorded, as a run that could not be made.
+fn record_unfinished(runs: &mut Vec<late::LateAuthRun>, how: late::LateMethod, why: String) {
+    runs.push(late::LateAuthRun::not_run(how, format!("the late-authentication run did not finish: {why}")));
 }
 
 async fn run_once(opts: &ProbeOptions, ctx: &ProbeContext, identity: Option<&ClientIdentity>) -> ProbeResult {
@@ -259,6 +382,12 @@ async fn run_once(opts: &ProbeOptions, ctx: &ProbeContext, identity: Option<&Cli
         handshake: Handshake::default(),
         http: None,
         http_error: None,
+        http_failure: None,
+        http_error_chain: vec![],
+        plain_http_reply: false,
+        late_cert_request: None,
+        late_auth: vec![],
+        http1_retry: None,
         failed_phase: None,
         timings_ms: Timings::default(),
         compare_without_cert: None,

@@ -237,6 +237,9 @@ pub fn parse_host_port(text: &str, default_port: Option<u16>) -> std::result::Re
 pub struct ClientIdentity {
     pub chain: Vec<Certificate>,
     pub certified: Arc<rustls::sign::CertifiedKey>,
+    /// The private key as DER, for the OpenSSL engine of the late-authentication re-run; wiped
+    /// when dropped.
+    pub key_der: zeroize::Zeroizing<Vec<u8>>,
     /// Where it was loaded from (paths only), for reports.
     pub origin: String,
 }
@@ -265,7 +268,8 @@ impl ClientIdentity {
             .map_err(|e| Error::input(&origin, format!("private key cannot be used for TLS ({e})")))?;
         let ders = chain.iter().map(|c| rustls::pki_types::CertificateDer::from(c.der.clone())).collect();
         let certified = Arc::new(rustls::sign::CertifiedKey::new(ders, signing));
-        Ok(ClientIdentity { chain, certified, origin })
+        let key_der = zeroize::Zeroizing::new(key.secret_der().to_vec());
+        Ok(ClientIdentity { chain, certified, key_der, origin })
     }
 }
 

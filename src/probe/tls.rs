@@ -12,7 +12,12 @@ use rustls::{AlertDescription, ClientConfig, SignatureScheme};
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 
-use super::{ClientIdentity, Handshake, NotSentReason, Phase, ProbeOptions, ProbeResult, TlsFailure, TlsVersionPin};
+use super::late::LateMethod;
+use super::records::{RecordFacts, Watched};
+use super::{
+    ClientIdentity, Handshake, LateCertRequest, LateWhen, NotSentReason, Phase, ProbeOptions, ProbeResult, TlsFailure,
+    TlsVersionPin,
+};
 use crate::cert::{dotnet_name_from_der, Certificate};
 use crate::danger::server_cert::RecordingServerVerifier;
 
@@ -109,10 +114,12 @@ pub(super) async fn handshake_and_request(
         }
     };
     let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let (stream, watch) = Watched::new(stream);
     let started = Instant::now();
     let connected =
         tokio::time::timeout(Duration::from_millis(opts.timeouts.tls_ms), connector.connect(name, stream)).await;
     result.timings_ms.tls = Some(super::ms(started.elapsed()));
+    result.plain_http_reply = watch.facts().server_spoke_plain_http;
 
     let mut tls = match connected {
         Ok(Ok(s)) => Some(s),
@@ -157,22 +164,52 @@ pub(super) async fn handshake_and_request(
     } else {
         let h2 = result.tls.alpn.as_deref() == Some("h2");
         let started = Instant::now();
-        let outcome = super::http::request(stream, h2, opts).await;
+        // TLS 1.3 with a CertificateRequest: the verdict on our certificate comes after Finished.
+        let settle: Option<Box<dyn Fn() -> bool + Send>> =
+            if result.client_cert_requested && result.tls.version.as_deref() == Some("TLSv1.3") {
+                let at_connect = watch.facts().server_records;
+                let w = watch.clone();
+                Some(Box::new(move || w.facts().server_records > at_connect))
+            } else {
+                None
+            };
+        let outcome = super::http::request(stream, h2, opts, settle).await;
         result.timings_ms.http = Some(super::ms(started.elapsed()));
         match outcome {
             Ok(http) => result.http = Some(http),
             Err(super::http::HttpFailure::Tls(e)) => rejected_after_handshake(result, &e),
-            Err(other) => {
-                result.http_error = Some(other.to_string());
+            Err(super::http::HttpFailure::Failed { kind, message, chain }) => {
+                result.http_error = Some(message);
+                result.http_failure = Some(kind);
+                result.http_error_chain = chain;
                 result.failed_phase = Some(Phase::Http);
             }
         }
     }
+    result.late_cert_request = late_request_seen(&watch.facts(), result.tls.version.as_deref());
     server_chain
 }
 
+/// TLS 1.2 only: record headers are in clear, so a handshake record after the server's Finished
+/// is a HelloRequest. (A TLS 1.3 post-handshake CertificateRequest is encrypted, and rustls does
+/// not offer PHA, so a server never sends one to this probe.)
+fn late_request_seen(facts: &RecordFacts, version: Option<&str>) -> Option<LateCertRequest> {
+    if version != Some("TLSv1.2") || !facts.late_handshake_tls12() {
+        return None;
+    }
+    let when = match facts.client_app_records_before_late {
+        Some(n) if n > 0 => LateWhen::AfterRequest,
+        _ => LateWhen::AfterHandshake,
+    };
+    Some(LateCertRequest { how: LateMethod::Renegotiation, when })
+}
+
 /// With `--no-http`: a bounded read, so a TLS 1.3 rejection that follows the handshake is seen.
-async fn settle(mut stream: tokio_rustls::client::TlsStream<TcpStream>, opts: &ProbeOptions, result: &mut ProbeResult) {
+async fn settle(
+    mut stream: tokio_rustls::client::TlsStream<Watched<TcpStream>>,
+    opts: &ProbeOptions,
+    result: &mut ProbeResult,
+) {
     let mut buf = [0u8; 512];
     // Data, a clean close, or silence: the handshake stands.
     if let Ok(Err(e)) =
@@ -212,7 +249,7 @@ fn fail(result: &mut ProbeResult, phase: Phase, failure: TlsFailure, msg: String
 }
 
 /// The acceptable-CA hint as a .NET name; rustls hands over the Name with or without its SEQUENCE.
-fn hint_name(der: &[u8]) -> String {
+pub(crate) fn hint_name(der: &[u8]) -> String {
     if let Some(n) = dotnet_name_from_der(der) {
         return n;
     }

@@ -156,7 +156,11 @@ fn target_markdown(out: &mut String, t: &TargetRun) {
             "- Verify() against uploaded CAs ({}): {}\n",
             md_text(&cv.uploaded.join(", ")),
             if cv.verdict.ok {
-                "true".to_string()
+                match &cv.revocation_answer {
+                    Some(a) if a.passes() == Some(false) => format!("false ({})", md_text(&a.to_string())),
+                    Some(a) if a.passes().is_none() => format!("not known here ({})", md_text(&a.to_string())),
+                    _ => "true".to_string(),
+                }
             } else {
                 format!("false ({})", md_text(&text::verdict_summary(&cv.verdict)))
             }
@@ -174,6 +178,9 @@ fn target_markdown(out: &mut String, t: &TargetRun) {
         out.push_str(&format!("- Policy {}: answers {answer}", md_code(&p.source)));
         if let Some(d) = &o.decided_by {
             out.push_str(&format!(", decided by {}", md_code(d)));
+        }
+        if let Some(r) = o.last_error.as_ref().and_then(|e| e.reason.as_ref()) {
+            out.push_str(&format!(", context.LastError.Reason {}", md_code(r)));
         }
         out.push('\n');
     }

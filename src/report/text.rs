@@ -2,7 +2,7 @@
 
 use super::json::InspectReport;
 use crate::cert::CertInfo;
-use crate::diagnose::{Finding, PolicyEvaluation};
+use crate::diagnose::{ClientVerify, Finding, PolicyEvaluation};
 use crate::probe::ProbeResult;
 use crate::session::{Session, TargetKind};
 use crate::text::{self, clean};
@@ -85,6 +85,7 @@ pub fn inspect_text(r: &InspectReport, origins: &[String]) -> String {
     if let Some(cv) = &r.client_verify {
         out.push_str(&format!("\nVerify() against uploaded CA certificates ({})\n", clean(&cv.uploaded.join(", "))));
         verdict_text(&mut out, &cv.verdict);
+        revocation_text(&mut out, cv);
     }
     if let Some(p) = &r.policy {
         out.push('\n');
@@ -93,6 +94,47 @@ pub fn inspect_text(r: &InspectReport, origins: &[String]) -> String {
     out.push('\n');
     findings_text(&mut out, &r.findings);
     out
+}
+
+/// The revocation part of `Verify()`: each certificate's sources and answers, then the outcome,
+/// wrapped so the text report stays readable at 80 columns.
+fn revocation_text(out: &mut String, cv: &ClientVerify) {
+    let Some(report) = &cv.revocation else { return };
+    for c in &report.certificates {
+        for l in c.lines() {
+            wrapped_line(out, &format!("Revocation {}", c.depth), &l);
+        }
+    }
+    if let Some(a) = &cv.revocation_answer {
+        let verify = match a.passes() {
+            Some(true) => "true".to_string(),
+            Some(false) => format!("false: {a}"),
+            None => format!("not known here: {a}"),
+        };
+        wrapped_line(out, "Verify()", &verify);
+    }
+}
+
+/// [`line`], continued on further lines (indented under the value) at word boundaries.
+fn wrapped_line(out: &mut String, label: &str, value: &str) {
+    const WIDTH: usize = 64;
+    let mut rows: Vec<String> = vec![String::new()];
+    for word in clean(value).split(' ') {
+        let last = rows.last_mut().map(|r| r.chars().count()).unwrap_or(0);
+        if last > 0 && last + 1 + word.chars().count() > WIDTH {
+            rows.push(String::new());
+        }
+        if let Some(row) = rows.last_mut() {
+            if !row.is_empty() {
+                row.push(' ');
+            }
+            row.push_str(word);
+        }
+    }
+    for (i, row) in rows.iter().enumerate() {
+        let label = if i == 0 { label } else { "" };
+        out.push_str(&format!("  {label:<12} {row}\n"));
+    }
 }
 
 /// The policy's verdict in two or three lines.
@@ -109,6 +151,14 @@ pub fn policy_text(out: &mut String, p: &PolicyEvaluation) {
     line(out, "Answers", &verdict);
     if let Some(d) = &o.decided_by {
         line(out, "Decided by", d);
+    }
+    if let Some(e) = &o.last_error {
+        let reason = match (&e.reason, &e.reason_unknown) {
+            (Some(r), _) => r.clone(),
+            (None, Some(why)) => format!("unknown: {why}"),
+            (None, None) => "unknown".into(),
+        };
+        wrapped_line(out, "LastError", &format!("Source {}, Reason {reason}", e.source));
     }
 }
 

@@ -51,6 +51,16 @@ pub struct MaterialRefs {
     pub client_ca: Vec<String>,
     pub policy: Option<String>,
     pub azure: Vec<String>,
+    /// `--offline`: revocation data (CRLs, OCSP) is not fetched.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub offline: bool,
+    /// `--deployment-cert ID=FILE`: the service's certificate entities (`context.Deployment.Certificates`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub deployment_certs: Vec<String>,
+    /// `--named-value NAME=VALUE`. Never saved: a named value can be a secret, so a saved
+    /// session replays with them unresolved (and says so).
+    #[serde(skip)]
+    pub named_values: Vec<String>,
 }
 
 /// What kind of run a target is.

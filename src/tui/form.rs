@@ -343,9 +343,10 @@ impl TargetForm {
         let mut o = self.base.options.clone().unwrap_or_else(|| ProbeOptions::new(&host, port));
         o.host = host;
         o.port = port;
-        o.role = match text(FieldKey::Role).as_str() {
-            "outbound" => ProbeRole::Outbound,
-            _ => ProbeRole::Inbound,
+        o.role = if text(FieldKey::Role) == ProbeRole::Outbound.to_string() {
+            ProbeRole::Outbound
+        } else {
+            ProbeRole::Inbound
         };
         o.sni = optional(FieldKey::Sni);
         o.connect_to = optional(FieldKey::ConnectTo);
@@ -410,6 +411,9 @@ impl TargetForm {
             client_ca: paths(FieldKey::ClientCa),
             policy: optional(FieldKey::Policy),
             azure: paths(FieldKey::Azure),
+            offline: self.base.material.offline,
+            deployment_certs: self.base.material.deployment_certs.clone(),
+            named_values: self.base.material.named_values.clone(),
         };
         // A name that was only the automatic label follows the new host, port and role.
         let old_label = self.base.options.as_ref().map(crate::engine::probe_label);
@@ -433,7 +437,8 @@ impl TargetForm {
 }
 
 fn toggle_role(f: &mut Field) {
-    f.value = if f.value == "outbound" { "inbound".into() } else { "outbound".into() };
+    let outbound = ProbeRole::Outbound.to_string();
+    f.value = if f.value == outbound { ProbeRole::Inbound.to_string() } else { outbound };
     f.cursor = f.value.chars().count();
 }
 

@@ -285,11 +285,13 @@ fn every_catalog_id_has_a_firing_test() {
 fn healthy_policy(env: &LabEnv) -> String {
     let good = cert_info(&env.pki().client_good);
     let snippet = thumbprint_literal_snippet(&good.thumbprint_sha1, &good.issuer);
+    // validate-revocation="false": the lab's private CAs publish no CRL, and with the default (true)
+    // .NET reports RevocationStatusUnknown and the gateway answers 401 (policy-revocation-unknown).
     format!(
         r#"<policies>
   <inbound>
     <base />
-    <validate-client-certificate validate-revocation="true" validate-trust="true" validate-not-before="true" validate-not-after="true" ignore-error="false">
+    <validate-client-certificate validate-revocation="false" validate-trust="true" validate-not-before="true" validate-not-after="true" ignore-error="false">
       <identities>
         <identity thumbprint="{tp}" issuer-subject="{issuer}" />
       </identities>
@@ -399,6 +401,68 @@ async fn fires_gateway_did_not_request_cert() {
         let run = probe(env.inbound(HOST_NO_NEGOTIATE, "/echo"), env.trusting()).await;
         fires(&run, "gateway-did-not-request-cert", Severity::Warning, Symptom::NullCertificate);
         env.lab.shutdown().await;
+    })
+    .await
+}
+
+/// Apache with `SSLVerifyClient require` inside a `<Location>`: the certificate is asked for only
+/// after the request, on every protocol; the late finding comes first and "did not request" is not
+/// claimed.
+#[tokio::test]
+async fn fires_gateway_requested_cert_late() {
+    bounded(async {
+        let pki = crate::gateways::GatewayPki::new();
+        let gw = crate::gateways::apache(&pki, "h2 http/1.1", crate::late_auth::APACHE_LATE);
+        let dir = Dir::new();
+        pki.write_client_files(&dir);
+        let material = MaterialRefs {
+            cert: Some(s(&dir.path("client.pem"))),
+            key: Some(s(&dir.path("client.key"))),
+            ca: vec![s(&dir.path("server-root.pem"))],
+            ..refs()
+        };
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], gw.port));
+        for (pin, alpn, quote) in [
+            (
+                TlsVersionPin::Tls12,
+                "http/1.1",
+                "the server started a renegotiation (HelloRequest) after the HTTP request arrived",
+            ),
+            (TlsVersionPin::Tls13, "http/1.1", "no post-handshake authentication offered (rustls cannot): HTTP 403"),
+            (TlsVersionPin::Tls12, "h2,http/1.1", "over HTTP/2 the server ended the request with HTTP_1_1_REQUIRED"),
+        ] {
+            let mut o = options(ProbeRole::Inbound, "localhost", addr, "/secure/");
+            o.tls_version = Some(pin);
+            o.alpn = alpn.split(',').map(String::from).collect();
+            let run = probe(o, material.clone()).await;
+            let f = fires(&run, "gateway-requested-cert-late", Severity::Error, Symptom::NullCertificate);
+            assert_eq!(
+                run.findings[0].id,
+                "gateway-requested-cert-late",
+                "{pin:?} {alpn}:\n{}",
+                summary(&run.findings)
+            );
+            quotes(f, quote);
+            quotes(f, "re-run answering TLS 1.2 renegotiation");
+            quotes(f, "with the client certificate: the server renegotiated, HTTP 200");
+            if pin == TlsVersionPin::Tls13 {
+                quotes(f, "TLS 1.3 post-handshake authentication: not tried");
+            }
+            assert!(f.fix[0].contains("localhost") && f.fix[0].contains("Negotiate client certificate"), "{:?}", f.fix);
+            absent(&run, "gateway-did-not-request-cert");
+            for other in &run.findings {
+                if pin == TlsVersionPin::Tls12 {
+                    assert!(
+                        !other.evidence.iter().any(|e| e.contains("TLS 1.3") || e.contains("TLSv1.3")),
+                        "{other:?}"
+                    );
+                }
+            }
+        }
+        // The public page asks for nothing, late or not: no late finding there.
+        let run = probe(options(ProbeRole::Inbound, "localhost", addr, "/"), material.clone()).await;
+        absent(&run, "gateway-requested-cert-late");
+        fires(&run, "gateway-did-not-request-cert", Severity::Error, Symptom::NullCertificate);
     })
     .await
 }
@@ -1357,4 +1421,57 @@ fn fires_kv_versioned_secret() {
         "keyVault.secretIdentifier: https://kv-lab.vault.azure.net/secrets/gateway-outbound/0a1b2c3d4e5f40718293a4b5c6d7e8f9",
     );
     absent(&run, "kv-sync-failed");
+}
+
+// .NET: a chain whose certificates name no CRL distribution point and no OCSP responder ends in
+// X509ChainStatusFlags.RevocationStatusUnknown under the default policy (RevocationMode.Online),
+// so Verify() is false while VerifyNoRevocation() is true; the same with --offline, because no
+// network can supply a status the certificates do not say where to find.
+#[test]
+fn fires_policy_revocation_unknown() {
+    let dir = Dir::new();
+    let pki = crate::util::Pki::new("Revocation");
+    let leaf = pki.leaf(&Spec::leaf("client.example").client_only());
+    let chain = dir.write("client.pem", format!("{}{}", leaf.cert_pem(), pki.intermediate.cert_pem()));
+    let root = s(&dir.write("root.pem", pki.root.cert_pem()));
+    let verify_policy = s(&dir.write(
+        "verify.xml",
+        r#"<policies><inbound><choose>
+  <when condition="@(context.Request.Certificate == null || !context.Request.Certificate.Verify())">
+    <return-response><set-status code="403" reason="Invalid client certificate" /></return-response>
+  </when>
+</choose></inbound></policies>"#,
+    ));
+    for offline in [false, true] {
+        let material =
+            MaterialRefs { client_ca: vec![root.clone()], policy: Some(verify_policy.clone()), offline, ..refs() };
+        let run = inspect(&[&chain], Role::Client, material);
+        let policy = run.policy.as_ref().expect("policy evaluated");
+        assert_eq!(policy.outcome.status, 403, "Verify() is false: {:?}", policy.outcome);
+        let f = fires(&run, "policy-revocation-unknown", Severity::Error, Symptom::Forbidden403);
+        quotes(f, "inbound/choose[1]/when[1] condition clause 2: Verify() is false, VerifyNoRevocation() is true");
+        quotes(f, "certificate 0 (CN=client.example, O=mtls-doctor lab): no CRL distribution point, no OCSP responder");
+        assert!(f.fix.iter().any(|x| x.contains("VerifyNoRevocation()")), "{:?}", f.fix);
+        assert!(f.fix[0].starts_with("Is revocation meant to be checked"), "{:?}", f.fix);
+    }
+
+    // validate-client-certificate with its default validate-revocation="true": 401, same cause.
+    let vcc = s(&dir.write("vcc.xml", "<policies><inbound><validate-client-certificate /></inbound></policies>"));
+    let material = MaterialRefs { client_ca: vec![root.clone()], policy: Some(vcc), ..refs() };
+    let run = inspect(&[&chain], Role::Client, material);
+    assert_eq!(run.policy.as_ref().map(|p| p.outcome.status), Some(401));
+    let f = fires(&run, "policy-revocation-unknown", Severity::Error, Symptom::Forbidden403);
+    quotes(f, "inbound/validate-client-certificate[1]: validate-revocation (default true) fails");
+
+    // VerifyNoRevocation(): no revocation check, nothing fires.
+    let nr = s(&dir.write(
+        "norev.xml",
+        r#"<policies><inbound><choose>
+  <when condition="@(!context.Request.Certificate.VerifyNoRevocation())"><return-response><set-status code="403" /></return-response></when>
+</choose></inbound></policies>"#,
+    ));
+    let material = MaterialRefs { client_ca: vec![root], policy: Some(nr), ..refs() };
+    let run = inspect(&[&chain], Role::Client, material);
+    assert_eq!(run.policy.as_ref().map(|p| p.outcome.status), Some(200));
+    assert!(!run.findings.iter().any(|f| f.id == "policy-revocation-unknown"));
 }

@@ -1,5 +1,6 @@
 //! One integration test binary (see ripgrep's tests/): each module tests one area end to end.
 
+mod after_handshake;
 mod azure;
 mod cert_dotnet;
 mod cert_model;
@@ -9,7 +10,11 @@ mod demo;
 mod dns;
 mod findings;
 mod findings_docs;
+mod gateway_peers;
+mod gateway_requests;
+mod gateways;
 mod lab;
+pub mod late_auth;
 mod listen;
 mod listen_cli;
 mod material;
@@ -19,6 +24,7 @@ mod policy;
 mod probe_lab;
 mod probe_peers;
 mod report;
+mod revocation;
 mod session;
 mod tui;
 mod util;

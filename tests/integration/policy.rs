@@ -3,8 +3,8 @@
 use mtls_doctor::cert::{CertInfo, Certificate};
 use mtls_doctor::pki::{Issued, Spec};
 use mtls_doctor::policy::{
-    evaluate, parse_policy, thumbprint_literal_snippet, ElementOutcome, Policy, PolicyForm, PolicyInput, PolicyOutcome,
-    ValidationFailure,
+    evaluate, parse_policy, thumbprint_literal_snippet, DeploymentCertificate, ElementOutcome, Policy, PolicyForm,
+    PolicyInput, PolicyOutcome, ValidationFailure,
 };
 use rcgen::DnType;
 use time::OffsetDateTime;
@@ -20,8 +20,9 @@ fn input(cert: Option<&CertInfo>) -> PolicyInput<'_> {
         cert,
         verify_ok: Some(true),
         verify_no_revocation_ok: Some(true),
+        revocation: None,
         issuer_thumbprint: None,
-        deployment_thumbprints: vec![],
+        deployment_certificates: None,
         now: OffsetDateTime::now_utc(),
     }
 }
@@ -56,13 +57,14 @@ fn guide_policy(thumbprint: &str, issuer: &str) -> String {
 struct Lab {
     pki: Pki,
     good_info: CertInfo,
+    good: Issued,
 }
 
 fn lab() -> Lab {
     let pki = Pki::new("Policy");
     let good = pki.leaf(&Spec::leaf("client.example").client_only());
     let good_info = info(&good);
-    Lab { pki, good_info }
+    Lab { pki, good_info, good }
 }
 
 #[test]
@@ -271,8 +273,15 @@ fn validate_client_certificate_matches_issuer_subject_and_common_name() {
     assert_eq!(out.identity_checks[1].actual.as_deref(), Some("client.example"));
 }
 
+// validate-client-certificate answers 401 and sets context.LastError.Reason, as recorded against a real
+// instance (ronaldbosma/mtls-with-apim ProtectedApiTests): unregistered -> IdentityNotMatched, untrusted
+// -> NotTrusted, expired -> Expired, not yet valid -> NotYetValid, none -> NotFound.
+fn reason(out: &PolicyOutcome) -> Option<&str> {
+    out.last_error.as_ref().and_then(|e| e.reason.as_deref())
+}
+
 #[test]
-fn validate_client_certificate_without_matching_identity_answers_403() {
+fn validate_client_certificate_without_matching_identity_answers_401() {
     let lab = lab();
     let xml = vcc(
         "",
@@ -280,7 +289,8 @@ fn validate_client_certificate_without_matching_identity_answers_403() {
 <identity subject="O=mtls-doctor lab, CN=client.example" />"#,
     );
     let out = run(&xml, &input(Some(&lab.good_info)));
-    assert_eq!(out.status, 403);
+    assert_eq!(out.status, 401);
+    assert_eq!(reason(&out), Some("ClientCertificateIdentityNotMatched"));
     assert_eq!(
         out.elements[0].outcome,
         ElementOutcome::CertificateRejected {
@@ -302,7 +312,8 @@ fn validate_client_certificate_expired_passes_only_without_not_after_check() {
     let out = run(&vcc(r#"validate-not-after="false""#, &identity), &input(Some(&expired)));
     assert_eq!(out.status, 200);
     let out = run(&vcc("", &identity), &input(Some(&expired)));
-    assert_eq!(out.status, 403);
+    assert_eq!(out.status, 401);
+    assert_eq!(reason(&out), Some("ClientCertificateExpired"));
     assert_eq!(
         out.elements[0].outcome,
         ElementOutcome::CertificateRejected {
@@ -336,7 +347,8 @@ fn validate_client_certificate_trust_and_missing_certificate() {
     inp.verify_ok = Some(false);
     inp.verify_no_revocation_ok = Some(false);
     let out = run(xml, &inp);
-    assert_eq!(out.status, 403);
+    assert_eq!(out.status, 401);
+    assert_eq!(reason(&out), Some("ClientCertificateNotTrusted"));
     assert_eq!(
         out.elements[0].outcome,
         ElementOutcome::CertificateRejected {
@@ -353,8 +365,16 @@ fn validate_client_certificate_trust_and_missing_certificate() {
             ignored: false
         }
     );
+    // No recorded reason for a revocation-only failure: said so, not guessed.
+    assert_eq!(reason(&out), None);
+    assert!(out
+        .last_error
+        .as_ref()
+        .and_then(|e| e.reason_unknown.as_deref())
+        .is_some_and(|w| w.contains("not documented")));
     let out = run(xml, &input(None));
-    assert_eq!(out.status, 403);
+    assert_eq!(out.status, 401);
+    assert_eq!(reason(&out), Some("ClientCertificateNotFound"));
     assert_eq!(out.decided_by.as_deref(), Some("validate-client-certificate[1]: no client certificate"));
     let mut unknown = input(Some(&lab.good_info));
     unknown.verify_ok = None;
@@ -374,7 +394,12 @@ fn deployment_certificates_any_checks_uploaded_thumbprints() {
 </choose>"#;
     let other = info(&lab.pki.leaf(&Spec::leaf("other.example").client_only()));
     let mut inp = input(Some(&lab.good_info));
-    inp.deployment_thumbprints = vec![other.thumbprint_sha1.clone()];
+    let entity = |id: &str, tp: &str| DeploymentCertificate { id: id.into(), thumbprint: tp.into() };
+    // Not given at all: unknown, not "none uploaded".
+    let out = run(xml, &inp);
+    assert!(!out.determined, "{out:?}");
+    assert!(out.unevaluable.iter().any(|u| u.why.contains("--deployment-cert")), "{:?}", out.unevaluable);
+    inp.deployment_certificates = Some(vec![entity("partner-a", &other.thumbprint_sha1)]);
     let out = run(xml, &inp);
     assert_eq!(out.status, 403);
     let any: Vec<_> = out.comparisons.iter().filter(|c| c.literal_source.starts_with("deployment")).collect();
@@ -384,12 +409,16 @@ fn deployment_certificates_any_checks_uploaded_thumbprints() {
     assert!(!any[0].property_is_left);
     assert!(!any[0].result);
 
-    inp.deployment_thumbprints.push(lab.good_info.thumbprint_sha1.clone());
+    if let Some(d) = inp.deployment_certificates.as_mut() {
+        d.push(entity("partner-b", &lab.good_info.thumbprint_sha1));
+    }
     let out = run(xml, &inp);
     assert_eq!(out.status, 200);
     let equals = r#"<choose><when condition="@(!context.Deployment.Certificates.Any(c => c.Value.Thumbprint.Equals(context.Request.Certificate.Thumbprint)))"><return-response><set-status code="403" /></return-response></when></choose>"#;
     assert_eq!(run(equals, &inp).status, 200);
-    inp.deployment_thumbprints.clear();
+    let by_key = r#"<choose><when condition="@(!context.Deployment.Certificates.Any(c => c.Key == "partner-b" && c.Value.Thumbprint == context.Request.Certificate.Thumbprint))"><return-response><set-status code="403" /></return-response></when></choose>"#;
+    assert_eq!(run(by_key, &inp).status, 200);
+    inp.deployment_certificates = Some(vec![]);
     assert_eq!(run(equals, &inp).status, 403);
 }
 
@@ -716,4 +745,151 @@ fn policy_file_is_read_capped_and_named_in_errors() {
     let latin1 = dir.write("latin1.xml", b"<choose caf\xe9/>");
     let err = mtls_doctor::policy::load_policy_file(&latin1).expect_err("not UTF-8").to_string();
     assert_eq!(err, format!("{}: is not UTF-8 text", latin1.display()));
+}
+
+// The on-error section runs after validate-client-certificate fails and reads context.LastError.
+#[test]
+fn on_error_reads_last_error_reason_after_validate_client_certificate() {
+    let lab = lab();
+    let xml = r#"<policies>
+  <inbound><validate-client-certificate validate-revocation="false"><identities><identity thumbprint="0000000000000000000000000000000000000000" /></identities></validate-client-certificate></inbound>
+  <on-error>
+    <choose>
+      <when condition="@(context.LastError.Source == "validate-client-certificate" && context.LastError.Reason == "ClientCertificateNotFound")">
+        <return-response><set-status code="495" reason="No certificate" /></return-response>
+      </when>
+      <when condition="@(context.LastError.Reason == "ClientCertificateIdentityNotMatched")">
+        <return-response><set-status code="403" reason="Not registered" /></return-response>
+      </when>
+    </choose>
+  </on-error>
+</policies>"#;
+    let out = run(xml, &input(Some(&lab.good_info)));
+    assert_eq!((out.status, reason(&out)), (403, Some("ClientCertificateIdentityNotMatched")));
+    let out = run(xml, &input(None));
+    assert_eq!((out.status, reason(&out)), (495, Some("ClientCertificateNotFound")));
+
+    // Without on-error the gateway's own 401 stands; a revocation-only failure has no known
+    // reason, so an on-error condition on it is not guessed.
+    let mut inp = input(Some(&lab.good_info));
+    inp.verify_ok = Some(false);
+    let xml = r#"<policies><inbound><validate-client-certificate /></inbound>
+  <on-error><choose><when condition="@(context.LastError.Reason == "ClientCertificateNotTrusted")"><return-response><set-status code="403" /></return-response></when></choose></on-error>
+</policies>"#;
+    let out = run(xml, &inp);
+    assert!(!out.determined, "{out:?}");
+    assert!(out.unevaluable.iter().any(|u| u.why.contains("not documented")), "{:?}", out.unevaluable);
+}
+
+// context.Deployment.Certificates and issuer-certificate-id come from the service's certificate
+// entities: an az-shaped `az apim certificate list` export and `--deployment-cert ID=FILE`.
+#[test]
+fn deployment_certificates_and_issuer_certificate_id_from_exports() {
+    use mtls_doctor::engine;
+    use mtls_doctor::session::{MaterialRefs, TargetKind, TargetRun};
+    let lab = lab();
+    let dir = crate::util::Dir::new();
+    let client = dir.write("client.pem", format!("{}{}", lab.good.cert_pem(), lab.pki.intermediate.cert_pem()));
+    let issuing = dir.write("issuing.pem", lab.pki.intermediate.cert_pem());
+    let good_tp = lab.good_info.thumbprint_sha1.clone();
+    let export = format!(
+        r#"{{"value": [{{"id": "/subscriptions/0/resourceGroups/rg/providers/Microsoft.ApiManagement/service/s/certificates/partner-a",
+  "type": "Microsoft.ApiManagement/service/certificates", "name": "partner-a",
+  "properties": {{"subject": "CN=lab-client", "thumbprint": "{}", "expirationDate": "2030-01-01T00:00:00Z"}}}}]}}"#,
+        good_tp.to_lowercase()
+    );
+    let azure = dir.write("certificates.json", export);
+    let policy = dir.write(
+        "policy.xml",
+        r#"<policies><inbound>
+  <validate-client-certificate validate-revocation="false" validate-trust="false"><identities><identity issuer-certificate-id="issuing-ca" /></identities></validate-client-certificate>
+  <choose><when condition="@(!context.Deployment.Certificates.Any(c => c.Key == "partner-a" && c.Value.Thumbprint == context.Request.Certificate.Thumbprint))"><return-response><set-status code="403" /></return-response></when></choose>
+</inbound></policies>"#,
+    );
+    let run_with = |deployment: Vec<String>| {
+        let material = MaterialRefs {
+            policy: Some(policy.display().to_string()),
+            azure: vec![azure.display().to_string()],
+            deployment_certs: deployment,
+            ..MaterialRefs::default()
+        };
+        let loaded = engine::load(&material).expect("material loads");
+        let run = TargetRun {
+            kind: TargetKind::Inspect,
+            files: vec![client.display().to_string()],
+            material,
+            ..TargetRun::default()
+        };
+        engine::run_inspect_target(run, mtls_doctor::verify::Role::Client, None, &loaded).expect("inspect")
+    };
+    // The issuing CA given as the entity "issuing-ca": the identity matches, the export's entry
+    // (lowercase thumbprint, normalised as the service shows it) matches the Any() check.
+    let run = run_with(vec![format!("issuing-ca={}", issuing.display())]);
+    let o = &run.policy.as_ref().expect("policy").outcome;
+    assert_eq!((o.status, o.determined), (200, true), "{o:?}");
+    assert_eq!(o.identity_checks[0].matched, Some(true));
+    // An id that is not among the entities: reported as unresolved, not as a mismatch.
+    let run = run_with(vec![]);
+    let o = &run.policy.as_ref().expect("policy").outcome;
+    assert!(!o.determined);
+    assert!(
+        o.unevaluable.iter().any(|u| u.why.contains("no certificate with id \"issuing-ca\"")),
+        "{:?}",
+        o.unevaluable
+    );
+    // A malformed flag is one clear input error naming it.
+    let bad = MaterialRefs { deployment_certs: vec!["no-equals-sign".into()], ..MaterialRefs::default() };
+    let err = engine::load(&bad).err().map(|e| e.to_string()).unwrap_or_default();
+    assert_eq!(err, "--deployment-cert no-equals-sign: expected ID=FILE");
+}
+
+// Named values: substituted as the gateway does before the policy runs; an unresolved one is
+// reported as such (not as a syntax error), and the value never reaches a saved session.
+#[test]
+fn named_values_resolve_from_the_command_line() {
+    use mtls_doctor::engine;
+    use mtls_doctor::session::{MaterialRefs, TargetKind, TargetRun};
+    let lab = lab();
+    let dir = crate::util::Dir::new();
+    let client = dir.write("client.pem", lab.good.cert_pem());
+    let policy = dir.write(
+        "policy.xml",
+        r#"<policies><inbound><choose>
+  <when condition="@(context.Request.Certificate.Thumbprint != "{{partner-thumbprint}}")"><return-response><set-status code="403" /></return-response></when>
+</choose></inbound></policies>"#,
+    );
+    let run_with = |values: Vec<String>| {
+        let material = MaterialRefs {
+            policy: Some(policy.display().to_string()),
+            named_values: values,
+            ..MaterialRefs::default()
+        };
+        let loaded = engine::load(&material).expect("material loads");
+        let run = TargetRun {
+            kind: TargetKind::Inspect,
+            files: vec![client.display().to_string()],
+            material,
+            ..TargetRun::default()
+        };
+        engine::run_inspect_target(run, mtls_doctor::verify::Role::Client, None, &loaded).expect("inspect")
+    };
+    let tp = lab.good_info.thumbprint_sha1.clone();
+    let run = run_with(vec![format!("partner-thumbprint={tp}")]);
+    assert_eq!(run.policy.as_ref().map(|p| (p.outcome.status, p.outcome.determined)), Some((200, true)));
+    let saved = serde_json::to_string(&run.material).expect("serialize");
+    assert!(!saved.contains(&tp) && !saved.contains("partner-thumbprint"), "{saved}");
+
+    let run = run_with(vec!["other=1".into()]);
+    let o = &run.policy.as_ref().expect("policy").outcome;
+    assert!(!o.determined);
+    assert_eq!(o.unevaluable[0].fragment, "{{partner-thumbprint}}");
+    assert!(o.unevaluable[0].why.contains("--named-value"), "{:?}", o.unevaluable);
+
+    let bad = MaterialRefs {
+        policy: Some(policy.display().to_string()),
+        named_values: vec!["secret-without-name".into()],
+        ..MaterialRefs::default()
+    };
+    let err = engine::load(&bad).err().map(|e| e.to_string()).unwrap_or_default();
+    assert_eq!(err, "--named-value: expected NAME=VALUE");
 }

@@ -131,6 +131,8 @@ struct PolicyOutcome {
     elements: Vec<Value>,
     comparisons: Vec<Value>,
     verify_calls: Vec<Value>,
+    #[serde(default)]
+    last_error: Option<Value>,
     identity_checks: Vec<Value>,
     unevaluable: Vec<Value>,
     authentication_certificates: Vec<Value>,
@@ -144,6 +146,10 @@ struct ClientVerify {
     uploaded: Vec<String>,
     thumbprint: String,
     verdict: Verdict,
+    #[serde(default)]
+    revocation: Option<Value>,
+    #[serde(default)]
+    revocation_answer: Option<Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -249,6 +255,7 @@ struct Http {
     headers: Vec<(String, String)>,
     body_preview: String,
     body_truncated: bool,
+    body_timed_out: bool,
     ttfb_ms: f64,
     request: Option<SentRequest>,
 }
@@ -300,6 +307,12 @@ struct Probe {
     failed_phase: Option<String>,
     timings_ms: Timings,
     compare_without_cert: Option<Box<Probe>>,
+    http_failure: Option<Value>,
+    http_error_chain: Vec<String>,
+    plain_http_reply: bool,
+    late_cert_request: Option<Value>,
+    late_auth: Vec<Value>,
+    http1_retry: Option<Box<Probe>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -18,12 +18,7 @@ impl Walker<'_, '_> {
         let path = when.path.as_str();
         let raw = when.condition.trim();
         if let Some(named) = named_value(raw) {
-            self.unevaluable(
-                path,
-                None,
-                named,
-                "named values are resolved by the service; the value is not known here",
-            );
+            self.unevaluable(path, None, named, "the named value was not given (--named-value NAME=VALUE)");
             self.result("when", path, ElementOutcome::Unevaluable);
             return CondResult::Undetermined;
         }
@@ -62,6 +57,7 @@ impl Walker<'_, '_> {
             bindings: Vec::new(),
             comparisons: Vec::new(),
             verify_calls: Vec::new(),
+            last_error: self.last_error.clone(),
         };
         // The clause whose value fixes the chain: the first true one of `||`, the first false one of `&&`.
         let decisive = !matches!(op, Some(BinOp::And));
@@ -161,6 +157,8 @@ struct ExprEval<'a, 'b> {
     bindings: Vec<(String, Val)>,
     comparisons: Vec<Comparison>,
     verify_calls: Vec<VerifyCall>,
+    /// `context.LastError`: set only while on-error runs after a policy failed.
+    last_error: Option<super::LastError>,
 }
 
 fn unevaluable(src: &str, span: Span, why: impl Into<String>) -> Stop {
@@ -168,6 +166,14 @@ fn unevaluable(src: &str, span: Span, why: impl Into<String>) -> Stop {
 }
 
 impl ExprEval<'_, '_> {
+    /// `context.Deployment.Certificates`, or why it is not known.
+    fn deployment(&self) -> Result<&[super::DeploymentCertificate], Stop> {
+        self.input.deployment_certificates.as_deref().ok_or_else(|| Stop::Unevaluable {
+            fragment: "context.Deployment.Certificates".into(),
+            why: super::DEPLOYMENT_UNKNOWN.into(),
+        })
+    }
+
     fn text(&self, span: Span) -> String {
         span.text(self.src).to_string()
     }
@@ -280,6 +286,11 @@ impl ExprEval<'_, '_> {
             Val::Context => match name {
                 "Request" => Ok(Val::Request),
                 "Deployment" => Ok(Val::Deployment),
+                // Outside on-error (or after an exception this tool does not name) there is no
+                // recorded error: a policy failure is the only source modelled.
+                "LastError" => {
+                    Ok(if self.last_error.is_some() { Val::LastError } else { Val::Null { certificate: false } })
+                }
                 _ => unknown(self, "context"),
             },
             Val::Request => match name {
@@ -293,6 +304,21 @@ impl ExprEval<'_, '_> {
                 "Certificates" => Ok(Val::DeploymentCertificates),
                 _ => unknown(self, "context.Deployment"),
             },
+            Val::LastError => {
+                let Some(err) = &self.last_error else { return Err(self.null_reference(target_expr, span)) };
+                let value = match name {
+                    "Source" => err.source.clone(),
+                    "Reason" => match &err.reason {
+                        Some(r) => r.clone(),
+                        None => {
+                            let why = err.reason_unknown.clone().unwrap_or_else(|| "the reason is not known".into());
+                            return Err(unevaluable(self.src, span, why));
+                        }
+                    },
+                    _ => return unknown(self, "context.LastError"),
+                };
+                Ok(Val::Str(Text { raw: value.clone(), value, origin: Origin::Literal, transforms: Vec::new() }))
+            }
             Val::Cert => {
                 let Some(cert) = self.input.cert else {
                     return Err(self.null_reference(target_expr, span));
@@ -330,12 +356,15 @@ impl ExprEval<'_, '_> {
             },
             Val::DeploymentEntry(i) => match name {
                 "Value" => Ok(Val::DeploymentCert(i)),
-                "Key" => Err(unevaluable(self.src, span, "the ids of uploaded certificates are not known here")),
+                "Key" => {
+                    let value = self.deployment()?.get(i).map(|c| c.id.clone()).unwrap_or_default();
+                    Ok(Val::Str(Text { raw: value.clone(), value, origin: Origin::Literal, transforms: Vec::new() }))
+                }
                 _ => unknown(self, "a certificate entry"),
             },
             Val::DeploymentCert(i) => match name {
                 "Thumbprint" => {
-                    let value = self.input.deployment_thumbprints.get(i).cloned().unwrap_or_default();
+                    let value = self.deployment()?.get(i).map(|c| c.thumbprint.clone()).unwrap_or_default();
                     Ok(Val::Str(Text {
                         raw: value.clone(),
                         value,
@@ -388,8 +417,18 @@ impl ExprEval<'_, '_> {
         match recv {
             Val::Cert => match (name, args.len()) {
                 ("Verify", 0) | ("VerifyNoRevocation", 0) => {
-                    let known =
-                        if name == "Verify" { self.input.verify_ok } else { self.input.verify_no_revocation_ok };
+                    let full = name == "Verify";
+                    let known = if full { self.input.verify_ok } else { self.input.verify_no_revocation_ok };
+                    let chain_ok = self.input.verify_no_revocation_ok == Some(true);
+                    let revocation = self.input.revocation.filter(|_| full && chain_ok);
+                    if let (None, Some(answer)) = (known, revocation) {
+                        return Err(unevaluable(
+                            self.src,
+                            span,
+                            format!("Verify() is VerifyNoRevocation() (true here) plus .NET's online revocation check, and {answer}"),
+                        ));
+                    }
+                    let revocation = revocation.filter(|_| known == Some(false)).map(|a| a.to_string());
                     let Some(result) = known else {
                         return Err(unevaluable(
                             self.src,
@@ -403,6 +442,7 @@ impl ExprEval<'_, '_> {
                         method: name.to_string(),
                         result,
                         evaluated: !self.shadow,
+                        revocation,
                     });
                     Ok(Val::Bool(result))
                 }
@@ -454,12 +494,12 @@ impl ExprEval<'_, '_> {
                 _ => unsupported(self, "string"),
             },
             Val::DeploymentCertificates => match (name, args) {
-                ("Any", []) => Ok(Val::Bool(!self.input.deployment_thumbprints.is_empty())),
+                ("Any", []) => Ok(Val::Bool(!self.deployment()?.is_empty())),
                 ("Any", [lambda]) => {
                     let ExprKind::Lambda { param, body } = &lambda.kind else {
                         return Err(unevaluable(self.src, lambda.span, "Any() needs a lambda `c => …`"));
                     };
-                    for i in 0..self.input.deployment_thumbprints.len() {
+                    for i in 0..self.deployment()?.len() {
                         self.bindings.push((param.clone(), Val::DeploymentEntry(i)));
                         let r = self.eval(body).and_then(|v| self.as_bool(v, body));
                         self.bindings.pop();

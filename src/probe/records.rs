@@ -1,0 +1,256 @@
+//! Watches the TLS record headers that pass under a TLS stack, in both directions. Record content
+//! types travel in clear, so in TLS 1.2 a handshake record that arrives after the server's
+//! Finished is a late handshake (a HelloRequest: the server wants to renegotiate), whatever the
+//! TLS stack then does with it. Only headers are parsed; nothing is decrypted or kept.
+
+use std::io;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+const CHANGE_CIPHER_SPEC: u8 = 20;
+const HANDSHAKE: u8 = 22;
+const APPLICATION_DATA: u8 = 23;
+
+/// What the record headers showed so far.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RecordFacts {
+    /// The server sent ChangeCipherSpec (TLS 1.2: its records are encrypted from here on).
+    pub server_ccs_seen: bool,
+    /// Handshake records from the server after its ChangeCipherSpec. In TLS 1.2 the first is its
+    /// Finished; any further one is a late handshake from the server.
+    pub server_handshake_records_after_ccs: u32,
+    /// Application-data records the client had sent when the first late handshake record arrived.
+    pub client_app_records_before_late: Option<u32>,
+    /// Application-data records the client sent so far (in TLS 1.2: the request; in TLS 1.3 the
+    /// client's own Finished is one too).
+    pub client_app_records: u32,
+    /// Records received from the server so far.
+    pub server_records: u32,
+    /// The server's first bytes were `HTTP/`: a plain-HTTP answer on a port we spoke TLS to.
+    pub server_spoke_plain_http: bool,
+}
+
+impl RecordFacts {
+    /// TLS 1.2 only: did the server start a handshake after its Finished?
+    pub fn late_handshake_tls12(&self) -> bool {
+        self.server_ccs_seen && self.server_handshake_records_after_ccs >= 2
+    }
+}
+
+/// Splits a byte stream into TLS records by their 5-byte headers, across arbitrary chunking.
+#[derive(Debug, Default)]
+struct RecordSplitter {
+    header: Vec<u8>,
+    body_left: usize,
+}
+
+impl RecordSplitter {
+    /// Feed bytes; call `on_record(content_type)` for each record header completed.
+    fn feed(&mut self, mut data: &[u8], mut on_record: impl FnMut(u8)) {
+        while !data.is_empty() {
+            if self.body_left > 0 {
+                let n = self.body_left.min(data.len());
+                self.body_left -= n;
+                data = &data[n..];
+                continue;
+            }
+            let need = 5 - self.header.len();
+            let n = need.min(data.len());
+            self.header.extend_from_slice(&data[..n]);
+            data = &data[n..];
+            if self.header.len() == 5 {
+                on_record(self.header[0]);
+                self.body_left = usize::from(u16::from_be_bytes([self.header[3], self.header[4]]));
+                self.header.clear();
+            }
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct WatchState {
+    facts: RecordFacts,
+    from_server: RecordSplitter,
+    from_client: RecordSplitter,
+    server_prefix: Vec<u8>,
+}
+
+impl WatchState {
+    fn server_bytes(&mut self, data: &[u8]) {
+        if self.server_prefix.len() < 5 {
+            let n = (5 - self.server_prefix.len()).min(data.len());
+            self.server_prefix.extend_from_slice(&data[..n]);
+            self.facts.server_spoke_plain_http = self.server_prefix == b"HTTP/";
+        }
+        let WatchState { facts, from_server, .. } = self;
+        from_server.feed(data, |ty| {
+            facts.server_records += 1;
+            match ty {
+                CHANGE_CIPHER_SPEC => facts.server_ccs_seen = true,
+                HANDSHAKE if facts.server_ccs_seen => {
+                    facts.server_handshake_records_after_ccs += 1;
+                    if facts.server_handshake_records_after_ccs == 2 {
+                        facts.client_app_records_before_late = Some(facts.client_app_records);
+                    }
+                }
+                _ => {}
+            }
+        });
+    }
+
+    fn client_bytes(&mut self, data: &[u8]) {
+        let WatchState { facts, from_client, .. } = self;
+        from_client.feed(data, |ty| {
+            if ty == APPLICATION_DATA {
+                facts.client_app_records += 1;
+            }
+        });
+    }
+}
+
+/// A shared view of what a `Watched` stream saw.
+#[derive(Debug, Clone, Default)]
+pub struct RecordWatch(Arc<Mutex<WatchState>>);
+
+impl RecordWatch {
+    pub fn facts(&self) -> RecordFacts {
+        self.0.lock().map(|s| s.facts).unwrap_or_default()
+    }
+
+    fn server_bytes(&self, data: &[u8]) {
+        if let Ok(mut s) = self.0.lock() {
+            s.server_bytes(data);
+        }
+    }
+
+    fn client_bytes(&self, data: &[u8]) {
+        if let Ok(mut s) = self.0.lock() {
+            s.client_bytes(data);
+        }
+    }
+}
+
+/// A transport (TCP) stream whose record headers are watched; reads are the server's bytes.
+#[derive(Debug)]
+pub struct Watched<S> {
+    inner: S,
+    watch: RecordWatch,
+}
+
+impl<S> Watched<S> {
+    pub fn new(inner: S) -> (Self, RecordWatch) {
+        let watch = RecordWatch::default();
+        (Watched { inner, watch: watch.clone() }, watch)
+    }
+
+    pub fn watch(&self) -> &RecordWatch {
+        &self.watch
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Watched<S> {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if let Poll::Ready(Ok(())) = &polled {
+            let fresh = &buf.filled()[before..];
+            self.watch.server_bytes(fresh);
+        }
+        polled
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
+        let polled = Pin::new(&mut self.inner).poll_write(cx, data);
+        if let Poll::Ready(Ok(n)) = &polled {
+            self.watch.client_bytes(&data[..*n]);
+        }
+        polled
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// The blocking counterpart, for the OpenSSL engine (`std::io`).
+impl<S: io::Read> io::Read for Watched<S> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.watch.server_bytes(&buf[..n]);
+        Ok(n)
+    }
+}
+
+impl<S: io::Write> io::Write for Watched<S> {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(data)?;
+        self.watch.client_bytes(&data[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(ty: u8, len: u16) -> Vec<u8> {
+        let mut r = vec![ty, 3, 3];
+        r.extend(len.to_be_bytes());
+        r.extend(std::iter::repeat_n(0xAA, usize::from(len)));
+        r
+    }
+
+    #[test]
+    fn a_handshake_record_after_the_servers_finished_is_late_across_any_chunking() {
+        let mut wire = record(HANDSHAKE, 90); // ServerHello..Done
+        wire.extend(record(CHANGE_CIPHER_SPEC, 1));
+        wire.extend(record(HANDSHAKE, 40)); // Finished
+        wire.extend(record(HANDSHAKE, 28)); // HelloRequest
+        for chunk in [1usize, 3, 7, 1000] {
+            let w = RecordWatch::default();
+            w.client_bytes(&record(APPLICATION_DATA, 50));
+            for part in wire.chunks(chunk) {
+                w.server_bytes(part);
+            }
+            let f = w.facts();
+            assert!(f.late_handshake_tls12(), "chunk {chunk}: {f:?}");
+            assert_eq!(f.client_app_records_before_late, Some(1));
+        }
+    }
+
+    #[test]
+    fn a_plain_http_answer_is_named_even_split() {
+        let w = RecordWatch::default();
+        w.server_bytes(b"HT");
+        w.server_bytes(b"TP/1.1 400 Bad Request\r\n");
+        assert!(w.facts().server_spoke_plain_http);
+        let w = RecordWatch::default();
+        w.server_bytes(&record(HANDSHAKE, 10));
+        assert!(!w.facts().server_spoke_plain_http);
+    }
+
+    #[test]
+    fn a_normal_tls12_handshake_and_response_is_not_late() {
+        let w = RecordWatch::default();
+        let mut wire = record(HANDSHAKE, 90);
+        wire.extend(record(CHANGE_CIPHER_SPEC, 1));
+        wire.extend(record(HANDSHAKE, 40));
+        wire.extend(record(APPLICATION_DATA, 300));
+        w.server_bytes(&wire);
+        assert!(!w.facts().late_handshake_tls12());
+        assert_eq!(w.facts().client_app_records_before_late, None);
+    }
+}

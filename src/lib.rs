@@ -19,8 +19,9 @@
 //!
 //! Where to look:
 //! - a finding's id is `diagnose::FindingId` (diagnose/id.rs); its words and fix are in
-//!   diagnose/catalog.rs; the rule that decides it is in one of diagnose/{probe,server,cert,policy,
-//!   azure}_rules.rs (grep the variant name); docs/findings.md documents each id.
+//!   diagnose/catalog.rs; the rule that decides it is in one of diagnose/{probe,server,cert,chain,
+//!   policy,azure}_rules.rs (grep the variant name), and diagnose/outcome.rs then lets the server's
+//!   final answer set the severity; docs/findings.md documents each id.
 //! - a probe phase is recorded in probe/mod.rs (`run_probe`: DNS in probe/dns.rs, TCP in mod.rs,
 //!   TLS in probe/tls.rs with the recording verifiers in danger/, HTTP in probe/http.rs).
 //! - every word a person reads about a domain value (roles, verdicts, alerts, schemes, reasons) is

@@ -95,7 +95,7 @@ pub const CATALOG: &[Entry] = &[
         severity: W,
         title: "The client certificate's issuer is not among the CA names the server accepts",
         guide: G_CA_UPLOAD,
-        rank: 22,
+        rank: 23,
     },
     // TLS-level rejection inbound
     Entry {
@@ -104,7 +104,7 @@ pub const CATALOG: &[Entry] = &[
         severity: E,
         title: "The server rejected the client certificate during the TLS handshake",
         guide: G_CA_UPLOAD,
-        rank: 25,
+        rank: 22,
     },
     // certificate checks
     Entry {
@@ -415,6 +415,71 @@ pub const CATALOG: &[Entry] = &[
         title: "The Key Vault reference is pinned to a version: auto-rotation is off",
         guide: G_KV,
         rank: 96,
+    },
+    // Reading the chains (issue 10)
+    Entry {
+        id: FindingId::ServerCertNotYetValid,
+        symptom: Expiry,
+        severity: E,
+        title: "A certificate in the server's chain is not valid yet",
+        guide: G_ROTATE,
+        rank: 62,
+    },
+    Entry {
+        id: FindingId::ClientChainIncomplete,
+        symptom: Tls,
+        severity: E,
+        title: "The client sends its leaf without the intermediate the server needs",
+        guide: G_CERTS,
+        rank: 23,
+    },
+    Entry {
+        id: FindingId::ChainOutOfOrder,
+        symptom: Tls,
+        severity: I,
+        title: "The certificate chain is sent out of order",
+        guide: G_CERTS,
+        rank: 90,
+    },
+    Entry {
+        id: FindingId::ChainIncludesRoot,
+        symptom: Tls,
+        severity: I,
+        title: "The certificate chain includes its root",
+        guide: G_CERTS,
+        rank: 91,
+    },
+    Entry {
+        id: FindingId::CertSha1Signature,
+        symptom: Tls,
+        severity: W,
+        title: "The certificate is signed with SHA-1",
+        guide: G_CERTS,
+        rank: 34,
+    },
+    Entry {
+        id: FindingId::CertClientIsCa,
+        symptom: Tls,
+        severity: W,
+        title: "The client certificate is a CA certificate (CA:TRUE)",
+        guide: G_CERTS,
+        rank: 35,
+    },
+    Entry {
+        id: FindingId::CaListTooLarge,
+        symptom: NullCertificate,
+        severity: W,
+        title: "The server's acceptable-CA list is larger than Windows Schannel handles",
+        guide: G_CA_UPLOAD,
+        rank: 24,
+    },
+    Entry {
+        id: FindingId::PortalRequestsCert,
+        symptom: NullCertificate,
+        severity: W,
+        title: "A hostname that serves browsers asks for a client certificate",
+        guide: G_NEGOTIATE,
+        rank: 14,
     },
 ];
 

@@ -61,6 +61,20 @@ pub fn cert_findings(c: &CertInfo, ctx: &CertContext, out: &mut Vec<Finding>) {
                     .into()];
             push(out, f);
         }
+        if is_sha1(&c.signature_algorithm) {
+            let mut f = finding(FindingId::CertSha1Signature);
+            f.cause = "The client certificate is signed with SHA-1. OpenSSL 3 at its default security level (nginx, Apache, HAProxy on current distributions) refuses it with \"CA signature digest algorithm too weak\" (verify error 68) and an OpenSSL 3 client will not even load it; Go (crypto/tls since 1.18) and rustls refuse SHA-1 signatures too.".into();
+            f.evidence.push(format!("{label} signature algorithm {}", c.signature_algorithm));
+            f.fix = vec!["Reissue the certificate signed with SHA-256 (or stronger) by its CA.".into()];
+            push(out, f);
+        }
+        if c.is_ca && !c.self_signed {
+            let mut f = finding(FindingId::CertClientIsCa);
+            f.cause = "The client certificate is marked CA:TRUE (basic constraints). rustls-based servers refuse a CA certificate as an end entity (webpki: CaUsedAsEndEntity); OpenSSL 3 accepts it; strict PKI checks flag it.".into();
+            f.evidence.push(format!("{label} basicConstraints CA:TRUE"));
+            f.fix = vec!["Reissue the client certificate as an end-entity certificate (basicConstraints CA:FALSE, EKU clientAuth).".into()];
+            push(out, f);
+        }
         if c.self_signed && !c.is_ca {
             let mut f = finding(FindingId::CertSelfSigned);
             f.cause = "The client certificate signs itself: Verify() passes only if this very certificate is uploaded to the service as a CA certificate.".into();
@@ -88,4 +102,9 @@ pub fn cert_findings(c: &CertInfo, ctx: &CertContext, out: &mut Vec<Finding>) {
             }
         }
     }
+}
+
+/// SHA-1 signature algorithms as `CertInfo` names them (RSA, ECDSA, DSA).
+fn is_sha1(algorithm: &str) -> bool {
+    matches!(algorithm, "sha1WithRSAEncryption" | "ecdsa-with-SHA1" | "1.2.840.10040.4.3" | "1.3.14.3.2.29")
 }

@@ -88,6 +88,14 @@ finding_ids! {
     KvRoleMissing => "kv-role-missing",
     KvSyncFailed => "kv-sync-failed",
     KvVersionedSecret => "kv-versioned-secret",
+    ServerCertNotYetValid => "server-cert-not-yet-valid",
+    ClientChainIncomplete => "client-chain-incomplete",
+    ChainOutOfOrder => "chain-out-of-order",
+    ChainIncludesRoot => "chain-includes-root",
+    CertSha1Signature => "cert-sha1-signature",
+    CertClientIsCa => "cert-client-is-ca",
+    CaListTooLarge => "ca-list-too-large",
+    PortalRequestsCert => "portal-requests-cert",
 }
 
 /// A string that names no finding.

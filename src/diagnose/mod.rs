@@ -5,9 +5,11 @@
 pub mod azure_rules;
 pub mod catalog;
 pub mod cert_rules;
+pub mod chain_rules;
 pub mod finding;
 pub mod id;
 pub mod late_rules;
+pub mod outcome;
 pub mod policy_rules;
 pub mod probe_rules;
 mod revocation_rules;
@@ -139,8 +141,23 @@ pub fn diagnose(obs: &Observations) -> Vec<Finding> {
         out.push(f);
     }
 
+    let known_cas: Vec<&CertInfo> = obs
+        .uploaded_cas
+        .iter()
+        .chain(obs.inspected.map(|i| i.certs.as_slice()).unwrap_or_default())
+        .filter(|c| c.is_ca)
+        .collect();
     for p in obs.probes {
         probe_rules::probe_findings(p, &mut out);
+        chain_rules::chain_shape_findings(p, &mut out);
+        chain_rules::ca_list_too_large(p, &mut out);
+        chain_rules::portal_requests_cert(p, obs.azure, &mut out);
+        if chain_rules::client_chain_incomplete(p, &known_cas, &mut out) {
+            // The server does not know the leaf's issuer because it was not sent, not because the
+            // CA is unacceptable: say the one thing.
+            let subject = probe_rules::subject_of(p);
+            out.retain(|f| !(f.id == FindingId::ClientCertCaNotAcceptable && f.subject.as_deref() == Some(&subject)));
+        }
         let subject = probe_rules::subject_of(p);
         for (chain, role) in [(&p.client_chain, Role::Client), (&p.server_chain, Role::Server)] {
             if let Some(leaf) = chain.first() {
@@ -161,6 +178,7 @@ pub fn diagnose(obs: &Observations) -> Vec<Finding> {
             };
             cert_rules::cert_findings(leaf, &ctx, &mut out);
         }
+        chain_rules::inspected_shape_findings(&ins.origin, ins.role, &ins.certs, &mut out);
         if ins.key_mismatch {
             let mut f = catalog::finding(FindingId::CertKeyMismatch);
             f.subject = Some(ins.origin.clone());
@@ -253,6 +271,7 @@ pub fn diagnose(obs: &Observations) -> Vec<Finding> {
         azure_rules::azure_findings(az, obs.probes, &chain, auth_cert, &mut out);
     }
 
+    outcome::follow_outcome(obs.probes, &mut out);
     finish(out)
 }
 
@@ -285,6 +304,12 @@ fn finish(mut out: Vec<Finding>) -> Vec<Finding> {
     // The same certificate problem seen from several probes is one finding.
     let mut seen_cert = std::collections::HashSet::new();
     out.retain(|f| if f.id.is_certificate() { seen_cert.insert((f.id, f.evidence.first().cloned())) } else { true });
+    // "See also" names each other finding once, in the order the rules gave them.
+    for f in &mut out {
+        let own = f.id;
+        let mut named = std::collections::HashSet::new();
+        f.related.retain(|r| *r != own && named.insert(*r));
+    }
     out.sort_by_key(|f| (f.severity, catalog::rank(f.id)));
     out
 }
@@ -292,4 +317,23 @@ fn finish(mut out: Vec<Finding>) -> Vec<Finding> {
 /// Whether any finding is an error (exit code 1).
 pub fn has_errors(findings: &[Finding]) -> bool {
     findings.iter().any(|f| f.severity == Severity::Error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::catalog::finding;
+    use super::{finish, FindingId};
+
+    #[test]
+    fn see_also_lists_each_other_id_once() {
+        let mut f = finding(FindingId::PolicyRejects);
+        f.related = vec![
+            FindingId::ThumbprintMismatch,
+            FindingId::PolicyRejects,
+            FindingId::IssuerOrder,
+            FindingId::ThumbprintMismatch,
+        ];
+        let out = finish(vec![f]);
+        assert_eq!(out[0].related, [FindingId::ThumbprintMismatch, FindingId::IssuerOrder]);
+    }
 }

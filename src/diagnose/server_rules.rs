@@ -31,6 +31,7 @@ pub struct ServerChain<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Judgement {
     Expired,
+    NotYetValid,
     NameMismatch,
     Untrusted,
 }
@@ -38,6 +39,7 @@ enum Judgement {
 fn judge(verify_code: i32) -> Option<Judgement> {
     match verify_code {
         code::CERT_HAS_EXPIRED => Some(Judgement::Expired),
+        code::CERT_NOT_YET_VALID => Some(Judgement::NotYetValid),
         code::HOSTNAME_MISMATCH => Some(Judgement::NameMismatch),
         c if code::UNTRUSTED.contains(&c) => Some(Judgement::Untrusted),
         _ => None,
@@ -60,37 +62,7 @@ pub fn server_chain_findings(sc: &ServerChain) -> Vec<Finding> {
         (FindingId::ServerCertUntrusted, FindingId::ServerCertNameMismatch)
     };
     match judgement {
-        Judgement::Expired => {
-            let mut f = finding(FindingId::ServerCertExpired);
-            if let Some(l) = leaf {
-                f.cause = match sc.source {
-                    ChainSource::Presented { sni } => {
-                        format!("The certificate {sni} presents expired on {}.", l.not_after)
-                    }
-                    ChainSource::Inspected { origin } => {
-                        format!(
-                            "The server certificate in {origin} expired on {}: every client refuses it.",
-                            l.not_after
-                        )
-                    }
-                };
-                f.evidence.push(format!(
-                    "server certificate \"{}\" NotAfter {} ({} days ago)",
-                    l.subject, l.not_after, -l.days_left
-                ));
-            } else {
-                f.cause = "The server certificate has expired: every client refuses it.".into();
-            }
-            f.evidence.push(verify_line);
-            f.fix = vec![
-                "Renew the server certificate and bind the new one (Key Vault: upload a new version; the gateway picks it up within 4 hours or on refresh).".into(),
-            ];
-            if sc.backend {
-                f.symptom = Symptom::BadGateway502;
-                f.related.push(FindingId::BackendCertUntrusted);
-            }
-            out.push(f);
-        }
+        Judgement::Expired | Judgement::NotYetValid => out.push(validity_finding(sc, judgement, verify_line)),
         Judgement::NameMismatch => {
             let mut f = finding(name_id);
             let sans = leaf.map(|l| l.sans.join(", ")).unwrap_or_default();
@@ -165,4 +137,78 @@ pub fn server_chain_findings(sc: &ServerChain) -> Vec<Finding> {
         }
     }
     out
+}
+
+/// The certificate a verdict's depth points at: openssl counts depth along the path it built (leaf
+/// 0), which is not the order sent when the chain is out of order, so the path's thumbprint decides.
+/// None when that certificate came from the trust store rather than from the chain judged.
+pub fn certificate_at_depth<'a>(v: &Verdict, chain: &'a [CertInfo]) -> Option<&'a CertInfo> {
+    let depth = v.depth?;
+    let tp = v.path.get(depth)?;
+    chain.iter().find(|c| &c.thumbprint_sha1 == tp)
+}
+
+/// `server-cert-expired` / `server-cert-not-yet-valid`, at the certificate that failed.
+fn validity_finding(sc: &ServerChain, judgement: Judgement, verify_line: String) -> Finding {
+    let v = sc.verdict;
+    let expired = judgement == Judgement::Expired;
+    let mut f = finding(if expired { FindingId::ServerCertExpired } else { FindingId::ServerCertNotYetValid });
+    let depth = v.depth.unwrap_or(0);
+    let role = match depth {
+        0 => "server certificate".to_string(),
+        d if v.path.len() == d + 1 => format!("root CA certificate (depth {d})"),
+        d => format!("intermediate CA certificate (depth {d})"),
+    };
+    let whose = match sc.source {
+        ChainSource::Presented { sni } => format!("in the chain {sni} presents"),
+        ChainSource::Inspected { origin } => format!("in {origin}"),
+    };
+    match certificate_at_depth(v, sc.chain) {
+        Some(c) => {
+            f.cause = if expired {
+                format!(
+                    "The {role} {whose}, \"{}\", expired on {}: every client that checks the chain refuses it.",
+                    c.subject, c.not_after
+                )
+            } else {
+                format!("The {role} {whose}, \"{}\", is valid only from {}: clients refuse it until then (or a clock is wrong).", c.subject, c.not_before)
+            };
+            f.evidence.push(if expired {
+                format!(
+                    "{role} \"{}\" NotAfter {} ({} days ago); NotBefore {}; Thumbprint {}",
+                    c.subject, c.not_after, -c.days_left, c.not_before, c.thumbprint_sha1
+                )
+            } else {
+                format!(
+                    "{role} \"{}\" NotBefore {}; NotAfter {}; Thumbprint {}",
+                    c.subject, c.not_before, c.not_after, c.thumbprint_sha1
+                )
+            });
+        }
+        None => {
+            let tp = v.path.get(depth).cloned().unwrap_or_default();
+            f.cause = format!(
+                "The {role} at depth {depth} of the path, taken from the trust store (not sent by the server), is {}.",
+                if expired { "expired" } else { "not valid yet" }
+            );
+            f.evidence.push(format!("certificate at depth {depth}: {tp}"));
+        }
+    }
+    f.evidence.push(verify_line);
+    f.fix = if depth == 0 {
+        vec!["Renew the server certificate and bind the new one (Key Vault: upload a new version; the gateway picks it up within 4 hours or on refresh).".into()]
+    } else {
+        vec![
+            "Replace the CA certificate the server sends with its current version (the CA's renewed or cross-signed copy) and reload the server.".into(),
+            "If the CA itself has lapsed, reissue the server certificate from a CA that is valid.".into(),
+        ]
+    };
+    if !expired {
+        f.fix.push("Check the clocks of the machine that issued the certificate and of this one.".into());
+    }
+    if sc.backend {
+        f.symptom = Symptom::BadGateway502;
+        f.related.push(FindingId::BackendCertUntrusted);
+    }
+    f
 }

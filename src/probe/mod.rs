@@ -243,6 +243,10 @@ pub struct ProbeResult {
     pub client_cert_requested: bool,
     /// The CertificateRequest's certificate_authorities, in .NET name form.
     pub acceptable_ca_names: Vec<String>,
+    /// Size in bytes of the CertificateRequest's certificate_authorities list as it travels (each
+    /// DER name with its 2-byte length; 0 when no list or no request).
+    #[serde(default)]
+    pub acceptable_ca_names_bytes: usize,
     /// The signature schemes the server accepts for the client certificate.
     pub requested_signature_schemes: Vec<String>,
     pub client_cert_sent: bool,
@@ -375,6 +379,7 @@ async fn run_once(opts: &ProbeOptions, ctx: &ProbeContext, identity: Option<&Cli
         server_verify: None,
         client_cert_requested: false,
         acceptable_ca_names: vec![],
+        acceptable_ca_names_bytes: 0,
         requested_signature_schemes: vec![],
         client_cert_sent: false,
         client_cert_not_sent_reason: None,

@@ -145,6 +145,7 @@ pub(super) async fn handshake_and_request(
     if let Ok(rec) = resolver.record.lock() {
         result.client_cert_requested = rec.requested;
         result.acceptable_ca_names = rec.hints.iter().map(|h| hint_name(h)).collect();
+        result.acceptable_ca_names_bytes = rec.hints.iter().map(|h| 2 + wire_name_len(h)).sum();
         result.requested_signature_schemes = rec.schemes.iter().map(|s| crate::text::signature_scheme(*s)).collect();
         result.client_cert_sent = rec.sent;
         result.client_cert_not_sent_reason =
@@ -246,6 +247,20 @@ fn fail(result: &mut ProbeResult, phase: Phase, failure: TlsFailure, msg: String
         rejected_after_handshake: false,
     };
     result.failed_phase = Some(phase);
+}
+
+/// The length of a hint as a DER Name on the wire: rustls may hand it over without its SEQUENCE header.
+fn wire_name_len(der: &[u8]) -> usize {
+    let whole = der.first() == Some(&0x30) && dotnet_name_from_der(der).is_some();
+    if whole {
+        return der.len();
+    }
+    let header = match der.len() {
+        0..=0x7f => 2,
+        0x80..=0xff => 3,
+        _ => 4,
+    };
+    der.len() + header
 }
 
 /// The acceptable-CA hint as a .NET name; rustls hands over the Name with or without its SEQUENCE.

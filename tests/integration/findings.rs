@@ -519,12 +519,22 @@ async fn fires_azure_hostname_not_configured() {
 async fn fires_client_cert_missing() {
     bounded(async {
         let env = LabEnv::start().await;
-        let run = probe(env.inbound(HOST_NEGOTIATE, "/echo"), env.trusting()).await;
+        // /secure/* answers 403 without a certificate: the missing certificate is the error.
+        let run = probe(env.inbound(HOST_NEGOTIATE, "/secure/orders"), env.trusting()).await;
+        assert_eq!(run.probe.as_ref().and_then(|p| p.http.as_ref()).map(|h| h.status), Some(403));
         let f = fires(&run, "client-cert-missing", Severity::Error, Symptom::NullCertificate);
         // The gateway names the client root and the issuing CA.
         quotes(f, "CertificateRequest received with 2 acceptable CA name(s)");
         quotes(f, "the handshake completed (TLSv1.3)");
         absent(&run, "gateway-did-not-request-cert");
+        assert!(mtls_doctor::diagnose::has_errors(&run.findings));
+
+        // Severity follows the outcome: /echo takes the request without a certificate (an optional
+        // server answering 200), so the same observation is a warning and the exit code 0.
+        let run = probe(env.inbound(HOST_NEGOTIATE, "/echo"), env.trusting()).await;
+        let f = fires(&run, "client-cert-missing", Severity::Warning, Symptom::NullCertificate);
+        quotes(f, "the server still answered HTTP 200: it took the request");
+        assert!(!mtls_doctor::diagnose::has_errors(&run.findings), "{}", summary(&run.findings));
         env.lab.shutdown().await;
     })
     .await
@@ -570,6 +580,11 @@ async fn fires_client_cert_ca_not_acceptable() {
             f,
             "acceptable CA names: CN=mtls-doctor Lab Client Root, O=mtls-doctor lab; CN=mtls-doctor Lab Client Issuing CA, O=mtls-doctor lab",
         );
+        // The same certificate where the gateway then answers 403: the unacceptable issuer is the error.
+        let run = probe(env.inbound(HOST_NEGOTIATE, "/secure/orders"), env.client(&env.files.client_rogue)).await;
+        assert_eq!(run.probe.as_ref().and_then(|p| p.http.as_ref()).map(|h| h.status), Some(403));
+        let f = fires(&run, "client-cert-ca-not-acceptable", Severity::Error, Symptom::NullCertificate);
+        quotes(f, "the server answered HTTP 403 to the request with this certificate");
         env.lab.shutdown().await;
     })
     .await
@@ -659,8 +674,9 @@ async fn fires_cert_no_private_key() {
         let f = fires(&run, "cert-no-private-key", Severity::Error, Symptom::Tls);
         quotes(f, &format!("{cert}: certificate(s) found, no private key"));
         assert_eq!(f.subject.as_deref(), Some(cert.as_str()));
-        // The probe went on without a certificate, and the gateway asked for one.
-        fires(&run, "client-cert-missing", Severity::Error, Symptom::NullCertificate);
+        // The probe went on without a certificate, and the gateway asked for one; /echo still
+        // answered 200, so by "severity follows the outcome" that is a warning.
+        fires(&run, "client-cert-missing", Severity::Warning, Symptom::NullCertificate);
         env.lab.shutdown().await;
     })
     .await
@@ -1475,3 +1491,5 @@ fn fires_policy_revocation_unknown() {
     assert_eq!(run.policy.as_ref().map(|p| p.outcome.status), Some(200));
     assert!(!run.findings.iter().any(|f| f.id == "policy-revocation-unknown"));
 }
+
+include!("findings_chains.rs");

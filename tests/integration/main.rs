@@ -21,6 +21,7 @@ mod material;
 mod output;
 mod peers;
 mod policy;
+mod policy_csharp;
 mod probe_lab;
 mod probe_peers;
 mod report;

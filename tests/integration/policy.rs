@@ -560,7 +560,7 @@ fn unsupported_expressions_are_named_not_guessed() {
             "context.Request.Headers",
             Some(2),
         ),
-        (r#"context.Request.Certificate?.Thumbprint != "A""#, "?.", None),
+        (r#"context.Request.Certificate.Thumbprint != "A" ? true : false"#, "?", None),
         (
             r#"context.Request.Certificate.Thumbprint.Length != 40"#,
             "context.Request.Certificate.Thumbprint.Length",

@@ -297,6 +297,7 @@ struct Probe {
     server_verify: Option<Verdict>,
     client_cert_requested: bool,
     acceptable_ca_names: Vec<String>,
+    acceptable_ca_names_bytes: usize,
     requested_signature_schemes: Vec<String>,
     client_cert_sent: bool,
     client_cert_not_sent_reason: Option<String>,

@@ -124,7 +124,9 @@ fn diagnosis_403_with_policy_verdict_and_findings() {
     app.on_key(ch('5'));
     let text = render_text(&app, &dark(), 160, 45);
     assert!(text.contains("✖ 403"), "policy verdict:\n{text}");
-    assert!(text.contains("client-chain-untrusted"), "{text}");
+    // Severity follows the outcome: the gateway answered 403 to a certificate whose issuer is not
+    // among its acceptable CA names, so that error is listed first.
+    assert!(text.contains("client-cert-ca-not-acceptable"), "{text}");
     assert!(text.contains("✖ FAIL HTTP"), "the failing step is marked:\n{text}");
     assert!(text.contains("◀ fails here"), "{text}");
     snapshot("tui_diagnosis_403", &text);

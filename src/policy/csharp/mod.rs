@@ -58,6 +58,7 @@ impl Walker<'_, '_> {
             comparisons: Vec::new(),
             verify_calls: Vec::new(),
             last_error: self.last_error.clone(),
+            short_circuit: false,
         };
         // The clause whose value fixes the chain: the first true one of `||`, the first false one of `&&`.
         let decisive = !matches!(op, Some(BinOp::And));
@@ -159,6 +160,8 @@ struct ExprEval<'a, 'b> {
     verify_calls: Vec<VerifyCall>,
     /// `context.LastError`: set only while on-error runs after a policy failed.
     last_error: Option<super::LastError>,
+    /// A `?.` in the member chain being evaluated met null: the rest of that chain is null too.
+    short_circuit: bool,
 }
 
 fn unevaluable(src: &str, span: Span, why: impl Into<String>) -> Stop {
@@ -200,7 +203,24 @@ impl ExprEval<'_, '_> {
         }
     }
 
+    /// Evaluate `e` as a whole expression: a `?.` inside it stops at its end.
     fn eval(&mut self, e: &Expr) -> Result<Val, Stop> {
+        let v = self.eval_chain(e);
+        self.short_circuit = false;
+        v
+    }
+
+    /// The target of a member access or call: `a?.B.C` is null when `a` is, without an exception.
+    fn chain_target(&mut self, target: &Expr, null_cond: bool) -> Result<Option<Val>, Stop> {
+        let t = self.eval_chain(target)?;
+        if self.short_circuit || (null_cond && matches!(t, Val::Null { .. })) {
+            self.short_circuit = true;
+            return Ok(None);
+        }
+        Ok(Some(t))
+    }
+
+    fn eval_chain(&mut self, e: &Expr) -> Result<Val, Stop> {
         match &e.kind {
             ExprKind::Str(s) => {
                 Ok(Val::Str(Text { value: s.clone(), raw: s.clone(), origin: Origin::Literal, transforms: Vec::new() }))
@@ -210,11 +230,37 @@ impl ExprEval<'_, '_> {
             ExprKind::Null => Ok(Val::Null { certificate: false }),
             ExprKind::Paren(inner) => self.eval(inner),
             ExprKind::Ident(name) => self.ident(name, e.span),
-            ExprKind::Member { target, name } => {
-                let t = self.eval(target)?;
-                self.member(t, target, name, e.span)
+            ExprKind::Member { target, name, null_cond } => match self.chain_target(target, *null_cond)? {
+                Some(t) => self.member(t, target, name, e.span),
+                None => Ok(Val::Null { certificate: false }),
+            },
+            ExprKind::Call { target, name, args, null_cond } => match self.chain_target(target, *null_cond)? {
+                Some(recv) => self.call(recv, target, name, args, e.span),
+                None => Ok(Val::Null { certificate: false }),
+            },
+            ExprKind::Array(items) => {
+                let mut vals = Vec::with_capacity(items.len());
+                for item in items {
+                    match self.eval(item)? {
+                        v @ (Val::Str(_) | Val::Null { .. }) => vals.push(v),
+                        other => {
+                            return Err(unevaluable(
+                                self.src,
+                                item.span,
+                                format!("a string array element must be a string, found {}", other.describe()),
+                            ))
+                        }
+                    }
+                }
+                Ok(Val::Array(vals))
             }
-            ExprKind::Call { target, name, args } => self.call(target, name, args, e.span),
+            ExprKind::Coalesce { left, right } => match self.eval(left)? {
+                Val::Null { .. } => self.eval(right),
+                v => {
+                    self.shadow_eval(right);
+                    Ok(v)
+                }
+            },
             ExprKind::Lambda { .. } => {
                 Err(unevaluable(self.src, e.span, "a lambda is only supported as the argument of Any()"))
             }
@@ -402,8 +448,7 @@ impl ExprEval<'_, '_> {
         }
     }
 
-    fn call(&mut self, target: &Expr, name: &str, args: &[Expr], span: Span) -> Result<Val, Stop> {
-        let recv = self.eval(target)?;
+    fn call(&mut self, recv: Val, target: &Expr, name: &str, args: &[Expr], span: Span) -> Result<Val, Stop> {
         if let Val::Null { .. } = recv {
             return Err(self.null_reference(target, span));
         }
@@ -491,27 +536,59 @@ impl ExprEval<'_, '_> {
                     };
                     self.string_equals(left, right, cmp, "string.Equals", span)
                 }
+                ("IsNullOrEmpty" | "IsNullOrWhiteSpace", [a]) => match self.eval(a)? {
+                    Val::Null { .. } => Ok(Val::Bool(true)),
+                    // char.IsWhiteSpace is Unicode White_Space, as Rust's char::is_whitespace.
+                    Val::Str(t) if name == "IsNullOrEmpty" => Ok(Val::Bool(t.value.is_empty())),
+                    Val::Str(t) => Ok(Val::Bool(t.value.chars().all(char::is_whitespace))),
+                    other => {
+                        Err(unevaluable(self.src, a.span, format!("expected a string, found {}", other.describe())))
+                    }
+                },
                 _ => unsupported(self, "string"),
             },
             Val::DeploymentCertificates => match (name, args) {
                 ("Any", []) => Ok(Val::Bool(!self.deployment()?.is_empty())),
                 ("Any", [lambda]) => {
-                    let ExprKind::Lambda { param, body } = &lambda.kind else {
-                        return Err(unevaluable(self.src, lambda.span, "Any() needs a lambda `c => …`"));
-                    };
-                    for i in 0..self.deployment()?.len() {
-                        self.bindings.push((param.clone(), Val::DeploymentEntry(i)));
-                        let r = self.eval(body).and_then(|v| self.as_bool(v, body));
-                        self.bindings.pop();
-                        if r? {
+                    let items = (0..self.deployment()?.len()).map(Val::DeploymentEntry).collect();
+                    self.any(items, lambda)
+                }
+                _ => unsupported(self, "context.Deployment.Certificates"),
+            },
+            Val::Array(items) => match (name, args) {
+                ("Any", []) => Ok(Val::Bool(!items.is_empty())),
+                ("Any", [lambda]) => self.any(items, lambda),
+                // Enumerable.Contains on string[] uses the default comparer: ordinal equality.
+                ("Contains", [needle]) => {
+                    let needle = self.eval(needle)?;
+                    for item in items {
+                        if let Val::Bool(true) =
+                            self.string_equals(item, needle.clone(), StrCmp::Ordinal, "Contains", span)?
+                        {
                             return Ok(Val::Bool(true));
                         }
                     }
                     Ok(Val::Bool(false))
                 }
-                _ => unsupported(self, "context.Deployment.Certificates"),
+                _ => unsupported(self, "an array"),
             },
             other => unsupported(self, other.describe()),
         }
+    }
+
+    /// `Any(x => …)`: true at the first element the lambda holds for, in order, as LINQ stops there.
+    fn any(&mut self, items: Vec<Val>, lambda: &Expr) -> Result<Val, Stop> {
+        let ExprKind::Lambda { param, body } = &lambda.kind else {
+            return Err(unevaluable(self.src, lambda.span, "Any() needs a lambda `c => …`"));
+        };
+        for item in items {
+            self.bindings.push((param.clone(), item));
+            let r = self.eval(body).and_then(|v| self.as_bool(v, body));
+            self.bindings.pop();
+            if r? {
+                return Ok(Val::Bool(true));
+            }
+        }
+        Ok(Val::Bool(false))
     }
 }

@@ -140,8 +140,9 @@ impl ExprEval<'_, '_> {
     pub(super) fn compare(&mut self, op: BinOp, l: Val, r: Val, span: Span) -> Result<Val, Stop> {
         let eq_result = match (&l, &r) {
             (Val::Null { .. }, Val::Null { .. }) => Some(true),
-            (Val::Null { .. }, Val::Str(_) | Val::Cert | Val::Date(_))
-            | (Val::Str(_) | Val::Cert | Val::Date(_), Val::Null { .. }) => Some(false),
+            // A null bool?/DateTime? (from `?.`) equals no value: lifted equality.
+            (Val::Null { .. }, Val::Str(_) | Val::Cert | Val::Date(_) | Val::Bool(_) | Val::Num(_))
+            | (Val::Str(_) | Val::Cert | Val::Date(_) | Val::Bool(_) | Val::Num(_), Val::Null { .. }) => Some(false),
             (Val::Str(a), Val::Str(b)) => Some(a.value == b.value),
             (Val::Bool(a), Val::Bool(b)) => Some(a == b),
             (Val::Num(a), Val::Num(b)) => Some(a == b),
@@ -167,6 +168,10 @@ impl ExprEval<'_, '_> {
             },
             _ => {
                 let ordering = match (&l, &r) {
+                    // Lifted `<`, `>`, `<=`, `>=` are false when either side is null.
+                    (Val::Null { .. }, Val::Date(_) | Val::Num(_)) | (Val::Date(_) | Val::Num(_), Val::Null { .. }) => {
+                        return Ok(Val::Bool(false))
+                    }
                     (Val::Date(a), Val::Date(b)) => a.t.partial_cmp(&b.t),
                     (Val::Num(a), Val::Num(b)) => a.partial_cmp(b),
                     _ => {

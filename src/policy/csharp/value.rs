@@ -100,6 +100,8 @@ pub(super) enum Val {
     DeploymentCert(usize),
     Type(TypeName),
     Comparison(StrCmp),
+    /// An array literal's elements.
+    Array(Vec<Val>),
 }
 
 impl Val {
@@ -121,6 +123,7 @@ impl Val {
             Val::DeploymentCert(_) => "an uploaded certificate",
             Val::Type(_) => "a type",
             Val::Comparison(_) => "a StringComparison",
+            Val::Array(_) => "an array",
         }
     }
 }

@@ -23,6 +23,14 @@ pub(super) enum Tok {
     AndAnd,
     OrOr,
     Arrow,
+    LBrace,
+    RBrace,
+    LBracket,
+    RBracket,
+    /// `?.`
+    QDot,
+    /// `??`
+    QQ,
 }
 
 #[derive(Debug, Clone)]
@@ -142,12 +150,20 @@ pub(super) fn tokenize(src: &str) -> Result<Vec<Token>, Unsupported> {
             (Some(Tok::OrOr), 2)
         } else if two('=', '>') {
             (Some(Tok::Arrow), 2)
+        } else if two('?', '.') && !at(i + 2).is_some_and(|d| d.is_ascii_digit()) {
+            (Some(Tok::QDot), 2)
+        } else if two('?', '?') && at(i + 2) != Some('=') {
+            (Some(Tok::QQ), 2)
         } else {
             match c {
                 '.' => (Some(Tok::Dot), 1),
                 ',' => (Some(Tok::Comma), 1),
                 '(' => (Some(Tok::LParen), 1),
                 ')' => (Some(Tok::RParen), 1),
+                '{' => (Some(Tok::LBrace), 1),
+                '}' => (Some(Tok::RBrace), 1),
+                '[' => (Some(Tok::LBracket), 1),
+                ']' => (Some(Tok::RBracket), 1),
                 '!' => (Some(Tok::Not), 1),
                 '-' if at(i + 1) != Some('-') && at(i + 1) != Some('=') => (Some(Tok::Minus), 1),
                 '<' => (Some(Tok::Lt), 1),
@@ -163,20 +179,16 @@ pub(super) fn tokenize(src: &str) -> Result<Vec<Token>, Unsupported> {
             None => {
                 let mut j = i + 1;
                 let punct = "?+-*/%&|^=<>:~";
-                if c == '?' && at(i + 1) == Some('.') {
-                    j = i + 2;
-                } else if punct.contains(c) {
+                if punct.contains(c) {
                     while at(j).is_some_and(|d| punct.contains(d)) {
                         j += 1;
                     }
                 }
                 let span = Span { start, end: off(j) };
                 let why = match span.text(src) {
-                    "?." => "the null-conditional operator ?. is not supported".to_string(),
-                    "??" => "the null-coalescing operator ?? is not supported".to_string(),
+                    "??=" => "the assignment ??= is not supported".to_string(),
                     "?" | ":" => "the conditional operator ?: is not supported".to_string(),
-                    "{" | "}" | ";" => "statement blocks are not supported (only single expressions)".to_string(),
-                    "[" | "]" => "indexers are not supported".to_string(),
+                    ";" => "statement blocks are not supported (only single expressions)".to_string(),
                     "+" => "string concatenation and arithmetic are not supported".to_string(),
                     other => format!("`{other}` is not supported"),
                 };

@@ -79,14 +79,24 @@ pub(crate) enum ExprKind {
     Null,
     Ident(String),
     Paren(Box<Expr>),
+    /// `target.name`, or `target?.name` when `null_cond`.
     Member {
         target: Box<Expr>,
         name: String,
+        null_cond: bool,
     },
     Call {
         target: Box<Expr>,
         name: String,
         args: Vec<Expr>,
+        null_cond: bool,
+    },
+    /// `new string[] { … }` or `new[] { … }`.
+    Array(Vec<Expr>),
+    /// `left ?? right`
+    Coalesce {
+        left: Box<Expr>,
+        right: Box<Expr>,
     },
     Lambda {
         param: String,
@@ -189,9 +199,21 @@ impl Parser {
             let span = self.tokens.get(self.pos).map(|t| t.span).unwrap_or_else(|| self.end_span());
             return Err(Unsupported::new(span, TOO_DEEP));
         }
-        let e = self.or();
+        let e = self.coalesce();
         self.depth -= 1;
         e
+    }
+
+    /// `??` binds looser than `||` and groups to the right.
+    fn coalesce(&mut self) -> Result<Expr, Unsupported> {
+        let left = self.or()?;
+        if self.peek() != Some(&Tok::QQ) {
+            return Ok(left);
+        }
+        self.pos += 1;
+        let right = self.expr()?;
+        let span = left.span.to(right.span);
+        Ok(Expr { kind: ExprKind::Coalesce { left: Box::new(left), right: Box::new(right) }, span })
     }
 
     fn binary_level(
@@ -261,7 +283,8 @@ impl Parser {
 
     fn postfix(&mut self) -> Result<Expr, Unsupported> {
         let mut e = self.primary()?;
-        while self.peek() == Some(&Tok::Dot) {
+        while matches!(self.peek(), Some(Tok::Dot | Tok::QDot)) {
+            let null_cond = self.peek() == Some(&Tok::QDot);
             self.pos += 1;
             let name = match self.peek() {
                 Some(Tok::Ident(_)) => match self.next() {
@@ -285,11 +308,16 @@ impl Parser {
                 }
                 let close = self.expect(Tok::RParen, "expected `)` to close the argument list")?;
                 let span = e.span.to(close);
-                e = Expr { kind: ExprKind::Call { target: Box::new(e), name: name.0, args }, span };
+                e = Expr { kind: ExprKind::Call { target: Box::new(e), name: name.0, args, null_cond }, span };
             } else {
                 let span = e.span.to(name.1);
-                e = Expr { kind: ExprKind::Member { target: Box::new(e), name: name.0 }, span };
+                e = Expr { kind: ExprKind::Member { target: Box::new(e), name: name.0, null_cond }, span };
             }
+        }
+        if let Some(Tok::LBracket) = self.peek() {
+            let start = self.tokens[self.pos].span;
+            let end = self.tokens[self.pos..].iter().find(|t| t.tok == Tok::RBracket).map(|t| t.span).unwrap_or(start);
+            return Err(Unsupported::new(e.span.to(end), "indexers are not supported"));
         }
         if self.peek() == Some(&Tok::LParen) {
             return Err(self.unexpected("only methods called on an object are supported"));
@@ -339,6 +367,7 @@ impl Parser {
                 "true" => ExprKind::Bool(true),
                 "false" => ExprKind::Bool(false),
                 "null" => ExprKind::Null,
+                "new" => return self.array(t.span),
                 _ => {
                     if self.peek() == Some(&Tok::Arrow) {
                         return Err(Unsupported::new(t.span, "a lambda is only supported as a method argument"));
@@ -351,12 +380,45 @@ impl Parser {
                 let close = self.expect(Tok::RParen, "expected `)`")?;
                 return Ok(Expr { kind: ExprKind::Paren(Box::new(inner)), span: t.span.to(close) });
             }
+            Tok::LBrace => {
+                return Err(Unsupported::new(t.span, "statement blocks are not supported (only single expressions)"))
+            }
             _ => {
                 self.pos -= 1;
                 return Err(self.unexpected("expected a value"));
             }
         };
         Ok(Expr { kind, span: t.span })
+    }
+
+    /// After `new`: `string[] { … }` or `[] { … }`; any other object creation is unsupported.
+    fn array(&mut self, new_span: Span) -> Result<Expr, Unsupported> {
+        let refuse = |p: &Self| {
+            let end = p.tokens.get(p.pos).map(|t| t.span).unwrap_or(new_span);
+            Unsupported::new(new_span.to(end), "only array literals `new string[] { … }` are supported after `new`")
+        };
+        if let Some(Tok::Ident(ty)) = self.peek() {
+            if ty != "string" && ty != "String" {
+                return Err(refuse(self));
+            }
+            self.pos += 1;
+        }
+        if self.peek() != Some(&Tok::LBracket) || self.peek_at(1) != Some(&Tok::RBracket) {
+            return Err(refuse(self));
+        }
+        self.pos += 2;
+        self.expect(Tok::LBrace, "expected `{` to open the array's elements")?;
+        let mut items = Vec::new();
+        while self.peek() != Some(&Tok::RBrace) {
+            items.push(self.expr()?);
+            if self.peek() == Some(&Tok::Comma) {
+                self.pos += 1;
+                continue;
+            }
+            break;
+        }
+        let close = self.expect(Tok::RBrace, "expected `}` to close the array's elements")?;
+        Ok(Expr { kind: ExprKind::Array(items), span: new_span.to(close) })
     }
 }
 
@@ -411,9 +473,18 @@ mod tests {
 
     #[test]
     fn unsupported_fragments_are_exact() {
-        let src = "a?.B == \"x\"";
+        let src = "a == \"x\" ? b : c";
         let err = parse(src).expect_err("should fail");
-        assert_eq!(err.span.text(src), "?.");
+        assert_eq!(err.span.text(src), "?");
+        let src = "a ??= b";
+        assert_eq!(parse(src).expect_err("should fail").span.text(src), "??=");
+        let src = "(a?.B ?? c ?? d) == \"x\"";
+        let e = parse(src).expect("?. and ?? parse");
+        let ExprKind::Binary { left, .. } = &e.kind else { panic!() };
+        let ExprKind::Paren(inner) = &left.kind else { panic!() };
+        let ExprKind::Coalesce { left: first, right: rest } = &inner.kind else { panic!() };
+        assert!(matches!(&first.kind, ExprKind::Member { null_cond: true, .. }));
+        assert!(matches!(&rest.kind, ExprKind::Coalesce { .. }));
         let src = "a + \"b\"";
         assert_eq!(parse(src).expect_err("should fail").span.text(src), "+");
         let src = "$\"x{a}\" == b";

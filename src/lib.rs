@@ -15,6 +15,8 @@
 //!   -> diagnose pure rules from observations to findings        (diagnose/, policy/, azure/)
 //!   -> session  inputs + observations + findings, serializable  (session/: model, store, redact, diff)
 //!   -> views    JSON, text, Markdown, TUI panes                 (report/, tui/)
+//! watch       run after run through engine, change records from the session diff (watch, session/watch)
+//! exporter    /probe and /metrics for Prometheus over engine (exporter/: server, openmetrics)
 //! ```
 //!
 //! Where to look:
@@ -38,6 +40,7 @@ pub mod demo;
 pub mod diagnose;
 pub mod engine;
 pub mod error;
+pub mod exporter;
 pub mod fsio;
 pub mod lab;
 pub mod listen;
@@ -52,5 +55,6 @@ pub mod targets;
 pub mod text;
 pub mod tui;
 pub mod verify;
+pub mod watch;
 
 pub use error::{Error, Result};

@@ -8,6 +8,8 @@
 
 mod late;
 
+pub use self::late::{after_handshake_lines, rerun_text};
+
 use std::fmt;
 
 use rustls::{NamedGroup, ProtocolVersion, SignatureScheme};
@@ -18,7 +20,7 @@ use crate::pki::KeyKind;
 use crate::policy::ValidationFailure;
 use crate::probe::dns::DnsErrorKind;
 use crate::probe::{NotSentReason, Phase, ProbeRole, TcpAttempt, TcpOutcome, TlsVersionPin};
-use crate::session::{TargetKind, TargetStatus};
+use crate::session::{EndReason, TargetKind, TargetStatus, Until};
 use crate::verify::{ChainProblem, Role, Verdict};
 
 /// Escape control characters so text from a certificate or a server cannot drive the terminal.
@@ -137,6 +139,27 @@ impl fmt::Display for TargetKind {
         f.write_str(match self {
             TargetKind::Probe => "probe",
             TargetKind::Inspect => "inspect",
+        })
+    }
+}
+
+/// Why a watch ended.
+impl fmt::Display for EndReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            EndReason::UntilMet => "the --until condition was met",
+            EndReason::MaxRuns => "--max-runs reached",
+            EndReason::Interrupted => "interrupted",
+        })
+    }
+}
+
+/// A watch's `--until` condition, as its flag value.
+impl fmt::Display for Until {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Until::Ok => "ok",
+            Until::Changed => "changed",
         })
     }
 }

@@ -50,6 +50,14 @@ pub enum Command {
     /// Open a saved session read-only.
     #[command(after_help = EXAMPLES_OPEN)]
     Open(OpenArgs),
+    /// Probe targets again and again and show only what changed, with the time (the TUI on a
+    /// terminal; text lines or JSON Lines with --report json otherwise).
+    #[command(after_help = EXAMPLES_WATCH)]
+    Watch(Box<WatchArgs>),
+    /// Serve Prometheus, blackbox_exporter style: /probe?target=NAME runs a target of the targets
+    /// file now, /metrics describes the exporter (OpenMetrics text).
+    #[command(after_help = EXAMPLES_EXPORTER)]
+    Exporter(ExporterArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell) to standard output.
     #[command(after_help = EXAMPLES_COMPLETIONS)]
     Completions(CompletionsArgs),
@@ -151,6 +159,64 @@ pub struct TuiArgs {
     pub probe: ProbeArgs,
     #[command(flatten)]
     pub theme: ThemeArgs,
+}
+
+const EXAMPLES_WATCH: &str = "Examples:
+  mtls-doctor watch api.contoso.com --pfx client.pfx --interval 1m
+  mtls-doctor watch --targets targets.toml --until ok --report json";
+const EXAMPLES_EXPORTER: &str = "Examples:
+  mtls-doctor exporter --config targets.toml --listen 127.0.0.1:9219";
+
+#[derive(Debug, Args, Clone)]
+pub struct WatchArgs {
+    /// Pause between the end of one run and the start of the next (30s, 2m, 500ms).
+    #[arg(long, default_value = "30s", value_parser = crate::watch::parse_interval)]
+    pub interval: std::time::Duration,
+    /// End the watch (exit 0) when every target is healthy (ok) or anything changed (changed).
+    #[arg(long, value_enum)]
+    pub until: Option<CliUntil>,
+    /// Stop after this many runs (exit 1 if --until was not met by then).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_runs: Option<u64>,
+    #[command(flatten)]
+    pub probe: ProbeArgs,
+    #[command(flatten)]
+    pub theme: ThemeArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CliUntil {
+    Ok,
+    Changed,
+}
+
+impl From<CliUntil> for crate::session::Until {
+    fn from(u: CliUntil) -> Self {
+        match u {
+            CliUntil::Ok => crate::session::Until::Ok,
+            CliUntil::Changed => crate::session::Until::Changed,
+        }
+    }
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ExporterArgs {
+    /// The TOML targets file ([[target]] tables with name, host and material; see docs/exporter.md).
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
+    /// Address to serve on.
+    #[arg(long, value_name = "IP:PORT", default_value = "127.0.0.1:9219")]
+    pub listen: std::net::SocketAddr,
+    /// Probes running at once; more scrapes wait up to --queue-wait, then get 503.
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub max_concurrent: usize,
+    /// How long a scrape may wait for a free probe slot, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 2.0)]
+    pub queue_wait: f64,
+    /// Upper bound of one probe (the comparison without the certificate included), in seconds.
+    /// A scrape whose X-Prometheus-Scrape-Timeout-Seconds is shorter gets that, less a margin.
+    #[arg(long, value_name = "SECS", default_value_t = 20.0)]
+    pub probe_timeout: f64,
 }
 
 /// `--save FILE`: write the session (inputs, observations, findings; never a secret).

@@ -3,26 +3,30 @@
 //! targets are built here and run by `crate::engine`.
 //!
 //! Layout: `args` (clap definitions), `inspect`, `probe` (probe and tui), `sessions` (replay, diff,
-//! open), `listen`, `demo`.
+//! open), `listen`, `demo`, `watch`, `exporter`.
 
 mod args;
 mod demo;
+mod exporter;
 mod inspect;
 mod listen;
 mod meta;
 mod probe;
 mod sessions;
+mod watch;
 
 use std::io::Write as _;
 use std::path::PathBuf;
 
 pub use args::*;
 pub use demo::run_demo;
+pub use exporter::run_exporter;
 pub use inspect::run_inspect;
 pub use listen::run_listen;
 pub use meta::{run_completions, run_man};
 pub use probe::{run_probe, run_tui_command};
 pub use sessions::{run_diff, run_open, run_replay};
+pub use watch::run_watch;
 
 /// The runtime every command blocks on (kept here for callers of `cli::runtime`).
 pub use crate::engine::runtime;
@@ -104,6 +108,8 @@ pub fn run(cli: Cli) -> Result<i32> {
         Some(Command::Open(a)) => run_open(&a, a.theme.theme.clone()),
         Some(Command::Completions(a)) => run_completions(&a),
         Some(Command::Man(a)) => run_man(&a),
+        Some(Command::Watch(a)) => run_watch(&a, a.theme.theme.clone()),
+        Some(Command::Exporter(a)) => run_exporter(&a),
         None => {
             use std::io::IsTerminal as _;
             if std::io::stdout().is_terminal() && std::io::stdin().is_terminal() {

@@ -11,7 +11,7 @@ use crate::targets;
 use crate::tui::TuiOptions;
 
 /// The targets a probe command line names: its HOST[:PORT] arguments, then its `--targets` file.
-fn command_line_targets(args: &ProbeArgs) -> Result<Vec<TargetRun>> {
+pub(super) fn command_line_targets(args: &ProbeArgs) -> Result<Vec<TargetRun>> {
     let defaults = args.defaults();
     let mut targets = Vec::new();
     for t in &args.targets {

@@ -46,6 +46,15 @@ fn restore_secret_headers(run: &mut TargetRun, given: &[Header], asked: &mut Vec
 /// gone reports that as its error; the others still run.
 pub fn run_replay(args: &ReplayArgs) -> Result<i32> {
     let old = session::load(&args.file)?;
+    if let Some(log) = &old.watch {
+        // A replay is one run: the watch's change log belongs to the watch that made it.
+        eprintln!(
+            "mtls-doctor: {} is a saved watch ({} records in its change log): its targets are run once, not watched \
+             (use `mtls-doctor watch` to watch them again)",
+            args.file.display(),
+            log.records.len()
+        );
+    }
     let given: Vec<Header> = args.headers.iter().map(|h| Header::parse(h)).collect::<Result<_>>()?;
     let mut asked = Vec::new();
     let mut targets = Vec::new();

@@ -383,6 +383,14 @@ pub const CATALOG: &[Entry] = &[
         guide: G_CERTS,
         rank: 65,
     },
+    Entry {
+        id: FindingId::GatewayPlainHttpOnTlsPort,
+        symptom: Tls,
+        severity: E,
+        title: "The port answers plain HTTP, not TLS",
+        guide: G_TIER_DOMAIN,
+        rank: 63,
+    },
     // Key Vault and configuration
     Entry {
         id: FindingId::KvNoIdentity,

@@ -84,6 +84,7 @@ finding_ids! {
     ServerChainIncomplete => "server-chain-incomplete",
     GatewayUnreachable => "gateway-unreachable",
     TlsHandshakeFailed => "tls-handshake-failed",
+    GatewayPlainHttpOnTlsPort => "gateway-plain-http-on-tls-port",
     KvNoIdentity => "kv-no-identity",
     KvRoleMissing => "kv-role-missing",
     KvSyncFailed => "kv-sync-failed",

@@ -336,6 +336,22 @@ pub fn probe_findings(p: &ProbeResult, out: &mut Vec<Finding>) {
             f.evidence.push(handshake_state(p));
             f.fix = vec!["Check the backend URL's scheme and port, and that TLS is enabled there.".into()];
             push(out, f);
+        } else if p.failed_phase == Some(Phase::Tls) && p.plain_http_reply {
+            let mut f = finding(FindingId::GatewayPlainHttpOnTlsPort);
+            if !inbound {
+                f.symptom = super::finding::Symptom::BadGateway502;
+            }
+            f.cause = format!(
+                "The server on port {} answered the ClientHello with plain HTTP (its first bytes were \"HTTP/\"): this port serves http://, not https://, or TLS is terminated somewhere else.",
+                p.target.port
+            );
+            f.evidence.push(handshake_state(p));
+            f.evidence.push("the server's first bytes were \"HTTP/\" instead of a TLS record".into());
+            f.fix = vec![
+                "Use the port that serves HTTPS (usually 443), or call this one with http://.".into(),
+                "If TLS should end here, enable it on this listener (a TLS/SSL bind option, a certificate).".into(),
+            ];
+            push(out, f);
         } else if p.failed_phase == Some(Phase::Tls) {
             let mut f = finding(FindingId::TlsHandshakeFailed);
             if !inbound {

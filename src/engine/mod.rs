@@ -36,6 +36,15 @@ pub fn with_error(mut run: TargetRun, error: String) -> TargetRun {
     run
 }
 
+/// The one "healthy" rule: the handshake completed, HTTP answered (unless `no_http`), the run
+/// recorded no error and no finding is an error. `watch --until ok`, the watch view and the
+/// exporter's `mtls_probe_success` all use it.
+pub fn run_ok(run: &TargetRun) -> bool {
+    let Some(p) = run.probe.as_ref() else { return false };
+    let http_ok = p.http.is_some() || run.options.as_ref().is_some_and(|o| o.no_http);
+    run.error.is_none() && p.handshake.ok && http_ok && !crate::diagnose::has_errors(&run.findings)
+}
+
 /// A label for a probe target.
 pub fn probe_label(o: &probe::ProbeOptions) -> String {
     format!("{}:{} {}", o.host, o.port, o.role)

@@ -13,6 +13,7 @@ mod key_report;
 mod password;
 mod pem;
 mod pfx;
+pub mod pfx_cost;
 
 use std::fmt;
 use std::path::Path;

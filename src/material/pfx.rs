@@ -13,6 +13,9 @@ use crate::cert::Certificate;
 use crate::error::{Error, Result};
 
 pub(super) fn load_pkcs12(der: &[u8], origin: &str, has_mac: bool, password: &PasswordSource) -> Result<Material> {
+    if let Some(limit) = super::pfx_cost::check(der) {
+        return Err(Error::input(origin, limit.to_string()));
+    }
     // Most exports with "no password" still have a MAC keyed by the empty password; trying it first
     // means such files open without asking.
     let store = match KeyStore::from_pkcs12(der, "") {

@@ -67,6 +67,9 @@ pub struct ProbeReport {
     pub errors: Vec<TargetError>,
     /// Every finding of every probe, most likely first within each target.
     pub findings: Vec<FindingEntry>,
+    /// A saved watch's change log (only for a watch session).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub watch: Option<crate::session::WatchLog>,
 }
 
 /// The id every part of a probe report uses for a target: `t1`, `t2`, … in session order (names
@@ -149,6 +152,7 @@ impl ProbeReport {
                     })
                 })
                 .collect(),
+            watch: session.watch.clone(),
         }
     }
 }

@@ -328,6 +328,9 @@ fn probe_markdown(out: &mut String, r: &ProbeResult) {
     } else if let Some(e) = &r.http_error {
         out.push_str(&format!("- HTTP: FAILED: {}\n", md_text(e)));
     }
+    for (label, value) in crate::text::after_handshake_lines(r) {
+        out.push_str(&format!("- {label}: {}\n", md_text(&value)));
+    }
     if let Some(w) = &r.compare_without_cert {
         let http = w.http.as_ref().map(|h| format!(", HTTP {}", h.status)).unwrap_or_default();
         out.push_str(&format!(

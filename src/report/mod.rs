@@ -10,6 +10,7 @@ mod json;
 mod markdown;
 mod summary;
 mod text;
+mod watch;
 
 pub use diff::{change_text, diff_markdown, diff_text};
 pub use json::{
@@ -22,6 +23,7 @@ pub use text::{
     certificate_text, findings_text, inspect_text, listen_line, policy_text, probe_text, session_text,
     session_text_with, verdict_text,
 };
+pub use watch::{record_text, record_what, watch_log_text};
 
 /// Kept for callers that still name them here; both moved below the views.
 pub use crate::material::KeyReport;
@@ -46,7 +48,10 @@ pub fn render_session(session: &Session, format: Format) -> String {
             [t] if t.kind == TargetKind::Inspect => to_json(&InspectReport::from_target(t)) + "\n",
             _ => to_json(&ProbeReport::from_session(session)) + "\n",
         },
-        Format::Text => session_text(session),
+        Format::Text => match &session.watch {
+            Some(log) => session_text(session) + "\n" + &watch_log_text(log),
+            None => session_text(session),
+        },
         Format::Markdown => session_markdown(session),
     }
 }
@@ -63,7 +68,10 @@ pub struct ReportView {
 pub fn render_session_view(session: &Session, format: Format, view: ReportView) -> String {
     match format {
         Format::Text | Format::Markdown if view.summary => session_summary(session),
-        Format::Text => session_text_with(session, view.verbose),
+        Format::Text => match &session.watch {
+            Some(log) => session_text_with(session, view.verbose) + "\n" + &watch_log_text(log),
+            None => session_text_with(session, view.verbose),
+        },
         _ => render_session(session, format),
     }
 }

@@ -357,6 +357,9 @@ fn probe_text_into(out: &mut String, r: &ProbeResult, indent: &str, verbose: boo
     } else if let Some(e) = &r.http_error {
         l(out, "HTTP", format!("FAILED: {e}"));
     }
+    for (label, value) in text::after_handshake_lines(r) {
+        l(out, label, value);
+    }
     if let Some(w) = &r.compare_without_cert {
         out.push_str(&format!("{indent}  Same probe without the client certificate:\n"));
         let mut sub = String::new();

@@ -9,6 +9,7 @@ mod redact;
 mod relabel;
 mod store;
 mod summary;
+mod watch;
 
 pub use self::diff::{diff, CertSummary, Change, DiffSide, SessionDiff, TargetDiff, TargetStatus, DIFF_SCHEMA_VERSION};
 pub use self::model::{
@@ -20,3 +21,4 @@ pub use self::redact::redacted;
 pub use self::relabel::relabel_dir;
 pub use self::store::{load, parse, save, write_atomically, MAX_SESSION_BYTES, MAX_STRING_BYTES};
 pub use self::summary::{handshake_summary, policy_summary, verdict_summary};
+pub use self::watch::{EndReason, TargetState, Until, WatchLog, WatchRecord, MAX_KEPT_RECORDS, WATCH_SCHEMA_VERSION};

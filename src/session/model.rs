@@ -152,6 +152,9 @@ pub struct Session {
     #[serde(default)]
     pub replayed_from: Option<String>,
     pub targets: Vec<TargetRun>,
+    /// A saved watch: its change log (additive; sessions without it load as before).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub watch: Option<super::watch::WatchLog>,
 }
 
 impl Default for Session {
@@ -169,6 +172,7 @@ impl Session {
             command: String::new(),
             replayed_from: None,
             targets,
+            watch: None,
         }
     }
 

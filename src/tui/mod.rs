@@ -4,7 +4,8 @@
 //! Layout of the module: `app` (state and input handling, no I/O: it returns effects),
 //! `layout` (where each pane goes, shared by `app` and `view`), `view` (pure rendering, one file
 //! per pane or overlay), `terminal` (terminal setup and the event loop, which carries out the
-//! effects), `form`, `timeline`, `wrap`, `theme`, `clipboard`, `svg` (screenshots).
+//! effects), `form`, `timeline`, `wrap`, `theme`, `clipboard`, `svg` (screenshots), `watch` (the
+//! watch command's screen).
 
 pub mod app;
 pub mod clipboard;
@@ -15,6 +16,7 @@ pub mod terminal;
 pub mod theme;
 pub mod timeline;
 pub mod view;
+pub mod watch;
 pub mod wrap;
 
 use std::future::Future;
@@ -26,6 +28,7 @@ pub use app::App;
 pub use terminal::{load_session, save_session};
 pub use theme::Theme;
 pub use view::View;
+pub use watch::run_watch_tui;
 
 use crate::engine;
 use crate::error::Result;

@@ -87,6 +87,8 @@ async fn hang_up_and_reset_after_the_request_are_named() {
                 r.http_error_chain
             );
             assert!(r.http.is_none());
+            let text = mtls_doctor::report::probe_text(&r);
+            assert!(text.contains(&format!("HTTP ended  {want}")), "{text}");
         }
     }
 }
@@ -102,6 +104,12 @@ async fn a_200_whose_body_stalls_keeps_its_status() {
     assert_eq!(http.status, 200);
     assert!(http.body_timed_out, "{http:?}");
     assert!(http.body_preview.starts_with('d'), "{http:?}");
+    // The view says so, and the diagnosis does not call a stalled 200 an error.
+    let text = mtls_doctor::report::probe_text(&r);
+    assert!(text.contains("Body        HTTP 200 arrived, then the body stalled"), "{text}");
+    let probes = [r];
+    let findings = mtls_doctor::diagnose::diagnose(&mtls_doctor::diagnose::Observations::new(&probes));
+    assert!(!mtls_doctor::diagnose::has_errors(&findings), "{findings:?}");
 }
 
 #[tokio::test]
@@ -111,6 +119,11 @@ async fn a_plain_http_answer_on_the_tls_port_is_named() {
     let r = run_probe(&local_opts(gw.port), &pki.context(Client::Missing)).await;
     assert!(!r.handshake.ok);
     assert!(r.plain_http_reply, "{:?}", r.handshake);
+    let text = mtls_doctor::report::probe_text(&r);
+    assert!(text.contains("Plain HTTP  the server answered in plain HTTP"), "{text}");
+    let probes = [r];
+    let findings = mtls_doctor::diagnose::diagnose(&mtls_doctor::diagnose::Observations::new(&probes));
+    assert_eq!(findings.first().map(|f| f.id.as_str()), Some("gateway-plain-http-on-tls-port"), "{findings:?}");
 }
 
 /// HAProxy with `verify optional`: the handshake passes and `ssl_c_*` rules answer 403; over h2 too.

@@ -444,9 +444,11 @@ async fn fires_gateway_requested_cert_late() {
             );
             quotes(f, quote);
             quotes(f, "re-run answering TLS 1.2 renegotiation");
-            quotes(f, "with the client certificate: the server renegotiated, HTTP 200");
+            quotes(f, "with the client certificate: the server renegotiated and asked for a certificate (acceptable CA names CN=Gateway Client Root");
+            quotes(f, "), HTTP 200");
             if pin == TlsVersionPin::Tls13 {
-                quotes(f, "TLS 1.3 post-handshake authentication: not tried");
+                quotes(f, "re-run answering TLS 1.3 post-handshake authentication");
+                quotes(f, "the server asked for a certificate after the handshake (acceptable CA names CN=Gateway Client Root");
             }
             assert!(f.fix[0].contains("localhost") && f.fix[0].contains("Negotiate client certificate"), "{:?}", f.fix);
             absent(&run, "gateway-did-not-request-cert");
@@ -633,6 +635,35 @@ async fn fires_gateway_rejected_client_cert() {
 #[tokio::test]
 async fn fires_tls_handshake_failed() {
     bounded(async {
+        // Something on the port that answers, neither in TLS nor in HTTP (an SSH banner).
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let server = tokio::spawn(async move {
+            while let Ok((mut tcp, _)) = listener.accept().await {
+                let mut buf = [0u8; 512];
+                let _ = tcp.read(&mut buf).await;
+                let _ = tcp.write_all(b"SSH-2.0-OpenSSH_9.6 not a TLS server at all\r\n").await;
+                let _ = tcp.shutdown().await;
+            }
+        });
+        let run = probe(options(ProbeRole::Inbound, "api.contoso.test", addr, "/"), refs()).await;
+        let f = fires(&run, "tls-handshake-failed", Severity::Error, Symptom::Tls);
+        let p = run.probe.as_ref().expect("probe");
+        let error = p.handshake.error.clone().expect("the handshake error is recorded");
+        quotes(f, &format!("the handshake failed: {error}"));
+        assert!(
+            matches!(p.handshake.failure, Some(mtls_doctor::probe::TlsFailure::InvalidMessage { .. })),
+            "{:?}",
+            p.handshake.failure
+        );
+        server.abort();
+    })
+    .await
+}
+
+#[tokio::test]
+async fn fires_gateway_plain_http_on_tls_port() {
+    bounded(async {
         // Something on the port that answers, but not in TLS.
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
@@ -646,10 +677,11 @@ async fn fires_tls_handshake_failed() {
             }
         });
         let run = probe(options(ProbeRole::Inbound, "api.contoso.test", addr, "/"), refs()).await;
-        let f = fires(&run, "tls-handshake-failed", Severity::Error, Symptom::Tls);
+        let f = fires(&run, "gateway-plain-http-on-tls-port", Severity::Error, Symptom::Tls);
         let p = run.probe.as_ref().expect("probe");
-        let error = p.handshake.error.clone().expect("the handshake error is recorded");
-        quotes(f, &format!("the handshake failed: {error}"));
+        assert!(p.plain_http_reply, "the probe records the plain-HTTP answer");
+        quotes(f, "instead of a TLS record");
+        assert!(!run.findings.iter().any(|f| f.id.as_str() == "tls-handshake-failed"), "{:?}", run.findings);
         assert!(
             matches!(p.handshake.failure, Some(mtls_doctor::probe::TlsFailure::InvalidMessage { .. })),
             "{:?}",

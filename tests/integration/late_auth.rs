@@ -131,6 +131,9 @@ async fn apache_location_require_on_tls12_is_a_late_request_and_the_rerun_matche
     let saw = curl(&cd, gw.port, "/secure/", Client::Good, false, Some("1.2"));
     assert_eq!(rerun.http_status, Some(saw.status), "curl: {}", saw.stderr);
     assert_eq!(saw.status, 200);
+    let text = mtls_doctor::report::probe_text(&r);
+    assert!(text.contains("Asked late  TLS 1.2 renegotiation after the HTTP request arrived"), "{text}");
+    assert!(text.contains("Re-run      TLS 1.2 renegotiation with the certificate: asked late (CA names"), "{text}");
 }
 
 /// TLS 1.3 over HTTP/1.1: Apache uses PHA, which rustls does not offer, so it answers 403. The

@@ -103,7 +103,7 @@ fn markdown_summary_of_many_targets_stays_under_the_jira_limit() {
 }
 
 const SUBCOMMANDS: &[&str] =
-    &["inspect", "probe", "tui", "listen", "demo", "replay", "diff", "open", "completions", "man"];
+    &["inspect", "probe", "tui", "listen", "demo", "replay", "diff", "open", "watch", "exporter", "completions", "man"];
 
 #[test]
 fn every_subcommand_help_ends_with_examples_and_describes_every_option() {

@@ -553,19 +553,19 @@ fn screenshots_render_real_views_as_svg() {
 // ----- the real program under tmux -----------------------------------------------------------
 
 /// A tmux server on its own socket; everything it started is killed on drop.
-struct Tmux {
+pub(crate) struct Tmux {
     socket: String,
     server_pid: Option<u32>,
 }
 
 impl Tmux {
-    fn cmd(&self) -> Command {
+    pub(crate) fn cmd(&self) -> Command {
         let mut c = Command::new("tmux");
         c.args(["-L", &self.socket]);
         c
     }
 
-    fn start(name: &str, command: &str) -> Tmux {
+    pub(crate) fn start(name: &str, command: &str) -> Tmux {
         let socket = format!("mtls-doctor-test-{}-{name}", std::process::id());
         let mut t = Tmux { socket, server_pid: None };
         let ok = t
@@ -580,18 +580,18 @@ impl Tmux {
         t
     }
 
-    fn capture(&self) -> String {
+    pub(crate) fn capture(&self) -> String {
         let o = self.cmd().args(["capture-pane", "-p", "-t", "tui"]).output().expect("capture");
         String::from_utf8_lossy(&o.stdout).into_owned()
     }
 
-    fn keys(&self, keys: &[&str]) {
+    pub(crate) fn keys(&self, keys: &[&str]) {
         let ok = self.cmd().args(["send-keys", "-t", "tui"]).args(keys).status().expect("send-keys");
         assert!(ok.success());
     }
 
     /// Wait (bounded) until the screen contains `needle`.
-    fn wait_for(&self, needle: &str, what: &str) -> String {
+    pub(crate) fn wait_for(&self, needle: &str, what: &str) -> String {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let screen = self.capture();
@@ -613,7 +613,7 @@ impl Drop for Tmux {
     }
 }
 
-fn sh_quote(s: &str) -> String {
+pub(crate) fn sh_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
 }
 

@@ -44,6 +44,19 @@ impl App {
             self.set_status(StatusKind::Error, format!("The {what} is too large to copy through the terminal"));
             return vec![];
         }
+        let multi_line = matches!(what, "certificate PEM" | "fix steps" | "policy snippet");
+        if let Some(c) = crate::tui::clipboard::unsafe_to_paste(&text, multi_line) {
+            // Copying the escaped form would paste something the peer never sent; copying the raw
+            // bytes would paste something the screen never showed. Neither is what the user saw.
+            self.set_status(
+                StatusKind::Error,
+                format!(
+                    "Not copied: the {what} contains U+{:04X} (a control or bidi character), so a paste could differ from what is shown",
+                    c as u32
+                ),
+            );
+            return vec![];
+        }
         let preview: String = clean(&text).chars().take(60).collect();
         let more = if text.chars().count() > 60 { "…" } else { "" };
         self.set_status(StatusKind::Ok, format!("Copied {what} to the clipboard (OSC 52): {preview}{more}"));

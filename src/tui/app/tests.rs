@@ -238,3 +238,41 @@ fn open_asks_the_loop_to_read_and_replaces_the_session_only_on_success() {
     assert_eq!(a.session_path.as_deref(), Some(path));
     assert!(!a.dirty && !a.busy());
 }
+
+fn copied_payload(effects: &[Effect]) -> Option<Vec<u8>> {
+    use base64::Engine as _;
+    effects.iter().find_map(|e| match e {
+        Effect::Copy { text } => {
+            let seq = crate::tui::clipboard::osc52(text).expect("small");
+            let b64 = seq.strip_prefix("\x1b]52;c;").and_then(|s| s.strip_suffix('\x07')).expect("OSC 52 frame");
+            Some(base64::engine::general_purpose::STANDARD.decode(b64).expect("base64"))
+        }
+        _ => None,
+    })
+}
+
+#[test]
+fn a_subject_with_escapes_or_bidi_controls_is_not_copied_and_the_status_says_why() {
+    for hostile in ["CN=ok\x1b]0;pwned\x07", "CN=a\rrm -rf ~\r", "CN=gpj.\u{202E}exe", "CN=x\u{9B}31m", "CN=del\x7f"] {
+        let mut a = app(1);
+        let effects = a.copy("subject", hostile.to_string());
+        assert_eq!(copied_payload(&effects), None, "{hostile:?} reached the clipboard");
+        let status = a.status.as_ref().expect("status");
+        assert_eq!(status.kind, StatusKind::Error);
+        assert!(status.text.contains("Not copied") && status.text.contains("U+"), "{}", status.text);
+        assert!(!status.text.chars().any(|c| c.is_control() || crate::policy::is_invisible(c)), "{:?}", status.text);
+    }
+}
+
+#[test]
+fn a_plain_value_is_copied_byte_for_byte_and_a_pem_keeps_its_newlines_only() {
+    let mut a = app(1);
+    let effects = a.copy("subject", "CN=api.contoso.com, O=Contoso".to_string());
+    assert_eq!(copied_payload(&effects).expect("copied"), b"CN=api.contoso.com, O=Contoso");
+    let pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+    let effects = a.copy("certificate PEM", pem.to_string());
+    assert_eq!(copied_payload(&effects).expect("copied"), pem.as_bytes());
+    // A newline in a one-line value would run what follows it when pasted into a shell.
+    let effects = a.copy("subject", "CN=a\nwhoami".to_string());
+    assert_eq!(copied_payload(&effects), None);
+}

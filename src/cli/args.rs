@@ -14,9 +14,11 @@ use crate::verify::Role;
 
 #[derive(Debug, Parser)]
 #[command(name = "mtls-doctor", version, about = "Troubleshoot mutual-TLS handshakes to and from API gateways")]
+#[command(after_help = EXAMPLES_TOP)]
 pub struct Cli {
-    /// Terminal UI theme: dark (default), light, high-contrast, or a path to a theme file.
-    #[arg(long, global = true, value_name = "NAME|PATH")]
+    /// Terminal UI theme (when no command is given): dark (default), light, high-contrast, or a
+    /// path to a theme file.
+    #[arg(long, value_name = "NAME|PATH")]
     pub theme: Option<String>,
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -25,32 +27,150 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Show certificates exactly as an APIM policy sees them, and judge the chain.
+    #[command(after_help = EXAMPLES_INSPECT)]
     Inspect(Box<InspectArgs>),
     /// Perform a test handshake (and HTTP request) against a gateway or a backend.
-    ///
-    /// Environment, as curl reads it: https_proxy, HTTPS_PROXY, all_proxy, ALL_PROXY (the proxy),
-    /// no_proxy, NO_PROXY (hosts reached directly), and SSLKEYLOGFILE: the TLS secrets of every
-    /// probe are appended to that file in the NSS key log format, so Wireshark can decrypt a capture.
+    #[command(after_help = EXAMPLES_PROBE)]
     Probe(Box<ProbeArgs>),
     /// Open the terminal UI with a target filled in (same options as probe) and probe it.
-    Tui(Box<ProbeArgs>),
+    #[command(after_help = EXAMPLES_TUI)]
+    Tui(Box<TuiArgs>),
     /// A TLS server that asks every client for its certificate and shows what it presents.
+    #[command(after_help = EXAMPLES_LISTEN)]
     Listen(Box<ListenArgs>),
     /// Start the built-in lab on loopback and diagnose a session of lab targets.
+    #[command(after_help = EXAMPLES_DEMO)]
     Demo(DemoArgs),
     /// Re-run the targets of a saved session and report (and save) the new results.
+    #[command(after_help = EXAMPLES_REPLAY)]
     Replay(Box<ReplayArgs>),
     /// Show what changed between two saved sessions (certificates, verdicts, HTTP status, findings).
+    #[command(after_help = EXAMPLES_DIFF)]
     Diff(DiffArgs),
     /// Open a saved session read-only.
+    #[command(after_help = EXAMPLES_OPEN)]
     Open(OpenArgs),
     /// Probe targets again and again and show only what changed, with the time (the TUI on a
     /// terminal; text lines or JSON Lines with --report json otherwise).
+    #[command(after_help = EXAMPLES_WATCH)]
     Watch(Box<WatchArgs>),
     /// Serve Prometheus, blackbox_exporter style: /probe?target=NAME runs a target of the targets
     /// file now, /metrics describes the exporter (OpenMetrics text).
+    #[command(after_help = EXAMPLES_EXPORTER)]
     Exporter(ExporterArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell) to standard output.
+    #[command(after_help = EXAMPLES_COMPLETIONS)]
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff) of the command line, or of one command, to standard output.
+    #[command(after_help = EXAMPLES_MAN)]
+    Man(ManArgs),
 }
+
+const EXAMPLES_TOP: &str = "Examples:
+  mtls-doctor probe api.contoso.com --pfx client.pfx      handshake and request with a client certificate
+  mtls-doctor inspect client.pfx --client-ca root.cer     what APIM would see, and Verify()
+  mtls-doctor demo                                        the built-in lab in the terminal UI
+  mtls-doctor <COMMAND> --help                            examples for each command";
+const EXAMPLES_INSPECT: &str = "Examples:
+  mtls-doctor inspect client.pfx --pfx-password-env PFX_PASSWORD
+  mtls-doctor inspect client.crt client.key --ca root.pem
+  mtls-doctor inspect server.pem --role server --host api.contoso.com
+  mtls-doctor inspect client.pem --policy inbound.xml --client-ca root.cer --report json";
+const EXAMPLES_PROBE: &str =
+    "Environment, as curl reads it: https_proxy, HTTPS_PROXY, all_proxy, ALL_PROXY (the proxy),
+no_proxy, NO_PROXY (hosts reached directly), and SSLKEYLOGFILE: the TLS secrets of every probe
+are appended to that file in the NSS key log format, so Wireshark can decrypt a capture.
+
+Examples:
+  mtls-doctor probe api.contoso.com --cert client.crt --key client.key
+  mtls-doctor probe api.contoso.com:8443 --pfx client.pfx -v
+  mtls-doctor probe apim.contoso.com --connect-to 10.0.0.4:443 -H 'Ocp-Apim-Subscription-Key: ...'
+  mtls-doctor probe backend.internal --role outbound --pfx gateway.pfx --ca backend-root.pem
+  mtls-doctor probe --targets targets.toml --report markdown --summary
+  mtls-doctor probe api.contoso.com --pfx client.pfx --save before.json";
+const EXAMPLES_TUI: &str = "Examples:
+  mtls-doctor tui api.contoso.com --pfx client.pfx
+  mtls-doctor tui --targets targets.toml --theme light";
+const EXAMPLES_LISTEN: &str = "Examples:
+  mtls-doctor listen --bind 127.0.0.1:8443 --cert server.pem --key server.key
+  mtls-doctor listen --bind [::1]:8443 --cert server.pfx --ca clients-root.pem --require-client-cert";
+const EXAMPLES_DEMO: &str = "Examples:
+  mtls-doctor demo
+  mtls-doctor demo --headless --report markdown --summary
+  mtls-doctor demo --headless --save demo.json";
+const EXAMPLES_REPLAY: &str = "Examples:
+  mtls-doctor replay before.json --save after.json
+  mtls-doctor replay before.json -H 'Ocp-Apim-Subscription-Key: ...' -v";
+const EXAMPLES_DIFF: &str = "Examples:
+  mtls-doctor diff before.json after.json
+  mtls-doctor diff before.json after.json --report markdown -o changes.md";
+const EXAMPLES_OPEN: &str = "Examples:
+  mtls-doctor open before.json
+  mtls-doctor open before.json --report markdown --summary";
+const EXAMPLES_COMPLETIONS: &str = "Examples:
+  mtls-doctor completions bash > ~/.local/share/bash-completion/completions/mtls-doctor
+  mtls-doctor completions zsh > ~/.zfunc/_mtls-doctor
+  mtls-doctor completions fish > ~/.config/fish/completions/mtls-doctor.fish
+  mtls-doctor completions powershell >> $PROFILE";
+const EXAMPLES_MAN: &str = "Examples:
+  mtls-doctor man > mtls-doctor.1 && man ./mtls-doctor.1
+  mtls-doctor man probe > mtls-doctor-probe.1";
+
+#[derive(Debug, Args, Clone)]
+pub struct ManArgs {
+    /// The command whose page to print (e.g. probe); the whole command line without it.
+    #[arg(value_name = "COMMAND")]
+    pub command: Option<String>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct CompletionsArgs {
+    /// The shell to write the completion script for.
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
+}
+
+/// The terminal UI's theme, on the commands that open it.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ThemeArgs {
+    /// Terminal UI theme: dark (default), light, high-contrast, or a path to a theme file.
+    #[arg(long, value_name = "NAME|PATH")]
+    pub theme: Option<String>,
+}
+
+/// How much a text or Markdown report shows.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ViewArgs {
+    /// Text report: also show the request line and headers sent, the response status line and
+    /// headers, and the body as far as it was kept (secret header values are redacted).
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
+    /// A short summary for a ticket instead of the full report: each target's verdict and first
+    /// finding, worst first, under 32,000 characters (text or markdown; not json).
+    #[arg(long)]
+    pub summary: bool,
+}
+
+impl ViewArgs {
+    pub fn view(&self) -> crate::report::ReportView {
+        crate::report::ReportView { verbose: self.verbose, summary: self.summary }
+    }
+}
+
+/// `tui`: the probe options and the theme.
+#[derive(Debug, Args, Clone)]
+pub struct TuiArgs {
+    #[command(flatten)]
+    pub probe: ProbeArgs,
+    #[command(flatten)]
+    pub theme: ThemeArgs,
+}
+
+const EXAMPLES_WATCH: &str = "Examples:
+  mtls-doctor watch api.contoso.com --pfx client.pfx --interval 1m
+  mtls-doctor watch --targets targets.toml --until ok --report json";
+const EXAMPLES_EXPORTER: &str = "Examples:
+  mtls-doctor exporter --config targets.toml --listen 127.0.0.1:9219";
 
 #[derive(Debug, Args, Clone)]
 pub struct WatchArgs {
@@ -65,6 +185,8 @@ pub struct WatchArgs {
     pub max_runs: Option<u64>,
     #[command(flatten)]
     pub probe: ProbeArgs,
+    #[command(flatten)]
+    pub theme: ThemeArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -126,6 +248,8 @@ pub struct ReplayArgs {
     #[command(flatten)]
     pub output: OutputArgs,
     #[command(flatten)]
+    pub view: ViewArgs,
+    #[command(flatten)]
     pub session: SaveArgs,
 }
 
@@ -148,6 +272,10 @@ pub struct OpenArgs {
     pub file: PathBuf,
     #[command(flatten)]
     pub output: OutputArgs,
+    #[command(flatten)]
+    pub view: ViewArgs,
+    #[command(flatten)]
+    pub theme: ThemeArgs,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -202,7 +330,11 @@ pub struct DemoArgs {
     #[command(flatten)]
     pub output: OutputArgs,
     #[command(flatten)]
+    pub view: ViewArgs,
+    #[command(flatten)]
     pub session: SaveArgs,
+    #[command(flatten)]
+    pub theme: ThemeArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -348,9 +480,10 @@ pub struct ProbeArgs {
     #[arg(long, value_name = "IP:PORT")]
     pub dns_server: Option<std::net::SocketAddr>,
     /// HTTP method of the request sent after the handshake.
-    #[arg(long, default_value = "GET")]
+    #[arg(long, default_value = "GET", value_name = "METHOD")]
     pub method: String,
-    /// Path and query to request (overrides a URL target's path; default: the URL's, or /).
+    /// Path and query of the request sent after the handshake (overrides a URL target's path;
+    /// default: the URL's, or /). APIM picks the API and operation, and so the policy, by it.
     #[arg(long, value_name = "PATH")]
     pub path: Option<String>,
     /// Extra request header 'Name: value' (repeatable). Secret values are never shown.
@@ -380,6 +513,8 @@ pub struct ProbeArgs {
     pub password: PasswordArgs,
     #[command(flatten)]
     pub output: OutputArgs,
+    #[command(flatten)]
+    pub view: ViewArgs,
     #[command(flatten)]
     pub session: SaveArgs,
 }

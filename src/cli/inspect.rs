@@ -36,5 +36,5 @@ pub fn run_inspect(args: &InspectArgs) -> Result<i32> {
     let passwords = engine::Passwords::new(engine::PasswordPrompt::Terminal);
     let loaded = engine::load_with(&run.material, &passwords)?;
     let run = engine::run_inspect(run, &loaded, &passwords)?;
-    finish(&Session::new(vec![run]).with_command("inspect"), &args.output, &args.session)
+    finish(&Session::new(vec![run]).with_command("inspect"), &args.output, &super::ViewArgs::default(), &args.session)
 }

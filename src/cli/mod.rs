@@ -10,6 +10,7 @@ mod demo;
 mod exporter;
 mod inspect;
 mod listen;
+mod meta;
 mod probe;
 mod sessions;
 mod watch;
@@ -22,6 +23,7 @@ pub use demo::run_demo;
 pub use exporter::run_exporter;
 pub use inspect::run_inspect;
 pub use listen::run_listen;
+pub use meta::{run_completions, run_man};
 pub use probe::{run_probe, run_tui_command};
 pub use sessions::{run_diff, run_open, run_replay};
 pub use watch::run_watch;
@@ -43,13 +45,17 @@ pub fn emit(output: &OutputArgs, text: &str) -> Result<()> {
     match &output.output {
         Some(path) => write_atomically(path, text.as_bytes()),
         None => {
-            let mut stdout = std::io::stdout().lock();
-            // A closed pipe (`| head`) is not an error worth reporting.
-            let _ = stdout.write_all(text.as_bytes());
-            let _ = stdout.flush();
+            emit_stdout(text.as_bytes());
             Ok(())
         }
     }
+}
+
+/// Bytes to standard output; a closed pipe is not an error worth reporting.
+fn emit_stdout(bytes: &[u8]) {
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(bytes);
+    let _ = stdout.flush();
 }
 
 /// Temporary file in the same directory, fsync, rename: the old file survives any failure.
@@ -61,14 +67,23 @@ fn paths(v: &[PathBuf]) -> Vec<String> {
 
 /// The end of every run that makes a session: redact it, print the report, save it if asked.
 /// Reports and the saved file are drawn from the same redacted session.
-pub fn finish(session: &Session, output: &OutputArgs, save: &SaveArgs) -> Result<i32> {
+pub fn finish(session: &Session, output: &OutputArgs, view: &ViewArgs, save: &SaveArgs) -> Result<i32> {
     let safe = session::redacted(session)?;
-    let text = report::render_session(&safe, output.report.unwrap_or(Format::Text));
+    let text = render(&safe, output, view)?;
     emit(output, &text)?;
     if let Some(path) = &save.save {
         session::save(&safe, path)?;
     }
     Ok(exit_code(&safe.findings().cloned().collect::<Vec<_>>()))
+}
+
+/// The session's report as `--report`, `-v` and `--summary` ask.
+pub fn render(session: &Session, output: &OutputArgs, view: &ViewArgs) -> Result<String> {
+    let format = output.report.unwrap_or(Format::Text);
+    if view.summary && format == Format::Json {
+        return Err(Error::Usage("--summary is for --report text or markdown; JSON is always the full report".into()));
+    }
+    Ok(report::render_session_view(session, format, view.view()))
 }
 
 /// 1 when any finding is an error, else 0.
@@ -86,12 +101,14 @@ pub fn run(cli: Cli) -> Result<i32> {
         Some(Command::Inspect(a)) => run_inspect(&a),
         Some(Command::Probe(a)) => run_probe(&a),
         Some(Command::Listen(a)) => run_listen(&a),
-        Some(Command::Demo(a)) => run_demo(&a, cli.theme),
-        Some(Command::Tui(a)) => run_tui_command(&a, cli.theme),
+        Some(Command::Demo(a)) => run_demo(&a, a.theme.theme.clone()),
+        Some(Command::Tui(a)) => run_tui_command(&a.probe, a.theme.theme.clone()),
         Some(Command::Replay(a)) => run_replay(&a),
         Some(Command::Diff(a)) => run_diff(&a),
-        Some(Command::Open(a)) => run_open(&a, cli.theme),
-        Some(Command::Watch(a)) => run_watch(&a, cli.theme),
+        Some(Command::Open(a)) => run_open(&a, a.theme.theme.clone()),
+        Some(Command::Completions(a)) => run_completions(&a),
+        Some(Command::Man(a)) => run_man(&a),
+        Some(Command::Watch(a)) => run_watch(&a, a.theme.theme.clone()),
         Some(Command::Exporter(a)) => run_exporter(&a),
         None => {
             use std::io::IsTerminal as _;

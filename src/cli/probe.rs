@@ -29,7 +29,7 @@ pub fn run_probe(args: &ProbeArgs) -> Result<i32> {
         return Err(Error::Usage("no targets: give HOST[:PORT] or a --targets file that lists some".into()));
     }
     let runs = run_with_progress(targets, LoadFailure::Abort, args.jobs)?;
-    finish(&Session::new(runs).with_command("probe"), &args.output, &args.session)
+    finish(&Session::new(runs).with_command("probe"), &args.output, &args.view, &args.session)
 }
 
 /// Load every target's material (asking for passwords before anything runs), then run them all

@@ -66,7 +66,7 @@ pub fn run_replay(args: &ReplayArgs) -> Result<i32> {
     let runs = super::probe::run_with_progress(targets, LoadFailure::RecordInTarget, args.jobs)?;
     let mut new = Session::new(runs).with_command("replay");
     new.replayed_from = Some(args.file.display().to_string());
-    finish(&new, &args.output, &args.session)
+    finish(&new, &args.output, &args.view, &args.session)
 }
 
 /// `diff A B`: exit 0 when nothing changed, 1 when something did (as diff(1) does), 2 on bad input.
@@ -85,6 +85,6 @@ pub fn run_open(args: &OpenArgs, theme: Option<String>) -> Result<i32> {
         let opts = TuiOptions { theme, read_only: true, session_path: Some(args.file.clone()), ..Default::default() };
         return crate::tui::run_tui(session, opts);
     }
-    emit(&args.output, &report::render_session(&session, args.output.report.unwrap_or(Format::Text)))?;
+    emit(&args.output, &super::render(&session, &args.output, &args.view)?)?;
     Ok(EXIT_OK)
 }

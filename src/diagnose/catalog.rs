@@ -14,17 +14,19 @@ pub struct Entry {
     pub rank: u16,
 }
 
-const G_NEGOTIATE: &str = "Step 1: enable client certificate negotiation on the custom domain";
-const G_TIER_DOMAIN: &str = "Prerequisites: service tier and custom domain";
-const G_CA_UPLOAD: &str = "Step 1: upload the CA certificate";
-const G_CERTS: &str = "Prerequisites: certificates and certificate authority";
-const G_POLICY: &str = "Step 2: validate client certificates in the inbound policy";
-const G_VERIFY: &str = "Step 2: validate the chain against the uploaded CA (Verify())";
-const G_403: &str = "Troubleshooting: 403 although the certificate looks right";
-const G_OUTBOUND: &str = "Step 3: outbound certificate on the backend entity or authentication-certificate policy";
-const G_502: &str = "Troubleshooting: TLS handshake failures on outbound calls (502)";
-const G_KV: &str = "Prerequisites: Key Vault access and managed identity";
-const G_ROTATE: &str = "Wrap-up: rotate certificates before they expire";
+/// Each guide step names the section of docs/findings.md that explains it in our words.
+const G_NEGOTIATE: &str =
+    "Step 1: enable client certificate negotiation on the custom domain (docs/findings.md#guide-negotiate)";
+const G_TIER_DOMAIN: &str = "Prerequisites: service tier and custom domain (docs/findings.md#guide-tier-domain)";
+const G_CA_UPLOAD: &str = "Step 1: upload the CA certificate (docs/findings.md#guide-ca-upload)";
+const G_CERTS: &str = "Prerequisites: certificates and certificate authority (docs/findings.md#guide-certs)";
+const G_POLICY: &str = "Step 2: validate client certificates in the inbound policy (docs/findings.md#guide-policy)";
+const G_VERIFY: &str = "Step 2: validate the chain against the uploaded CA (Verify()) (docs/findings.md#guide-verify)";
+const G_403: &str = "Troubleshooting: 403 although the certificate looks right (docs/findings.md#guide-403)";
+const G_OUTBOUND: &str = "Step 3: outbound certificate on the backend entity or authentication-certificate policy (docs/findings.md#guide-outbound)";
+const G_502: &str = "Troubleshooting: TLS handshake failures on outbound calls (502) (docs/findings.md#guide-502)";
+const G_KV: &str = "Prerequisites: Key Vault access and managed identity (docs/findings.md#guide-kv)";
+const G_ROTATE: &str = "Wrap-up: rotate certificates before they expire (docs/findings.md#guide-rotate)";
 
 use Severity::{Error as E, Info as I, Warning as W};
 use Symptom::*;

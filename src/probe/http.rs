@@ -123,6 +123,11 @@ where
             "a request header or the path is not valid HTTP (check --header and --path)",
         )
     })?;
+    let sent = super::SentRequest {
+        method: req.method().as_str().to_string(),
+        target: req.uri().to_string(),
+        headers: redacted_headers(req.headers()),
+    };
 
     let io = TokioIo::new(io);
     let started = Instant::now();
@@ -156,15 +161,7 @@ where
     }
     .to_string();
     let status = response.status().as_u16();
-    let headers = response
-        .headers()
-        .iter()
-        .map(|(k, v)| {
-            let name = k.as_str().to_string();
-            let value = display_header_value(&name, &String::from_utf8_lossy(v.as_bytes()));
-            (name, value)
-        })
-        .collect();
+    let headers = redacted_headers(response.headers());
 
     let mut body = response.into_body();
     let mut preview = Vec::new();
@@ -198,7 +195,20 @@ where
         body_truncated: truncated,
         body_timed_out,
         ttfb_ms,
+        request: Some(sent),
     })
+}
+
+/// Headers as `[name, value]` pairs with secret values redacted (requests and responses alike).
+fn redacted_headers(headers: &hyper::HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(k, v)| {
+            let name = k.as_str().to_string();
+            let value = display_header_value(&name, &String::from_utf8_lossy(v.as_bytes()));
+            (name, value)
+        })
+        .collect()
 }
 
 fn map_hyper(e: hyper::Error) -> HttpFailure {

@@ -204,6 +204,19 @@ pub struct HttpResult {
     #[serde(default)]
     pub body_timed_out: bool,
     pub ttfb_ms: f64,
+    /// The request as it was sent (older sessions have none recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<SentRequest>,
+}
+
+/// The request line and headers a probe sent, secret values redacted, headers in the same
+/// `[name, value]` shape as the response's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct SentRequest {
+    pub method: String,
+    /// The request target: the path and query for HTTP/1.1, the full URI for HTTP/2.
+    pub target: String,
+    pub headers: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]

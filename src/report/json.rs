@@ -65,20 +65,45 @@ pub struct VerifyContext {
 #[derive(Debug, Clone, Serialize)]
 pub struct ProbeReport {
     pub schema_version: u32,
-    pub probes: Vec<ProbeResult>,
+    pub probes: Vec<ProbeEntry>,
     /// Per target: the policy's verdict and Verify(), when asked for.
     pub evaluations: Vec<Evaluation>,
     /// Targets that could not run, with the reason.
     pub errors: Vec<TargetError>,
     /// Every finding of every probe, most likely first within each target.
-    pub findings: Vec<Finding>,
+    pub findings: Vec<FindingEntry>,
     /// A saved watch's change log (only for a watch session).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub watch: Option<crate::session::WatchLog>,
 }
 
+/// The id every part of a probe report uses for a target: `t1`, `t2`, … in session order (names
+/// may repeat; ids do not).
+pub fn target_id(index: usize) -> String {
+    format!("t{}", index + 1)
+}
+
+/// A probe with the target it belongs to.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProbeEntry {
+    pub target_id: String,
+    pub target_name: String,
+    #[serde(flatten)]
+    pub probe: ProbeResult,
+}
+
+/// A finding with the target (probe or input) it is about.
+#[derive(Debug, Clone, Serialize)]
+pub struct FindingEntry {
+    pub target_id: String,
+    pub target_name: String,
+    #[serde(flatten)]
+    pub finding: Finding,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Evaluation {
+    pub target_id: String,
     pub target: String,
     pub policy: Option<PolicyEvaluation>,
     pub client_verify: Option<ClientVerify>,
@@ -89,32 +114,53 @@ pub struct Evaluation {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct TargetError {
+    pub target_id: String,
     pub target: String,
     pub error: String,
 }
 
 impl ProbeReport {
     pub fn from_session(session: &Session) -> Self {
+        let targets = || session.targets.iter().enumerate();
         ProbeReport {
             schema_version: SCHEMA_VERSION,
-            probes: session.targets.iter().filter_map(|t| t.probe.clone()).collect(),
-            evaluations: session
-                .targets
-                .iter()
-                .filter(|t| t.policy.is_some() || t.client_verify.is_some() || t.azure.is_some())
-                .map(|t| Evaluation {
+            probes: targets()
+                .filter_map(|(i, t)| {
+                    t.probe.clone().map(|probe| ProbeEntry {
+                        target_id: target_id(i),
+                        target_name: t.name.clone(),
+                        probe,
+                    })
+                })
+                .collect(),
+            evaluations: targets()
+                .filter(|(_, t)| t.policy.is_some() || t.client_verify.is_some() || t.azure.is_some())
+                .map(|(i, t)| Evaluation {
+                    target_id: target_id(i),
                     target: t.name.clone(),
                     policy: t.policy.clone(),
                     client_verify: t.client_verify.clone(),
                     azure: t.azure.clone(),
                 })
                 .collect(),
-            errors: session
-                .targets
-                .iter()
-                .filter_map(|t| t.error.as_ref().map(|e| TargetError { target: t.name.clone(), error: e.clone() }))
+            errors: targets()
+                .filter_map(|(i, t)| {
+                    t.error.as_ref().map(|e| TargetError {
+                        target_id: target_id(i),
+                        target: t.name.clone(),
+                        error: e.clone(),
+                    })
+                })
                 .collect(),
-            findings: session.findings().cloned().collect(),
+            findings: targets()
+                .flat_map(|(i, t)| {
+                    t.findings.iter().map(move |f| FindingEntry {
+                        target_id: target_id(i),
+                        target_name: t.name.clone(),
+                        finding: f.clone(),
+                    })
+                })
+                .collect(),
             watch: session.watch.clone(),
         }
     }

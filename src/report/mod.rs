@@ -8,14 +8,20 @@
 mod diff;
 mod json;
 mod markdown;
+mod summary;
 mod text;
 mod watch;
 
 pub use diff::{change_text, diff_markdown, diff_text};
-pub use json::{to_json, Evaluation, InspectReport, ProbeReport, TargetError, VerifyContext, SCHEMA_VERSION};
+pub use json::{
+    target_id, to_json, Evaluation, FindingEntry, InspectReport, ProbeEntry, ProbeReport, TargetError, VerifyContext,
+    SCHEMA_VERSION,
+};
 pub use markdown::{md_code, md_text, session_markdown};
+pub use summary::{md_plain, session_summary, SUMMARY_LIMIT};
 pub use text::{
-    certificate_text, findings_text, inspect_text, listen_line, policy_text, probe_text, session_text, verdict_text,
+    certificate_text, findings_text, inspect_text, listen_line, policy_text, probe_text, session_text,
+    session_text_with, verdict_text,
 };
 pub use watch::{record_text, record_what, watch_log_text};
 
@@ -47,6 +53,26 @@ pub fn render_session(session: &Session, format: Format) -> String {
             None => session_text(session),
         },
         Format::Markdown => session_markdown(session),
+    }
+}
+
+/// How much a text or Markdown report shows: `verbose` (text) adds the HTTP exchange, `summary`
+/// (text or Markdown) is the short ticket summary instead of the full report.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReportView {
+    pub verbose: bool,
+    pub summary: bool,
+}
+
+/// The report of a session in the format and view asked for (JSON has one view only).
+pub fn render_session_view(session: &Session, format: Format, view: ReportView) -> String {
+    match format {
+        Format::Text | Format::Markdown if view.summary => session_summary(session),
+        Format::Text => match &session.watch {
+            Some(log) => session_text_with(session, view.verbose) + "\n" + &watch_log_text(log),
+            None => session_text_with(session, view.verbose),
+        },
+        _ => render_session(session, format),
     }
 }
 

@@ -205,6 +205,11 @@ pub fn findings_text(out: &mut String, findings: &[Finding]) {
 
 /// A whole session (several targets) as text.
 pub fn session_text(session: &Session) -> String {
+    session_text_with(session, false)
+}
+
+/// A whole session as text; `verbose` adds the request sent, the response head and the kept body.
+pub fn session_text_with(session: &Session, verbose: bool) -> String {
     let mut out = String::new();
     let several = session.targets.len() > 1;
     for t in &session.targets {
@@ -222,7 +227,7 @@ pub fn session_text(session: &Session) -> String {
             continue;
         }
         if let Some(p) = &t.probe {
-            out.push_str(&probe_text(p));
+            probe_text_into(&mut out, p, "", verbose);
         }
         if let Some(cv) = &t.client_verify {
             out.push_str(&format!("  Verify()    against {}: ", clean(&cv.uploaded.join(", "))));
@@ -248,11 +253,11 @@ fn ms(v: Option<f64>) -> String {
 
 pub fn probe_text(r: &ProbeResult) -> String {
     let mut out = String::new();
-    probe_text_into(&mut out, r, "");
+    probe_text_into(&mut out, r, "", false);
     out
 }
 
-fn probe_text_into(out: &mut String, r: &ProbeResult, indent: &str) {
+fn probe_text_into(out: &mut String, r: &ProbeResult, indent: &str, verbose: bool) {
     let role = r.role;
     let via = r.target.connect_to.as_ref().map(|c| format!(" via {c}")).unwrap_or_default();
     out.push_str(&format!(
@@ -346,7 +351,9 @@ fn probe_text_into(out: &mut String, r: &ProbeResult, indent: &str) {
     if let Some(h) = &r.http {
         l(out, "HTTP", format!("{} {}  ttfb {:.1} ms", h.version, h.status, h.ttfb_ms));
         let first = h.body_preview.lines().next().unwrap_or("");
-        if !first.is_empty() {
+        if verbose {
+            http_exchange_text(out, h, indent);
+        } else if !first.is_empty() {
             let short: String = first.chars().take(64).collect();
             l(out, "  body", short);
         }
@@ -369,6 +376,38 @@ fn probe_text_into(out: &mut String, r: &ProbeResult, indent: &str) {
             sub.push_str(&format!("{indent}    HTTP        {} {}\n", h.version, h.status));
         }
         out.push_str(&sub);
+    }
+}
+
+/// `-v`: the request as sent (`>`), the response head (`<`) and every kept line of the body, the way
+/// `curl -v` shows an exchange. Secret header values were redacted when they were recorded.
+fn http_exchange_text(out: &mut String, h: &crate::probe::HttpResult, indent: &str) {
+    match &h.request {
+        Some(q) => {
+            out.push_str(&format!("{indent}  > {} {} {}\n", clean(&q.method), clean(&q.target), h.version));
+            for (name, value) in &q.headers {
+                out.push_str(&format!("{indent}  > {}: {}\n", clean(name), clean(value)));
+            }
+        }
+        None => out.push_str(&format!("{indent}  > (the request sent was not recorded in this session)\n")),
+    }
+    out.push_str(&format!("{indent}  < {} {}\n", h.version, h.status));
+    for (name, value) in &h.headers {
+        out.push_str(&format!("{indent}  < {}: {}\n", clean(name), clean(value)));
+    }
+    let kept = h.body_preview.len();
+    if kept == 0 {
+        out.push_str(&format!("{indent}  Body: empty\n"));
+        return;
+    }
+    let cut = if h.body_truncated {
+        format!(", cut at the {} bytes a probe keeps", crate::probe::http::BODY_PREVIEW_LIMIT)
+    } else {
+        String::new()
+    };
+    out.push_str(&format!("{indent}  Body ({kept} bytes{cut}):\n"));
+    for body_line in h.body_preview.lines() {
+        out.push_str(&format!("{indent}    {}\n", clean(body_line)));
     }
 }
 

@@ -166,6 +166,11 @@ pub(super) fn target_changes(a: &TargetRun, b: &TargetRun) -> Vec<Change> {
     if a.error != b.error {
         out.push(Change::ErrorChanged { before: a.error.clone(), after: b.error.clone() });
     }
+    // A target that did not run (a file gone, …) observed nothing: its certificates and verdicts
+    // are unknown, not removed, so the error is the one change to report.
+    if a.error.is_some() || b.error.is_some() {
+        return out;
+    }
     let (pa, pb) = (a.probe.as_ref(), b.probe.as_ref());
     chain_changes(
         "server",

@@ -4,7 +4,9 @@
 
 mod diff;
 mod model;
+mod paths;
 mod redact;
+mod relabel;
 mod store;
 mod summary;
 mod watch;
@@ -14,7 +16,9 @@ pub use self::model::{
     InspectContext, MaterialRefs, PasswordRef, Session, TargetKind, TargetRun, OLDEST_SESSION_SCHEMA_VERSION, REDACTED,
     SESSION_SCHEMA_VERSION,
 };
+pub use self::paths::{absolute_inputs, resolve_inputs};
 pub use self::redact::redacted;
+pub use self::relabel::relabel_dir;
 pub use self::store::{load, parse, save, write_atomically, MAX_SESSION_BYTES, MAX_STRING_BYTES};
 pub use self::summary::{handshake_summary, policy_summary, verdict_summary};
 pub use self::watch::{EndReason, TargetState, Until, WatchLog, WatchRecord, MAX_KEPT_RECORDS, WATCH_SCHEMA_VERSION};

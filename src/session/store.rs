@@ -47,7 +47,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// Save a session (redacted) as pretty JSON, atomically.
 pub fn save(session: &Session, path: &Path) -> Result<()> {
-    let safe = redacted(session)?;
+    let safe = super::absolute_inputs(&redacted(session)?);
     let mut text = serde_json::to_string_pretty(&safe)
         .map_err(|e| Error::input(path.display().to_string(), format!("cannot serialize the session ({e})")))?;
     text.push('\n');
@@ -59,7 +59,9 @@ pub fn save(session: &Session, path: &Path) -> Result<()> {
 pub fn load(path: &Path) -> Result<Session> {
     let origin = path.display().to_string();
     let bytes = crate::fsio::read_capped(path, crate::fsio::SESSION_CAP)?;
-    parse(&bytes, &origin)
+    let mut session = parse(&bytes, &origin)?;
+    super::resolve_inputs(&mut session, path);
+    Ok(session)
 }
 
 /// Parse session JSON read from `origin` (a file name, for errors).

@@ -121,6 +121,8 @@ pub struct TargetForm {
     pub focus: usize,
     /// The last validation problem, naming the field.
     pub error: Option<String>,
+    /// The field that problem is about and its value then: editing that field clears the error.
+    error_on: Option<(FieldKey, String)>,
     /// The target as it was, for values the form does not show (secret headers, timeouts …).
     pub base: TargetRun,
 }
@@ -184,7 +186,7 @@ impl TargetForm {
                 Field { key, value, cursor }
             })
             .collect();
-        TargetForm { target, fields, focus: 0, error: None, base: run.clone() }
+        TargetForm { target, fields, focus: 0, error: None, error_on: None, base: run.clone() }
     }
 
     pub fn focused(&self) -> Option<&Field> {
@@ -304,7 +306,19 @@ impl TargetForm {
                 }
                 let msg = format!("{}: {problem}", key.label());
                 self.error = Some(msg.clone());
+                self.error_on = Some((key, self.value(key).to_string()));
                 Err(msg)
+            }
+        }
+    }
+
+    /// After an edit: the error goes once the field it is about has changed (it comes back on the
+    /// next save if the new value is wrong too).
+    pub fn forget_stale_error(&mut self) {
+        if let Some((key, then)) = &self.error_on {
+            if self.value(*key) != then {
+                self.error = None;
+                self.error_on = None;
             }
         }
     }
@@ -479,6 +493,9 @@ mod tests {
         f.set(FieldKey::Port, "70000");
         assert_eq!(f.build().expect_err("bad port"), "Port: \"70000\" is not a port (1-65535)");
         assert_eq!(f.focused().map(|x| x.key), Some(FieldKey::Port));
+        f.insert('1');
+        f.forget_stale_error();
+        assert_eq!(f.error, None, "editing the field the error is about clears it");
         f.set(FieldKey::Port, "443");
         f.set(FieldKey::Password, "hunter2");
         let e = f.build().expect_err("literal password refused");

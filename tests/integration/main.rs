@@ -22,6 +22,7 @@ pub mod late_auth;
 mod listen;
 mod listen_cli;
 mod material;
+mod output;
 mod peers;
 mod policy;
 mod policy_csharp;

@@ -76,6 +76,9 @@ enum ChainProblem {
 #[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 struct Finding {
+    /// In a probe report: the target the finding is about.
+    target_id: Option<String>,
+    target_name: Option<String>,
     id: String,
     severity: String,
     symptom: String,
@@ -256,6 +259,16 @@ struct Http {
     body_truncated: bool,
     body_timed_out: bool,
     ttfb_ms: f64,
+    request: Option<SentRequest>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct SentRequest {
+    method: String,
+    target: String,
+    headers: Vec<(String, String)>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -273,6 +286,9 @@ struct Timings {
 #[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 struct Probe {
+    /// In a probe report (not in a nested compare_without_cert or a session).
+    target_id: Option<String>,
+    target_name: Option<String>,
     role: String,
     target: Target,
     started_at: String,
@@ -306,6 +322,7 @@ struct Probe {
 #[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 struct Evaluation {
+    target_id: String,
     target: String,
     policy: Option<PolicyEvaluation>,
     client_verify: Option<ClientVerify>,
@@ -317,6 +334,7 @@ struct Evaluation {
 #[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 struct TargetError {
+    target_id: String,
     target: String,
     error: String,
 }
@@ -447,6 +465,9 @@ fn every_json_output_matches_the_schema_and_the_test_structs() {
     let r: ProbeReport = serde_json::from_value(probe.clone()).expect("probe report reads back");
     assert_eq!(r.schema_version, 1);
     assert!(r.probes[0].compare_without_cert.is_some());
+    assert_eq!(r.probes[0].target_id.as_deref(), Some("t1"), "every probe carries its target's id");
+    assert!(r.findings.iter().all(|f| f.target_id.as_deref() == Some("t1") && f.target_name.is_some()));
+    assert!(r.evaluations.iter().all(|e| e.target_id == "t1"));
     assert_eq!(r.evaluations.len(), 1, "Verify() against --client-ca");
 
     // A failed probe (nothing listens) is a report too.

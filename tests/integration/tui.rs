@@ -365,9 +365,8 @@ fn loop_runs_a_probe_in_the_background_and_cancel_aborts_it() {
         let driver = tokio::spawn(async move {
             keys.send(Event::Input(TermEvent::Key(ch('r')))).expect("send");
             let name = tokio::time::timeout(Duration::from_secs(30), done_rx.recv()).await.expect("bounded");
-            // Let the result event reach the loop, then quit (twice: the session is now unsaved).
+            // Let the result event reach the loop, then quit: once, a result is not a user's change.
             tokio::time::sleep(Duration::from_millis(100)).await;
-            keys.send(Event::Input(TermEvent::Key(ch('q')))).expect("send");
             keys.send(Event::Input(TermEvent::Key(ch('q')))).expect("send");
             name
         });
@@ -669,12 +668,10 @@ fn end_to_end_under_tmux() {
     // Copy the fix steps: visible confirmation.
     tmux.keys(&["y"]);
     tmux.wait_for("Copied", "the copy confirmation");
-    // Help overlay, then quit: twice, since the re-run left unsaved changes.
+    // Help overlay, then quit: once, since a re-run's result is not a change the user made.
     tmux.keys(&["?"]);
     tmux.wait_for("run every target", "help");
     tmux.keys(&["?"]);
-    tmux.keys(&["q"]);
-    tmux.wait_for("press q again", "the unsaved-changes warning");
     tmux.keys(&["q"]);
     assert_exited(&tmux, 0);
     drop(tmux);
@@ -684,9 +681,41 @@ fn end_to_end_under_tmux() {
     let tmux = tmux_tui("ctrl-c", &open_command(&file));
     let screen = tmux.wait_for("read-only", "the read-only header");
     assert!(screen.contains("session.json"), "{screen}");
+    // Its key bar offers only what a read-only view accepts.
+    let screen = tmux.wait_for("q quit", "the key bar");
+    let bar = screen.lines().rev().find(|l| l.contains("q quit")).unwrap_or_default();
+    assert!(bar.contains("copy") && bar.contains("help"), "{bar}");
+    for refused in ["run", "edit", "add", "dup", "del", "cancel"] {
+        assert!(!bar.split_whitespace().any(|w| w == refused), "read-only key bar offers {refused}: {bar}");
+    }
     tmux.keys(&["C-c"]);
     assert_exited(&tmux, 130);
     drop(tmux);
+}
+
+/// `tui TARGET` probes at once and quits with one `q` when the user changed nothing; after an
+/// edit (a deleted target) the first `q` warns.
+#[test]
+fn tui_with_a_target_quits_with_one_q_unless_something_changed() {
+    let port = crate::peers::free_port();
+    let bin = sh_quote(env!("CARGO_BIN_EXE_mtls-doctor"));
+    let program = format!("{bin} tui 127.0.0.1:{port} 127.0.0.2:{port} --no-compare --timeout 3");
+    let command = format!("{program}; echo \"exited $?\"; exec sleep 120");
+    let tmux = Tmux::start("one-q", &format!("sh -c {}", sh_quote(&command)));
+    tmux.wait_for("finished", "the probe's result");
+    tmux.keys(&["q"]);
+    tmux.wait_for("exited 0", "one q quits");
+    drop(tmux);
+
+    let tmux = Tmux::start("changed-q", &format!("sh -c {}", sh_quote(&command)));
+    tmux.wait_for("finished", "the probe's result");
+    tmux.keys(&["x"]);
+    tmux.keys(&["y"]);
+    tmux.wait_for("Deleted", "the deletion");
+    tmux.keys(&["q"]);
+    tmux.wait_for("press q again", "the unsaved-changes warning");
+    tmux.keys(&["q"]);
+    tmux.wait_for("exited 0", "the second q quits");
 }
 
 /// The session saved by the TUI reads back the same (what `s` writes is what `open` reads).

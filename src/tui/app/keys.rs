@@ -223,6 +223,7 @@ impl App {
             KeyCode::Char(c) if !ctrl => form.insert(c),
             _ => {}
         }
+        form.forget_stale_error();
         self.overlay = Overlay::Form(form);
         vec![]
     }
@@ -280,7 +281,10 @@ impl App {
     pub fn on_paste(&mut self, text: &str) {
         let text: String = text.chars().filter(|c| !c.is_control()).collect();
         match &mut self.overlay {
-            Overlay::Form(form) => text.chars().for_each(|c| form.insert(c)),
+            Overlay::Form(form) => {
+                text.chars().for_each(|c| form.insert(c));
+                form.forget_stale_error();
+            }
             Overlay::Path { input, .. } => input.push_str(&text),
             Overlay::Password { input, .. } => input.0.push_str(&text),
             _ => {}

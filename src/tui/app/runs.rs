@@ -25,7 +25,7 @@ impl App {
         };
         let kind = if run.error.is_some() { StatusKind::Error } else { StatusKind::Info };
         self.session.targets[i] = run;
-        self.dirty = true;
+        // A result is not a change the user made: `tui TARGET` quits with one `q` after its run.
         if i == self.selected {
             self.findings_index = 0;
             self.findings_scroll = 0;

@@ -54,7 +54,7 @@ fn run_then_result_updates_the_target_and_a_stale_result_is_dropped() {
     assert!(!a.busy());
     assert_eq!(a.target_status(0), TargetStatus::Error);
     assert_eq!(a.session.targets[0].error.as_deref(), Some("cannot read x.pem"));
-    assert!(a.dirty);
+    assert!(!a.dirty, "a result is not a change the user made");
 }
 
 #[test]
@@ -133,6 +133,11 @@ fn add_edit_duplicate_delete() {
     assert!(
         matches!(&a.overlay, Overlay::Form(f) if f.error.as_deref() == Some("Port: \"x\" is not a port (1-65535)"))
     );
+    // Moving around keeps the error; changing the field it is about clears it.
+    a.on_key(key(KeyCode::End));
+    assert!(matches!(&a.overlay, Overlay::Form(f) if f.error.is_some()));
+    a.on_key(key(KeyCode::Backspace));
+    assert!(matches!(&a.overlay, Overlay::Form(f) if f.error.is_none()), "the error goes with the edit");
     a.on_key(key(KeyCode::Esc));
 
     a.on_key(ch('x'));

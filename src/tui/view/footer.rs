@@ -31,6 +31,10 @@ impl View<'_> {
         };
         Paragraph::new(status).render(status_area, buf);
         let keys: &[(&str, &str)] = match &self.app.overlay {
+            // A saved session opened read-only: only the keys it accepts (no run, edit, add, delete).
+            Overlay::None if self.app.read_only => {
+                &[("Tab", "pane"), ("y", "copy"), ("s", "save"), ("o", "open"), ("?", "help"), ("q", "quit")]
+            }
             Overlay::None => &[
                 ("r", "run"),
                 ("R", "run all"),

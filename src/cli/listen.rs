@@ -31,7 +31,10 @@ pub fn run_listen(args: &ListenArgs) -> Result<i32> {
         let (tx, mut rx) = tokio::sync::mpsc::channel(64);
         let server = tokio::spawn(crate::listen::run_listener(cfg, listener, tx));
         let mut sink: Box<dyn std::io::Write + Send> = match &args.output.output {
-            Some(path) => Box::new(std::fs::File::create(path).map_err(|e| Error::io(path, e))?),
+            // Append: the records of an earlier run in the same file are the user's.
+            Some(path) => Box::new(
+                std::fs::OpenOptions::new().append(true).create(true).open(path).map_err(|e| Error::io(path, e))?,
+            ),
             None => Box::new(std::io::stdout()),
         };
         loop {

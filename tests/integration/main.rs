@@ -20,6 +20,7 @@ pub mod late_auth;
 mod listen;
 mod listen_cli;
 mod material;
+mod outputs;
 mod peers;
 mod policy;
 mod policy_csharp;

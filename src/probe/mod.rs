@@ -7,6 +7,7 @@ pub mod http;
 pub mod late;
 mod options;
 pub mod records;
+pub mod secrets;
 pub mod stream;
 pub mod tls;
 

@@ -26,6 +26,7 @@ mod policy;
 mod policy_csharp;
 mod probe_lab;
 mod probe_peers;
+mod redact_cut;
 mod report;
 mod revocation;
 mod session;

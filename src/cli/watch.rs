@@ -54,7 +54,8 @@ pub fn run_watch(args: &WatchArgs, theme: Option<String>) -> Result<i32> {
             WatchEvent::TargetDone { done, targets, .. } => bar.target_done(done, targets),
             WatchEvent::Record(record) => {
                 let line = if json {
-                    serde_json::to_string(record).map_err(|e| Error::input(&where_to, e.to_string()))?
+                    let text = serde_json::to_string(record).map_err(|e| Error::input(&where_to, e.to_string()))?;
+                    crate::text::escape_json_text(text)
                 } else {
                     report::record_text(record)
                 };

@@ -66,8 +66,9 @@ fn through_symlink(path: &Path) -> Result<std::path::PathBuf> {
 /// Save a session (redacted) as pretty JSON, atomically.
 pub fn save(session: &Session, path: &Path) -> Result<()> {
     let safe = redacted(session)?;
-    let mut text = serde_json::to_string_pretty(&safe)
+    let text = serde_json::to_string_pretty(&safe)
         .map_err(|e| Error::input(path.display().to_string(), format!("cannot serialize the session ({e})")))?;
+    let mut text = crate::text::escape_json_text(text);
     text.push('\n');
     write_atomically(path, text.as_bytes())
 }

@@ -15,6 +15,7 @@ mod gateway_peers;
 mod gateway_requests;
 mod gateways;
 mod hostile;
+mod json_escape;
 mod lab;
 pub mod late_auth;
 mod listen;

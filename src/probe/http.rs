@@ -171,8 +171,7 @@ where
     // Read a secret's length past the cut and redact before cutting: an echoed secret straddling
     // byte 4096 would otherwise survive as its first characters.
     let secrets = super::secrets::request_secrets(&opts.headers);
-    let slack = secrets.iter().map(String::len).max().unwrap_or(0).min(BODY_PREVIEW_LIMIT);
-    let read_limit = BODY_PREVIEW_LIMIT + slack;
+    let read_limit = BODY_PREVIEW_LIMIT + super::secrets::slack(&secrets, BODY_PREVIEW_LIMIT);
     let mut body_timed_out = false;
     loop {
         // Leave a little of the time for the caller: a stalled body keeps the head that arrived.
@@ -199,25 +198,10 @@ where
         status,
         headers,
         body_truncated: truncated || preview.len() > BODY_PREVIEW_LIMIT,
-        body_preview: redacted_preview(&preview, &secrets),
+        body_preview: super::secrets::redacted_prefix(&preview, &secrets, BODY_PREVIEW_LIMIT),
         body_timed_out,
         ttfb_ms,
     })
-}
-
-/// The first `BODY_PREVIEW_LIMIT` bytes of the body as text, secrets redacted before the cut.
-fn redacted_preview(bytes: &[u8], secrets: &[String]) -> String {
-    let text = String::from_utf8_lossy(bytes);
-    let mut text = super::secrets::redact_secrets(&text, secrets).unwrap_or_else(|| text.into_owned());
-    // A body that fit is kept whole, even where `[redacted]` made it longer than the limit.
-    if bytes.len() > BODY_PREVIEW_LIMIT && text.len() > BODY_PREVIEW_LIMIT {
-        let mut cut = BODY_PREVIEW_LIMIT;
-        while !text.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        text.truncate(cut);
-    }
-    text
 }
 
 fn map_hyper(e: hyper::Error) -> HttpFailure {

@@ -52,6 +52,26 @@ pub fn redact_secrets(text: &str, secrets: &[String]) -> Option<String> {
     out
 }
 
+/// How far past a cut at `limit` to read so that a secret straddling it is seen whole.
+pub fn slack(secrets: &[String], limit: usize) -> usize {
+    secrets.iter().map(String::len).max().unwrap_or(0).min(limit)
+}
+
+/// The first `limit` bytes of `bytes` (read `slack` past the limit) as text, secrets redacted
+/// before the cut. Text that fit is kept whole, even where `[redacted]` made it longer.
+pub fn redacted_prefix(bytes: &[u8], secrets: &[String], limit: usize) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let mut text = redact_secrets(&text, secrets).unwrap_or_else(|| text.into_owned());
+    if bytes.len() > limit && text.len() > limit {
+        let mut cut = limit;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+    }
+    text
+}
+
 /// ASCII lower-casing keeps every byte offset, so a match in the lowered text is the same span in
 /// the original.
 fn replace_ignoring_case(text: &str, secret: &str) -> Option<String> {

@@ -42,7 +42,8 @@ fn json_report_and_saved_session_escape_c1_del_and_bidi() {
     for (what, path) in [("JSON report", &report), ("saved session", &saved)] {
         let text = std::fs::read_to_string(path).expect("read");
         assert_escaped(what, &text);
-        let value: serde_json::Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{what} is not JSON ({e}): {text}"));
+        let value: serde_json::Value =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{what} is not JSON ({e}): {text}"));
         assert!(value.to_string().contains("txt.exe"), "{what}");
     }
     // The saved session loads back with the subject intact.

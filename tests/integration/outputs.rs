@@ -146,3 +146,19 @@ fn listen_output_appends_to_an_existing_file() {
     assert_eq!(lines[0], "{\"earlier\":true}");
     assert!(lines[1].contains("\"sni\""), "{text}");
 }
+
+#[test]
+fn watch_output_appends_to_an_existing_file() {
+    let dir = Dir::new();
+    let log = dir.write("watch.jsonl", "{\"earlier\":true}\n");
+    // Nothing listens on this port: one run, one record of the refused connection.
+    let port = free_port();
+    let o = run(bin()
+        .args(["watch", &format!("127.0.0.1:{port}"), "--max-runs", "1", "--interval", "100ms", "--no-compare"])
+        .args(["--timeout", "5", "--report", "json", "-o"])
+        .arg(&log));
+    assert!(o.status.code() != Some(2), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&log).expect("read");
+    assert!(text.starts_with("{\"earlier\":true}\n"), "the earlier lines are kept: {text}");
+    assert!(text.lines().count() >= 2, "{text}");
+}

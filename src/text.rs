@@ -6,7 +6,10 @@
 //! pki) live here on purpose: the wording is one vocabulary, read and changed in one place. The
 //! file is a little over 600 lines because a third of it is unit tests pinning each wording exactly.
 
+mod json;
 mod late;
+
+pub use json::escape_json_text;
 
 pub use self::late::{after_handshake_lines, rerun_text};
 

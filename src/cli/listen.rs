@@ -31,7 +31,10 @@ pub fn run_listen(args: &ListenArgs) -> Result<i32> {
         let (tx, mut rx) = tokio::sync::mpsc::channel(64);
         let server = tokio::spawn(crate::listen::run_listener(cfg, listener, tx));
         let mut sink: Box<dyn std::io::Write + Send> = match &args.output.output {
-            Some(path) => Box::new(std::fs::File::create(path).map_err(|e| Error::io(path, e))?),
+            // Append: the records of an earlier run in the same file are the user's.
+            Some(path) => Box::new(
+                std::fs::OpenOptions::new().append(true).create(true).open(path).map_err(|e| Error::io(path, e))?,
+            ),
             None => Box::new(std::io::stdout()),
         };
         loop {
@@ -39,7 +42,7 @@ pub fn run_listen(args: &ListenArgs) -> Result<i32> {
                 rec = rx.recv() => {
                     let Some(rec) = rec else { break };
                     let line = match format {
-                        Format::Json => serde_json::to_string(&rec).unwrap_or_default(),
+                        Format::Json => crate::text::escape_json_text(serde_json::to_string(&rec).unwrap_or_default()),
                         Format::Text => report::listen_line(&rec),
                         Format::Markdown => format!("- {}", report::md_text(&report::listen_line(&rec))),
                     };

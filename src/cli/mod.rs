@@ -11,6 +11,7 @@ mod exporter;
 mod inspect;
 mod listen;
 mod meta;
+mod outputs;
 mod probe;
 mod sessions;
 mod watch;
@@ -97,6 +98,9 @@ pub fn exit_code(findings: &[crate::diagnose::Finding]) -> i32 {
 
 /// Run the parsed command line; the error path is the caller's (exit code 2).
 pub fn run(cli: Cli) -> Result<i32> {
+    if let Some(command) = &cli.command {
+        outputs::check(command)?;
+    }
     match cli.command {
         Some(Command::Inspect(a)) => run_inspect(&a),
         Some(Command::Probe(a)) => run_probe(&a),

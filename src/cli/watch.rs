@@ -41,7 +41,10 @@ pub fn run_watch(args: &WatchArgs, theme: Option<String>) -> Result<i32> {
     let mut cache = MaterialCache::new(PasswordPrompt::Terminal);
     let prepared = cache.prepare(targets, LoadFailure::Abort)?;
     let mut sink: Box<dyn std::io::Write> = match &args.probe.output.output {
-        Some(path) => Box::new(std::fs::File::create(path).map_err(|e| Error::io(path, e))?),
+        // Append, as listen does: an earlier watch's lines in the same file are the user's.
+        Some(path) => {
+            Box::new(std::fs::OpenOptions::new().append(true).create(true).open(path).map_err(|e| Error::io(path, e))?)
+        }
         None => Box::new(std::io::stdout()),
     };
     let where_to =
@@ -54,7 +57,8 @@ pub fn run_watch(args: &WatchArgs, theme: Option<String>) -> Result<i32> {
             WatchEvent::TargetDone { done, targets, .. } => bar.target_done(done, targets),
             WatchEvent::Record(record) => {
                 let line = if json {
-                    serde_json::to_string(record).map_err(|e| Error::input(&where_to, e.to_string()))?
+                    let text = serde_json::to_string(record).map_err(|e| Error::input(&where_to, e.to_string()))?;
+                    crate::text::escape_json_text(text)
                 } else {
                     report::record_text(record)
                 };

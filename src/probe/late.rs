@@ -243,6 +243,9 @@ fn exchange(req: &LateAuthRequest, run: &mut LateAuthRun) -> Result<(), String> 
     // Read until the server closes, the head and a bit of body are in, or the time is up. OpenSSL
     // answers a HelloRequest inside these reads.
     let mut response = Vec::new();
+    // A secret straddling the preview's end is read whole, so it is redacted before the cut.
+    let secrets = super::secrets::request_secrets(&req.headers);
+    let preview_read = BODY_PREVIEW + super::secrets::slack(&secrets, BODY_PREVIEW);
     let mut buf = [0u8; 4096];
     let mut read_error = None;
     while response.len() < MAX_RESPONSE && Instant::now() < deadline {
@@ -251,7 +254,7 @@ fn exchange(req: &LateAuthRequest, run: &mut LateAuthRun) -> Result<(), String> 
             Ok(n) => {
                 response.extend_from_slice(&buf[..n]);
                 if let Some(end) = head_end(&response) {
-                    if response.len() >= end + BODY_PREVIEW {
+                    if response.len() >= end + preview_read {
                         break;
                     }
                 }
@@ -271,8 +274,8 @@ fn exchange(req: &LateAuthRequest, run: &mut LateAuthRun) -> Result<(), String> 
     {
         parse_head(text, run);
         let end = head_end(&response).unwrap_or(response.len());
-        let body = &response[end..response.len().min(end + BODY_PREVIEW)];
-        run.body_preview = String::from_utf8_lossy(body).into_owned();
+        let body = &response[end..response.len().min(end + preview_read)];
+        run.body_preview = super::secrets::redacted_prefix(body, &secrets, BODY_PREVIEW);
     }
     if run.http_status.is_some() {
         return Ok(());

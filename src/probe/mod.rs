@@ -8,6 +8,7 @@ pub mod late;
 mod options;
 pub mod proxy;
 pub mod records;
+pub mod secrets;
 pub mod stream;
 pub mod tls;
 pub mod url;

@@ -28,18 +28,7 @@ pub fn redacted(session: &Session) -> Result<Session> {
     serde_json::from_value(value).map_err(|e| Error::input("session", format!("cannot be redacted ({e})")))
 }
 
-/// The value itself, and for `Scheme credentials` (Basic, Bearer …) the credentials alone, which is
-/// what a server tends to echo. Short values are skipped: cutting every "ab" out of a report would
-/// mangle it and protect nothing.
-pub(super) fn secret_fragments(value: &str) -> Vec<String> {
-    const MIN_SECRET_LEN: usize = 6;
-    let mut out = vec![value.trim().to_string()];
-    if let Some((_, credentials)) = value.trim().split_once(' ') {
-        out.push(credentials.trim().to_string());
-    }
-    out.retain(|s| s.len() >= MIN_SECRET_LEN && s != REDACTED);
-    out
-}
+pub(super) use crate::probe::secrets::secret_fragments;
 
 pub(super) fn scrub(v: &mut Value, secrets: &[String]) {
     match v {
@@ -78,13 +67,7 @@ pub(super) fn scrub(v: &mut Value, secrets: &[String]) {
 }
 
 pub(super) fn scrub_string(s: &str, secrets: &[String]) -> Option<String> {
-    let mut out: Option<String> = None;
-    for secret in secrets {
-        let current = out.as_deref().unwrap_or(s);
-        if current.contains(secret.as_str()) {
-            out = Some(current.replace(secret.as_str(), REDACTED));
-        }
-    }
+    let mut out = crate::probe::secrets::redact_secrets(s, secrets);
     let current = out.as_deref().unwrap_or(s);
     if current.contains("PRIVATE KEY-----") {
         out = Some(remove_private_key_blocks(current));

@@ -19,6 +19,9 @@ pub const MAX_STRING_BYTES: usize = 1024 * 1024;
 /// Temporary file in the same directory, fsync, rename: a crash or a full disk never leaves a half
 /// file, and the previous file survives any failure.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    // Renaming over a symlink would replace the link with a file: write to what it points at.
+    let resolved = through_symlink(path)?;
+    let path = resolved.as_path();
     // `-o /dev/null`, `-o /dev/stdout`, a FIFO: write through; renaming over them would replace the
     // device with a regular file.
     if let Ok(meta) = std::fs::metadata(path) {
@@ -45,11 +48,27 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     result.map_err(|e| Error::io(path, e))
 }
 
+/// The file a symlink points at (resolved fully), or the path itself when it is not a link. A
+/// dangling link is refused: creating its target could land anywhere.
+fn through_symlink(path: &Path) -> Result<std::path::PathBuf> {
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => std::fs::canonicalize(path).map_err(|_| {
+            let target = std::fs::read_link(path).map(|t| t.display().to_string()).unwrap_or_default();
+            Error::input(
+                path.display().to_string(),
+                format!("is a symbolic link to {target}, which does not exist; not replacing the link"),
+            )
+        }),
+        _ => Ok(path.to_path_buf()),
+    }
+}
+
 /// Save a session (redacted) as pretty JSON, atomically.
 pub fn save(session: &Session, path: &Path) -> Result<()> {
     let safe = super::absolute_inputs(&redacted(session)?);
-    let mut text = serde_json::to_string_pretty(&safe)
+    let text = serde_json::to_string_pretty(&safe)
         .map_err(|e| Error::input(path.display().to_string(), format!("cannot serialize the session ({e})")))?;
+    let mut text = crate::text::escape_json_text(text);
     text.push('\n');
     write_atomically(path, text.as_bytes())
 }

@@ -1,0 +1,119 @@
+//! Output paths never destroy what the user had: `-o` or `--save` onto one of the command's input
+//! files, or both outputs onto one file, is refused before anything runs.
+//!
+//! Paths are compared as the files they name (symlinks and `..` resolved, hard links by inode),
+//! because `-o ./a/../cert.pem` or a link to the input overwrites the input just the same.
+
+use std::path::{Path, PathBuf};
+
+use super::args::{Command, DiagnosisArgs, OutputArgs, PasswordArgs, ProbeArgs, SaveArgs};
+use crate::error::{Error, Result};
+
+/// Refuse a command whose outputs would overwrite one of its inputs or each other.
+pub fn check(command: &Command) -> Result<()> {
+    let (inputs, outputs) = files_of(command);
+    for (i, (flag, out)) in outputs.iter().enumerate() {
+        let Some(key) = identity(out) else { continue };
+        if let Some(input) = inputs.iter().find(|p| identity(p).as_ref() == Some(&key)) {
+            return Err(Error::Usage(format!(
+                "{flag} {} is one of the inputs ({}); refusing to overwrite it",
+                out.display(),
+                input.display()
+            )));
+        }
+        if let Some((other, _)) = outputs[..i].iter().find(|(_, p)| identity(p).as_ref() == Some(&key)) {
+            return Err(Error::Usage(format!(
+                "{flag} {} is the same file as {other}; give them different files",
+                out.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// What a path names: the file itself (device and inode) when it exists, else its absolute
+/// spelling with the directory resolved. `None` for devices and FIFOs (`-o /dev/null` twice is
+/// harmless) and for paths that cannot be resolved at all.
+#[derive(PartialEq, Eq)]
+enum Identity {
+    File(u64, u64),
+    Path(PathBuf),
+}
+
+fn identity(path: &Path) -> Option<Identity> {
+    match std::fs::metadata(path) {
+        Ok(meta) if !meta.is_file() => None,
+        Ok(meta) => Some(file_identity(path, &meta)),
+        Err(_) => {
+            let name = path.file_name()?;
+            let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            Some(Identity::Path(std::fs::canonicalize(dir).ok()?.join(name)))
+        }
+    }
+}
+
+#[cfg(unix)]
+fn file_identity(_path: &Path, meta: &std::fs::Metadata) -> Identity {
+    use std::os::unix::fs::MetadataExt as _;
+    Identity::File(meta.dev(), meta.ino())
+}
+
+#[cfg(not(unix))]
+fn file_identity(path: &Path, _meta: &std::fs::Metadata) -> Identity {
+    Identity::Path(std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()))
+}
+
+type Outputs = Vec<(&'static str, PathBuf)>;
+
+/// Every file a command reads, and every file it writes with the flag that names it.
+fn files_of(command: &Command) -> (Vec<PathBuf>, Outputs) {
+    let mut inputs = Vec::new();
+    let mut outputs = Vec::new();
+    match command {
+        Command::Inspect(a) => {
+            inputs.extend(a.files.iter().chain(&a.ca).cloned());
+            diagnosis(&a.diagnosis, &a.password, &mut inputs);
+            written(&a.output, Some(&a.session), &mut outputs);
+        }
+        Command::Probe(a) => probe(a, &mut inputs, &mut outputs),
+        Command::Tui(a) => probe(&a.probe, &mut inputs, &mut outputs),
+        Command::Watch(a) => probe(&a.probe, &mut inputs, &mut outputs),
+        Command::Listen(a) => {
+            inputs.push(a.cert.clone());
+            inputs.extend(a.key.iter().chain(&a.ca).chain(&a.password.pfx_password_file).cloned());
+            written(&a.output, None, &mut outputs);
+        }
+        Command::Demo(a) => written(&a.output, Some(&a.session), &mut outputs),
+        Command::Replay(a) => {
+            inputs.push(a.file.clone());
+            written(&a.output, Some(&a.session), &mut outputs);
+        }
+        Command::Diff(a) => {
+            inputs.extend([a.before.clone(), a.after.clone()]);
+            written(&a.output, None, &mut outputs);
+        }
+        Command::Open(a) => {
+            inputs.push(a.file.clone());
+            written(&a.output, None, &mut outputs);
+        }
+        Command::Exporter(_) | Command::Completions(_) | Command::Man(_) => {}
+    }
+    (inputs, outputs)
+}
+
+fn probe(a: &ProbeArgs, inputs: &mut Vec<PathBuf>, outputs: &mut Outputs) {
+    inputs.extend(a.targets_file.iter().chain(&a.cert).chain(&a.key).chain(&a.pfx).chain(&a.ca).cloned());
+    diagnosis(&a.diagnosis, &a.password, inputs);
+    written(&a.output, Some(&a.session), outputs);
+}
+
+fn diagnosis(d: &DiagnosisArgs, p: &PasswordArgs, inputs: &mut Vec<PathBuf>) {
+    inputs.extend(d.policy.iter().chain(&d.client_ca).chain(&d.azure).chain(&p.pfx_password_file).cloned());
+    // ID=FILE: the file is everything after the first '='.
+    inputs.extend(d.deployment_cert.iter().filter_map(|s| s.split_once('=')).map(|(_, f)| PathBuf::from(f)));
+}
+
+fn written(o: &OutputArgs, s: Option<&SaveArgs>, outputs: &mut Outputs) {
+    outputs.extend(o.output.iter().map(|p| ("-o", p.clone())));
+    outputs.extend(s.and_then(|s| s.save.as_ref()).map(|p| ("--save", p.clone())));
+}

@@ -165,10 +165,17 @@ where
         })
         .collect();
 
+    let content_length = response
+        .headers()
+        .get(hyper::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
     let mut body = response.into_body();
     let mut preview = Vec::new();
+    let mut received: u64 = 0;
     let mut truncated = false;
     let mut body_timed_out = false;
+    let mut body_cut_short = None;
     loop {
         // Leave a little of the time for the caller: a stalled body keeps the head that arrived.
         let frame = match tokio::time::timeout_at(deadline - Duration::from_millis(50), body.frame()).await {
@@ -179,8 +186,17 @@ where
                 break;
             }
         };
-        let Ok(frame) = frame else { break };
+        let frame = match frame {
+            Ok(frame) => frame,
+            Err(e) => {
+                // The body broke off (hyper: "end of file before message length reached").
+                truncated = true;
+                body_cut_short = Some(crate::text::clean(&error_chain_text(&e)));
+                break;
+            }
+        };
         if let Ok(data) = frame.into_data() {
+            received += data.len() as u64;
             let room = BODY_PREVIEW_LIMIT - preview.len();
             preview.extend_from_slice(&data[..data.len().min(room)]);
             if data.len() > room || preview.len() >= BODY_PREVIEW_LIMIT {
@@ -196,6 +212,9 @@ where
         body_preview: String::from_utf8_lossy(&preview).into_owned(),
         body_truncated: truncated,
         body_timed_out,
+        body_bytes_received: received,
+        content_length,
+        body_cut_short,
         ttfb_ms,
     })
 }
@@ -230,4 +249,16 @@ fn map_hyper(e: hyper::Error) -> HttpFailure {
     }
     let message = chain.join(": ");
     HttpFailure::Failed { kind: HttpFailureKind::Other, message, chain }
+}
+
+/// An error and its sources, joined with ": ".
+fn error_chain_text(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut source = e.source();
+    while let Some(s) = source {
+        parts.push(s.to_string());
+        source = s.source();
+    }
+    parts.dedup();
+    parts.join(": ")
 }

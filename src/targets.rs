@@ -233,7 +233,29 @@ fn plain_targets(text: &str, origin: &str, defaults: &TargetDefaults) -> Result<
         }
         out.push(defaults.target(line).map_err(|e| Error::input(&at, e.to_string()))?);
     }
+    if out.is_empty() {
+        return Err(Error::input(origin, "no targets (only comments and blank lines)"));
+    }
     Ok(out)
+}
+
+/// "target N, field F: " for a value that does not fit its field (empty when the path says nothing).
+fn toml_entry(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let mut table = None;
+    let mut field = None;
+    for segment in path.iter() {
+        match segment {
+            Segment::Seq { index } if table.is_none() => table = Some(index + 1),
+            Segment::Map { key } if table.is_some() && field.is_none() => field = Some(key.clone()),
+            _ => {}
+        }
+    }
+    match (table, field) {
+        (Some(t), Some(f)) => format!("target {t}, field {}: ", crate::text::clean(&f)),
+        (Some(t), None) => format!("target {t}: "),
+        _ => String::new(),
+    }
 }
 
 /// The 1-based line where each `[[target]]` table starts.
@@ -250,10 +272,15 @@ fn toml_table_lines(text: &str) -> Vec<usize> {
 
 fn toml_targets(text: &str, file: &Path, defaults: &TargetDefaults) -> Result<Vec<TargetRun>> {
     let origin = file.display().to_string();
-    let parsed: TomlTargets = toml::from_str(text).map_err(|e| {
+    let syntax = |e: toml::de::Error, entry: String| {
         let line = e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
         let at = line.map(|l| format!("{origin}:{l}")).unwrap_or_else(|| origin.clone());
-        Error::input(at, e.message().trim().replace('\n', " "))
+        Error::input(at, format!("{entry}{}", crate::text::clean(e.message().trim())))
+    };
+    let de = toml::Deserializer::parse(text).map_err(|e| syntax(e, String::new()))?;
+    let parsed: TomlTargets = serde_path_to_error::deserialize(de).map_err(|e| {
+        let entry = toml_entry(e.path());
+        syntax(e.into_inner(), entry)
     })?;
     let base = file.parent().map(Path::to_path_buf).unwrap_or_default();
     let rel = |p: PathBuf| if p.is_absolute() { p } else { base.join(p) };
@@ -420,6 +447,27 @@ mod tests {
         let bad = write(dir.path(), "bad.toml", "[[target]]\nhost = \"a\"\nresolve = [\"a:443\"]\n");
         let e = targets_from_file(&bad, &TargetDefaults::default()).expect_err("bad resolve").to_string();
         assert!(e.starts_with(&format!("{}:1: --resolve", bad.display())), "{e}");
+    }
+
+    #[test]
+    fn errors_name_the_file_the_entry_and_the_field() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let d = TargetDefaults::default();
+        let empty = write(dir.path(), "empty.txt", "# nothing yet\n\n");
+        let e = targets_from_file(&empty, &d).expect_err("no targets").to_string();
+        assert_eq!(e, format!("{}: no targets (only comments and blank lines)", empty.display()));
+
+        let bad = write(dir.path(), "p.toml", "[[target]]\nhost = \"a\"\n\n[[target]]\nhost = \"b\"\nport = \"x\"\n");
+        let e = targets_from_file(&bad, &d).expect_err("port is a string").to_string();
+        assert!(e.starts_with(&format!("{}:6: target 2, field port: ", bad.display())), "{e}");
+
+        let bad = write(dir.path(), "r.toml", "[[target]]\nhost = \"a\"\nrole = \"sideways\"\n");
+        let e = targets_from_file(&bad, &d).expect_err("bad role").to_string();
+        assert!(e.starts_with(&format!("{}:3: target 1, field role: ", bad.display())), "{e}");
+
+        let bad = write(dir.path(), "h.toml", "[[target]]\nport = 1\n");
+        let e = targets_from_file(&bad, &d).expect_err("no host").to_string();
+        assert!(e.contains("target 1") && e.contains("host"), "{e}");
     }
 
     #[test]

@@ -163,14 +163,21 @@ where
     let status = response.status().as_u16();
     let headers = redacted_headers(response.headers());
 
+    let content_length = response
+        .headers()
+        .get(hyper::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
     let mut body = response.into_body();
     let mut preview = Vec::new();
+    let mut received: u64 = 0;
     let mut truncated = false;
     // Read a secret's length past the cut and redact before cutting: an echoed secret straddling
     // byte 4096 would otherwise survive as its first characters.
     let secrets = super::secrets::request_secrets(&opts.headers);
     let read_limit = BODY_PREVIEW_LIMIT + super::secrets::slack(&secrets, BODY_PREVIEW_LIMIT);
     let mut body_timed_out = false;
+    let mut body_cut_short = None;
     loop {
         // Leave a little of the time for the caller: a stalled body keeps the head that arrived.
         let frame = match tokio::time::timeout_at(deadline - Duration::from_millis(50), body.frame()).await {
@@ -181,8 +188,17 @@ where
                 break;
             }
         };
-        let Ok(frame) = frame else { break };
+        let frame = match frame {
+            Ok(frame) => frame,
+            Err(e) => {
+                // The body broke off (hyper: "end of file before message length reached").
+                truncated = true;
+                body_cut_short = Some(crate::text::clean(&error_chain_text(&e)));
+                break;
+            }
+        };
         if let Ok(data) = frame.into_data() {
+            received += data.len() as u64;
             let room = read_limit - preview.len();
             preview.extend_from_slice(&data[..data.len().min(room)]);
             if data.len() > room || preview.len() >= read_limit {
@@ -198,6 +214,9 @@ where
         body_truncated: truncated || preview.len() > BODY_PREVIEW_LIMIT,
         body_preview: super::secrets::redacted_prefix(&preview, &secrets, BODY_PREVIEW_LIMIT),
         body_timed_out,
+        body_bytes_received: received,
+        content_length,
+        body_cut_short,
         ttfb_ms,
         request: Some(sent),
     })
@@ -245,4 +264,16 @@ fn map_hyper(e: hyper::Error) -> HttpFailure {
     }
     let message = chain.join(": ");
     HttpFailure::Failed { kind: HttpFailureKind::Other, message, chain }
+}
+
+/// An error and its sources, joined with ": ".
+fn error_chain_text(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut source = e.source();
+    while let Some(s) = source {
+        parts.push(s.to_string());
+        source = s.source();
+    }
+    parts.dedup();
+    parts.join(": ")
 }

@@ -200,10 +200,21 @@ pub struct HttpResult {
     pub headers: Vec<(String, String)>,
     /// The first 4 KiB of the body, lossily decoded as UTF-8.
     pub body_preview: String,
+    /// The preview is not the whole body: it was cut at 4 KiB, or the peer ended the body early
+    /// (then `body_bytes_received` is below `content_length`, or a chunked body broke off).
     pub body_truncated: bool,
     /// The head arrived but the body did not finish within the time limit.
     #[serde(default)]
     pub body_timed_out: bool,
+    /// Body bytes read before the preview was full, the body ended, or the peer broke it off.
+    #[serde(default)]
+    pub body_bytes_received: u64,
+    /// The response's `Content-Length`, when it had a valid one.
+    #[serde(default)]
+    pub content_length: Option<u64>,
+    /// The peer ended the connection before the body was complete (hyper's words for it).
+    #[serde(default)]
+    pub body_cut_short: Option<String>,
     pub ttfb_ms: f64,
     /// The request as it was sent (older sessions have none recorded).
     #[serde(default, skip_serializing_if = "Option::is_none")]

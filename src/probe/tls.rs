@@ -332,8 +332,21 @@ pub fn classify_io(e: &std::io::Error) -> (TlsFailure, String) {
     (failure, msg)
 }
 
+/// Why a handshake message over rustls' limit fails, in the words every view shows.
+pub const HANDSHAKE_MESSAGE_TOO_LARGE: &str = "the server sent a handshake message (its certificate chain or \
+CertificateRequest) larger than the 64 KiB (65535-byte) limit of this tool's TLS library (rustls): valid TLS, \
+but too large for it; most TLS clients have a similar limit (OpenSSL and curl take a certificate chain of up \
+to 100 KiB by default, so they may still connect), so keep the chain or the CA list shorter";
+
 /// Classify a rustls error by its variant (never by its text).
 pub fn classify_rustls(e: &rustls::Error) -> (TlsFailure, String) {
+    use rustls::InvalidMessage::{HandshakePayloadTooLarge, MessageTooLarge};
+    if let rustls::Error::InvalidMessage(HandshakePayloadTooLarge | MessageTooLarge) = e {
+        // Valid TLS that rustls will not take: a Certificate (a long chain, a huge certificate) or
+        // CertificateRequest (a long CA list) message above its limit. Not corruption.
+        let detail = HANDSHAKE_MESSAGE_TOO_LARGE.to_string();
+        return (TlsFailure::Other { detail: detail.clone() }, detail);
+    }
     let failure = match e {
         rustls::Error::AlertReceived(a) => TlsFailure::AlertReceived { alert: alert_name(*a) },
         rustls::Error::PeerIncompatible(p) => {

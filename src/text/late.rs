@@ -55,6 +55,13 @@ pub fn after_handshake_lines(r: &crate::probe::ProbeResult) -> Vec<(&'static str
             lines.push(("HTTP ended", format!("{kind}{chain}")));
         }
     }
+    if let Some(h) = r.http.as_ref().filter(|h| h.body_cut_short.is_some()) {
+        let of = match h.content_length {
+            Some(n) => format!("{} of {n} bytes (Content-Length)", h.body_bytes_received),
+            None => format!("after {} bytes", h.body_bytes_received),
+        };
+        lines.push(("Body", format!("cut short by the server: {of}")));
+    }
     if let Some(h) = r.http.as_ref().filter(|h| h.body_timed_out) {
         lines.push(("Body", format!("HTTP {} arrived, then the body stalled (cut off at the time limit)", h.status)));
     }

@@ -112,6 +112,27 @@ async fn a_200_whose_body_stalls_keeps_its_status() {
     assert!(!mtls_doctor::diagnose::has_errors(&findings), "{findings:?}");
 }
 
+/// The peer closes after 10 of the 1000 bytes its Content-Length promised: the body is truncated,
+/// and the report says how much arrived of how much.
+#[tokio::test]
+async fn a_body_cut_short_by_the_peer_is_reported_truncated() {
+    let pki = GatewayPki::new();
+    let gw = python_server(&pki, PyMode::ShortBody);
+    let o = local_opts(gw.port);
+    let r = run_probe(&o, &pki.context(Client::Missing)).await;
+    let http = r.http.as_ref().unwrap_or_else(|| panic!("the head arrived: {:?} {:?}", r.http_error, r.http_failure));
+    assert_eq!(http.status, 200);
+    assert_eq!(http.body_preview, "0123456789");
+    assert!(http.body_truncated, "{http:?}");
+    assert_eq!((http.body_bytes_received, http.content_length), (10, Some(1000)), "{http:?}");
+    let json = serde_json::to_value(http).expect("serialize");
+    assert_eq!(json["body_truncated"], true);
+    assert_eq!(json["body_bytes_received"], 10);
+    assert_eq!(json["content_length"], 1000);
+    let text = mtls_doctor::report::probe_text(&r);
+    assert!(text.contains("Body        cut short by the server: 10 of 1000 bytes (Content-Length)"), "{text}");
+}
+
 #[tokio::test]
 async fn a_plain_http_answer_on_the_tls_port_is_named() {
     let pki = GatewayPki::new();

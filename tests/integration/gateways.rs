@@ -333,6 +333,8 @@ pub enum PyMode {
     ResetAfterRequest,
     /// Answers the status line and headers of a 200, then lets the body drip far too slowly.
     DripBody,
+    /// Answers a 200 with `Content-Length: 1000`, sends 10 bytes of body and closes.
+    ShortBody,
     /// No TLS at all: answers any bytes with a plain HTTP 400, as some servers do on a TLS port.
     PlainHttp,
     /// TLS 1.3 with post-handshake authentication: reads the request, then asks for a certificate
@@ -347,6 +349,7 @@ impl PyMode {
             PyMode::HangUpAfterRequest => "hangup",
             PyMode::ResetAfterRequest => "reset",
             PyMode::DripBody => "drip",
+            PyMode::ShortBody => "short",
             PyMode::PlainHttp => "plain",
             PyMode::PostHandshake => "pha",
         }
@@ -398,6 +401,10 @@ def serve(raw):
             return
         if mode == "reset":
             s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            s.close()
+            return
+        if mode == "short":
+            s.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 1000\r\n\r\n0123456789")
             s.close()
             return
         if mode == "drip":

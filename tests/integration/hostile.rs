@@ -132,3 +132,41 @@ fn a_pfx_with_a_huge_key_derivation_count_is_refused_naming_that_limit() {
     let err = refused_within_seconds(&pfx);
     assert!(err.contains("2147483647 key-derivation iterations"), "{err}");
 }
+
+/// A server whose Certificate message is larger than rustls' 64 KiB handshake-message limit (a
+/// 200-certificate chain, as openssl s_server sends it) speaks valid TLS: the probe names the size
+/// limit, not "not TLS or corrupt".
+#[test]
+fn a_certificate_chain_over_the_64_kib_handshake_limit_is_not_called_corrupt() {
+    use std::process::{Command, Stdio};
+    let dir = Dir::new();
+    let pki = Pki::new("Big");
+    let leaf = pki.leaf(&Spec::leaf("localhost"));
+    let (cert, key) = dir.write_issued("server", &leaf);
+    let mut chain = pki.intermediate.cert_pem();
+    for i in 0..200 {
+        let filler = mtls_doctor::pki::Issued::self_signed(&Spec::ca(&format!("Filler CA {i:03} with a long name")))
+            .expect("ca");
+        chain.push_str(&filler.cert_pem());
+    }
+    assert!(chain.len() > 100_000, "chain of {} bytes", chain.len());
+    let chain = dir.write("chain.pem", chain);
+    let port = crate::peers::free_port();
+    let mut child = Command::new("openssl")
+        .args(["s_server", "-accept", &format!("127.0.0.1:{port}"), "-www", "-cert", path_str(&cert), "-key"])
+        .args([path_str(&key), "-cert_chain", path_str(&chain)])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start openssl s_server");
+    crate::peers::wait_for_port(port, &mut child, "openssl s_server");
+    let _peer = crate::peers::Peer { child, port, name: "openssl s_server" };
+    let start = Instant::now();
+    let out = crate::util::run(crate::util::bin().args(["probe", &format!("127.0.0.1:{port}"), "--timeout", "20"]));
+    assert!(start.elapsed() < Duration::from_secs(40), "took {:?}", start.elapsed());
+    let text = format!("{}{}", crate::util::stdout(&out), crate::util::stderr(&out));
+    assert!(!text.contains("not TLS or corrupt"), "{text}");
+    assert!(text.contains("larger than the 64 KiB (65535-byte) limit"), "{text}");
+    assert!(text.contains("most TLS clients"), "{text}");
+}

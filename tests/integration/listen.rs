@@ -452,6 +452,35 @@ async fn listen_survives_garbage_and_plain_http_then_stops_after_max_connections
     .expect("test within time limit");
 }
 
+/// Binary that happens to start with an uppercase letter is not a client speaking plain HTTP: only a
+/// first line that parses as an HTTP request line is called that (and answered with HTTP).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listen_calls_random_binary_neither_tls_nor_plain_http() {
+    tokio::time::timeout(TEST_LIMIT, async {
+        let m = Material::new();
+        let mut server = Running::start(m.config(true, false, Some(3))).await;
+        let mut uppercase_noise = noise(23, 1024);
+        uppercase_noise[0] = b'G';
+        let mut almost_http = b"GET /x\r\n".to_vec();
+        almost_http.extend(noise(5, 64));
+        let real = b"POST /api HTTP/1.1\r\nHost: a\r\n\r\n".to_vec();
+        for (bytes, http) in [(uppercase_noise, false), (almost_http, false), (real, true)] {
+            let answer = send_raw(server.addr, &bytes).await;
+            let record = server.next_record().await;
+            let why = record.handshake_error.expect("recorded as a failed connection");
+            assert_eq!(why.contains("plain HTTP"), http, "{why}");
+            assert_eq!(answer.starts_with(b"HTTP/1.1 400"), http, "{why}");
+            if !http {
+                assert!(why.contains("neither TLS nor HTTP"), "{why}");
+                assert!(!why.chars().any(|c| c.is_control()), "{why:?}");
+            }
+        }
+        server.finished().await.expect("listener stops after 3 connections");
+    })
+    .await
+    .expect("test within time limit");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn listen_errors_name_the_address_and_the_bad_key() {
     tokio::time::timeout(TEST_LIMIT, async {

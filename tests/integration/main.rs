@@ -13,6 +13,7 @@ mod dns;
 mod exporter;
 mod findings;
 mod findings_docs;
+mod fuzz;
 mod gateway_peers;
 mod gateway_requests;
 mod gateways;

@@ -258,6 +258,9 @@ struct Http {
     body_preview: String,
     body_truncated: bool,
     body_timed_out: bool,
+    body_bytes_received: u64,
+    content_length: Option<u64>,
+    body_cut_short: Option<String>,
     ttfb_ms: f64,
     request: Option<SentRequest>,
 }

@@ -12,6 +12,7 @@ mod inspect;
 mod listen;
 mod probe;
 mod sessions;
+mod stream;
 mod watch;
 
 use std::io::Write as _;

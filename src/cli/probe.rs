@@ -3,7 +3,10 @@
 
 use std::io::IsTerminal as _;
 
+use super::args::{OutputArgs, SaveArgs};
+use super::stream::Stream;
 use super::{finish, ProbeArgs};
+use crate::report::Format;
 use crate::engine::{self, LoadFailure, MaterialCache, PasswordPrompt};
 use crate::error::{Error, Result};
 use crate::session::{Session, TargetRun};
@@ -28,7 +31,10 @@ pub fn run_probe(args: &ProbeArgs) -> Result<i32> {
     if targets.is_empty() {
         return Err(Error::Usage("no targets: give HOST[:PORT] or a --targets file that lists some".into()));
     }
-    let runs = run_with_progress(targets, LoadFailure::Abort, args.jobs)?;
+    if args.output.report == Some(Format::Jsonl) {
+        return streamed(targets, LoadFailure::Abort, args.jobs, &args.output, &args.session, |s| s.with_command("probe"));
+    }
+    let runs = run_with_progress(targets, LoadFailure::Abort, args.jobs, |_, _| {})?;
     finish(&Session::new(runs).with_command("probe"), &args.output, &args.session)
 }
 
@@ -38,11 +44,13 @@ pub(super) fn run_with_progress(
     targets: Vec<TargetRun>,
     on_failure: LoadFailure,
     jobs: usize,
+    mut on_done: impl FnMut(usize, &TargetRun),
 ) -> Result<Vec<TargetRun>> {
     let mut cache = MaterialCache::new(PasswordPrompt::Terminal);
     let prepared = cache.prepare(targets, on_failure)?;
     let bar = progress_bar(prepared.len());
-    let runs = engine::runtime()?.block_on(engine::run_prepared(prepared, jobs, cache.passwords(), |_, done| {
+    let runs = engine::runtime()?.block_on(engine::run_prepared(prepared, jobs, cache.passwords(), |i, done| {
+        on_done(i, done);
         if let Some(bar) = &bar {
             bar.set_message(done.name.clone());
             bar.inc(1);
@@ -52,6 +60,23 @@ pub(super) fn run_with_progress(
         bar.finish_and_clear();
     }
     Ok(runs)
+}
+
+/// `--report jsonl`: run with each target's record written as it finishes, then the summary; save
+/// the session (made by `session_of` from the runs) when asked. The exit code is the report's.
+pub(super) fn streamed(
+    targets: Vec<TargetRun>,
+    on_failure: LoadFailure,
+    jobs: usize,
+    output: &OutputArgs,
+    save: &SaveArgs,
+    session_of: impl FnOnce(Session) -> Session,
+) -> Result<i32> {
+    let mut stream = Stream::open(output, targets.len())?;
+    let runs = run_with_progress(targets, on_failure, jobs, |i, run| stream.target(i, run))?;
+    let code = stream.finish()?;
+    super::stream::save(&session_of(Session::new(runs)), save)?;
+    Ok(code)
 }
 
 /// A progress bar on stderr, only when stderr is a terminal: pipes and files stay clean.

@@ -7,12 +7,14 @@
 
 mod diff;
 mod json;
+mod jsonl;
 mod markdown;
 mod text;
 mod watch;
 
 pub use diff::{change_text, diff_markdown, diff_text};
 pub use json::{to_json, Evaluation, InspectReport, ProbeReport, TargetError, VerifyContext, SCHEMA_VERSION};
+pub use jsonl::{session_jsonl, SummaryRecord, TargetRecord};
 pub use markdown::{md_code, md_text, session_markdown};
 pub use text::{
     certificate_text, findings_text, inspect_text, listen_line, policy_text, probe_text, session_text, verdict_text,
@@ -29,6 +31,8 @@ use crate::session::{Session, SessionDiff, TargetKind};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
     Json,
+    /// JSON Lines: one record per target as soon as it is done, then a summary record.
+    Jsonl,
     Text,
     /// A ready-to-paste incident note.
     Markdown,
@@ -42,6 +46,7 @@ pub fn render_session(session: &Session, format: Format) -> String {
             [t] if t.kind == TargetKind::Inspect => to_json(&InspectReport::from_target(t)) + "\n",
             _ => to_json(&ProbeReport::from_session(session)) + "\n",
         },
+        Format::Jsonl => session_jsonl(session),
         Format::Text => match &session.watch {
             Some(log) => session_text(session) + "\n" + &watch_log_text(log),
             None => session_text(session),
@@ -54,6 +59,7 @@ pub fn render_session(session: &Session, format: Format) -> String {
 pub fn render_diff(d: &SessionDiff, format: Format) -> String {
     match format {
         Format::Json => to_json(d) + "\n",
+        Format::Jsonl => serde_json::to_string(d).unwrap_or_default() + "\n",
         Format::Text => diff_text(d),
         Format::Markdown => diff_markdown(d),
     }

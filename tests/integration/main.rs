@@ -28,6 +28,7 @@ mod probe_peers;
 mod report;
 mod revocation;
 mod session;
+mod sweep;
 mod tui;
 mod util;
 mod verify;

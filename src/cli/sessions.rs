@@ -63,9 +63,9 @@ pub fn run_replay(args: &ReplayArgs) -> Result<i32> {
         restore_secret_headers(&mut fresh, &given, &mut asked)?;
         targets.push(fresh);
     }
-    if args.output.report == Some(Format::Jsonl) {
+    if let Some(stream) = super::probe::stream_for(&args.output, targets.len())? {
         let from = args.file.display().to_string();
-        return super::probe::streamed(targets, LoadFailure::RecordInTarget, args.jobs, &args.output, &args.session, |s| {
+        return super::probe::streamed(stream, targets, LoadFailure::RecordInTarget, args.jobs, &args.session, |s| {
             let mut s = s.with_command("replay");
             s.replayed_from = Some(from);
             s

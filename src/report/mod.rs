@@ -17,7 +17,8 @@ pub use json::{to_json, Evaluation, InspectReport, ProbeReport, TargetError, Ver
 pub use jsonl::{session_jsonl, SummaryRecord, TargetRecord};
 pub use markdown::{md_code, md_text, session_markdown};
 pub use text::{
-    certificate_text, findings_text, inspect_text, listen_line, policy_text, probe_text, session_text, verdict_text,
+    certificate_text, findings_text, inspect_text, listen_line, policy_text, probe_text, session_text, target_text,
+    verdict_text,
 };
 pub use watch::{record_text, record_what, watch_log_text};
 

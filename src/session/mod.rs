@@ -14,7 +14,7 @@ pub use self::model::{
     InspectContext, MaterialRefs, PasswordRef, Session, TargetKind, TargetRun, OLDEST_SESSION_SCHEMA_VERSION, REDACTED,
     SESSION_SCHEMA_VERSION,
 };
-pub use self::redact::redacted;
+pub use self::redact::{redacted, redacted_target, secrets_of};
 pub use self::store::{load, parse, save, write_atomically, MAX_SESSION_BYTES, MAX_STRING_BYTES};
 pub use self::summary::{handshake_summary, policy_summary, verdict_summary};
 pub use self::watch::{EndReason, TargetState, Until, WatchLog, WatchRecord, MAX_KEPT_RECORDS, WATCH_SCHEMA_VERSION};

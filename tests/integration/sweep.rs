@@ -52,9 +52,11 @@ fn jsonl_records_then_a_summary_on_stdout_and_in_a_file_match_the_schema() {
     assert_eq!(summary["targets"], 2);
     assert_eq!(summary["completed"], 2);
     assert_eq!(summary["exit_code"].as_i64(), o.status.code().map(i64::from), "summary states the exit code");
-    let errors: u64 =
-        recs[..2].iter().flat_map(|r| r["findings"].as_array().cloned().unwrap_or_default()).filter(|f| f["severity"] == "error").count()
-            as u64;
+    let errors: u64 = recs[..2]
+        .iter()
+        .flat_map(|r| r["findings"].as_array().cloned().unwrap_or_default())
+        .filter(|f| f["severity"] == "error")
+        .count() as u64;
     assert_eq!(summary["errors"].as_u64(), Some(errors));
 
     // -o FILE: the same lines in the file, nothing on stdout; --save still writes the session.
@@ -154,4 +156,61 @@ fn sigint_mid_sweep_leaves_every_finished_record_whole_on_disk() {
     }
     assert_eq!(seen, BTreeSet::from([1, 2, 4, 5]), "exactly the quick targets, each once");
     drop((stall_a, stall_b));
+}
+
+#[test]
+fn the_text_report_of_a_sweep_streams_in_order_and_equals_the_whole_report() {
+    use std::io::Read as _;
+    let out = Dir::new();
+    let stall = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let (q1, q2) = (free_port(), free_port());
+    let stall_port = stall.local_addr().expect("addr").port();
+    // Quick, quick, stalled (until its handshake timeout).
+    let list = format!("127.0.0.1:{q1}\n127.0.0.1:{q2}\n127.0.0.1:{stall_port}\n");
+    let targets = out.write("targets.txt", list);
+    let saved = out.path("s.json");
+    let child = bin()
+        .args(["probe", "--targets", &targets.display().to_string(), "--no-http", "--timeout", "5"])
+        .args(["--save", &saved.display().to_string()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let mut child = Running(child);
+    let mut stdout_pipe = child.0.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    let reader = std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = stdout_pipe.read(&mut buf) {
+            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    // Both quick blocks arrive while the stalled target still holds the sweep.
+    let mut text = String::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !text.contains(&format!("== 127.0.0.1:{q2} ")) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let chunk = rx.recv_timeout(left).expect("the quick targets' blocks are written before the sweep ends");
+        text.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(child.0.try_wait().expect("wait").is_none(), "written while the stalled target still runs:\n{text}");
+    assert!(!text.contains(&format!("127.0.0.1:{stall_port}")), "the stalled block is not out yet:\n{text}");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while child.0.try_wait().expect("wait").is_none() {
+        assert!(Instant::now() < deadline, "the sweep did not end after its timeout");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    reader.join().expect("reader");
+    text.extend(rx.try_iter().map(|c| String::from_utf8_lossy(&c).into_owned()));
+    let first = text.find(&format!("== 127.0.0.1:{q1} ")).expect("first block");
+    let second = text.find(&format!("== 127.0.0.1:{q2} ")).expect("second block");
+    let third = text.find(&format!("== 127.0.0.1:{stall_port} ")).expect("stalled block");
+    assert!(first < second && second < third, "blocks in the order given:\n{text}");
+    // Streamed or not, the text is the whole report of the same session.
+    let whole = run(bin().args(["open", &saved.display().to_string(), "--report", "text"]));
+    assert_eq!(text, stdout(&whole));
+    drop(stall);
 }

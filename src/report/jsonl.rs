@@ -68,7 +68,7 @@ pub struct SummaryRecord {
     pub errors: usize,
     pub warnings: usize,
     pub infos: usize,
-    /// The exit code of the run: 1 when any finding is an error, else 0.
+    /// 1 when any finding is an error, else 0: the exit code of `probe` and `replay`.
     pub exit_code: i32,
 }
 

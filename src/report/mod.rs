@@ -47,7 +47,13 @@ pub fn render_session(session: &Session, format: Format) -> String {
             [t] if t.kind == TargetKind::Inspect => to_json(&InspectReport::from_target(t)) + "\n",
             _ => to_json(&ProbeReport::from_session(session)) + "\n",
         },
-        Format::Jsonl => session_jsonl(session),
+        // An inspect has no sweep: its report, on one line.
+        Format::Jsonl => match session.targets.as_slice() {
+            [t] if t.kind == TargetKind::Inspect => {
+                serde_json::to_string(&InspectReport::from_target(t)).unwrap_or_default() + "\n"
+            }
+            _ => session_jsonl(session),
+        },
         Format::Text => match &session.watch {
             Some(log) => session_text(session) + "\n" + &watch_log_text(log),
             None => session_text(session),

@@ -214,3 +214,28 @@ fn the_text_report_of_a_sweep_streams_in_order_and_equals_the_whole_report() {
     assert_eq!(text, stdout(&whole));
     drop(stall);
 }
+
+#[test]
+fn jsonl_of_the_demo_and_of_an_inspect_match_the_schema() {
+    let o = run(bin().args(["demo", "--headless", "--report", "jsonl"]));
+    assert!(matches!(o.status.code(), Some(0 | 1)), "{}", stderr(&o));
+    let recs = lines(&stdout(&o));
+    assert!(recs.len() > 2, "{}", stdout(&o));
+    recs.iter().for_each(|r| assert_valid("sweep_record", "demo line", r));
+    let (last, targets) = recs.split_last().expect("lines");
+    assert_eq!(last["record"], "summary");
+    assert_eq!(last["completed"].as_u64(), Some(targets.len() as u64));
+    // demo itself always exits 0; the summary says what probe would.
+    let errors = targets
+        .iter()
+        .flat_map(|r| r["findings"].as_array().cloned().unwrap_or_default())
+        .any(|f| f["severity"] == "error");
+    assert_eq!(last["exit_code"], i64::from(errors));
+
+    let m = Material::new();
+    let o = run(bin().args(["inspect", &m.path("client-root.pem").display().to_string(), "--report", "jsonl"]));
+    assert!(matches!(o.status.code(), Some(0 | 1)), "{}", stderr(&o));
+    let recs = lines(&stdout(&o));
+    assert_eq!(recs.len(), 1, "an inspect is its report on one line");
+    assert_valid("inspect_report", "inspect jsonl", &recs[0]);
+}

@@ -42,7 +42,9 @@ pub fn run_listen(args: &ListenArgs) -> Result<i32> {
                 rec = rx.recv() => {
                     let Some(rec) = rec else { break };
                     let line = match format {
-                        Format::Json => crate::text::escape_json_text(serde_json::to_string(&rec).unwrap_or_default()),
+                        Format::Json | Format::Jsonl => {
+                            crate::text::escape_json_text(serde_json::to_string(&rec).unwrap_or_default())
+                        }
                         Format::Text => report::listen_line(&rec),
                         Format::Markdown => format!("- {}", report::md_text(&report::listen_line(&rec))),
                     };

@@ -14,6 +14,7 @@ mod meta;
 mod outputs;
 mod probe;
 mod sessions;
+mod stream;
 mod watch;
 
 use std::io::Write as _;

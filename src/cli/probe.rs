@@ -3,9 +3,12 @@
 
 use std::io::IsTerminal as _;
 
+use super::args::{OutputArgs, SaveArgs};
+use super::stream::Stream;
 use super::{finish, ProbeArgs};
 use crate::engine::{self, LoadFailure, MaterialCache, PasswordPrompt};
 use crate::error::{Error, Result};
+use crate::report::Format;
 use crate::session::{Session, TargetRun};
 use crate::targets;
 use crate::tui::TuiOptions;
@@ -28,7 +31,15 @@ pub fn run_probe(args: &ProbeArgs) -> Result<i32> {
     if targets.is_empty() {
         return Err(Error::Usage("no targets: give HOST[:PORT] or a --targets file that lists some".into()));
     }
-    let runs = run_with_progress(targets, LoadFailure::Abort, args.jobs)?;
+    // A streamed report is the plain one, record by record: -v and --summary need the whole run.
+    if !args.view.verbose && !args.view.summary {
+        if let Some(stream) = stream_for(&args.output, targets.len())? {
+            return streamed(stream, targets, LoadFailure::Abort, args.jobs, &args.session, |s| {
+                s.with_command("probe")
+            });
+        }
+    }
+    let runs = run_with_progress(targets, LoadFailure::Abort, args.jobs, |_, _| {})?;
     finish(&Session::new(runs).with_command("probe"), &args.output, &args.view, &args.session)
 }
 
@@ -38,20 +49,52 @@ pub(super) fn run_with_progress(
     targets: Vec<TargetRun>,
     on_failure: LoadFailure,
     jobs: usize,
+    mut on_done: impl FnMut(usize, &TargetRun),
 ) -> Result<Vec<TargetRun>> {
     let mut cache = MaterialCache::new(PasswordPrompt::Terminal);
     let prepared = cache.prepare(targets, on_failure)?;
     let bar = progress_bar(prepared.len());
-    let runs = engine::runtime()?.block_on(engine::run_prepared(prepared, jobs, cache.passwords(), |_, done| {
+    let runs = engine::runtime()?.block_on(engine::run_prepared(prepared, jobs, cache.passwords(), |i, done| {
         if let Some(bar) = &bar {
+            // What the callback writes to a terminal goes above the bar, not through it.
+            bar.suspend(|| on_done(i, done));
             bar.set_message(done.name.clone());
             bar.inc(1);
+        } else {
+            on_done(i, done);
         }
     }));
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
     Ok(runs)
+}
+
+/// How a sweep of `targets` targets writes as it goes: `--report jsonl` always; the text report of
+/// several targets when it goes to standard output (`-o FILE` stays written at once, atomically).
+pub(super) fn stream_for(output: &OutputArgs, targets: usize) -> Result<Option<Stream>> {
+    Ok(match output.report {
+        Some(Format::Jsonl) => Some(Stream::jsonl(output, targets)?),
+        None | Some(Format::Text) if targets > 1 && output.output.is_none() => Some(Stream::text(targets)),
+        _ => None,
+    })
+}
+
+/// Run with each target's record (or text block) written as it finishes, then the summary; save
+/// the session (made by `session_of` from the runs) when asked. The exit code is the report's.
+pub(super) fn streamed(
+    mut stream: Stream,
+    targets: Vec<TargetRun>,
+    on_failure: LoadFailure,
+    jobs: usize,
+    save: &SaveArgs,
+    session_of: impl FnOnce(Session) -> Session,
+) -> Result<i32> {
+    stream = stream.with_secrets_of(&targets);
+    let runs = run_with_progress(targets, on_failure, jobs, |i, run| stream.target(i, run))?;
+    let code = stream.finish()?;
+    super::stream::save(&session_of(Session::new(runs)), save)?;
+    Ok(code)
 }
 
 /// A progress bar on stderr, only when stderr is a terminal: pipes and files stay clean.

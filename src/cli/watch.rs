@@ -34,7 +34,7 @@ pub fn run_watch(args: &WatchArgs, theme: Option<String>) -> Result<i32> {
     }
     let json = match args.probe.output.report {
         None | Some(Format::Text) => false,
-        Some(Format::Json) => true,
+        Some(Format::Json | Format::Jsonl) => true,
         Some(Format::Markdown) => return Err(Error::Usage("watch writes text or JSON Lines (--report json)".into())),
     };
     // Material (and PFX passwords) once, before the first run; every run reuses it.

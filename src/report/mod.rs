@@ -7,6 +7,7 @@
 
 mod diff;
 mod json;
+mod jsonl;
 mod markdown;
 mod summary;
 mod text;
@@ -17,11 +18,12 @@ pub use json::{
     target_id, to_json, Evaluation, FindingEntry, InspectReport, ProbeEntry, ProbeReport, TargetError, VerifyContext,
     SCHEMA_VERSION,
 };
+pub use jsonl::{session_jsonl, SummaryRecord, TargetRecord};
 pub use markdown::{md_code, md_text, session_markdown};
 pub use summary::{md_plain, session_summary, SUMMARY_LIMIT};
 pub use text::{
     certificate_text, findings_text, inspect_text, listen_line, policy_text, probe_text, session_text,
-    session_text_with, verdict_text,
+    session_text_with, target_text, verdict_text,
 };
 pub use watch::{record_text, record_what, watch_log_text};
 
@@ -35,6 +37,8 @@ use crate::session::{Session, SessionDiff, TargetKind};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
     Json,
+    /// JSON Lines: one record per target as soon as it is done, then a summary record.
+    Jsonl,
     Text,
     /// A ready-to-paste incident note.
     Markdown,
@@ -47,6 +51,13 @@ pub fn render_session(session: &Session, format: Format) -> String {
         Format::Json => match session.targets.as_slice() {
             [t] if t.kind == TargetKind::Inspect => to_json(&InspectReport::from_target(t)) + "\n",
             _ => to_json(&ProbeReport::from_session(session)) + "\n",
+        },
+        // An inspect has no sweep: its report, on one line.
+        Format::Jsonl => match session.targets.as_slice() {
+            [t] if t.kind == TargetKind::Inspect => {
+                serde_json::to_string(&InspectReport::from_target(t)).unwrap_or_default() + "\n"
+            }
+            _ => session_jsonl(session),
         },
         Format::Text => match &session.watch {
             Some(log) => session_text(session) + "\n" + &watch_log_text(log),
@@ -80,6 +91,7 @@ pub fn render_session_view(session: &Session, format: Format, view: ReportView) 
 pub fn render_diff(d: &SessionDiff, format: Format) -> String {
     match format {
         Format::Json => to_json(d) + "\n",
+        Format::Jsonl => serde_json::to_string(d).unwrap_or_default() + "\n",
         Format::Text => diff_text(d),
         Format::Markdown => diff_markdown(d),
     }

@@ -4,7 +4,7 @@ use super::json::InspectReport;
 use crate::cert::CertInfo;
 use crate::diagnose::{ClientVerify, Finding, PolicyEvaluation};
 use crate::probe::ProbeResult;
-use crate::session::{Session, TargetKind};
+use crate::session::{Session, TargetKind, TargetRun};
 use crate::text::{self, clean};
 use crate::verify::Verdict;
 
@@ -210,40 +210,44 @@ pub fn session_text(session: &Session) -> String {
 
 /// A whole session as text; `verbose` adds the request sent, the response head and the kept body.
 pub fn session_text_with(session: &Session, verbose: bool) -> String {
-    let mut out = String::new();
     let several = session.targets.len() > 1;
-    for t in &session.targets {
-        if several {
-            out.push_str(&format!("== {} ==\n", clean(&t.name)));
-        }
-        if let Some(e) = &t.error {
-            out.push_str(&format!("{}: {}\n\n", clean(&t.name), clean(e)));
-            continue;
-        }
-        if t.kind == TargetKind::Inspect {
-            let origins = t.inspect.as_ref().map(|c| c.origins.clone()).unwrap_or_default();
-            out.push_str(&inspect_text(&InspectReport::from_target(t), &origins));
-            out.push('\n');
-            continue;
-        }
-        if let Some(p) = &t.probe {
-            probe_text_into(&mut out, p, "", verbose);
-        }
-        if let Some(cv) = &t.client_verify {
-            out.push_str(&format!("  Verify()    against {}: ", clean(&cv.uploaded.join(", "))));
-            out.push_str(&if cv.verdict.ok {
-                "true\n".to_string()
-            } else {
-                format!("false ({})\n", clean(&text::verdict_summary(&cv.verdict)))
-            });
-        }
-        if let Some(p) = &t.policy {
-            policy_text(&mut out, p);
-        }
-        out.push('\n');
-        findings_text(&mut out, &t.findings);
-        out.push('\n');
+    session.targets.iter().map(|t| target_text(t, several, verbose)).collect()
+}
+
+/// One target's block of the text report (`several`: headed by its name, as in a sweep). A
+/// streamed sweep writes these one by one; together they are [`session_text_with`].
+pub fn target_text(t: &TargetRun, several: bool, verbose: bool) -> String {
+    let mut out = String::new();
+    if several {
+        out.push_str(&format!("== {} ==\n", clean(&t.name)));
     }
+    if let Some(e) = &t.error {
+        out.push_str(&format!("{}: {}\n\n", clean(&t.name), clean(e)));
+        return out;
+    }
+    if t.kind == TargetKind::Inspect {
+        let origins = t.inspect.as_ref().map(|c| c.origins.clone()).unwrap_or_default();
+        out.push_str(&inspect_text(&InspectReport::from_target(t), &origins));
+        out.push('\n');
+        return out;
+    }
+    if let Some(p) = &t.probe {
+        probe_text_into(&mut out, p, "", verbose);
+    }
+    if let Some(cv) = &t.client_verify {
+        out.push_str(&format!("  Verify()    against {}: ", clean(&cv.uploaded.join(", "))));
+        out.push_str(&if cv.verdict.ok {
+            "true\n".to_string()
+        } else {
+            format!("false ({})\n", clean(&text::verdict_summary(&cv.verdict)))
+        });
+    }
+    if let Some(p) = &t.policy {
+        policy_text(&mut out, p);
+    }
+    out.push('\n');
+    findings_text(&mut out, &t.findings);
+    out.push('\n');
     out
 }
 

@@ -17,7 +17,7 @@ pub use self::model::{
     SESSION_SCHEMA_VERSION,
 };
 pub use self::paths::{absolute_inputs, resolve_inputs};
-pub use self::redact::redacted;
+pub use self::redact::{redacted, redacted_target, secrets_of};
 pub use self::relabel::relabel_dir;
 pub use self::store::{load, parse, save, write_atomically, MAX_SESSION_BYTES, MAX_STRING_BYTES};
 pub use self::summary::{handshake_summary, policy_summary, verdict_summary};

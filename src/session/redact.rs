@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::model::{Session, REDACTED};
+use super::model::{Session, TargetRun, REDACTED};
 use crate::error::{Error, Result};
 use crate::probe::is_secret_header;
 
@@ -14,18 +14,33 @@ use crate::probe::is_secret_header;
 /// value sent with the request shows up again (a server echoing the request into its body, an error
 /// quoting it) is cut out too. A PEM private key block, should one ever reach a string, is removed.
 pub fn redacted(session: &Session) -> Result<Session> {
-    let secrets: Vec<String> = session
-        .targets
+    let secrets = secrets_of(&session.targets);
+    let mut value =
+        serde_json::to_value(session).map_err(|e| Error::input("session", format!("cannot be serialized ({e})")))?;
+    scrub(&mut value, &secrets);
+    serde_json::from_value(value).map_err(|e| Error::input("session", format!("cannot be redacted ({e})")))
+}
+
+/// The secret values every target of a batch sends: a streamed sweep cuts them out of each target
+/// as it finishes, as [`redacted`] does for the whole session.
+pub fn secrets_of(targets: &[TargetRun]) -> Vec<String> {
+    targets
         .iter()
         .filter_map(|t| t.options.as_ref())
         .flat_map(|o| o.headers.iter())
         .filter(|h| is_secret_header(&h.name))
         .flat_map(|h| secret_fragments(&h.value))
-        .collect();
+        .collect()
+}
+
+/// One finished target with `secrets` (from [`secrets_of`]) and its own secrets removed.
+pub fn redacted_target(run: &TargetRun, secrets: &[String]) -> Result<TargetRun> {
+    let mut all = secrets_of(std::slice::from_ref(run));
+    all.extend(secrets.iter().cloned());
     let mut value =
-        serde_json::to_value(session).map_err(|e| Error::input("session", format!("cannot be serialized ({e})")))?;
-    scrub(&mut value, &secrets);
-    serde_json::from_value(value).map_err(|e| Error::input("session", format!("cannot be redacted ({e})")))
+        serde_json::to_value(run).map_err(|e| Error::input("target", format!("cannot be serialized ({e})")))?;
+    scrub(&mut value, &all);
+    serde_json::from_value(value).map_err(|e| Error::input("target", format!("cannot be redacted ({e})")))
 }
 
 pub(super) use crate::probe::secrets::secret_fragments;

@@ -35,6 +35,7 @@ mod redact_cut;
 mod report;
 mod revocation;
 mod session;
+mod sweep;
 mod tui;
 mod util;
 mod verify;

@@ -34,21 +34,20 @@ impl HttpFailure {
     }
 }
 
+/// Before the request: a test for "the server's first record after the handshake has arrived", and
+/// how long to wait for it.
+pub type Settle = (Box<dyn Fn() -> bool + Send>, Duration);
+
 /// Send one request and read the head and a bounded part of the body. The head must arrive within
 /// the HTTP time limit; a body that stalls after it is cut off at the same limit and marked
 /// `body_timed_out`, keeping the status and headers that did arrive.
-pub async fn request<S>(
-    io: S,
-    h2: bool,
-    opts: &ProbeOptions,
-    settle: Option<Box<dyn Fn() -> bool + Send>>,
-) -> Result<HttpResult, HttpFailure>
+pub async fn request<S>(io: S, h2: bool, opts: &ProbeOptions, settle: Option<Settle>) -> Result<HttpResult, HttpFailure>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let (mut io, log) = Recording::new(io);
-    if let Some(arrived) = settle {
-        io.settle(arrived, Duration::from_millis(opts.timeouts.settle_ms.min(1_000))).await;
+    if let Some((arrived, wait)) = settle {
+        io.settle(arrived, wait).await;
         if let Some(e) = log.facts().first_tls_error {
             return Err(HttpFailure::Tls(e));
         }

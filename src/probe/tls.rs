@@ -169,11 +169,12 @@ pub(super) async fn handshake_and_request(
         let h2 = result.tls.alpn.as_deref() == Some("h2");
         let started = Instant::now();
         // TLS 1.3 with a CertificateRequest: the verdict on our certificate comes after Finished.
-        let settle: Option<Box<dyn Fn() -> bool + Send>> =
+        let settle: Option<super::http::Settle> =
             if result.client_cert_requested && result.tls.version.as_deref() == Some("TLSv1.3") {
                 let at_connect = watch.facts().server_records;
                 let w = watch.clone();
-                Some(Box::new(move || w.facts().server_records > at_connect))
+                let arrived: Box<dyn Fn() -> bool + Send> = Box::new(move || w.facts().server_records > at_connect);
+                Some((arrived, settle_wait(result.timings_ms.tcp, opts.timeouts.settle_ms)))
             } else {
                 None
             };
@@ -408,4 +409,31 @@ pub fn alert_name(a: AlertDescription) -> String {
         _ => return format!("alert_{code}"),
     };
     name.to_string()
+}
+
+/// How long to wait, after a TLS 1.3 handshake with a CertificateRequest, for the server's verdict on
+/// our certificate before writing the request. A rejecting server sends its alert one round trip
+/// after our Finished (plus its own verification time); writing into a socket it is closing draws a
+/// TCP reset that makes the kernel drop the unread alert. The TCP connect time is the round trip we
+/// measured: wait a few of them (never under 50 ms, never over `settle_ms` or 1 s), so a healthy
+/// server that sends no session ticket costs a few round trips, not a fixed second.
+pub fn settle_wait(tcp_connect_ms: Option<f64>, settle_ms: u64) -> std::time::Duration {
+    let rtt = tcp_connect_ms.unwrap_or(100.0).max(0.0);
+    let wait = (rtt * 4.0 + 25.0).clamp(50.0, settle_ms.min(1_000) as f64);
+    std::time::Duration::from_millis(wait as u64)
+}
+
+#[cfg(test)]
+mod settle_tests {
+    use super::settle_wait;
+    use std::time::Duration;
+
+    #[test]
+    fn the_wait_follows_the_round_trip_within_its_bounds() {
+        assert_eq!(settle_wait(Some(0.2), 1_000), Duration::from_millis(50));
+        assert_eq!(settle_wait(Some(50.0), 1_000), Duration::from_millis(225));
+        assert_eq!(settle_wait(Some(900.0), 1_000), Duration::from_millis(1_000));
+        assert_eq!(settle_wait(Some(900.0), 300), Duration::from_millis(300));
+        assert_eq!(settle_wait(None, 1_000), Duration::from_millis(425));
+    }
 }

@@ -1,5 +1,8 @@
 //! The clap definitions of every command and flag (help text included); no behaviour beyond
 //! turning flags into the library's plain values.
+//!
+//! Longer than 600 lines on purpose: the flags shared by probe, tui, watch and replay are defined
+//! once here, and splitting the declarations would scatter one command's options across files.
 
 use std::path::PathBuf;
 

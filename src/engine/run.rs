@@ -216,7 +216,7 @@ fn inspect_with(
     run.keys = keys
         .iter()
         .zip(&key_origins)
-        .map(|(k, origin)| crate::report::KeyReport {
+        .map(|(k, origin)| crate::material::KeyReport {
             origin: origin.clone(),
             algorithm: k.algorithm().to_string(),
             matches_certificate: certs

@@ -118,13 +118,21 @@ pub fn azure_findings(az: &AzureConfig, cx: &AzureContext<'_>, out: &mut Vec<Fin
                 ));
                 f.evidence.push(format!("client chain root needed: \"{wanted_issuer}\""));
                 f.fix = if tier.allows_ca_upload() {
-                    vec![format!("Upload the root (and any intermediate) of \"{wanted_issuer}\" under Certificates → CA certificates (at most 10 per service).")]
+                    vec![
+                        super::policy_safety::MEANT_TO_GET_IN.into(),
+                        format!("If yes: upload the root (and any intermediate) of \"{wanted_issuer}\" under Certificates → CA certificates (at most 10 per service)."),
+                        super::policy_safety::IF_NOT.into(),
+                    ]
                 } else {
                     f.evidence.push(format!(
                         "sku {}: CA certificates cannot be uploaded in this tier",
                         service.sku.clone().unwrap_or_default()
                     ));
-                    vec![format!("The {tier} tier has no CA certificate store: check the client in policy instead (validate-client-certificate with validate-trust=\"false\" and an identity naming the thumbprint or issuer of \"{wanted_issuer}\").")]
+                    vec![
+                        super::policy_safety::MEANT_TO_GET_IN.into(),
+                        format!("If yes: the {tier} tier has no CA certificate store, so pin the client in policy instead (validate-client-certificate with validate-trust=\"false\" and an identity with the client certificate's thumbprint; an identity naming only the issuer \"{wanted_issuer}\" would let in any certificate that copies that name)."),
+                        super::policy_safety::IF_NOT.into(),
+                    ]
                 };
                 push(out, &sources, f);
             }

@@ -546,6 +546,39 @@ pub const CATALOG: &[Entry] = &[
         guide: G_POLICY,
         rank: 47,
     },
+    // Policies that would let a look-alike certificate in.
+    Entry {
+        id: FindingId::PolicyNameCheckWithoutChain,
+        symptom: Forbidden403,
+        severity: W,
+        title: "The policy trusts a certificate's names without checking its chain",
+        guide: G_POLICY,
+        rank: 60,
+    },
+    Entry {
+        id: FindingId::PolicyTrustOff,
+        symptom: Forbidden403,
+        severity: W,
+        title: "validate-client-certificate has validate-trust=\"false\" and matches by names",
+        guide: G_POLICY,
+        rank: 61,
+    },
+    Entry {
+        id: FindingId::PolicyPinsCaThumbprint,
+        symptom: Forbidden403,
+        severity: W,
+        title: "The policy's thumbprint list holds a CA certificate's thumbprint",
+        guide: G_POLICY,
+        rank: 62,
+    },
+    Entry {
+        id: FindingId::PolicyCheckCommentedOut,
+        symptom: Forbidden403,
+        severity: W,
+        title: "A certificate check in the policy is inside an XML comment",
+        guide: G_POLICY,
+        rank: 63,
+    },
 ];
 
 // The catalog holds every id, once, in `FindingId` order: checked when the crate compiles, so

@@ -35,8 +35,9 @@ pub fn cert_findings(c: &CertInfo, ctx: &CertContext, out: &mut Vec<Finding>) {
             f.cause = format!("The certificate expired {days} day(s) ago: servers refuse it, and a policy testing NotAfter < DateTime.UtcNow answers 403.");
             f.evidence.push(format!("{label} NotAfter {}", c.not_after));
             f.fix = vec![
-                "Issue a new certificate from the same CA and install it on the client (or upload the new .pfx to Key Vault for the gateway).".into(),
-                "If a policy pins the old thumbprint, update the literal to the new certificate's Thumbprint.".into(),
+                "Is this client still meant to get in? If yes: issue it a new certificate from the same CA and install it on the client (or upload the new .pfx to Key Vault for the gateway).".into(),
+                "If a policy pins the old thumbprint, add the new certificate's Thumbprint and drop the old one once it is no longer used.".into(),
+                super::policy_safety::IF_NOT.into(),
             ];
             push(out, f);
         }
@@ -81,7 +82,7 @@ pub fn cert_findings(c: &CertInfo, ctx: &CertContext, out: &mut Vec<Finding>) {
             f.evidence.push(format!("{label}: subject equals issuer and its own key verifies the signature"));
             f.fix = vec![
                 "Prefer a certificate from your internal CA and upload that CA's root to API Management → Certificates → CA certificates.".into(),
-                "Or upload this certificate itself as a CA certificate, and pin its thumbprint in the policy.".into(),
+                "If this very certificate is meant to get in (ask its owner first): upload it as a CA certificate and pin its thumbprint in the policy, so that no other certificate with the same names passes.".into(),
             ];
             push(out, f);
         }

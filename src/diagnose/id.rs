@@ -104,6 +104,10 @@ finding_ids! {
     AzureAuthCertNotFound => "azure-auth-cert-not-found",
     AzureKvCertByThumbprint => "azure-kv-cert-by-thumbprint",
     CertNameDiffersOnLinux => "cert-name-differs-on-linux",
+    PolicyNameCheckWithoutChain => "policy-name-check-without-chain",
+    PolicyTrustOff => "policy-trust-off",
+    PolicyPinsCaThumbprint => "policy-pins-ca-thumbprint",
+    PolicyCheckCommentedOut => "policy-check-commented-out",
 }
 
 /// A string that names no finding.

@@ -14,6 +14,7 @@ pub mod late_rules;
 pub mod outcome;
 mod platform_rules;
 pub mod policy_rules;
+mod policy_safety;
 pub mod probe_rules;
 mod revocation_rules;
 pub mod server_rules;
@@ -239,14 +240,22 @@ pub fn diagnose(obs: &Observations) -> Vec<Finding> {
             }
             f.fix = if missing.is_empty() {
                 vec![
-                    "Upload the client certificate's root CA (and intermediates) under Certificates → CA certificates."
+                    policy_safety::MEANT_TO_GET_IN.into(),
+                    "If yes: upload the client certificate's root CA (and intermediates) under Certificates → CA \
+                     certificates; every certificate that CA issues then passes the chain check, so the policy must \
+                     still say which of them get in."
                         .into(),
+                    policy_safety::IF_NOT.into(),
                 ]
             } else {
-                vec![format!(
-                    "Upload \"{}\" as a CA certificate, or make the client send it with its leaf.",
-                    missing.join("\", \"")
-                )]
+                vec![
+                    policy_safety::MEANT_TO_GET_IN.into(),
+                    format!(
+                        "If yes: upload \"{}\" as a CA certificate, or make the client send it with its leaf.",
+                        missing.join("\", \"")
+                    ),
+                    policy_safety::IF_NOT.into(),
+                ]
             };
             out.push(f);
         }
@@ -257,6 +266,7 @@ pub fn diagnose(obs: &Observations) -> Vec<Finding> {
             ev.certificate.as_ref().and_then(|tp| all_client_certs(obs).into_iter().find(|c| &c.thumbprint_sha1 == tp));
         let issuer_tps = issuer_thumbprints(obs, cert);
         policy_rules::policy_findings(ev, cert, &issuer_tps, &mut out);
+        policy_safety::policy_safety_findings(ev, &known_ca_certificates(obs), &mut out);
         if let Some(cv) = obs.client_verify {
             revocation_rules::revocation_findings(cv, ev, &mut out);
         }
@@ -302,6 +312,45 @@ fn all_client_certs<'a>(obs: &'a Observations) -> Vec<&'a CertInfo> {
         v.extend(i.certs.iter());
     }
     v
+}
+
+/// CA certificates known from the inputs: uploaded (`--client-ca`), in a chain, or an `--azure`
+/// CA certificate that issued a certificate seen here.
+fn known_ca_certificates(obs: &Observations) -> Vec<policy_safety::KnownCa> {
+    let mut out: Vec<policy_safety::KnownCa> = Vec::new();
+    let seen = all_client_certs(obs);
+    for c in obs.uploaded_cas.iter().filter(|c| c.is_ca) {
+        out.push(policy_safety::KnownCa {
+            thumbprint: c.thumbprint_sha1.clone(),
+            subject: c.subject.clone(),
+            source: "--client-ca".into(),
+        });
+    }
+    for c in seen.iter().filter(|c| c.is_ca) {
+        out.push(policy_safety::KnownCa {
+            thumbprint: c.thumbprint_sha1.clone(),
+            subject: c.subject.clone(),
+            source: "the client chain".into(),
+        });
+    }
+    if let Some(service) = obs.azure.and_then(|a| a.service.as_ref()) {
+        for ca in &service.ca_certificates {
+            let (Some(tp), Some(subject)) = (&ca.thumbprint, &ca.subject) else { continue };
+            if seen
+                .iter()
+                .copied()
+                .chain(obs.uploaded_cas.iter())
+                .any(|c| &c.issuer == subject && &c.subject != subject)
+            {
+                out.push(policy_safety::KnownCa {
+                    thumbprint: crate::cert::normalize_thumbprint(tp),
+                    subject: subject.clone(),
+                    source: "--azure (CA certificates)".into(),
+                });
+            }
+        }
+    }
+    out
 }
 
 /// Thumbprints of certificates that issued the client certificate (from its chain or the uploaded CAs).

@@ -4,6 +4,7 @@
 use super::catalog::finding;
 use super::finding::{Finding, Severity};
 use super::id::{join_ids, FindingId};
+use super::policy_safety::{name_mismatch_fix, thumbprint_fix, IF_NOT, MEANT_TO_GET_IN};
 use super::PolicyEvaluation;
 use crate::cert::{normalize_thumbprint, CertInfo};
 use crate::policy::{csharp_string_literal, is_invisible, thumbprint_literal_snippet, Comparison, ValidationFailure};
@@ -12,7 +13,7 @@ use crate::text::clean;
 /// Show a literal with its invisible characters made visible (`<U+200E>`). Every character that
 /// `thumbprint-invisible-char` detects is marked, or the evidence would hide the very thing it reports.
 /// A `validate-client-certificate` identity attribute that did not match what was presented.
-fn identity_mismatch(id: FindingId, ic: &crate::policy::IdentityCheck, actual: &str, fix_value: String) -> Finding {
+fn identity_mismatch(id: FindingId, ic: &crate::policy::IdentityCheck, actual: &str) -> Finding {
     let mut f = finding(id);
     f.cause = format!(
         "validate-client-certificate identity {} attribute {} does not match the certificate presented.",
@@ -20,7 +21,6 @@ fn identity_mismatch(id: FindingId, ic: &crate::policy::IdentityCheck, actual: &
     );
     f.evidence.push(format!("{} {}=\"{}\"", ic.path, ic.attribute, visible(&ic.expected)));
     f.evidence.push(format!("presented: {actual}"));
-    f.fix = vec![format!("Set {}=\"{fix_value}\".", ic.attribute)];
     f
 }
 
@@ -153,11 +153,8 @@ pub fn policy_findings(
 ) {
     let o = &ev.outcome;
     let subject = format!("policy {}", ev.source);
-    let push = |out: &mut Vec<Finding>, mut f: Finding| {
-        f.subject = Some(subject.clone());
-        out.push(f);
-    };
-    let snippet = cert.map(|c| thumbprint_literal_snippet(&c.thumbprint_sha1, &c.issuer));
+    let mut found: Vec<Finding> = Vec::new();
+    let look_alike = look_alike_names(o);
 
     let mut specific: Vec<FindingId> = Vec::new();
     // Literal-by-literal analysis of every comparison with the presented certificate.
@@ -186,14 +183,9 @@ pub fn policy_findings(
                         );
                         f.severity = Severity::Warning;
                     }
-                    f.fix = vec![
-                    format!("Replace the literal with {} (exactly, uppercase, no spaces).", csharp_string_literal(actual)),
-                    "Or compare case-insensitively after trimming: context.Request.Certificate.Thumbprint.Equals(\"…\", StringComparison.OrdinalIgnoreCase).".into(),
-                ];
-                    // One snippet is enough: the most specific finding carries it, the others point at it.
-                    if n == 0 {
-                        f.snippet = snippet.clone();
-                    } else {
+                    f.fix = thumbprint_fix(id, &c.literal, actual, look_alike.as_deref(), false, &mut f.cause);
+                    // The most specific finding carries the snippet (when one is safe), the others point at it.
+                    if n > 0 {
                         f.related.push(problems[0]);
                     }
                     f.related.push(FindingId::PolicyRejects);
@@ -203,13 +195,14 @@ pub fn policy_findings(
                         }
                     }
                     specific.push(id);
-                    push(out, f);
+                    found.push(f);
                 }
             }
             "Issuer" | "Subject" | "IssuerName.Name" | "SubjectName.Name" => {
                 let id = if same_rdns(&c.literal, actual) { FindingId::IssuerOrder } else { FindingId::IssuerMismatch };
                 let mut f = finding(id);
-                if c.property.starts_with("Subject") {
+                let is_subject = c.property.starts_with("Subject");
+                if is_subject {
                     f.title = if id == FindingId::IssuerOrder {
                         "The subject literal has the right parts in the wrong form".into()
                     } else {
@@ -218,7 +211,7 @@ pub fn policy_findings(
                 }
                 f.cause = if id == FindingId::IssuerOrder {
                     format!(
-                        "The literal has the same name parts as the certificate's {}, but written in another order or form (OpenSSL prints RDNs in encoding order, or with \"/\" and ST=). .NET writes them in reverse order, \", \"-separated, S= for state.",
+                        "The literal has the same name parts as the certificate's {}, but written in another order or form (OpenSSL prints RDNs in encoding order, or with \"/\" and ST=). .NET writes them in reverse order, \", \"-separated, S= for state, and C# compares the strings exactly.",
                         c.property
                     )
                 } else {
@@ -227,12 +220,13 @@ pub fn policy_findings(
                 f.evidence.push(format!("{} clause {}: {}", c.path, c.clause, visible(&c.clause_text)));
                 f.evidence.push(format!("literal:   {}", visible(&c.literal)));
                 f.evidence.push(format!("presented: {actual}"));
-                f.fix = vec![format!("Use the .NET form exactly: {}", csharp_string_literal(actual))];
-                if c.property.contains("Issuer") {
-                    f.snippet = snippet.clone();
-                }
+                f.fix = if id == FindingId::IssuerOrder {
+                    vec![format!("Use the .NET form exactly: {}", csharp_string_literal(actual))]
+                } else {
+                    name_mismatch_fix(is_subject, actual, csharp_string_literal(actual))
+                };
                 specific.push(id);
-                push(out, f);
+                found.push(f);
             }
             _ => {}
         }
@@ -252,15 +246,52 @@ pub fn policy_findings(
                 if ic.attribute == "issuer-thumbprint" && id == FindingId::ThumbprintIsIssuer {
                     continue;
                 }
+                let mut f = identity_mismatch(id, ic, actual);
+                if ic.attribute == "thumbprint" {
+                    f.fix = thumbprint_fix(id, &ic.expected, actual, look_alike.as_deref(), true, &mut f.cause);
+                } else if id == FindingId::ThumbprintMismatch {
+                    f.fix = name_mismatch_fix(false, actual, format!("issuer-thumbprint=\"{actual}\""));
+                } else {
+                    f.fix = vec![format!("Set {}=\"{actual}\".", ic.attribute)];
+                }
                 specific.push(id);
-                push(out, identity_mismatch(id, ic, actual, actual.to_string()));
+                found.push(f);
             } else if ic.attribute == "issuer-subject" || ic.attribute == "subject" {
                 let id =
                     if same_rdns(&ic.expected, actual) { FindingId::IssuerOrder } else { FindingId::IssuerMismatch };
+                let mut f = identity_mismatch(id, ic, actual);
+                let quoted = actual.replace('"', "&quot;");
+                if id == FindingId::IssuerOrder {
+                    // How the gateway compares identity names is not documented: the order may not matter there.
+                    f.severity = Severity::Warning;
+                    f.cause.push_str(
+                        " The parts are the same, written in another order or form. How the gateway matches an identity's names is not documented, so this may or may not be why it refuses the certificate.",
+                    );
+                    f.fix = vec![format!(
+                        "Write it in the .NET form, which matches either way: {}=\"{quoted}\".",
+                        ic.attribute
+                    )];
+                } else {
+                    f.fix =
+                        name_mismatch_fix(ic.attribute == "subject", actual, format!("{}=\"{quoted}\"", ic.attribute));
+                }
                 specific.push(id);
-                push(out, identity_mismatch(id, ic, actual, actual.replace('"', "&quot;")));
+                found.push(f);
             }
         }
+    }
+
+    // A ready-made snippet accepts exactly the presented certificate: offered only when the policy
+    // already meant this very certificate (a literal in the wrong form) and nothing else refuses it.
+    if let (Some(c), true) = (cert, snippet_is_safe(o, &specific)) {
+        let snippet = thumbprint_literal_snippet(&c.thumbprint_sha1, &c.issuer);
+        if let Some(f) = found.iter_mut().find(|f| is_formatting(f.id) && f.severity == Severity::Error) {
+            f.snippet = Some(snippet);
+        }
+    }
+    for mut f in found {
+        f.subject = Some(subject.clone());
+        out.push(f);
     }
 
     if o.determined && o.status >= 400 {
@@ -272,6 +303,15 @@ pub fn policy_findings(
         f.evidence.push(format!("status: {}", o.status));
         if let Some(d) = &o.decided_by {
             f.evidence.push(format!("decided by: {}", visible(d)));
+        }
+        if let Some(le) = &o.last_error {
+            match &le.reason {
+                Some(r) => f.evidence.push(format!("context.LastError.Reason: {r} (source {})", le.source)),
+                None => f.evidence.push(format!(
+                    "context.LastError.Reason: unknown ({})",
+                    le.reason_unknown.clone().unwrap_or_default()
+                )),
+            }
         }
         match cert {
             Some(c) => f.evidence.push(format!("certificate: \"{}\" (Thumbprint {})", c.subject, c.thumbprint_sha1)),
@@ -289,13 +329,17 @@ pub fn policy_findings(
         f.fix = if cert.is_none() {
             vec!["No certificate reached the policy: fix negotiation first (see gateway-did-not-request-cert / client-cert-missing).".into()]
         } else if specific.is_empty() {
-            vec!["Change the failing clause, or present a certificate that satisfies it.".into()]
+            vec![
+                MEANT_TO_GET_IN.into(),
+                "If yes: find out which requirement of the deciding clause or element it misses (trust, dates, identity) and give the client a certificate that meets it, or change that requirement for every client it covers.".into(),
+                IF_NOT.into(),
+            ]
         } else {
-            vec![format!("See {} for the exact literal to fix.", join_ids(&specific))]
+            vec![format!("See {} for what to change, if anything.", join_ids(&specific))]
         };
         f.related = specific.clone();
         f.related.dedup();
-        push(out, f);
+        out.push(Finding { subject: Some(subject.clone()), ..f });
     }
 
     for u in &o.unevaluable {
@@ -308,6 +352,47 @@ pub fn policy_findings(
             visible(&u.fragment)
         ));
         f.fix = vec!["Check this part by hand in the APIM test console (trace).".into()];
-        push(out, f);
+        out.push(Finding { subject: Some(subject.clone()), ..f });
     }
+}
+
+/// Literal problems where the policy meant this very certificate and wrote it in the wrong form.
+fn is_formatting(id: FindingId) -> bool {
+    matches!(
+        id,
+        FindingId::ThumbprintInvisibleChar
+            | FindingId::ThumbprintWhitespace
+            | FindingId::ThumbprintCase
+            | FindingId::IssuerOrder
+    )
+}
+
+/// The snippet may be offered when every literal problem is one of form, and no chain check or
+/// `validate-client-certificate` refuses the certificate for another reason.
+fn snippet_is_safe(o: &crate::policy::PolicyOutcome, specific: &[FindingId]) -> bool {
+    let verify_refuses = o.verify_calls.iter().any(|v| v.evaluated && !v.result);
+    let validation_refuses = o.elements.iter().any(|e| {
+        matches!(&e.outcome, crate::policy::ElementOutcome::CertificateRejected { failures, .. }
+            if failures.iter().any(|f| !matches!(f, ValidationFailure::NoIdentityMatched { .. })))
+    });
+    // The snippet tests the dates itself, so an expired certificate stays refused by it.
+    !specific.is_empty() && specific.iter().all(|id| is_formatting(*id)) && !verify_refuses && !validation_refuses
+}
+
+/// The presented certificate's own name, when the policy (or an identity) expects exactly that name:
+/// then a thumbprint that differs means another certificate carrying the expected names.
+fn look_alike_names(o: &crate::policy::PolicyOutcome) -> Option<String> {
+    let by_condition = o.comparisons.iter().find(|c| {
+        matches!(c.property.as_str(), "Subject" | "SubjectName.Name")
+            && c.literal_source == "literal"
+            && matches!(c.operator.as_str(), "==" | "!=" | "Equals" | "string.Equals")
+            && compared_equal(c)
+    });
+    if let Some(c) = by_condition {
+        return c.actual.clone();
+    }
+    o.identity_checks
+        .iter()
+        .find(|ic| matches!(ic.attribute.as_str(), "subject" | "common-name") && ic.matched == Some(true))
+        .and_then(|ic| ic.actual.clone())
 }

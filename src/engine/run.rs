@@ -115,6 +115,7 @@ fn deployment_certificates(loaded: &Loaded) -> Option<Vec<crate::policy::Deploym
             out.push(crate::policy::DeploymentCertificate {
                 id: c.id.clone(),
                 thumbprint: crate::cert::normalize_thumbprint(tp),
+                is_ca: false,
             });
         }
     }
@@ -123,6 +124,7 @@ fn deployment_certificates(loaded: &Loaded) -> Option<Vec<crate::policy::Deploym
         out.push(crate::policy::DeploymentCertificate {
             id: id.clone(),
             thumbprint: cert.info.thumbprint_sha1.clone(),
+            is_ca: cert.info.is_ca,
         });
     }
     (!out.is_empty()).then_some(out)

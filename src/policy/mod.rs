@@ -8,6 +8,7 @@
 //! subset that certificate checks use is modelled exactly and anything else is reported as
 //! [`Unevaluable`], never guessed.
 
+mod checks;
 mod csharp;
 mod expr;
 mod named;
@@ -20,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use crate::cert::CertInfo;
 use crate::error::Result;
 
+pub use checks::{CheckKind, CheckSite, CommentedCheck, PolicyChecks, ThumbprintPin, TrustOff};
 pub use named::resolve_named_values;
 pub use walk::evaluate;
 
@@ -31,6 +33,16 @@ pub struct Policy {
     pub origin: String,
     pub form: PolicyForm,
     pub sections: Vec<Section>,
+    /// The document's XML comments, in order: a check that sits in one is not in force.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub comments: Vec<PolicyComment>,
+}
+
+/// One XML comment (`<!-- … -->`) and the line it starts on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyComment {
+    pub line: u32,
+    pub text: String,
 }
 
 /// What the text was: a whole document, one or more sections, or bare policy elements.
@@ -239,6 +251,8 @@ pub struct DeploymentCertificate {
     pub id: String,
     /// `Value.Thumbprint`: uppercase SHA-1 hex.
     pub thumbprint: String,
+    /// The certificate is a CA certificate (basic constraints CA:TRUE); false when not known.
+    pub is_ca: bool,
 }
 
 /// Why `context.Deployment.Certificates` (and `issuer-certificate-id`) cannot be evaluated.
@@ -275,6 +289,9 @@ pub struct PolicyOutcome {
     /// Every `authentication-certificate` in the document, evaluated or not.
     pub authentication_certificates: Vec<AuthCertRef>,
     pub notes: Vec<String>,
+    /// The certificate checks the document makes, whatever this request does.
+    #[serde(default, skip_serializing_if = "PolicyChecks::is_empty")]
+    pub checks: PolicyChecks,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

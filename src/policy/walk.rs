@@ -42,6 +42,7 @@ pub fn evaluate(policy: &Policy, input: &PolicyInput) -> PolicyOutcome {
             unevaluable: Vec::new(),
             authentication_certificates: Vec::new(),
             notes: Vec::new(),
+            checks: super::checks::certificate_checks(policy, input),
         },
         reasons: Vec::new(),
         on_error: false,

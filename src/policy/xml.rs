@@ -9,7 +9,8 @@ use roxmltree::{Document, Node};
 
 use super::{
     AuthenticationCertificate, Branch, Choose, ClientCertificateValidation, Element, ElementKind, Identity,
-    IdentityAttribute, Policy, PolicyForm, ReturnResponse, Section, SectionRole, SetStatus, Setting, StatusCode, When,
+    IdentityAttribute, Policy, PolicyComment, PolicyForm, ReturnResponse, Section, SectionRole, SetStatus, Setting,
+    StatusCode, When,
 };
 use crate::error::{Error, Result};
 
@@ -30,7 +31,13 @@ pub(crate) fn parse(src: &str, origin: &str) -> Result<Policy> {
         located(src, origin, prepared.to_orig(proc), message)
     })?;
     let builder = Builder { src, origin, prepared: &prepared };
-    builder.policy(&doc)
+    let mut policy = builder.policy(&doc)?;
+    policy.comments = doc
+        .descendants()
+        .filter(|n| n.is_comment())
+        .map(|n| PolicyComment { line: builder.pos(&n).0, text: n.text().unwrap_or_default().to_string() })
+        .collect();
+    Ok(policy)
 }
 
 fn located(src: &str, origin: &str, pos: usize, problem: impl Into<String>) -> Error {
@@ -326,7 +333,12 @@ impl Builder<'_> {
                         self.section(s, name, section_role(name).unwrap_or(SectionRole::Other))
                     })
                     .collect::<Result<Vec<_>>>()?;
-                return Ok(Policy { origin: self.origin.to_string(), form: PolicyForm::Document, sections });
+                return Ok(Policy {
+                    origin: self.origin.to_string(),
+                    form: PolicyForm::Document,
+                    sections,
+                    comments: Vec::new(),
+                });
             }
             if name_of(only) == "fragment" {
                 let section = self.section(*only, "fragment", SectionRole::Inbound)?;
@@ -334,6 +346,7 @@ impl Builder<'_> {
                     origin: self.origin.to_string(),
                     form: PolicyForm::Sections,
                     sections: vec![section],
+                    comments: Vec::new(),
                 });
             }
         }
@@ -346,7 +359,12 @@ impl Builder<'_> {
                     self.section(*s, name, section_role(name).unwrap_or(SectionRole::Other))
                 })
                 .collect::<Result<Vec<_>>>()?;
-            return Ok(Policy { origin: self.origin.to_string(), form: PolicyForm::Sections, sections });
+            return Ok(Policy {
+                origin: self.origin.to_string(),
+                form: PolicyForm::Sections,
+                sections,
+                comments: Vec::new(),
+            });
         }
         if let Some(misplaced) = tops.iter().find(|n| is_section(n)) {
             return Err(self.error(
@@ -360,6 +378,7 @@ impl Builder<'_> {
             origin: self.origin.to_string(),
             form: PolicyForm::Elements,
             sections: vec![Section { name: String::new(), role: SectionRole::Inbound, line, column, elements }],
+            comments: Vec::new(),
         })
     }
 

@@ -394,7 +394,7 @@ fn deployment_certificates_any_checks_uploaded_thumbprints() {
 </choose>"#;
     let other = info(&lab.pki.leaf(&Spec::leaf("other.example").client_only()));
     let mut inp = input(Some(&lab.good_info));
-    let entity = |id: &str, tp: &str| DeploymentCertificate { id: id.into(), thumbprint: tp.into() };
+    let entity = |id: &str, tp: &str| DeploymentCertificate { id: id.into(), thumbprint: tp.into(), is_ca: false };
     // Not given at all: unknown, not "none uploaded".
     let out = run(xml, &inp);
     assert!(!out.determined, "{out:?}");

@@ -133,6 +133,8 @@ struct PolicyOutcome {
     verify_calls: Vec<Value>,
     #[serde(default)]
     last_error: Option<Value>,
+    #[serde(default)]
+    checks: Option<Value>,
     identity_checks: Vec<Value>,
     unevaluable: Vec<Value>,
     authentication_certificates: Vec<Value>,

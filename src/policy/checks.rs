@@ -1,0 +1,319 @@
+//! What certificate checks a policy document makes, read from the document itself rather than from
+//! one request: where it reads the certificate's names, where it checks the chain, which thumbprints
+//! it pins, where `validate-trust` is off, and which checks sit inside XML comments. These are facts;
+//! the diagnosis decides which combinations let a look-alike certificate in.
+
+use serde::{Deserialize, Serialize};
+
+use super::expr::{self, BinOp, Expr, ExprKind, Span};
+use super::{Element, ElementKind, Policy, PolicyInput, SectionRole, Setting};
+use crate::cert::normalize_thumbprint;
+
+/// The certificate checks of one policy document.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyChecks {
+    /// Reads of the certificate's names: `Subject`, `Issuer`, `SubjectName.Name`, `IssuerName.Name`
+    /// compared or searched, and identity `subject`, `issuer-subject`, `common-name`, `dns-name`.
+    pub name_checks: Vec<CheckSite>,
+    /// `Verify()`, `VerifyNoRevocation()`, and `validate-client-certificate` with `validate-trust` on.
+    pub chain_checks: Vec<CheckSite>,
+    /// Thumbprint literals the request certificate is compared with (conditions and identities).
+    pub thumbprint_pins: Vec<ThumbprintPin>,
+    /// `validate-client-certificate validate-trust="false"`.
+    pub trust_off: Vec<TrustOff>,
+    /// XML comments that hold a certificate check.
+    pub commented_out: Vec<CommentedCheck>,
+    /// The inbound section has `<base/>`: the inherited scope may check more.
+    pub inherits_base: bool,
+}
+
+impl PolicyChecks {
+    pub fn is_empty(&self) -> bool {
+        self.name_checks.is_empty()
+            && self.chain_checks.is_empty()
+            && self.thumbprint_pins.is_empty()
+            && self.trust_off.is_empty()
+            && self.commented_out.is_empty()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CheckKind {
+    /// A name compared whole (`==`, `!=`, `Equals`, an identity attribute).
+    NameEquality,
+    /// A name searched (`Contains`, `StartsWith`, `EndsWith`, `IndexOf`).
+    NameSubstring,
+    Verify,
+    VerifyNoRevocation,
+    /// `validate-client-certificate` with `validate-trust` on (the default) or an expression.
+    ValidateTrust,
+}
+
+/// One check and where it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckSite {
+    pub path: String,
+    pub line: u32,
+    pub kind: CheckKind,
+    /// The construct as written, e.g. `context.Request.Certificate.Subject.Contains("CN=orders")`.
+    pub text: String,
+    /// For a name check: the same condition (or identity) also compares the thumbprint with a literal.
+    pub pinned: bool,
+}
+
+/// A thumbprint literal the request certificate's thumbprint is compared with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ThumbprintPin {
+    pub path: String,
+    pub line: u32,
+    /// As written (C# unescaped, invisible characters kept).
+    pub literal: String,
+    /// Uppercase hex digits only.
+    pub thumbprint: String,
+    /// The id of a certificate entity (`context.Deployment.Certificates`) with this thumbprint
+    /// that is a CA certificate, when one was given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployment_ca: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrustOff {
+    pub path: String,
+    pub line: u32,
+    pub identities: usize,
+    /// Identities that pin no `thumbprint`: they match by names (or the issuer) alone.
+    pub without_thumbprint: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommentedCheck {
+    pub line: u32,
+    /// The comment's text, trimmed (long comments cut at 300 characters).
+    pub text: String,
+}
+
+/// Words that make a comment a certificate check.
+const CHECK_MARKERS: [&str; 5] =
+    ["context.Request.Certificate", "validate-client-certificate", "Verify()", "VerifyNoRevocation()", "<identity "];
+
+pub(crate) fn certificate_checks(policy: &Policy, input: &PolicyInput) -> PolicyChecks {
+    let mut out = PolicyChecks::default();
+    for section in policy.sections.iter().filter(|s| s.role == SectionRole::Inbound) {
+        walk(&section.elements, &mut out);
+    }
+    if let Some(entities) = &input.deployment_certificates {
+        for pin in &mut out.thumbprint_pins {
+            pin.deployment_ca =
+                entities.iter().find(|e| e.is_ca && e.thumbprint == pin.thumbprint).map(|e| e.id.clone());
+        }
+    }
+    for c in &policy.comments {
+        if CHECK_MARKERS.iter().any(|m| c.text.contains(m)) {
+            let text = c.text.trim();
+            let text = match text.char_indices().nth(300) {
+                Some((at, _)) => format!("{}…", &text[..at]),
+                None => text.to_string(),
+            };
+            out.commented_out.push(CommentedCheck { line: c.line, text });
+        }
+    }
+    out
+}
+
+fn walk(elements: &[Element], out: &mut PolicyChecks) {
+    for el in elements {
+        match &el.kind {
+            ElementKind::Base => out.inherits_base = true,
+            ElementKind::Choose(c) => {
+                for when in &c.whens {
+                    condition(&when.path, when.line, &when.condition, out);
+                    walk(&when.elements, out);
+                }
+                if let Some(o) = &c.otherwise {
+                    walk(&o.elements, out);
+                }
+            }
+            ElementKind::ValidateClientCertificate(v) => {
+                let pins_of = |i: &super::Identity| i.attributes.iter().filter(|a| a.name == "thumbprint").count();
+                match &v.validate_trust {
+                    Some(Setting::Fixed(false)) => out.trust_off.push(TrustOff {
+                        path: el.path.clone(),
+                        line: el.line,
+                        identities: v.identities.len(),
+                        without_thumbprint: v.identities.iter().filter(|i| pins_of(i) == 0).count(),
+                    }),
+                    _ => out.chain_checks.push(CheckSite {
+                        path: el.path.clone(),
+                        line: el.line,
+                        kind: CheckKind::ValidateTrust,
+                        text: "validate-client-certificate".into(),
+                        pinned: false,
+                    }),
+                }
+                for identity in &v.identities {
+                    let pinned = pins_of(identity) > 0;
+                    for a in &identity.attributes {
+                        match a.name.as_str() {
+                            "thumbprint" => out.thumbprint_pins.push(ThumbprintPin {
+                                path: identity.path.clone(),
+                                line: identity.line,
+                                literal: a.value.clone(),
+                                thumbprint: normalize_thumbprint(&a.value),
+                                deployment_ca: None,
+                            }),
+                            "subject" | "issuer-subject" | "common-name" | "dns-name" => {
+                                out.name_checks.push(CheckSite {
+                                    path: identity.path.clone(),
+                                    line: identity.line,
+                                    kind: CheckKind::NameEquality,
+                                    text: format!("{}=\"{}\"", a.name, a.value),
+                                    pinned,
+                                })
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The checks in one `when` condition (`@(…)`); a condition that does not parse holds none we can name.
+fn condition(path: &str, line: u32, raw: &str, out: &mut PolicyChecks) {
+    let raw = raw.trim();
+    let Some(src) = raw.strip_prefix("@(").and_then(|r| r.strip_suffix(')')) else { return };
+    let Ok(e) = expr::parse(src) else { return };
+    let mut found = Found::default();
+    scan(&e, src, None, &mut found);
+    let pinned = found.reads_thumbprint && !found.hex_literals.is_empty();
+    for (kind, text) in found.names {
+        out.name_checks.push(CheckSite { path: path.to_string(), line, kind, text, pinned });
+    }
+    for (kind, text) in found.chain {
+        out.chain_checks.push(CheckSite { path: path.to_string(), line, kind, text, pinned: false });
+    }
+    if found.reads_thumbprint {
+        for literal in found.hex_literals {
+            out.thumbprint_pins.push(ThumbprintPin {
+                path: path.to_string(),
+                line,
+                thumbprint: normalize_thumbprint(&literal),
+                literal,
+                deployment_ca: None,
+            });
+        }
+    }
+}
+
+#[derive(Default)]
+struct Found {
+    names: Vec<(CheckKind, String)>,
+    chain: Vec<(CheckKind, String)>,
+    reads_thumbprint: bool,
+    hex_literals: Vec<String>,
+}
+
+fn strip_parens(e: &Expr) -> &Expr {
+    match &e.kind {
+        ExprKind::Paren(inner) => strip_parens(inner),
+        _ => e,
+    }
+}
+
+/// `context.Request.Certificate` (with `.` or `?.`).
+pub(crate) fn is_request_certificate(e: &Expr) -> bool {
+    let ExprKind::Member { target, name, .. } = &strip_parens(e).kind else { return false };
+    if name != "Certificate" {
+        return false;
+    }
+    let ExprKind::Member { target, name, .. } = &strip_parens(target).kind else { return false };
+    name == "Request" && matches!(&strip_parens(target).kind, ExprKind::Ident(c) if c == "context")
+}
+
+/// A read of the request certificate's subject or issuer name, through any case or trim call.
+fn is_name_read(e: &Expr) -> bool {
+    match &strip_parens(e).kind {
+        ExprKind::Member { target, name, .. } => {
+            (matches!(name.as_str(), "Subject" | "Issuer") && is_request_certificate(target))
+                || (name == "Name"
+                    && matches!(&strip_parens(target).kind, ExprKind::Member { target: t, name: n, .. }
+                        if matches!(n.as_str(), "SubjectName" | "IssuerName") && is_request_certificate(t)))
+        }
+        ExprKind::Call { target, name, args, .. } => {
+            (args.is_empty()
+                && matches!(
+                    name.as_str(),
+                    "ToUpper" | "ToLower" | "ToUpperInvariant" | "ToLowerInvariant" | "Trim" | "ToString"
+                )
+                && is_name_read(target))
+                || (name == "GetNameInfo" && is_request_certificate(target))
+        }
+        _ => false,
+    }
+}
+
+fn looks_like_thumbprint(s: &str) -> bool {
+    let hex = s.chars().filter(|c| c.is_ascii_hexdigit()).count();
+    hex == 40 && s.chars().all(|c| c.is_ascii_hexdigit() || c.is_whitespace() || c == ':' || super::is_invisible(c))
+}
+
+fn scan(e: &Expr, src: &str, cmp: Option<Span>, found: &mut Found) {
+    let text = |span: Span| span.text(src).trim().to_string();
+    match &e.kind {
+        ExprKind::Str(s) => {
+            if looks_like_thumbprint(s) {
+                found.hex_literals.push(s.clone());
+            }
+        }
+        ExprKind::Member { target, name, .. } => {
+            if is_name_read(e) {
+                found.names.push((CheckKind::NameEquality, text(cmp.unwrap_or(e.span))));
+                return;
+            }
+            if name == "Thumbprint" && is_request_certificate(target) {
+                found.reads_thumbprint = true;
+            }
+            scan(target, src, cmp, found);
+        }
+        ExprKind::Call { target, name, args, .. } => {
+            let cmp = if name == "Equals" { Some(e.span) } else { cmp };
+            if is_request_certificate(target) && (name == "Verify" || name == "VerifyNoRevocation") {
+                let kind = if name == "Verify" { CheckKind::Verify } else { CheckKind::VerifyNoRevocation };
+                found.chain.push((kind, text(e.span)));
+            } else if matches!(name.as_str(), "Contains" | "StartsWith" | "EndsWith" | "IndexOf")
+                && is_name_read(target)
+            {
+                found.names.push((CheckKind::NameSubstring, text(e.span)));
+            } else if name == "Equals" && is_name_read(target) {
+                found.names.push((CheckKind::NameEquality, text(e.span)));
+            } else if is_name_read(e) {
+                found.names.push((CheckKind::NameEquality, text(cmp.unwrap_or(e.span))));
+                return;
+            } else {
+                scan(target, src, cmp, found);
+            }
+            for a in args {
+                scan(a, src, cmp, found);
+            }
+        }
+        ExprKind::Binary { op: BinOp::Eq | BinOp::Ne, left, right } => {
+            scan(left, src, Some(e.span), found);
+            scan(right, src, Some(e.span), found);
+        }
+        ExprKind::Binary { left, right, .. } | ExprKind::Coalesce { left, right } => {
+            scan(left, src, None, found);
+            scan(right, src, None, found);
+        }
+        ExprKind::Paren(inner) | ExprKind::Not(inner) | ExprKind::Neg(inner) => scan(inner, src, cmp, found),
+        ExprKind::Lambda { body, .. } => scan(body, src, None, found),
+        ExprKind::Array(items) => {
+            for i in items {
+                scan(i, src, cmp, found);
+            }
+        }
+        ExprKind::Num(_) | ExprKind::Bool(_) | ExprKind::Null | ExprKind::Ident(_) => {}
+    }
+}

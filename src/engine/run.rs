@@ -136,6 +136,7 @@ pub fn evaluate_policy(
     cert: Option<&CertInfo>,
     chain: &[CertInfo],
     verify: Option<&ClientVerify>,
+    headers: Option<Vec<(String, String)>>,
 ) -> Option<PolicyEvaluation> {
     let (source, policy) = loaded.policy.as_ref()?;
     let issuer_thumbprint = cert.and_then(|c| {
@@ -152,10 +153,24 @@ pub fn evaluate_policy(
         revocation: verify.and_then(|v| v.revocation_answer.as_ref()),
         issuer_thumbprint,
         deployment_certificates: deployment_certificates(loaded),
+        headers,
         now: time::OffsetDateTime::now_utc(),
     };
     let outcome = policy::evaluate(policy, &input);
     Some(PolicyEvaluation { source: source.clone(), certificate: cert.map(|c| c.thumbprint_sha1.clone()), outcome })
+}
+
+/// The headers the probe's request carries, as the gateway's policy reads them: Host and
+/// User-Agent as the probe sends them, then every `-H`.
+fn request_headers(options: &crate::probe::ProbeOptions) -> Vec<(String, String)> {
+    let authority =
+        if options.port == 443 { options.host.clone() } else { format!("{}:{}", options.host, options.port) };
+    let mut out = vec![
+        ("Host".to_string(), authority),
+        ("User-Agent".to_string(), concat!("mtls-doctor/", env!("CARGO_PKG_VERSION")).to_string()),
+    ];
+    out.extend(options.headers.iter().map(|h| (h.name.clone(), h.value.clone())));
+    out
 }
 
 /// Run a probe target to the end and diagnose it.
@@ -182,7 +197,13 @@ pub async fn run_probe_target(mut run: TargetRun, loaded: &Loaded) -> TargetRun 
     // Inbound: the policy sees the certificate only if the handshake carried it.
     let presented = if result.client_cert_sent { result.client_chain.first() } else { None };
     if options.role == ProbeRole::Inbound {
-        run.policy = evaluate_policy(loaded, presented, &result.client_chain, run.client_verify.as_ref());
+        run.policy = evaluate_policy(
+            loaded,
+            presented,
+            &result.client_chain,
+            run.client_verify.as_ref(),
+            Some(request_headers(&options)),
+        );
     }
     run.azure = loaded.azure.clone();
     run.probe = Some(result);
@@ -264,7 +285,7 @@ fn inspect_with(
                 record_revocation(cv, crate::revocation::check_chain_blocking(&chain, loaded.fetcher.as_deref(), now));
             }
         }
-        run.policy = evaluate_policy(loaded, infos.first(), &infos, run.client_verify.as_ref());
+        run.policy = evaluate_policy(loaded, infos.first(), &infos, run.client_verify.as_ref(), None);
     }
     run.inspected = Some(InspectedChain { origin: run.files.join(", "), certs: infos, role, verdict, key_mismatch });
     run.azure = loaded.azure.clone();

@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::expr::{self, BinOp, Expr, ExprKind, Span};
+use super::expr::{self, BinOp, Expr, ExprKind, Span, Stmt};
 use super::{Element, ElementKind, Policy, PolicyInput, SectionRole, Setting};
 use crate::cert::normalize_thumbprint;
 
@@ -134,6 +134,7 @@ fn walk(elements: &[Element], out: &mut PolicyChecks) {
                     walk(&o.elements, out);
                 }
             }
+            ElementKind::SetVariable(v) => condition(&el.path, el.line, &v.value, out),
             ElementKind::ValidateClientCertificate(v) => {
                 let pins_of = |i: &super::Identity| i.attributes.iter().filter(|a| a.name == "thumbprint").count();
                 match &v.validate_trust {
@@ -184,10 +185,16 @@ fn walk(elements: &[Element], out: &mut PolicyChecks) {
 /// The checks in one `when` condition (`@(…)`); a condition that does not parse holds none we can name.
 fn condition(path: &str, line: u32, raw: &str, out: &mut PolicyChecks) {
     let raw = raw.trim();
-    let Some(src) = raw.strip_prefix("@(").and_then(|r| r.strip_suffix(')')) else { return };
-    let Ok(e) = expr::parse(src) else { return };
     let mut found = Found::default();
-    scan(&e, src, None, &mut found);
+    if let Some(src) = raw.strip_prefix("@(").and_then(|r| r.strip_suffix(')')) {
+        let Ok(e) = expr::parse(src) else { return };
+        scan(&e, src, None, &mut found);
+    } else if let Some(src) = raw.strip_prefix("@{").and_then(|r| r.strip_suffix('}')) {
+        let Ok(stmts) = expr::parse_block(src) else { return };
+        scan_block(&stmts, src, &mut found);
+    } else {
+        return;
+    }
     let pinned = found.reads_thumbprint && !found.hex_literals.is_empty();
     for (kind, text) in found.names {
         out.name_checks.push(CheckSite { path: path.to_string(), line, kind, text, pinned });
@@ -208,8 +215,32 @@ fn condition(path: &str, line: u32, raw: &str, out: &mut PolicyChecks) {
     }
 }
 
+/// The statements of a block, in order; `var c = context.Request.Certificate;` makes `c` an alias.
+fn scan_block(stmts: &[Stmt], src: &str, found: &mut Found) {
+    for st in stmts {
+        match st {
+            Stmt::Local { name, init: Some(e), .. } | Stmt::Assign { name, value: e, .. } => {
+                if is_request_certificate(e, &found.aliases) {
+                    found.aliases.push(name.clone());
+                } else {
+                    scan(e, src, None, found);
+                }
+            }
+            Stmt::Local { init: None, .. } => {}
+            Stmt::If { cond, then, otherwise, .. } => {
+                scan(cond, src, None, found);
+                scan_block(then, src, found);
+                scan_block(otherwise, src, found);
+            }
+            Stmt::Return { value: e, .. } | Stmt::Expr(e) => scan(e, src, None, found),
+        }
+    }
+}
+
 #[derive(Default)]
 struct Found {
+    /// Locals of a statement block that hold the request certificate.
+    aliases: Vec<String>,
     names: Vec<(CheckKind, String)>,
     chain: Vec<(CheckKind, String)>,
     reads_thumbprint: bool,
@@ -223,8 +254,11 @@ fn strip_parens(e: &Expr) -> &Expr {
     }
 }
 
-/// `context.Request.Certificate` (with `.` or `?.`).
-pub(crate) fn is_request_certificate(e: &Expr) -> bool {
+/// `context.Request.Certificate` (with `.` or `?.`), or a local a statement block set to it.
+fn is_request_certificate(e: &Expr, aliases: &[String]) -> bool {
+    if let ExprKind::Ident(name) = &strip_parens(e).kind {
+        return aliases.contains(name);
+    }
     let ExprKind::Member { target, name, .. } = &strip_parens(e).kind else { return false };
     if name != "Certificate" {
         return false;
@@ -234,13 +268,13 @@ pub(crate) fn is_request_certificate(e: &Expr) -> bool {
 }
 
 /// A read of the request certificate's subject or issuer name, through any case or trim call.
-fn is_name_read(e: &Expr) -> bool {
+fn is_name_read(e: &Expr, aliases: &[String]) -> bool {
     match &strip_parens(e).kind {
         ExprKind::Member { target, name, .. } => {
-            (matches!(name.as_str(), "Subject" | "Issuer") && is_request_certificate(target))
+            (matches!(name.as_str(), "Subject" | "Issuer") && is_request_certificate(target, aliases))
                 || (name == "Name"
                     && matches!(&strip_parens(target).kind, ExprKind::Member { target: t, name: n, .. }
-                        if matches!(n.as_str(), "SubjectName" | "IssuerName") && is_request_certificate(t)))
+                        if matches!(n.as_str(), "SubjectName" | "IssuerName") && is_request_certificate(t, aliases)))
         }
         ExprKind::Call { target, name, args, .. } => {
             (args.is_empty()
@@ -248,8 +282,8 @@ fn is_name_read(e: &Expr) -> bool {
                     name.as_str(),
                     "ToUpper" | "ToLower" | "ToUpperInvariant" | "ToLowerInvariant" | "Trim" | "ToString"
                 )
-                && is_name_read(target))
-                || (name == "GetNameInfo" && is_request_certificate(target))
+                && is_name_read(target, aliases))
+                || (name == "GetNameInfo" && is_request_certificate(target, aliases))
         }
         _ => false,
     }
@@ -261,6 +295,8 @@ fn looks_like_thumbprint(s: &str) -> bool {
 }
 
 fn scan(e: &Expr, src: &str, cmp: Option<Span>, found: &mut Found) {
+    let aliases = found.aliases.clone();
+    let aliases = aliases.as_slice();
     let text = |span: Span| span.text(src).trim().to_string();
     match &e.kind {
         ExprKind::Str(s) => {
@@ -269,27 +305,27 @@ fn scan(e: &Expr, src: &str, cmp: Option<Span>, found: &mut Found) {
             }
         }
         ExprKind::Member { target, name, .. } => {
-            if is_name_read(e) {
+            if is_name_read(e, aliases) {
                 found.names.push((CheckKind::NameEquality, text(cmp.unwrap_or(e.span))));
                 return;
             }
-            if name == "Thumbprint" && is_request_certificate(target) {
+            if name == "Thumbprint" && is_request_certificate(target, aliases) {
                 found.reads_thumbprint = true;
             }
             scan(target, src, cmp, found);
         }
         ExprKind::Call { target, name, args, .. } => {
             let cmp = if name == "Equals" { Some(e.span) } else { cmp };
-            if is_request_certificate(target) && (name == "Verify" || name == "VerifyNoRevocation") {
+            if is_request_certificate(target, aliases) && (name == "Verify" || name == "VerifyNoRevocation") {
                 let kind = if name == "Verify" { CheckKind::Verify } else { CheckKind::VerifyNoRevocation };
                 found.chain.push((kind, text(e.span)));
             } else if matches!(name.as_str(), "Contains" | "StartsWith" | "EndsWith" | "IndexOf")
-                && is_name_read(target)
+                && is_name_read(target, aliases)
             {
                 found.names.push((CheckKind::NameSubstring, text(e.span)));
-            } else if name == "Equals" && is_name_read(target) {
+            } else if name == "Equals" && is_name_read(target, aliases) {
                 found.names.push((CheckKind::NameEquality, text(e.span)));
-            } else if is_name_read(e) {
+            } else if is_name_read(e, aliases) {
                 found.names.push((CheckKind::NameEquality, text(cmp.unwrap_or(e.span))));
                 return;
             } else {

@@ -95,6 +95,8 @@ pub enum ElementKind {
     Choose(Choose),
     ReturnResponse(ReturnResponse),
     SetStatus(SetStatus),
+    /// `<set-variable name=… value=…>`: sets `context.Variables[name]` in document order.
+    SetVariable(SetVariable),
     ValidateClientCertificate(ClientCertificateValidation),
     AuthenticationCertificate(AuthenticationCertificate),
     /// Any other policy: listed, not evaluated.
@@ -134,6 +136,13 @@ pub struct ReturnResponse {
     pub reason: Option<String>,
     /// `response-variable-name`: the response comes from a variable set earlier.
     pub response_variable: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetVariable {
+    pub name: String,
+    /// A literal, or a policy expression `@(…)` / `@{…}`.
+    pub value: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -240,6 +249,9 @@ pub struct PolicyInput<'a> {
     /// blade, ARM `service/certificates`), keyed by id — not the CA certificates `Verify()` trusts.
     /// `None` when no source for them was given (then reading them is not evaluable).
     pub deployment_certificates: Option<Vec<DeploymentCertificate>>,
+    /// The request's headers (name, value) when known, e.g. from a probe's `-H`; `None` when not
+    /// known (then reading one is not evaluable). Values stay in memory: never recorded.
+    pub headers: Option<Vec<(String, String)>>,
     /// `DateTime.UtcNow` (and `DateTime.Now`: gateways run on UTC).
     pub now: time::OffsetDateTime,
 }

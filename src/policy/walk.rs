@@ -47,6 +47,7 @@ pub fn evaluate(policy: &Policy, input: &PolicyInput) -> PolicyOutcome {
         reasons: Vec::new(),
         on_error: false,
         last_error: None,
+        variables: Default::default(),
     };
     for section in &policy.sections {
         collect_auth_certs(&section.elements, &mut w.out.authentication_certificates);
@@ -145,6 +146,8 @@ pub(super) struct Walker<'a, 'b> {
     pub(super) on_error: bool,
     /// `context.LastError` while on-error runs.
     pub(super) last_error: Option<LastError>,
+    /// `context.Variables`, as `set-variable` elements set them so far.
+    pub(super) variables: super::csharp::Variables,
 }
 
 impl Walker<'_, '_> {
@@ -292,6 +295,11 @@ impl Walker<'_, '_> {
             }
             ElementKind::SetStatus(_) => {
                 self.result("set-status", &el.path, ElementOutcome::Skipped);
+                Flow::Continue
+            }
+            ElementKind::SetVariable(v) => {
+                self.set_variable(&el.path, &v.name, &v.value);
+                self.result("set-variable", &el.path, ElementOutcome::Recorded);
                 Flow::Continue
             }
             ElementKind::Other { name } => {

@@ -9,8 +9,8 @@ use roxmltree::{Document, Node};
 
 use super::{
     AuthenticationCertificate, Branch, Choose, ClientCertificateValidation, Element, ElementKind, Identity,
-    IdentityAttribute, Policy, PolicyComment, PolicyForm, ReturnResponse, Section, SectionRole, SetStatus, Setting,
-    StatusCode, When,
+    IdentityAttribute, Policy, PolicyComment, PolicyForm, ReturnResponse, Section, SectionRole, SetStatus, SetVariable,
+    Setting, StatusCode, When,
 };
 use crate::error::{Error, Result};
 
@@ -417,6 +417,16 @@ impl Builder<'_> {
             "choose" => ElementKind::Choose(self.choose(node, &path)?),
             "return-response" => ElementKind::ReturnResponse(self.return_response(node)?),
             "set-status" => ElementKind::SetStatus(self.set_status(node)?),
+            "set-variable" => ElementKind::SetVariable(SetVariable {
+                name: node
+                    .attribute("name")
+                    .ok_or_else(|| self.error(&node, "<set-variable> has no name attribute"))?
+                    .to_string(),
+                value: node
+                    .attribute("value")
+                    .ok_or_else(|| self.error(&node, "<set-variable> has no value attribute"))?
+                    .to_string(),
+            }),
             "validate-client-certificate" => ElementKind::ValidateClientCertificate(self.validation(node, &path)?),
             "authentication-certificate" => ElementKind::AuthenticationCertificate(AuthenticationCertificate {
                 certificate_id: node.attribute("certificate-id").map(str::to_string),

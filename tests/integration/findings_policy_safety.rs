@@ -340,3 +340,50 @@ fn issuer_order_is_an_error_in_csharp_and_a_warning_in_an_identity() {
     assert!(f.cause.contains("not documented"), "{}", f.cause);
     assert!(f.fix[0].contains(&c.good.issuer.replace('"', "&quot;")), "{:?}", f.fix);
 }
+
+#[test]
+fn checks_are_read_through_statement_blocks_and_variables() {
+    let c = PolicyCase::new();
+    // A local holding the certificate, a subject search, no chain check: the warning sees through it.
+    let block = r#"<policies><inbound><choose><when condition="@{
+        var cert = context.Request.Certificate;
+        if (cert == null) { return true; }
+        return !cert.Subject.Contains("lab-client");
+    }"><return-response><set-status code="403" /></return-response></when></choose></inbound></policies>"#;
+    let run = c.run(block);
+    assert_eq!(status(&run), 200);
+    let f = fires(&run, "policy-name-check-without-chain", Severity::Warning, Symptom::Forbidden403);
+    quotes(f, r#"name searched: cert.Subject.Contains("lab-client")"#);
+
+    // The chain checked in a set-variable the condition reads: quiet.
+    let with_chain = block.replace(
+        "<inbound><choose>",
+        r#"<inbound><set-variable name="chainOk" value="@(context.Request.Certificate?.VerifyNoRevocation() == true)" /><choose>"#,
+    );
+    let run = c.run(&with_chain);
+    absent(&run, "policy-name-check-without-chain");
+}
+
+#[tokio::test]
+async fn a_probes_headers_reach_the_policy() {
+    bounded(async {
+        let env = LabEnv::start().await;
+        let xml = refuse_when(
+            r#"context.Request.Certificate == null || context.Request.Headers.GetValueOrDefault("X-Client-Id", "") != "orders" || !context.Request.Headers.GetValueOrDefault("Host", "").StartsWith("api.")"#,
+        );
+        let policy = env.write_policy("headers.xml", &xml);
+        let mut options = env.inbound(HOST_NEGOTIATE, "/echo");
+        options.headers = vec![mtls_doctor::probe::Header::parse("X-Client-Id: orders").expect("header")];
+        let run = probe(options.clone(), MaterialRefs { policy: Some(policy.clone()), ..env.good_client() }).await;
+        let o = &run.policy.as_ref().expect("evaluated").outcome;
+        assert!(o.determined, "{:?}", o.unevaluable);
+        assert_eq!(o.status, 200, "Host is {HOST_NEGOTIATE}: {:?}", o.decided_by);
+        // Without the header the default "" decides: 403, not "unknown".
+        options.headers.clear();
+        let run = probe(options, MaterialRefs { policy: Some(policy), ..env.good_client() }).await;
+        let o = &run.policy.as_ref().expect("evaluated").outcome;
+        assert_eq!((o.status, o.determined), (403, true), "{:?}", o.unevaluable);
+        env.lab.shutdown().await;
+    })
+    .await
+}

@@ -267,6 +267,7 @@ fn parse_and_evaluate(xml: &str) {
                     revocation: None,
                     issuer_thumbprint: None,
                     deployment_certificates: None,
+                    headers: None,
                     now: time::OffsetDateTime::UNIX_EPOCH,
                 };
                 let _ = evaluate(&policy, &input);

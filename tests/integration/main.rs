@@ -28,6 +28,7 @@ mod output;
 mod outputs;
 mod peers;
 mod policy;
+mod policy_blocks;
 mod policy_csharp;
 mod probe_lab;
 mod probe_peers;

@@ -29,6 +29,7 @@ fn input(cert: Option<&CertInfo>) -> PolicyInput<'_> {
         revocation: None,
         issuer_thumbprint: None,
         deployment_certificates: None,
+        headers: None,
         now: OffsetDateTime::now_utc(),
     }
 }
@@ -136,7 +137,7 @@ fn or_and_and_follow_csharp_evaluation_order_with_unknowns() {
     );
     let out = run(&unknown, Some(&good));
     assert!(!out.determined);
-    assert_eq!(out.unevaluable[0].fragment, "context.Request.Headers");
+    assert!(out.unevaluable[0].fragment.starts_with("context.Request.Headers"), "{:?}", out.unevaluable);
     // false && unknown is false without evaluating the right side.
     let anded = guard(r#"@(context.Request.Certificate == null &amp;&amp; context.Request.Headers.ContainsKey("x"))"#);
     assert_eq!((run(&anded, Some(&good)).status, run(&anded, Some(&good)).determined), (200, true));

@@ -2,138 +2,24 @@
 //! (`context.Request.Certificate…`, `context.Deployment.Certificates`, string and date comparisons),
 //! recording every comparison; anything outside the subset is reported as not evaluable.
 
+mod block;
+mod condition;
 mod strings;
 mod value;
+mod vars;
+
+pub(super) use condition::{named_value, CondResult};
+pub(super) use vars::Variables;
 
 use time::Duration;
 
 use self::value::{CertProp, Date, DateOrigin, Origin, StrCmp, Text, TypeName, Val};
-use super::expr::{self, BinOp, Expr, ExprKind, Span};
-use super::walk::Walker;
-use super::{Comparison, ElementOutcome, PolicyInput, VerifyCall, When};
+use super::expr::{BinOp, Expr, ExprKind, Span};
+use super::{Comparison, PolicyInput, VerifyCall};
 use crate::cert::CertInfo;
 
-impl Walker<'_, '_> {
-    pub(super) fn condition(&mut self, when: &When) -> CondResult {
-        let path = when.path.as_str();
-        let raw = when.condition.trim();
-        if let Some(named) = named_value(raw) {
-            self.unevaluable(path, None, named, "the named value was not given (--named-value NAME=VALUE)");
-            self.result("when", path, ElementOutcome::Unevaluable);
-            return CondResult::Undetermined;
-        }
-        let src = if let Some(inner) = raw.strip_prefix("@(").and_then(|r| r.strip_suffix(')')) {
-            inner
-        } else if raw.starts_with("@{") {
-            self.unevaluable(path, None, raw, "multi-statement expressions @{…} are not supported");
-            self.result("when", path, ElementOutcome::Unevaluable);
-            return CondResult::Undetermined;
-        } else if raw.eq_ignore_ascii_case("true") || raw.eq_ignore_ascii_case("false") {
-            let value = raw.eq_ignore_ascii_case("true");
-            self.result("when", path, ElementOutcome::Condition { value, deciding_clause: Some(1), clauses: 1 });
-            return CondResult::Value(value, format!("{path} condition: {raw}"));
-        } else {
-            self.unevaluable(path, None, raw, "the condition is not a policy expression @(…)");
-            self.result("when", path, ElementOutcome::Unevaluable);
-            return CondResult::Undetermined;
-        };
-        let parsed = match expr::parse(src) {
-            Ok(e) => e,
-            Err(u) => {
-                self.unevaluable(path, None, u.span.text(src), u.why);
-                self.result("when", path, ElementOutcome::Unevaluable);
-                return CondResult::Undetermined;
-            }
-        };
-        let (op, clauses) = expr::clauses(&parsed);
-        let n = clauses.len();
-        let mut ev = ExprEval {
-            input: self.input,
-            src,
-            path,
-            clause: 0,
-            clause_text: String::new(),
-            shadow: false,
-            bindings: Vec::new(),
-            comparisons: Vec::new(),
-            verify_calls: Vec::new(),
-            last_error: self.last_error.clone(),
-            short_circuit: false,
-        };
-        // The clause whose value fixes the chain: the first true one of `||`, the first false one of `&&`.
-        let decisive = !matches!(op, Some(BinOp::And));
-        let mut outcome: Option<CondResult> = None;
-        let mut value = !decisive;
-        let mut deciding = None;
-        for (i, clause) in clauses.iter().enumerate() {
-            ev.clause = i + 1;
-            ev.clause_text = clause.span.text(src).trim().to_string();
-            if outcome.is_some() {
-                ev.shadow_eval(clause);
-                continue;
-            }
-            match ev.eval(clause).and_then(|v| ev.as_bool(v, clause)) {
-                Ok(b) => {
-                    if b == decisive {
-                        value = decisive;
-                        deciding = Some(i + 1);
-                        let reason = if n == 1 || op == Some(BinOp::Or) {
-                            format!("{path} condition clause {}: {}", i + 1, ev.clause_text)
-                        } else {
-                            format!("{path} condition clause {} (first false): {}", i + 1, ev.clause_text)
-                        };
-                        outcome = Some(CondResult::Value(value, reason));
-                    }
-                }
-                Err(Stop::Exception { exception, fragment, why }) => {
-                    let by = format!("{path} condition clause {}: {} ({exception}: {why})", i + 1, ev.clause_text);
-                    self.result("when", path, ElementOutcome::Exception { exception, fragment });
-                    outcome = Some(CondResult::Exception(by));
-                }
-                Err(Stop::Unevaluable { fragment, why }) => {
-                    self.unevaluable(path, Some(i + 1), &fragment, why);
-                    self.result("when", path, ElementOutcome::Unevaluable);
-                    outcome = Some(CondResult::Undetermined);
-                }
-            }
-        }
-        self.out.comparisons.append(&mut ev.comparisons);
-        self.out.verify_calls.append(&mut ev.verify_calls);
-        match outcome {
-            Some(CondResult::Value(v, reason)) => {
-                self.result(
-                    "when",
-                    path,
-                    ElementOutcome::Condition { value: v, deciding_clause: deciding, clauses: n },
-                );
-                CondResult::Value(v, reason)
-            }
-            Some(other) => other,
-            None => {
-                // Every clause had the non-deciding value: the chain takes it, and no single clause decided.
-                self.result("when", path, ElementOutcome::Condition { value, deciding_clause: None, clauses: n });
-                let reason = format!("{path} condition (all {n} clauses {value}): {}", src.trim());
-                CondResult::Value(value, reason)
-            }
-        }
-    }
-}
-
-/// The first `{{name}}` in `s`, if any.
-pub(super) fn named_value(s: &str) -> Option<&str> {
-    let start = s.find("{{")?;
-    let len = s[start..].find("}}")?;
-    Some(&s[start..start + len + 2])
-}
-
-pub(super) enum CondResult {
-    Value(bool, String),
-    Exception(String),
-    Undetermined,
-}
-
 /// Why evaluation stopped.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 enum Stop {
     /// C# would throw: the gateway answers 500.
     Exception {
@@ -162,6 +48,10 @@ struct ExprEval<'a, 'b> {
     last_error: Option<super::LastError>,
     /// A `?.` in the member chain being evaluated met null: the rest of that chain is null too.
     short_circuit: bool,
+    /// `context.Variables` as set so far by `set-variable`, in document order.
+    variables: Variables,
+    /// Operands that could not be evaluated but did not matter (`unknown || true`): (fragment, why).
+    masked: Vec<(String, String)>,
 }
 
 fn unevaluable(src: &str, span: Span, why: impl Into<String>) -> Stop {
@@ -234,10 +124,12 @@ impl ExprEval<'_, '_> {
                 Some(t) => self.member(t, target, name, e.span),
                 None => Ok(Val::Null { certificate: false }),
             },
-            ExprKind::Call { target, name, args, null_cond } => match self.chain_target(target, *null_cond)? {
-                Some(recv) => self.call(recv, target, name, args, e.span),
-                None => Ok(Val::Null { certificate: false }),
-            },
+            ExprKind::Call { target, name, args, null_cond, type_arg } => {
+                match self.chain_target(target, *null_cond)? {
+                    Some(recv) => self.call(recv, target, name, type_arg.as_deref(), args, e.span),
+                    None => Ok(Val::Null { certificate: false }),
+                }
+            }
             ExprKind::Array(items) => {
                 let mut vals = Vec::with_capacity(items.len());
                 for item in items {
@@ -272,23 +164,32 @@ impl ExprEval<'_, '_> {
                 Val::Num(n) => Ok(Val::Num(-n)),
                 other => Err(unevaluable(self.src, e.span, format!("cannot negate {}", other.describe()))),
             },
-            ExprKind::Binary { op: BinOp::Or, left, right } => {
-                let l = self.eval(left)?;
-                if self.as_bool(l, left)? {
-                    self.shadow_eval(right);
-                    return Ok(Val::Bool(true));
+            ExprKind::Binary { op: op @ (BinOp::Or | BinOp::And), left, right } => {
+                // `||` stops at true, `&&` at false; an unknown left operand is decided by the right
+                // one when that is the stopping value (`unknown || true` is true), else stays unknown.
+                let stop = *op == BinOp::Or;
+                match self.eval(left).and_then(|l| self.as_bool(l, left)) {
+                    Ok(b) if b == stop => {
+                        self.shadow_eval(right);
+                        Ok(Val::Bool(stop))
+                    }
+                    Ok(_) => {
+                        let r = self.eval(right)?;
+                        Ok(Val::Bool(self.as_bool(r, right)?))
+                    }
+                    Err(unknown @ Stop::Unevaluable { .. }) => {
+                        match self.eval(right).and_then(|r| self.as_bool(r, right)) {
+                            Ok(b) if b == stop => {
+                                if let Stop::Unevaluable { fragment, why } = unknown {
+                                    self.masked.push((fragment, why));
+                                }
+                                Ok(Val::Bool(stop))
+                            }
+                            _ => Err(unknown),
+                        }
+                    }
+                    Err(e) => Err(e),
                 }
-                let r = self.eval(right)?;
-                Ok(Val::Bool(self.as_bool(r, right)?))
-            }
-            ExprKind::Binary { op: BinOp::And, left, right } => {
-                let l = self.eval(left)?;
-                if !self.as_bool(l, left)? {
-                    self.shadow_eval(right);
-                    return Ok(Val::Bool(false));
-                }
-                let r = self.eval(right)?;
-                Ok(Val::Bool(self.as_bool(r, right)?))
             }
             ExprKind::Binary { op, left, right } => {
                 let l = self.eval(left)?;
@@ -300,6 +201,13 @@ impl ExprEval<'_, '_> {
 
     fn ident(&self, name: &str, span: Span) -> Result<Val, Stop> {
         if let Some((_, v)) = self.bindings.iter().rev().find(|(n, _)| n == name) {
+            if let Val::Unassigned = v {
+                return Err(unevaluable(
+                    self.src,
+                    span,
+                    format!("`{name}` is read before it is assigned (C# would not compile it)"),
+                ));
+            }
             return Ok(v.clone());
         }
         match name {
@@ -332,6 +240,7 @@ impl ExprEval<'_, '_> {
             Val::Context => match name {
                 "Request" => Ok(Val::Request),
                 "Deployment" => Ok(Val::Deployment),
+                "Variables" => Ok(Val::Variables),
                 // Outside on-error (or after an exception this tool does not name) there is no
                 // recorded error: a policy failure is the only source modelled.
                 "LastError" => {
@@ -344,6 +253,7 @@ impl ExprEval<'_, '_> {
                     Some(_) => Val::Cert,
                     None => Val::Null { certificate: true },
                 }),
+                "Headers" => Ok(Val::Headers),
                 _ => unknown(self, "context.Request"),
             },
             Val::Deployment => match name {
@@ -448,7 +358,15 @@ impl ExprEval<'_, '_> {
         }
     }
 
-    fn call(&mut self, recv: Val, target: &Expr, name: &str, args: &[Expr], span: Span) -> Result<Val, Stop> {
+    fn call(
+        &mut self,
+        recv: Val,
+        target: &Expr,
+        name: &str,
+        type_arg: Option<&str>,
+        args: &[Expr],
+        span: Span,
+    ) -> Result<Val, Stop> {
         if let Val::Null { .. } = recv {
             return Err(self.null_reference(target, span));
         }
@@ -494,6 +412,8 @@ impl ExprEval<'_, '_> {
                 _ => unsupported(self, "the certificate"),
             },
             Val::Str(text) => self.string_method(text, name, args, span),
+            Val::Variables => self.variables_call(name, type_arg, args, span),
+            Val::Headers => self.headers_call(name, args, span),
             Val::Date(date) => match (name, args) {
                 ("AddDays" | "AddHours" | "AddMinutes", [arg]) => {
                     let n = match self.eval(arg)? {

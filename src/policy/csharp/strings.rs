@@ -69,7 +69,18 @@ impl ExprEval<'_, '_> {
                     None if name == "Contains" => StrCmp::Ordinal,
                     None => StrCmp::Culture { ignore_case: false },
                 };
-                let (hay, needle) = self.folded(&text.value, &arg.value, cmp, span)?;
+                // A prefix (suffix) test depends on the start (end) of the text only: the needle's
+                // length plus one character, so a character that follows (a combining mark) is seen.
+                let n = arg.value.chars().count() + 1;
+                let window: String = match (name, cmp) {
+                    ("StartsWith", StrCmp::Culture { .. }) => text.value.chars().take(n).collect(),
+                    ("EndsWith", StrCmp::Culture { .. }) => {
+                        let chars: Vec<char> = text.value.chars().collect();
+                        chars[chars.len().saturating_sub(n)..].iter().collect()
+                    }
+                    _ => text.value.clone(),
+                };
+                let (hay, needle) = self.folded(&window, &arg.value, cmp, span)?;
                 let result = match name {
                     "Contains" => hay.contains(&needle),
                     "StartsWith" => hay.starts_with(&needle),
@@ -97,7 +108,7 @@ impl ExprEval<'_, '_> {
                     return Err(unevaluable(
                         self.src,
                         span,
-                        "culture-sensitive comparison of text other than ASCII letters and digits (ignorable characters such as U+200E may compare equal)",
+                        "culture-sensitive comparison of text beyond printable ASCII (or with - or '): ignorable characters such as U+200E, and word-sort weights, can make it differ from an ordinal one",
                     ));
                 }
                 if ignore_case {
@@ -200,6 +211,7 @@ impl ExprEval<'_, '_> {
     fn record(&mut self, op: &str, l: &Val, r: &Val, result: bool, case_insensitive: bool) {
         let side = |v: &Val| -> Option<Side> {
             match v {
+                Val::Str(Text { origin: Origin::Header, .. }) => None,
                 Val::Str(t) => Some(match t.origin {
                     Origin::Cert(p) => Side::Cert {
                         property: p.name().to_string(),
@@ -213,6 +225,7 @@ impl ExprEval<'_, '_> {
                         compared: t.value.clone(),
                         transforms: t.transforms.iter().map(|x| format!("literal.{x}")).collect(),
                     },
+                    Origin::Header => return None,
                     Origin::Deployment(i) => Side::Given {
                         literal: t.raw.clone(),
                         source: format!("deployment certificate {}", i + 1),

@@ -36,6 +36,8 @@ pub(super) enum Origin {
     Cert(CertProp),
     Literal,
     Deployment(usize),
+    /// A request header's value: never recorded in a comparison (it may be a secret).
+    Header,
 }
 
 #[derive(Debug, Clone)]
@@ -102,6 +104,12 @@ pub(super) enum Val {
     Comparison(StrCmp),
     /// An array literal's elements.
     Array(Vec<Val>),
+    /// `context.Variables`.
+    Variables,
+    /// `context.Request.Headers`.
+    Headers,
+    /// A local declared without a value.
+    Unassigned,
 }
 
 impl Val {
@@ -124,6 +132,9 @@ impl Val {
             Val::Type(_) => "a type",
             Val::Comparison(_) => "a StringComparison",
             Val::Array(_) => "an array",
+            Val::Variables => "context.Variables",
+            Val::Headers => "context.Request.Headers",
+            Val::Unassigned => "an unassigned local",
         }
     }
 }
@@ -142,8 +153,11 @@ pub(super) fn map_case(s: &str, upper: bool) -> String {
         .collect()
 }
 
-/// Culture-aware comparison agrees with ordinal comparison on ASCII letters and digits only;
-/// elsewhere (ignorable characters such as U+200E, punctuation) it may not, so it is not modelled.
+/// Culture-aware equality and prefix/suffix tests agree with ordinal ones on printable ASCII, where
+/// every character has a weight of its own in both ICU's root collation (.NET on Linux) and NLS
+/// (Windows) — except `-` and `'`, which NLS's word sort weighs specially. Elsewhere (ignorable
+/// characters such as U+200E, control characters, `\r\n`, other scripts) they may not agree, so
+/// that is not modelled.
 pub(super) fn culture_safe(s: &str) -> bool {
-    s.chars().all(|c| c.is_ascii_alphanumeric())
+    s.chars().all(|c| (c.is_ascii_graphic() || c == ' ') && c != '-' && c != '\'')
 }

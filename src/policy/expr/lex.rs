@@ -31,6 +31,10 @@ pub(super) enum Tok {
     QDot,
     /// `??`
     QQ,
+    /// `;` (statement blocks)
+    Semi,
+    /// `=` (assignment in statement blocks)
+    Assign,
 }
 
 #[derive(Debug, Clone)]
@@ -168,6 +172,8 @@ pub(super) fn tokenize(src: &str) -> Result<Vec<Token>, Unsupported> {
                 '-' if at(i + 1) != Some('-') && at(i + 1) != Some('=') => (Some(Tok::Minus), 1),
                 '<' => (Some(Tok::Lt), 1),
                 '>' => (Some(Tok::Gt), 1),
+                ';' => (Some(Tok::Semi), 1),
+                '=' if !matches!(at(i + 1), Some('=' | '>')) => (Some(Tok::Assign), 1),
                 _ => (None, 1),
             }
         };

@@ -4,8 +4,10 @@
 //! decided by the evaluator, which names anything it does not model instead of guessing.
 
 mod lex;
+mod stmt;
 
 use self::lex::{tokenize, Tok, Token};
+pub(crate) use self::stmt::{parse_block, Stmt};
 
 /// A byte range in the expression source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,6 +90,8 @@ pub(crate) enum ExprKind {
     Call {
         target: Box<Expr>,
         name: String,
+        /// The type argument of a generic call, `GetValueOrDefault<string>(…)`.
+        type_arg: Option<String>,
         args: Vec<Expr>,
         null_cond: bool,
     },
@@ -293,6 +297,7 @@ impl Parser {
                 },
                 _ => return Err(self.unexpected("expected a member name after `.`")),
             };
+            let type_arg = self.type_argument();
             if self.peek() == Some(&Tok::LParen) {
                 self.pos += 1;
                 let mut args = Vec::new();
@@ -308,7 +313,10 @@ impl Parser {
                 }
                 let close = self.expect(Tok::RParen, "expected `)` to close the argument list")?;
                 let span = e.span.to(close);
-                e = Expr { kind: ExprKind::Call { target: Box::new(e), name: name.0, args, null_cond }, span };
+                e = Expr {
+                    kind: ExprKind::Call { target: Box::new(e), name: name.0, type_arg, args, null_cond },
+                    span,
+                };
             } else {
                 let span = e.span.to(name.1);
                 e = Expr { kind: ExprKind::Member { target: Box::new(e), name: name.0, null_cond }, span };
@@ -323,6 +331,38 @@ impl Parser {
             return Err(self.unexpected("only methods called on an object are supported"));
         }
         Ok(e)
+    }
+
+    /// `<string>` (or `<bool>`, `<System.String>`, `<string[]>`) right before `(`: a generic
+    /// method's type argument. Anything else leaves `<` to be read as less-than.
+    fn type_argument(&mut self) -> Option<String> {
+        if self.peek() != Some(&Tok::Lt) {
+            return None;
+        }
+        let mut n = 1;
+        let mut name = String::new();
+        loop {
+            match self.peek_at(n) {
+                Some(Tok::Ident(part)) => name.push_str(part),
+                _ => return None,
+            }
+            n += 1;
+            if self.peek_at(n) == Some(&Tok::Dot) {
+                name.push('.');
+                n += 1;
+                continue;
+            }
+            break;
+        }
+        if self.peek_at(n) == Some(&Tok::LBracket) && self.peek_at(n + 1) == Some(&Tok::RBracket) {
+            name.push_str("[]");
+            n += 2;
+        }
+        if self.peek_at(n) != Some(&Tok::Gt) || self.peek_at(n + 1) != Some(&Tok::LParen) {
+            return None;
+        }
+        self.pos += n + 1;
+        Some(name)
     }
 
     fn argument(&mut self) -> Result<Expr, Unsupported> {

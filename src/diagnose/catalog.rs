@@ -579,6 +579,14 @@ pub const CATALOG: &[Entry] = &[
         guide: G_POLICY,
         rank: 63,
     },
+    Entry {
+        id: FindingId::PolicyNotSaveable,
+        symptom: Forbidden403,
+        severity: E,
+        title: "APIM will not save this policy: an expression does not compile",
+        guide: G_POLICY,
+        rank: 38,
+    },
 ];
 
 // The catalog holds every id, once, in `FindingId` order: checked when the crate compiles, so

@@ -108,6 +108,7 @@ finding_ids! {
     PolicyTrustOff => "policy-trust-off",
     PolicyPinsCaThumbprint => "policy-pins-ca-thumbprint",
     PolicyCheckCommentedOut => "policy-check-commented-out",
+    PolicyNotSaveable => "policy-not-saveable",
 }
 
 /// A string that names no finding.

@@ -44,6 +44,43 @@ pub fn policy_safety_findings(ev: &PolicyEvaluation, known_cas: &[KnownCa], out:
     if let Some(f) = commented_out(c) {
         push(f);
     }
+    if let Some(f) = not_saveable(c) {
+        push(f);
+    }
+}
+
+fn not_saveable(c: &PolicyChecks) -> Option<Finding> {
+    let first = c.compile_errors.first()?;
+    let mut f = finding(FindingId::PolicyNotSaveable);
+    f.cause = format!(
+        "APIM will not save this policy: {}. The gateway compiles every policy expression when the policy is saved, \
+         so this text never runs; the policy in force is whatever was saved before.",
+        first.error
+    );
+    for e in &c.compile_errors {
+        f.evidence.push(format!("{} (line {}): {} — {}", e.path, e.line, visible(&e.fragment), e.error));
+    }
+    for e in &c.compile_errors {
+        let step = match e.error.split(':').next().unwrap_or_default() {
+            "CS1010" | "CS1011" | "CS1012" => format!(
+                "{}: C# strings take double quotes; write it as a string literal \"…\" (&quot;…&quot; inside the XML attribute).",
+                visible(&e.fragment)
+            ),
+            "CS0019" => format!(
+                "{}: compare the name's text, SubjectName.Name (or Subject), with the string, in .NET's form.",
+                visible(&e.fragment)
+            ),
+            "CS0103" => format!(
+                "{}: replace the placeholder with what it stands for (for example new string[] {{ \"…\" }} with the allowed thumbprints, each one confirmed as meant to get in).",
+                visible(&e.fragment)
+            ),
+            _ => format!("{}: correct it so that it compiles.", visible(&e.fragment)),
+        };
+        if !f.fix.contains(&step) {
+            f.fix.push(step);
+        }
+    }
+    Some(f)
 }
 
 fn name_without_chain(c: &PolicyChecks) -> Option<Finding> {

@@ -25,6 +25,20 @@ pub struct PolicyChecks {
     pub commented_out: Vec<CommentedCheck>,
     /// The inbound section has `<base/>`: the inherited scope may check more.
     pub inherits_base: bool,
+    /// Expressions (in any section) that do not compile: APIM refuses to save the policy.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub compile_errors: Vec<CompileError>,
+}
+
+/// An expression the C# compiler rejects, so the gateway will not accept the policy at all.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CompileError {
+    pub path: String,
+    pub line: u32,
+    /// The failing construct, whole (the literal, the comparison, the name).
+    pub fragment: String,
+    /// The compiler's error, e.g. `CS1012: Too many characters in character literal`.
+    pub error: String,
 }
 
 impl PolicyChecks {
@@ -34,6 +48,7 @@ impl PolicyChecks {
             && self.thumbprint_pins.is_empty()
             && self.trust_off.is_empty()
             && self.commented_out.is_empty()
+            && self.compile_errors.is_empty()
     }
 }
 
@@ -99,8 +114,15 @@ const CHECK_MARKERS: [&str; 5] =
 
 pub(crate) fn certificate_checks(policy: &Policy, input: &PolicyInput) -> PolicyChecks {
     let mut out = PolicyChecks::default();
-    for section in policy.sections.iter().filter(|s| s.role == SectionRole::Inbound) {
-        walk(&section.elements, &mut out);
+    for section in &policy.sections {
+        if section.role == SectionRole::Inbound {
+            walk(&section.elements, &mut out);
+        } else {
+            // Only whether it compiles: the other sections do not judge the client certificate.
+            let mut other = PolicyChecks::default();
+            walk(&section.elements, &mut other);
+            out.compile_errors.append(&mut other.compile_errors);
+        }
     }
     if let Some(entities) = &input.deployment_certificates {
         for pin in &mut out.thumbprint_pins {
@@ -186,14 +208,27 @@ fn walk(elements: &[Element], out: &mut PolicyChecks) {
 fn condition(path: &str, line: u32, raw: &str, out: &mut PolicyChecks) {
     let raw = raw.trim();
     let mut found = Found::default();
+    let refused = |u: expr::Unsupported, src: &str, out: &mut PolicyChecks| {
+        if let Some(error) = u.compile_error {
+            let fragment = u.span.text(src).to_string();
+            out.compile_errors.push(CompileError { path: path.to_string(), line, fragment, error });
+        }
+    };
     if let Some(src) = raw.strip_prefix("@(").and_then(|r| r.strip_suffix(')')) {
-        let Ok(e) = expr::parse(src) else { return };
-        scan(&e, src, None, &mut found);
+        match expr::parse(src) {
+            Ok(e) => scan(&e, src, None, &mut found),
+            Err(u) => return refused(u, src, out),
+        }
     } else if let Some(src) = raw.strip_prefix("@{").and_then(|r| r.strip_suffix('}')) {
-        let Ok(stmts) = expr::parse_block(src) else { return };
-        scan_block(&stmts, src, &mut found);
+        match expr::parse_block(src) {
+            Ok(stmts) => scan_block(&stmts, src, &mut found),
+            Err(u) => return refused(u, src, out),
+        }
     } else {
         return;
+    }
+    for (fragment, error) in found.compile_errors.drain(..) {
+        out.compile_errors.push(CompileError { path: path.to_string(), line, fragment, error });
     }
     let pinned = found.reads_thumbprint && !found.hex_literals.is_empty();
     for (kind, text) in found.names {
@@ -239,6 +274,8 @@ fn scan_block(stmts: &[Stmt], src: &str, found: &mut Found) {
 
 #[derive(Default)]
 struct Found {
+    /// (construct, compiler error) for what C# refuses.
+    compile_errors: Vec<(String, String)>,
     /// Locals of a statement block that hold the request certificate.
     aliases: Vec<String>,
     names: Vec<(CheckKind, String)>,
@@ -289,6 +326,14 @@ fn is_name_read(e: &Expr, aliases: &[String]) -> bool {
     }
 }
 
+/// `ALLOWED_CERTIFICATE_THUMBPRINTS`: upper case with underscores, the way snippets mark what to fill in.
+fn is_placeholder(name: &str) -> bool {
+    name.len() >= 6
+        && name.contains('_')
+        && name.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+        && name.starts_with(|c: char| c.is_ascii_uppercase())
+}
+
 fn looks_like_thumbprint(s: &str) -> bool {
     let hex = s.chars().filter(|c| c.is_ascii_hexdigit()).count();
     hex == 40 && s.chars().all(|c| c.is_ascii_hexdigit() || c.is_whitespace() || c == ':' || super::is_invisible(c))
@@ -336,6 +381,18 @@ fn scan(e: &Expr, src: &str, cmp: Option<Span>, found: &mut Found) {
             }
         }
         ExprKind::Binary { op: BinOp::Eq | BinOp::Ne, left, right } => {
+            let dn_object = |x: &Expr| {
+                matches!(&strip_parens(x).kind, ExprKind::Member { target, name, .. }
+                    if matches!(name.as_str(), "SubjectName" | "IssuerName") && is_request_certificate(target, aliases))
+            };
+            let string = |x: &Expr| matches!(&strip_parens(x).kind, ExprKind::Str(_));
+            if (dn_object(left) && string(right)) || (string(left) && dn_object(right)) {
+                let op = if matches!(&e.kind, ExprKind::Binary { op: BinOp::Eq, .. }) { "==" } else { "!=" };
+                found.compile_errors.push((
+                    text(e.span),
+                    format!("CS0019: Operator '{op}' cannot be applied to operands of type 'X500DistinguishedName' and 'string'"),
+                ));
+            }
             scan(left, src, Some(e.span), found);
             scan(right, src, Some(e.span), found);
         }
@@ -350,6 +407,10 @@ fn scan(e: &Expr, src: &str, cmp: Option<Span>, found: &mut Found) {
                 scan(i, src, cmp, found);
             }
         }
+        ExprKind::Ident(name) if is_placeholder(name) && !aliases.contains(name) => found.compile_errors.push((
+            name.clone(),
+            format!("CS0103: The name '{name}' does not exist in the current context (a placeholder left unreplaced)"),
+        )),
         ExprKind::Num(_) | ExprKind::Bool(_) | ExprKind::Null | ExprKind::Ident(_) => {}
     }
 }

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use crate::cert::CertInfo;
 use crate::error::Result;
 
-pub use checks::{CheckKind, CheckSite, CommentedCheck, PolicyChecks, ThumbprintPin, TrustOff};
+pub use checks::{CheckKind, CheckSite, CommentedCheck, CompileError, PolicyChecks, ThumbprintPin, TrustOff};
 pub use named::resolve_named_values;
 pub use walk::evaluate;
 

@@ -52,6 +52,16 @@ pub fn evaluate(policy: &Policy, input: &PolicyInput) -> PolicyOutcome {
     for section in &policy.sections {
         collect_auth_certs(&section.elements, &mut w.out.authentication_certificates);
     }
+    if let Some(first) = w.out.checks.compile_errors.first() {
+        // The gateway compiles every expression when the policy is saved: this text never runs.
+        w.out.status = 0;
+        w.out.determined = false;
+        w.out.notes.push(format!(
+            "APIM will not save this policy ({} at {}: {}): the policy in force is the one saved before, not this text",
+            first.error, first.path, first.fragment
+        ));
+        return w.out;
+    }
     let inbound = policy.sections.iter().find(|s| s.role == SectionRole::Inbound);
     for section in policy.sections.iter().filter(|s| s.role != SectionRole::Inbound) {
         if section.role != SectionRole::OnError && !section.elements.is_empty() {

@@ -387,3 +387,43 @@ async fn a_probes_headers_reach_the_policy() {
     })
     .await
 }
+
+#[test]
+fn fires_policy_not_saveable() {
+    let c = PolicyCase::new();
+    let tp = &c.good.thumbprint_sha1;
+    // Single quotes around a thumbprint: CS1012, quoted whole.
+    let run = c.run(&refuse_when(&format!("context.Request.Certificate.Thumbprint != '{tp}'")));
+    let f = fires(&run, "policy-not-saveable", Severity::Error, Symptom::Forbidden403);
+    quotes(f, &format!("inbound/choose[1]/when[1] (line 5): '{tp}' — CS1012: Too many characters in character literal"));
+    assert!(f.cause.starts_with("APIM will not save this policy: CS1012"), "{}", f.cause);
+    let o = &run.policy.as_ref().expect("evaluated").outcome;
+    assert_eq!((o.status, o.determined), (0, false));
+    absent(&run, "policy-rejects");
+    absent(&run, "policy-unevaluable");
+
+    // X500DistinguishedName compared with a string.
+    let run = c.run(&refuse_when(&format!("context.Request.Certificate.SubjectName != \"{}\"", c.good.subject)));
+    let f = fires(&run, "policy-not-saveable", Severity::Error, Symptom::Forbidden403);
+    quotes(f, &format!("context.Request.Certificate.SubjectName != \"{}\" — CS0019", c.good.subject));
+    assert!(f.fix[0].contains("SubjectName.Name"), "{:?}", f.fix);
+
+    // A placeholder from a snippet, left in place; in the outbound section it still stops the save.
+    let placeholder = refuse_when(
+        "!new string[] { ALLOWED_CERTIFICATE_THUMBPRINTS }.Contains(context.Request.Certificate.Thumbprint)",
+    );
+    let run = c.run(&placeholder);
+    let f = fires(&run, "policy-not-saveable", Severity::Error, Symptom::Forbidden403);
+    quotes(f, "ALLOWED_CERTIFICATE_THUMBPRINTS — CS0103: The name 'ALLOWED_CERTIFICATE_THUMBPRINTS' does not exist");
+    let outbound = refuse_when("false").replace(
+        "<outbound><base /></outbound>",
+        r#"<outbound><choose><when condition="@(context.Response.StatusCode == 'OK')"><set-status code="500" /></when></choose></outbound>"#,
+    );
+    let run = c.run(&outbound);
+    let f = fires(&run, "policy-not-saveable", Severity::Error, Symptom::Forbidden403);
+    quotes(f, "outbound/choose[1]/when[1] (line 11): 'OK' — CS1012");
+
+    // One character in single quotes compiles (a char): not this finding.
+    let run = c.run(&refuse_when("context.Request.Certificate.Thumbprint.Contains('A')"));
+    absent(&run, "policy-not-saveable");
+}

@@ -128,16 +128,31 @@ pub(super) fn tokenize(src: &str) -> Result<Vec<Token>, Unsupported> {
             return Err(Unsupported::new(Span { start, end }, "interpolated strings are not supported"));
         }
         if c == '\'' {
+            // Count the characters it holds (an escape is one) to tell C#'s own errors apart.
             let mut j = i + 1;
+            let mut held = 0;
+            let mut closed = false;
             while let Some(d) = at(j) {
                 j += 1;
                 if d == '\\' {
                     j += 1;
-                } else if d == '\'' || d == '\n' {
+                    held += 1;
+                } else if d == '\'' {
+                    closed = true;
                     break;
+                } else if d == '\n' {
+                    break;
+                } else {
+                    held += 1;
                 }
             }
-            return Err(Unsupported::new(Span { start, end: off(j) }, "character literals are not supported"));
+            let span = Span { start, end: off(j) };
+            return Err(match (closed, held) {
+                (true, 0) => Unsupported::compile(span, "CS1011: Empty character literal"),
+                (true, 1) => Unsupported::new(span, "character literals are not supported"),
+                (true, _) => Unsupported::compile(span, "CS1012: Too many characters in character literal"),
+                (false, _) => Unsupported::compile(span, "CS1010: Newline in constant"),
+            });
         }
         let two = |a: char, b: char| c == a && at(i + 1) == Some(b);
         let (tok, len) = if two('=', '=') {

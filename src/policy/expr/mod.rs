@@ -31,11 +31,17 @@ impl Span {
 pub(crate) struct Unsupported {
     pub span: Span,
     pub why: String,
+    /// The C# compiler's error when the text does not compile at all (APIM refuses to save it).
+    pub compile_error: Option<String>,
 }
 
 impl Unsupported {
     fn new(span: Span, why: impl Into<String>) -> Self {
-        Unsupported { span, why: why.into() }
+        Unsupported { span, why: why.into(), compile_error: None }
+    }
+
+    fn compile(span: Span, error: &str) -> Self {
+        Unsupported { span, why: error.to_string(), compile_error: Some(error.to_string()) }
     }
 }
 

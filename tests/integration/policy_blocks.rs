@@ -225,3 +225,22 @@ fn culture_sensitive_prefix_tests_are_evaluated_on_plain_ascii() {
     );
     assert_eq!(run(&ordinal, Some(&good), None).status, 200);
 }
+
+#[test]
+fn culture_casing_differs_from_invariant_casing_on_turkish_i() {
+    let (_pki, good, _) = certs();
+    // Checked against dotnet/runtime's casing (pal_casing.c): the invariant casing keeps U+0131 and
+    // U+0130, a (non-Turkish) culture maps them to I and i.
+    let cases = [
+        (r#""\u0131".ToUpper() == "I""#, true),
+        (r#""\u0131".ToUpperInvariant() == "I""#, false),
+        (r#""\u0130".ToLower() == "i""#, true),
+        (r#""\u0130".ToLowerInvariant() == "\u0130""#, true),
+        (r#""straße".ToUpperInvariant() == "STRAßE""#, true),
+    ];
+    for (cond, expected) in cases {
+        let out = run(&policy("", &format!("@({cond})")), Some(&good), None);
+        assert!(out.determined, "{cond}: {:?}", out.unevaluable);
+        assert_eq!(out.status == 403, expected, "{cond}");
+    }
+}

@@ -3,7 +3,7 @@
 
 use super::super::expr::{BinOp, Expr, Span};
 use super::super::Comparison;
-use super::value::{culture_safe, map_case, DateOrigin, Origin, StrCmp, Text, Val};
+use super::value::{culture_safe, map_case, Casing, DateOrigin, Origin, StrCmp, Text, Val};
 use super::{unevaluable, ExprEval, Stop};
 use crate::cert::rfc3339;
 
@@ -24,12 +24,9 @@ impl ExprEval<'_, '_> {
             Val::Str(t)
         };
         match (name, args.len()) {
-            ("ToUpper" | "ToUpperInvariant", 0) => {
-                let v = map_case(&text.value, true);
-                Ok(transform(text, v))
-            }
-            ("ToLower" | "ToLowerInvariant", 0) => {
-                let v = map_case(&text.value, false);
+            ("ToUpper" | "ToUpperInvariant" | "ToLower" | "ToLowerInvariant", 0) => {
+                let casing = if name.ends_with("Invariant") { Casing::Invariant } else { Casing::Culture };
+                let v = map_case(&text.value, name.starts_with("ToUpper"), casing);
                 Ok(transform(text, v))
             }
             ("Trim", 0) => {
@@ -102,7 +99,9 @@ impl ExprEval<'_, '_> {
     fn folded(&self, a: &str, b: &str, cmp: StrCmp, span: Span) -> Result<(String, String), Stop> {
         match cmp {
             StrCmp::Ordinal => Ok((a.to_string(), b.to_string())),
-            StrCmp::OrdinalIgnoreCase => Ok((map_case(a, true), map_case(b, true))),
+            StrCmp::OrdinalIgnoreCase => {
+                Ok((map_case(a, true, Casing::Invariant), map_case(b, true, Casing::Invariant)))
+            }
             StrCmp::Culture { ignore_case } => {
                 if !(culture_safe(a) && culture_safe(b)) {
                     return Err(unevaluable(

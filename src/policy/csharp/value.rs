@@ -139,15 +139,32 @@ impl Val {
     }
 }
 
-/// .NET's simple invariant case mapping: one char to one char, or unchanged.
-pub(super) fn map_case(s: &str, upper: bool) -> String {
+/// Which casing a `ToUpper`/`ToLower` call uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Casing {
+    /// `ToUpperInvariant()`, `ToLowerInvariant()`, and ordinal ignore-case comparison.
+    Invariant,
+    /// `ToUpper()`, `ToLower()`: the current culture (not Turkish or Azeri on a gateway).
+    Culture,
+}
+
+/// .NET's casing: one code point to one code point (simple case mapping), or unchanged. The
+/// invariant casing keeps U+0131 (dotless i) when upper-casing and U+0130 (I with dot) when
+/// lower-casing, as Windows does; a culture's casing maps them to I and i (dotnet/runtime
+/// System.Globalization.Native pal_casing.c: ChangeCaseInvariant versus ChangeCase).
+pub(super) fn map_case(s: &str, upper: bool, casing: Casing) -> String {
     s.chars()
-        .map(|c| {
-            let mut m: Vec<char> = if upper { c.to_uppercase().collect() } else { c.to_lowercase().collect() };
-            if m.len() == 1 {
-                m.pop().unwrap_or(c)
-            } else {
-                c
+        .map(|c| match (c, upper, casing) {
+            ('\u{0131}', true, Casing::Invariant) | ('\u{0130}', false, Casing::Invariant) => c,
+            // The simple lower-case mapping of U+0130 is i; Rust's full mapping adds a combining dot.
+            ('\u{0130}', false, Casing::Culture) => 'i',
+            _ => {
+                let mut m: Vec<char> = if upper { c.to_uppercase().collect() } else { c.to_lowercase().collect() };
+                if m.len() == 1 {
+                    m.pop().unwrap_or(c)
+                } else {
+                    c
+                }
             }
         })
         .collect()

@@ -405,8 +405,9 @@ pub struct DiagnosisArgs {
     /// `issuer-certificate-id`) as ID=FILE (repeatable); adds to those in an --azure export.
     #[arg(long, value_name = "ID=FILE")]
     pub deployment_cert: Vec<String>,
-    /// A named value the policy uses as {{NAME}} (repeatable); never saved in a session.
-    #[arg(long, value_name = "NAME=VALUE")]
+    /// A named value the policy uses as {{NAME}} (repeatable), or @FILE for an `az apim nv list`
+    /// export (secret entries carry no value there); never saved in a session.
+    #[arg(long, value_name = "NAME=VALUE|@FILE")]
     pub named_value: Vec<String>,
 }
 

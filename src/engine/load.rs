@@ -163,13 +163,20 @@ pub fn load_with(refs: &MaterialRefs, passwords: &Passwords) -> Result<Loaded> {
         None => None,
         Some(path) => {
             let mut values = Vec::new();
+            // NAME=VALUE given on the command line wins over an export: it comes first.
+            let mut exported = Vec::new();
             for spec in &refs.named_values {
+                if let Some(file) = spec.strip_prefix('@') {
+                    exported.extend(super::named_values::load_named_values_export(Path::new(file))?);
+                    continue;
+                }
                 // The value is never echoed: it may be a secret.
                 let Some((name, value)) = spec.split_once('=').filter(|(n, _)| !n.is_empty()) else {
                     return Err(Error::input("--named-value", "expected NAME=VALUE"));
                 };
                 values.push((name.to_string(), value.to_string()));
             }
+            values.append(&mut exported);
             Some((path.clone(), policy::load_policy_file_with(Path::new(path), &values)?))
         }
     };

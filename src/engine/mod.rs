@@ -9,6 +9,7 @@
 
 mod batch;
 mod load;
+mod named_values;
 mod run;
 
 pub use batch::{run_batch, run_prepared, runtime, Batch, RunOptions};

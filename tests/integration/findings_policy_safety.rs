@@ -427,3 +427,40 @@ fn fires_policy_not_saveable() {
     let run = c.run(&refuse_when("context.Request.Certificate.Thumbprint.Contains('A')"));
     absent(&run, "policy-not-saveable");
 }
+
+#[test]
+fn named_values_come_from_an_az_apim_nv_list_export() {
+    let c = PolicyCase::new();
+    let export = format!(
+        r#"[
+  {{ "displayName": "allowed-thumbprint", "id": "/subscriptions/0/resourceGroups/rg/providers/Microsoft.ApiManagement/service/apim/namedValues/allowed-thumbprint", "name": "allowed-thumbprint", "secret": false, "tags": [], "type": "Microsoft.ApiManagement/service/namedValues", "value": "{}" }},
+  {{ "displayName": "partner-secret", "id": "/subscriptions/0/resourceGroups/rg/providers/Microsoft.ApiManagement/service/apim/namedValues/6f0c", "name": "6f0c", "secret": true, "tags": [], "type": "Microsoft.ApiManagement/service/namedValues", "value": null }}
+]"#,
+        c.good.thumbprint_sha1
+    );
+    let file = s(&c.dir.write("named-values.json", export));
+    let xml = refuse_when(r#"context.Request.Certificate?.Thumbprint != "{{allowed-thumbprint}}""#);
+    let material = MaterialRefs { named_values: vec![format!("@{file}")], ..refs() };
+    let run = c.run_with(&c.good_made(), &xml, material);
+    assert_eq!(status(&run), 200);
+
+    // A secret carries no value in the export: unresolved, and named as such.
+    let xml = refuse_when(r#"context.Request.Certificate?.Thumbprint != "{{partner-secret}}""#);
+    let material = MaterialRefs { named_values: vec![format!("@{file}")], ..refs() };
+    let run = c.run_with(&c.good_made(), &xml, material.clone());
+    let f = fires(&run, "policy-unevaluable", Severity::Info, Symptom::Forbidden403);
+    quotes(f, "{{partner-secret}}");
+    // Given on the command line as well, it resolves (explicit values are looked up first).
+    let material = MaterialRefs {
+        named_values: vec![format!("@{file}"), format!("partner-secret={}", c.good.thumbprint_sha1)],
+        ..refs()
+    };
+    let run = c.run_with(&c.good_made(), &xml, material);
+    assert_eq!(status(&run), 200);
+
+    // A file that is not such an export names itself.
+    let bad = s(&c.dir.write("nv-bad.json", r#"{"name": "x"}"#));
+    let err = engine::load(&MaterialRefs { policy: Some(s(&c.dir.path("policy.xml"))), named_values: vec![format!("@{bad}")], ..refs() })
+        .expect_err("refused");
+    assert!(err.to_string().contains("nv-bad.json"), "{err}");
+}

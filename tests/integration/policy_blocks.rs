@@ -244,3 +244,26 @@ fn culture_casing_differs_from_invariant_casing_on_turkish_i() {
         assert_eq!(out.status == 403, expected, "{cond}");
     }
 }
+
+#[test]
+fn get_name_info_gives_the_common_name_and_the_dns_name() {
+    let pki = Pki::new("NameInfo");
+    let with_san = pki.leaf(&Spec::leaf("orders").sans(&["orders.contoso.example"]).client_only());
+    let with_san = Certificate::from_der(with_san.der.clone(), "san").expect("parse").info;
+    let (_pki, plain, _) = certs();
+    let simple =
+        policy("", r#"@(context.Request.Certificate.GetNameInfo(X509NameType.SimpleName, false) != "orders")"#);
+    assert_eq!(run(&simple, Some(&plain), None).status, 200);
+    assert_eq!(run(&simple, Some(&with_san), None).status, 200);
+    let dns = policy(
+        "",
+        r#"@(context.Request.Certificate.GetNameInfo(X509NameType.DnsName, false) != "orders.contoso.example")"#,
+    );
+    assert_eq!(run(&dns, Some(&with_san), None).status, 200, "the SAN first");
+    assert_eq!(run(&dns, Some(&plain), None).status, 403, "no SAN: the common name");
+    let out = run(&dns, Some(&with_san), None);
+    assert_eq!(out.comparisons[0].property, "GetNameInfo(DnsName)");
+    // Other name types, and the issuer's names, are named rather than guessed.
+    let upn = policy("", r#"@(context.Request.Certificate.GetNameInfo(X509NameType.UpnName, false) == "a")"#);
+    assert!(!run(&upn, Some(&plain), None).determined);
+}

@@ -4,6 +4,7 @@
 
 mod block;
 mod condition;
+mod names;
 mod strings;
 mod value;
 mod vars;
@@ -215,6 +216,7 @@ impl ExprEval<'_, '_> {
             "DateTime" => Ok(Val::Type(TypeName::DateTime)),
             "string" | "String" => Ok(Val::Type(TypeName::String)),
             "StringComparison" => Ok(Val::Type(TypeName::StringComparison)),
+            "X509NameType" => Ok(Val::Type(TypeName::X509NameType)),
             _ => Err(unevaluable(self.src, span, format!("unknown name `{name}`"))),
         }
     }
@@ -227,6 +229,8 @@ impl ExprEval<'_, '_> {
             CertProp::SerialNumber => cert.serial.clone(),
             CertProp::NotBefore => cert.not_before.clone(),
             CertProp::NotAfter => cert.not_after.clone(),
+            CertProp::SimpleName => cert.common_name().unwrap_or_default(),
+            CertProp::DnsName => names::dns_name(cert).unwrap_or_default(),
         };
         Val::Str(Text { raw: value.clone(), value, origin: Origin::Cert(prop), transforms: Vec::new() })
     }
@@ -344,6 +348,9 @@ impl ExprEval<'_, '_> {
                 }
                 _ => unknown(self, "DateTime"),
             },
+            Val::Type(TypeName::X509NameType) => names::name_type(name)
+                .map(Val::NameType)
+                .ok_or_else(|| unevaluable(self.src, span, format!("X509NameType.{name} is not a name type .NET has"))),
             Val::Type(TypeName::StringComparison) => {
                 let cmp = match name {
                     "Ordinal" => StrCmp::Ordinal,
@@ -409,6 +416,7 @@ impl ExprEval<'_, '_> {
                     });
                     Ok(Val::Bool(result))
                 }
+                ("GetNameInfo", 2) => self.get_name_info(args, span),
                 _ => unsupported(self, "the certificate"),
             },
             Val::Str(text) => self.string_method(text, name, args, span),

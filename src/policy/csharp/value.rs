@@ -13,6 +13,10 @@ pub(super) enum CertProp {
     SerialNumber,
     NotBefore,
     NotAfter,
+    /// `GetNameInfo(X509NameType.SimpleName, false)`.
+    SimpleName,
+    /// `GetNameInfo(X509NameType.DnsName, false)`.
+    DnsName,
 }
 
 impl CertProp {
@@ -26,6 +30,8 @@ impl CertProp {
             CertProp::SerialNumber => "SerialNumber",
             CertProp::NotBefore => "NotBefore",
             CertProp::NotAfter => "NotAfter",
+            CertProp::SimpleName => "GetNameInfo(SimpleName)",
+            CertProp::DnsName => "GetNameInfo(DnsName)",
         }
     }
 }
@@ -79,6 +85,7 @@ pub(super) enum TypeName {
     DateTime,
     String,
     StringComparison,
+    X509NameType,
 }
 
 #[derive(Debug, Clone)]
@@ -110,6 +117,8 @@ pub(super) enum Val {
     Headers,
     /// A local declared without a value.
     Unassigned,
+    /// An `X509NameType` member, e.g. `SimpleName`.
+    NameType(&'static str),
 }
 
 impl Val {
@@ -135,6 +144,7 @@ impl Val {
             Val::Variables => "context.Variables",
             Val::Headers => "context.Request.Headers",
             Val::Unassigned => "an unassigned local",
+            Val::NameType(_) => "an X509NameType",
         }
     }
 }

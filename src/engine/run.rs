@@ -70,6 +70,26 @@ pub fn inspect_context(run: &TargetRun) -> (Role, Option<String>) {
         .unwrap_or((Role::Client, None))
 }
 
+/// On the tiers without a CA certificate store (Consumption, v2, from `--azure`), `Verify()` can
+/// chain only to the platform's public roots (Mozilla's list stands for them here): the
+/// `--client-ca` files are not what the gateway trusts there. `None` on other tiers.
+fn tier_client_verify(loaded: &Loaded, chain: &[CertInfo]) -> Option<ClientVerify> {
+    let tier = loaded.azure.as_ref()?.service.as_ref()?.tier();
+    if tier.allows_ca_upload() || chain.is_empty() {
+        return None;
+    }
+    let certs: Vec<Certificate> =
+        chain.iter().filter_map(|c| c.der().and_then(|d| Certificate::from_der(d, "client chain").ok())).collect();
+    let verdict = verify::verify_chain(&certs, &TrustStore::mozilla(), Role::Client, &VerifyOptions::default());
+    Some(ClientVerify {
+        uploaded: vec![format!("public roots only (the {tier} tier has no CA certificate store)")],
+        thumbprint: chain[0].thumbprint_sha1.clone(),
+        verdict,
+        revocation: None,
+        revocation_answer: None,
+    })
+}
+
 /// What `X509Certificate2.Verify()` would say of a client chain against the uploaded CA certificates.
 pub fn client_verify(chain: &[CertInfo], uploaded: &[Certificate], uploaded_names: &[String]) -> Option<ClientVerify> {
     if uploaded.is_empty() || chain.is_empty() {
@@ -185,7 +205,8 @@ pub async fn run_probe_target(mut run: TargetRun, loaded: &Loaded) -> TargetRun 
         result.client_chain = loaded.keyless_chain.iter().map(|c| c.info.clone()).collect();
     }
     run.uploaded_cas = loaded.client_cas.iter().map(|c| c.info.clone()).collect();
-    run.client_verify = client_verify(&result.client_chain, &loaded.client_cas, &run.material.client_ca);
+    run.client_verify = tier_client_verify(loaded, &result.client_chain)
+        .or_else(|| client_verify(&result.client_chain, &loaded.client_cas, &run.material.client_ca));
     if let Some(cv) = run.client_verify.as_mut() {
         if let Some(chain) = revocation_chain(cv, &result.client_chain, &loaded.client_cas) {
             let report =
@@ -278,7 +299,8 @@ fn inspect_with(
         } else {
             (&loaded.client_cas, &run.material.client_ca)
         };
-        run.client_verify = client_verify(&infos, uploaded.0, uploaded.1);
+        run.client_verify =
+            tier_client_verify(loaded, &infos).or_else(|| client_verify(&infos, uploaded.0, uploaded.1));
         if let Some(cv) = run.client_verify.as_mut() {
             if let Some(chain) = revocation_chain(cv, &infos, uploaded.0) {
                 let now = time::OffsetDateTime::now_utc();

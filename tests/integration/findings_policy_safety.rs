@@ -464,3 +464,20 @@ fn named_values_come_from_an_az_apim_nv_list_export() {
         .expect_err("refused");
     assert!(err.to_string().contains("nv-bad.json"), "{err}");
 }
+
+#[test]
+fn verify_on_a_tier_without_ca_certificates_trusts_public_roots_only() {
+    let c = PolicyCase::new();
+    let xml = refuse_when("context.Request.Certificate == null || !context.Request.Certificate.VerifyNoRevocation()");
+    // Classic tier with the lab's CA uploaded: the chain verifies and the policy lets it in.
+    assert_eq!(status(&c.run(&xml)), 200);
+    // StandardV2: no CA certificate can be uploaded, so the private lab CA is not trusted whatever
+    // --client-ca says, and the same policy answers 403.
+    let azure = vec![azure_fixture(&c.dir, "service-v2.json", &c.pki)];
+    let run = c.run_with(&c.good_made(), &xml, MaterialRefs { azure, ..refs() });
+    assert_eq!(status(&run), 403);
+    let f = fires(&run, "client-chain-untrusted", Severity::Error, Symptom::Forbidden403);
+    quotes(f, "verify against public roots only (the v2 tier has no CA certificate store)");
+    let cv = run.client_verify.as_ref().expect("verified");
+    assert!(!cv.verdict.ok);
+}

@@ -295,7 +295,7 @@ fn refused_certificates_get_the_question_and_both_branches() {
     // would otherwise earn the corrected snippet.
     let policy = s(&c.dir.write(
         "verify.xml",
-        &refuse_when(&format!(
+        refuse_when(&format!(
             "context.Request.Certificate == null || !context.Request.Certificate.VerifyNoRevocation() || context.Request.Certificate.Thumbprint != \"{}\"",
             good.to_lowercase()
         )),

@@ -125,13 +125,13 @@ impl ExprEval<'_, '_> {
                         }
                     }
                 };
-                let fits = match (type_arg.map(|t| t.trim_start_matches("System.")), &v) {
-                    (None | Some("object"), _) => true,
-                    (Some("string" | "String"), Val::Str(_) | Val::Null { .. }) => true,
-                    (Some("bool" | "Boolean"), Val::Bool(_)) => true,
-                    (Some("int" | "long" | "double" | "Int32" | "Int64" | "Double"), Val::Num(_)) => true,
-                    _ => false,
-                };
+                let fits = matches!(
+                    (type_arg.map(|t| t.trim_start_matches("System.")), &v),
+                    (None | Some("object"), _)
+                        | (Some("string" | "String"), Val::Str(_) | Val::Null { .. })
+                        | (Some("bool" | "Boolean"), Val::Bool(_))
+                        | (Some("int" | "long" | "double" | "Int32" | "Int64" | "Double"), Val::Num(_))
+                );
                 if !fits {
                     return Err(unevaluable(
                         self.src,

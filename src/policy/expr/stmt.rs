@@ -169,7 +169,7 @@ mod tests {
             ok = allowed.Contains(cert.Thumbprint);
             return ok;"#;
         let b = parse_block(src).expect("parses");
-        assert_eq!(b.len(), 5, "{b:?}");
+        assert_eq!(b.len(), 6, "{b:?}");
         assert!(matches!(&b[0], Stmt::Local { name, init: Some(_), .. } if name == "cert"));
         assert!(matches!(&b[1], Stmt::Local { name, .. } if name == "allowed"));
         assert!(matches!(&b[2], Stmt::Local { name, init: None, .. } if name == "ok"));

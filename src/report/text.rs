@@ -140,7 +140,9 @@ fn wrapped_line(out: &mut String, label: &str, value: &str) {
 /// The policy's verdict in two or three lines.
 pub fn policy_text(out: &mut String, p: &PolicyEvaluation) {
     let o = &p.outcome;
-    let verdict = if !o.determined {
+    let verdict = if !o.checks.compile_errors.is_empty() {
+        "none: APIM will not save this policy (see policy-not-saveable)".to_string()
+    } else if !o.determined {
         "cannot be determined (see policy-unevaluable)".to_string()
     } else if o.status < 400 {
         format!("{} (passes the inbound policy)", o.status)

@@ -481,3 +481,12 @@ fn verify_on_a_tier_without_ca_certificates_trusts_public_roots_only() {
     let cv = run.client_verify.as_ref().expect("verified");
     assert!(!cv.verdict.ok);
 }
+
+#[test]
+fn the_text_report_says_apim_will_not_save_the_policy() {
+    let c = PolicyCase::new();
+    let run = c.run(&refuse_when(&format!("context.Request.Certificate.Thumbprint != '{}'", c.good.thumbprint_sha1)));
+    let mut text = String::new();
+    mtls_doctor::report::policy_text(&mut text, run.policy.as_ref().expect("evaluated"));
+    assert!(text.contains("none: APIM will not save this policy (see policy-not-saveable)"), "{text}");
+}

@@ -402,7 +402,7 @@ fn scan(e: &Expr, src: &str, cmp: Option<Span>, found: &mut Found) {
         }
         ExprKind::Paren(inner) | ExprKind::Not(inner) | ExprKind::Neg(inner) => scan(inner, src, cmp, found),
         ExprKind::Lambda { body, .. } => scan(body, src, None, found),
-        ExprKind::Array(items) => {
+        ExprKind::Array(items) | ExprKind::NewCertificate(items) => {
             for i in items {
                 scan(i, src, cmp, found);
             }

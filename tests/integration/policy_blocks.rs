@@ -267,3 +267,43 @@ fn get_name_info_gives_the_common_name_and_the_dns_name() {
     let upn = policy("", r#"@(context.Request.Certificate.GetNameInfo(X509NameType.UpnName, false) == "a")"#);
     assert!(!run(&upn, Some(&plain), None).determined);
 }
+
+#[test]
+fn a_certificate_forwarded_in_a_header_is_read_back() {
+    use base64::Engine as _;
+    let pki = Pki::new("Forwarded");
+    let good = pki.leaf(&Spec::leaf("orders").client_only());
+    let other = pki.leaf(&Spec::leaf("billing").client_only());
+    let info = |d: &[u8]| Certificate::from_der(d.to_vec(), "forwarded").expect("parse").info;
+    let good_info = info(&good.der);
+    let b64 = |d: &[u8]| base64::engine::general_purpose::STANDARD.encode(d);
+    // TLS ends at Application Gateway; the gateway itself sees no certificate, only the header.
+    let condition = format!(
+        r#"@{{
+            var header = context.Request.Headers.GetValueOrDefault("X-ARR-ClientCert", "");
+            if (string.IsNullOrEmpty(header)) {{ return true; }}
+            var cert = new X509Certificate2(Convert.FromBase64String(header));
+            return cert.NotAfter < DateTime.UtcNow || cert.Thumbprint != "{}";
+        }}"#,
+        good_info.thumbprint_sha1
+    );
+    let xml = policy("", &condition);
+    let good_b64 = b64(&good.der);
+    let other_b64 = b64(&other.der);
+    assert_eq!(run(&xml, None, Some(&[("X-ARR-ClientCert", good_b64.as_str())])).status, 200);
+    let out = run(&xml, None, Some(&[("X-ARR-ClientCert", other_b64.as_str())]));
+    assert_eq!(out.status, 403);
+    assert!(out.comparisons.iter().any(|c| c.property == "Thumbprint" && c.literal == good_info.thumbprint_sha1));
+    assert_eq!(run(&xml, None, Some(&[])).status, 403, "no header");
+    let out = run(&xml, None, Some(&[("X-ARR-ClientCert", "not base64!")]));
+    assert_eq!(out.status, 500, "FormatException: {:?}", out.decided_by);
+    // PEM text in the header works the same once decoded to bytes (base64 of the PEM).
+    let pem = b64(good.cert_pem().as_bytes());
+    assert_eq!(run(&xml, None, Some(&[("X-ARR-ClientCert", pem.as_str())])).status, 200);
+    // Its chain is not verified here: Verify() on it is named, not guessed.
+    let verify = policy(
+        "",
+        r#"@(!new X509Certificate2(Convert.FromBase64String(context.Request.Headers.GetValueOrDefault("X-ARR-ClientCert", ""))).VerifyNoRevocation())"#,
+    );
+    assert!(!run(&verify, None, Some(&[("X-ARR-ClientCert", good_b64.as_str())])).determined);
+}

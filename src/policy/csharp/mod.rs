@@ -4,6 +4,7 @@
 
 mod block;
 mod condition;
+mod forwarded;
 mod names;
 mod strings;
 mod value;
@@ -147,6 +148,7 @@ impl ExprEval<'_, '_> {
                 }
                 Ok(Val::Array(vals))
             }
+            ExprKind::NewCertificate(args) => self.new_certificate(args, e.span),
             ExprKind::Coalesce { left, right } => match self.eval(left)? {
                 Val::Null { .. } => self.eval(right),
                 v => {
@@ -217,6 +219,7 @@ impl ExprEval<'_, '_> {
             "string" | "String" => Ok(Val::Type(TypeName::String)),
             "StringComparison" => Ok(Val::Type(TypeName::StringComparison)),
             "X509NameType" => Ok(Val::Type(TypeName::X509NameType)),
+            "Convert" => Ok(Val::Type(TypeName::Convert)),
             _ => Err(unevaluable(self.src, span, format!("unknown name `{name}`"))),
         }
     }
@@ -348,6 +351,7 @@ impl ExprEval<'_, '_> {
                 }
                 _ => unknown(self, "DateTime"),
             },
+            Val::Built(cert) => self.built_member(&cert, name, span),
             Val::Type(TypeName::X509NameType) => names::name_type(name)
                 .map(Val::NameType)
                 .ok_or_else(|| unevaluable(self.src, span, format!("X509NameType.{name} is not a name type .NET has"))),
@@ -421,6 +425,12 @@ impl ExprEval<'_, '_> {
             },
             Val::Str(text) => self.string_method(text, name, args, span),
             Val::Variables => self.variables_call(name, type_arg, args, span),
+            Val::Type(TypeName::Convert) => self.convert_call(name, args, span),
+            Val::Built(_) => Err(unevaluable(
+                self.src,
+                span,
+                format!("{name}() of a certificate the policy builds itself (from a header) is not verified here"),
+            )),
             Val::Headers => self.headers_call(name, args, span),
             Val::Date(date) => match (name, args) {
                 ("AddDays" | "AddHours" | "AddMinutes", [arg]) => {

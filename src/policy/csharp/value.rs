@@ -86,6 +86,7 @@ pub(super) enum TypeName {
     String,
     StringComparison,
     X509NameType,
+    Convert,
 }
 
 #[derive(Debug, Clone)]
@@ -119,6 +120,10 @@ pub(super) enum Val {
     Unassigned,
     /// An `X509NameType` member, e.g. `SimpleName`.
     NameType(&'static str),
+    /// A `byte[]` (`Convert.FromBase64String`).
+    Bytes(Vec<u8>),
+    /// A certificate the policy built itself (`new X509Certificate2(bytes)`), e.g. from a header.
+    Built(Box<crate::cert::CertInfo>),
 }
 
 impl Val {
@@ -145,6 +150,8 @@ impl Val {
             Val::Headers => "context.Request.Headers",
             Val::Unassigned => "an unassigned local",
             Val::NameType(_) => "an X509NameType",
+            Val::Bytes(_) => "a byte array",
+            Val::Built(_) => "a certificate built by the policy",
         }
     }
 }

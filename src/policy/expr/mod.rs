@@ -103,6 +103,8 @@ pub(crate) enum ExprKind {
     },
     /// `new string[] { … }` or `new[] { … }`.
     Array(Vec<Expr>),
+    /// `new X509Certificate2(…)`: a certificate built from bytes (one forwarded in a header).
+    NewCertificate(Vec<Expr>),
     /// `left ?? right`
     Coalesce {
         left: Box<Expr>,
@@ -444,6 +446,20 @@ impl Parser {
             Unsupported::new(new_span.to(end), "only array literals `new string[] { … }` are supported after `new`")
         };
         if let Some(Tok::Ident(ty)) = self.peek() {
+            if ty == "X509Certificate2" && self.peek_at(1) == Some(&Tok::LParen) {
+                self.pos += 2;
+                let mut args = Vec::new();
+                while self.peek() != Some(&Tok::RParen) {
+                    args.push(self.expr()?);
+                    if self.peek() == Some(&Tok::Comma) {
+                        self.pos += 1;
+                        continue;
+                    }
+                    break;
+                }
+                let close = self.expect(Tok::RParen, "expected `)` to close the constructor's arguments")?;
+                return Ok(Expr { kind: ExprKind::NewCertificate(args), span: new_span.to(close) });
+            }
             if ty != "string" && ty != "String" {
                 return Err(refuse(self));
             }

@@ -156,7 +156,7 @@ pub fn evaluate_policy(
     cert: Option<&CertInfo>,
     chain: &[CertInfo],
     verify: Option<&ClientVerify>,
-    headers: Option<Vec<(String, String)>>,
+    headers: Option<Vec<crate::probe::Header>>,
 ) -> Option<PolicyEvaluation> {
     let (source, policy) = loaded.policy.as_ref()?;
     let issuer_thumbprint = cert.and_then(|c| {
@@ -182,14 +182,15 @@ pub fn evaluate_policy(
 
 /// The headers the probe's request carries, as the gateway's policy reads them: Host and
 /// User-Agent as the probe sends them, then every `-H`.
-fn request_headers(options: &crate::probe::ProbeOptions) -> Vec<(String, String)> {
+fn request_headers(options: &crate::probe::ProbeOptions) -> Vec<crate::probe::Header> {
     let authority =
         if options.port == 443 { options.host.clone() } else { format!("{}:{}", options.host, options.port) };
+    let header = |name: &str, value: String| crate::probe::Header { name: name.to_string(), value };
     let mut out = vec![
-        ("Host".to_string(), authority),
-        ("User-Agent".to_string(), concat!("mtls-doctor/", env!("CARGO_PKG_VERSION")).to_string()),
+        header("Host", authority),
+        header("User-Agent", concat!("mtls-doctor/", env!("CARGO_PKG_VERSION")).to_string()),
     ];
-    out.extend(options.headers.iter().map(|h| (h.name.clone(), h.value.clone())));
+    out.extend(options.headers.iter().cloned());
     out
 }
 

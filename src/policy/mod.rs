@@ -249,9 +249,9 @@ pub struct PolicyInput<'a> {
     /// blade, ARM `service/certificates`), keyed by id — not the CA certificates `Verify()` trusts.
     /// `None` when no source for them was given (then reading them is not evaluable).
     pub deployment_certificates: Option<Vec<DeploymentCertificate>>,
-    /// The request's headers (name, value) when known, e.g. from a probe's `-H`; `None` when not
-    /// known (then reading one is not evaluable). Values stay in memory: never recorded.
-    pub headers: Option<Vec<(String, String)>>,
+    /// The request's headers when known, e.g. from a probe's `-H`; `None` when not known (then
+    /// reading one is not evaluable). Values stay in memory: never recorded, redacted in Debug.
+    pub headers: Option<Vec<crate::probe::Header>>,
     /// `DateTime.UtcNow` (and `DateTime.Now`: gateways run on UTC).
     pub now: time::OffsetDateTime,
 }

@@ -29,7 +29,9 @@ fn input<'a>(cert: Option<&'a CertInfo>, headers: Option<&[(&str, &str)]>) -> Po
         revocation: None,
         issuer_thumbprint: None,
         deployment_certificates: None,
-        headers: headers.map(|h| h.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect()),
+        headers: headers.map(|h| {
+            h.iter().map(|(n, v)| mtls_doctor::probe::Header { name: n.to_string(), value: v.to_string() }).collect()
+        }),
         now: OffsetDateTime::now_utc(),
     }
 }
@@ -172,6 +174,21 @@ fn header_reads_use_the_request_headers() {
     // No default and absent: null.
     let null = policy("", r#"@(context.Request.Headers.GetValueOrDefault("X-None") == null)"#);
     assert_eq!(run(&null, Some(&good), Some(&[])).status, 403);
+}
+
+#[test]
+fn header_values_never_show_in_debug_output() {
+    let (_pki, good, _) = certs();
+    let secret = [("Ocp-Apim-Subscription-Key", "s3cr3t-key-value")];
+    let shown = format!("{:?}", input(Some(&good), Some(&secret)));
+    assert!(!shown.contains("s3cr3t-key-value"), "{shown}");
+    // A policy comparing the header with another value: the header's value is recorded nowhere.
+    let xml =
+        policy("", r#"@(context.Request.Headers.GetValueOrDefault("Ocp-Apim-Subscription-Key", "") == "expected")"#);
+    let out = run(&xml, Some(&good), Some(&secret));
+    assert_eq!(out.status, 200);
+    let json = serde_json::to_string(&out).expect("serialize");
+    assert!(!json.contains("s3cr3t-key-value"), "{json}");
 }
 
 #[test]

@@ -180,7 +180,7 @@ impl ExprEval<'_, '_> {
             ));
         };
         let values: Vec<&str> =
-            headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case(&key_text)).map(|(_, v)| v.as_str()).collect();
+            headers.iter().filter(|h| h.name.eq_ignore_ascii_case(&key_text)).map(|h| h.value.as_str()).collect();
         if name == "ContainsKey" {
             return Ok(Val::Bool(!values.is_empty()));
         }

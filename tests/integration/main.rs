@@ -23,6 +23,7 @@ mod lab;
 pub mod late_auth;
 mod listen;
 mod listen_cli;
+mod listen_flood;
 mod material;
 mod output;
 mod outputs;

@@ -29,7 +29,9 @@ pub fn run_listen(args: &ListenArgs) -> Result<i32> {
         let local = listener.local_addr().map_err(|e| Error::io(args.bind.to_string(), e))?;
         eprintln!("mtls-doctor: listening on {local} (asks every client for a certificate; Ctrl-C to stop)");
         let (tx, mut rx) = tokio::sync::mpsc::channel(64);
-        let server = tokio::spawn(crate::listen::run_listener(cfg, listener, tx));
+        let stats = std::sync::Arc::new(crate::listen::flood::FloodStats::default());
+        let server = tokio::spawn(crate::listen::run_listener_counted(cfg, listener, tx, stats.clone()));
+        let flood_lines = tokio::spawn(report_flood(stats.clone()));
         let mut sink: Box<dyn std::io::Write + Send> = match &args.output.output {
             // Append: the records of an earlier run in the same file are the user's.
             Some(path) => Box::new(
@@ -55,7 +57,28 @@ pub fn run_listen(args: &ListenArgs) -> Result<i32> {
             }
         }
         server.abort();
+        flood_lines.abort();
+        let totals = stats.counts();
+        if totals != Default::default() {
+            for line in totals.report_since(&Default::default()) {
+                eprintln!("mtls-doctor: in all: {line}");
+            }
+        }
         Ok::<(), Error>(())
     })?;
     Ok(EXIT_OK)
+}
+
+/// Say on stderr, at most once a second, what the flood defences refused or cut since the last time.
+async fn report_flood(stats: std::sync::Arc<crate::listen::flood::FloodStats>) {
+    let mut seen = stats.counts();
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        let now = stats.counts();
+        for line in now.report_since(&seen) {
+            eprintln!("mtls-doctor: {line}");
+        }
+        seen = now;
+    }
 }

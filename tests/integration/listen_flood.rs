@@ -25,6 +25,11 @@ struct Listen {
 }
 
 fn start_listen() -> Listen {
+    start_listen_with_open_files(None)
+}
+
+/// The listener, with `ulimit -n` set to `open_files` first when given.
+fn start_listen_with_open_files(open_files: Option<u32>) -> Listen {
     let dir = Dir::new();
     let root = Issued::self_signed(&Spec::ca("Flood Root")).expect("root");
     let server = root.issue(&Spec::leaf("localhost").sans(&["localhost"]).server_only()).expect("server");
@@ -33,7 +38,15 @@ fn start_listen() -> Listen {
     let (ccert, ckey) = dir.write_issued("client", &client);
     let ca = dir.write("root.pem", root.cert_pem());
     let port = free_port();
-    let mut child: Child = bin()
+    let mut cmd = match open_files {
+        Some(n) => {
+            let mut sh = Command::new("sh");
+            sh.args(["-c", &format!("ulimit -n {n} && exec \"$0\" \"$@\""), env!("CARGO_BIN_EXE_mtls-doctor")]);
+            sh
+        }
+        None => bin(),
+    };
+    let mut child: Child = cmd
         .args(["listen", "--bind", &format!("127.0.0.1:{port}"), "--report", "json", "--cert"])
         .arg(&scert)
         .arg("--key")
@@ -161,5 +174,26 @@ fn one_address_opening_five_hundred_sockets_is_capped_and_told() {
         .sum();
     assert!(refused >= 400, "refused {refused}: {said}");
     assert!(said.contains("pending handshakes from one address"), "{said}");
+    drop(idle);
+}
+
+#[test]
+fn the_open_connections_stay_under_the_open_file_limit() {
+    // ulimit -n 160 leaves 96 connections after the 64 kept for the tool's own files.
+    let listen = start_listen_with_open_files(Some(160));
+    let sources: Vec<Ipv4Addr> = (0..20u8).map(|i| Ipv4Addr::new(127, 0, 4, 10 + i)).collect();
+    let idle = idle_sockets(listen.port, &sources, 300);
+    let said = listen.stderr_for(Duration::from_secs(2)).join("\n");
+    assert!(said.contains("open-file limit allows (96 for ulimit -n 160)"), "{said}");
+    let refused: u64 = said
+        .lines()
+        .filter(|l| l.contains("open-file limit"))
+        .filter_map(|l| l.split("refused ").nth(1)?.split(' ').next()?.parse::<u64>().ok())
+        .sum();
+    assert!(refused >= 150, "refused {refused}: {said}");
+    // The listener is still there, and once the idle ones are cut (1 s or so) a client is served.
+    std::thread::sleep(Duration::from_secs(2));
+    let (ok, secs, err) = listen.good_client_from(Ipv4Addr::new(127, 0, 4, 1));
+    assert!(ok && secs < 1.0, "after the flood: ok={ok} after {secs} s: {err}");
     drop(idle);
 }

@@ -378,7 +378,8 @@ pub async fn run_listener_counted(
 /// Why a handshake step was cut off, with the deadline that applied.
 fn deadline_text(what: &str, passed: flood::DeadlinePassed) -> String {
     let flood::DeadlinePassed(deadline) = passed;
-    let under_load = if deadline < flood::IDLE_HANDSHAKE_DEADLINE { " (shortened: many handshakes pending)" } else { "" };
+    let under_load =
+        if deadline < flood::IDLE_HANDSHAKE_DEADLINE { " (shortened: many handshakes pending)" } else { "" };
     format!("{what} within {}{under_load}", flood::seconds(deadline))
 }
 

@@ -202,6 +202,29 @@ struct TomlTargets {
 /// Read a targets file: one `HOST[:PORT]` per line (`#` starts a comment), or a TOML file of named
 /// `[[target]]` tables with their own options. Errors name the file and the line.
 pub fn targets_from_file(file: &Path, defaults: &TargetDefaults) -> Result<Vec<TargetRun>> {
+    Ok(read_entries(file, defaults, BadEntry::Abort)?.into_iter().map(|e| e.run).collect())
+}
+
+/// What to do with an entry of a targets file that is wrong on its own (a bad value, a duplicate
+/// name): the file as a whole (its syntax, no targets at all) is always an input error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BadEntry {
+    /// The first bad entry is the input error (`--fail-fast`, watch, the exporter).
+    Abort,
+    /// The entry becomes a target that carries its error; the others run.
+    Record,
+}
+
+/// One target of a targets file and where it is written (`FILE:LINE`).
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub run: TargetRun,
+    pub at: String,
+}
+
+/// The entries of a targets file; with [`BadEntry::Record`] an entry that is wrong on its own is a
+/// target whose `error` names the file, the line or table and the field.
+pub fn read_entries(file: &Path, defaults: &TargetDefaults, bad: BadEntry) -> Result<Vec<Entry>> {
     let origin = file.display().to_string();
     let text = crate::fsio::read_text_capped(file, crate::fsio::TARGETS_CAP)?;
     let is_toml = file.extension().is_some_and(|e| e.eq_ignore_ascii_case("toml"))
@@ -210,33 +233,49 @@ pub fn targets_from_file(file: &Path, defaults: &TargetDefaults) -> Result<Vec<T
             .map(str::trim)
             .find(|l| !l.is_empty() && !l.starts_with('#'))
             .is_some_and(|l| l.starts_with('['));
+    let mut entries = Vec::new();
+    let mut keep = |name: String, at: String, run: Result<TargetRun>| -> Result<()> {
+        match run {
+            Ok(run) => entries.push(Entry { run, at }),
+            Err(e) if bad == BadEntry::Abort => return Err(e),
+            Err(e) => entries
+                .push(Entry { run: engine::with_error(TargetRun { name, ..Default::default() }, e.to_string()), at }),
+        }
+        Ok(())
+    };
     if is_toml {
-        toml_targets(&text, file, defaults)
+        toml_targets(&text, file, defaults, bad, &mut keep)?;
     } else {
-        plain_targets(&text, &origin, defaults)
+        plain_targets(&text, &origin, defaults, &mut keep)?;
     }
+    if entries.is_empty() {
+        let what = if is_toml { "no [[target]] tables" } else { "no targets (only comments and blank lines)" };
+        return Err(Error::input(origin, what));
+    }
+    Ok(entries)
 }
 
-fn plain_targets(text: &str, origin: &str, defaults: &TargetDefaults) -> Result<Vec<TargetRun>> {
-    let mut out = Vec::new();
+/// Takes each entry: its name, where it is, and the target or the one-line error about it.
+type Keep<'a> = dyn FnMut(String, String, Result<TargetRun>) -> Result<()> + 'a;
+
+fn plain_targets(text: &str, origin: &str, defaults: &TargetDefaults, keep: &mut Keep<'_>) -> Result<()> {
     for (n, line) in text.lines().enumerate() {
         let at = format!("{origin}:{}", n + 1);
         let line = line.split('#').next().unwrap_or("").trim();
         if line.is_empty() {
             continue;
         }
-        if line.split_whitespace().count() > 1 {
-            return Err(Error::input(
-                at,
+        let run = if line.split_whitespace().count() > 1 {
+            Err(Error::input(
+                &at,
                 format!("{:?}: expected one HOST[:PORT] per line (use a TOML targets file for options)", line),
-            ));
-        }
-        out.push(defaults.target(line).map_err(|e| Error::input(&at, e.to_string()))?);
+            ))
+        } else {
+            defaults.target(line).map_err(|e| Error::input(&at, e.to_string()))
+        };
+        keep(crate::text::clean(line), at, run)?;
     }
-    if out.is_empty() {
-        return Err(Error::input(origin, "no targets (only comments and blank lines)"));
-    }
-    Ok(out)
+    Ok(())
 }
 
 /// "target N, field F: " for a value that does not fit its field (empty when the path says nothing).
@@ -270,54 +309,133 @@ fn toml_table_lines(text: &str) -> Vec<usize> {
         .collect()
 }
 
-fn toml_targets(text: &str, file: &Path, defaults: &TargetDefaults) -> Result<Vec<TargetRun>> {
+/// The 1-based line of `field = ` inside the table that starts at line `from` (before line `to`).
+fn field_line(text: &str, field: &str, from: usize, to: usize) -> Option<usize> {
+    text.lines().enumerate().skip(from).take(to.saturating_sub(from)).find_map(|(i, l)| {
+        let l = l.trim_start();
+        let rest = l.strip_prefix(field).or_else(|| l.strip_prefix(&format!("\"{field}\"")))?;
+        rest.trim_start().starts_with('=').then_some(i + 1)
+    })
+}
+
+/// The tables of a file whose whole-file parse failed on one table's value: each table alone,
+/// so one bad value costs only its own table.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TomlTables {
+    #[serde(default)]
+    target: Vec<toml::Value>,
+}
+
+fn toml_targets(text: &str, file: &Path, defaults: &TargetDefaults, bad: BadEntry, keep: &mut Keep<'_>) -> Result<()> {
     let origin = file.display().to_string();
     let syntax = |e: toml::de::Error, entry: String| {
         let line = e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
         let at = line.map(|l| format!("{origin}:{l}")).unwrap_or_else(|| origin.clone());
         Error::input(at, format!("{entry}{}", crate::text::clean(e.message().trim())))
     };
+    let lines = toml_table_lines(text);
+    let table_at = |i: usize| match lines.get(i) {
+        Some(l) => format!("{origin}:{l}"),
+        None => format!("{origin}: target {}", i + 1),
+    };
     let de = toml::Deserializer::parse(text).map_err(|e| syntax(e, String::new()))?;
-    let parsed: TomlTargets = serde_path_to_error::deserialize(de).map_err(|e| {
-        let entry = toml_entry(e.path());
-        syntax(e.into_inner(), entry)
-    })?;
+    // Each table, or the error about it with the label its `name` or `host` gives it.
+    let tables: Vec<std::result::Result<TomlTarget, (String, Error)>> = match serde_path_to_error::deserialize(de) {
+        Ok(TomlTargets { target }) => target.into_iter().map(Ok).collect(),
+        Err(e) => {
+            let entry = toml_entry(e.path());
+            let whole = syntax(e.into_inner(), entry.clone());
+            // A value wrong in one table (not the file's shape): read each table on its own.
+            if entry.is_empty() || bad == BadEntry::Abort {
+                return Err(whole);
+            }
+            let Ok(TomlTables { target }) = toml::from_str::<TomlTables>(text) else { return Err(whole) };
+            target
+                .into_iter()
+                .enumerate()
+                .map(|(i, value)| {
+                    let label = ["name", "host"]
+                        .iter()
+                        .find_map(|k| value.get(k).and_then(toml::Value::as_str).filter(|v| !v.trim().is_empty()))
+                        .map(crate::text::clean)
+                        .unwrap_or_else(|| format!("target {}", i + 1));
+                    serde_path_to_error::deserialize::<_, TomlTarget>(value).map_err(|e| {
+                        let entry = toml_entry_at(i, e.path());
+                        let from = lines.get(i).copied().unwrap_or(1);
+                        let to = lines.get(i + 1).copied().unwrap_or(usize::MAX);
+                        let line = entry.1.as_deref().and_then(|f| field_line(text, f, from, to)).unwrap_or(from);
+                        let problem = crate::text::clean(e.into_inner().message().trim());
+                        (label, Error::input(format!("{origin}:{line}"), format!("{}{problem}", entry.0)))
+                    })
+                })
+                .collect()
+        }
+    };
     let base = file.parent().map(Path::to_path_buf).unwrap_or_default();
     let rel = |p: PathBuf| if p.is_absolute() { p } else { base.join(p) };
-    let lines = toml_table_lines(text);
     let mut names: Vec<String> = Vec::new();
-    let mut out = Vec::new();
-    for (i, t) in parsed.target.into_iter().enumerate() {
-        let at = match lines.get(i) {
-            Some(l) => format!("{origin}:{l}"),
-            None => format!("{origin}: target {}", i + 1),
-        };
-        let target = match t.port {
-            Some(_) if t.host.contains("://") => {
-                return Err(Error::input(at, "give the port inside the URL in host, not as port"))
+    for (i, t) in tables.into_iter().enumerate() {
+        let at = table_at(i);
+        let t = match t {
+            Ok(t) => t,
+            Err((label, e)) => {
+                keep(label, at, Err(e))?;
+                continue;
             }
-            Some(port) => format!("{}:{port}", url::bracket(&t.host)),
-            None => t.host.clone(),
         };
-        let name = t.name.clone();
-        let a = overlay(defaults, t, &rel).map_err(|problem| Error::input(&at, problem))?;
-        let mut run = a.target(&target).map_err(|e| Error::input(&at, e.to_string()))?;
-        if let Some(name) = name {
-            if name.trim().is_empty() {
-                return Err(Error::input(at, "name is empty"));
+        let label = t.name.clone().filter(|n| !n.trim().is_empty()).unwrap_or_else(|| t.host.clone());
+        let run = toml_target(t, defaults, &rel, &at).and_then(|run| {
+            if names.contains(&run.name) {
+                return Err(Error::input(&at, format!("target name {:?} is used twice", run.name)));
             }
-            run.name = name;
+            Ok(run)
+        });
+        if let Ok(run) = &run {
+            names.push(run.name.clone());
         }
-        if names.contains(&run.name) {
-            return Err(Error::input(at, format!("target name {:?} is used twice", run.name)));
+        keep(crate::text::clean(&label), at, run)?;
+    }
+    Ok(())
+}
+
+/// "target N, field F: " and F, for a value of table `index` (read alone) that does not fit.
+fn toml_entry_at(index: usize, path: &serde_path_to_error::Path) -> (String, Option<String>) {
+    use serde_path_to_error::Segment;
+    let field = path.iter().find_map(|s| match s {
+        Segment::Map { key } => Some(key.clone()),
+        _ => None,
+    });
+    match field {
+        Some(f) => (format!("target {}, field {}: ", index + 1, crate::text::clean(&f)), Some(f)),
+        None => (format!("target {}: ", index + 1), None),
+    }
+}
+
+/// One table as a target; the error names where it is (`at`).
+fn toml_target(
+    t: TomlTarget,
+    defaults: &TargetDefaults,
+    rel: &dyn Fn(PathBuf) -> PathBuf,
+    at: &str,
+) -> Result<TargetRun> {
+    let target = match t.port {
+        Some(_) if t.host.contains("://") => {
+            return Err(Error::input(at, "give the port inside the URL in host, not as port"))
         }
-        names.push(run.name.clone());
-        out.push(run);
+        Some(port) => format!("{}:{port}", url::bracket(&t.host)),
+        None => t.host.clone(),
+    };
+    let name = t.name.clone();
+    let a = overlay(defaults, t, rel).map_err(|problem| Error::input(at, problem))?;
+    let mut run = a.target(&target).map_err(|e| Error::input(at, e.to_string()))?;
+    if let Some(name) = name {
+        if name.trim().is_empty() {
+            return Err(Error::input(at, "name is empty"));
+        }
+        run.name = name;
     }
-    if out.is_empty() {
-        return Err(Error::input(origin, "no [[target]] tables"));
-    }
-    Ok(out)
+    Ok(run)
 }
 
 /// The defaults with a table's own options laid over them; the error is the problem alone.
@@ -491,5 +609,45 @@ mod tests {
             write(dir.path(), "k.toml", "[[target]]\nhost = \"a\"\n\n[[target]]\nhost = \"b\"\nkey = \"k.pem\"\n");
         let e = targets_from_file(&bad, &defaults).expect_err("key without cert").to_string();
         assert_eq!(e, format!("{}:4: key is given without cert", bad.display()));
+    }
+
+    #[test]
+    fn recorded_bad_entries_carry_their_error_and_the_others_still_load() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let d = TargetDefaults::default();
+        let text = "[[target]]\nname = \"a\"\nhost = \"a.local\"\n\n[[target]]\nname = \"b\"\nhost = \"b.local\"\n\
+                    port = \"x\"\n\n[[target]]\nname = \"a\"\nhost = \"c.local\"\n\n[[target]]\nhost = \"d.local\"\n\
+                    timeout = -1.0\n\n[[target]]\nhost = \"e.local\"\n";
+        let file = write(dir.path(), "t.toml", text);
+        let f = file.display();
+        let entries = read_entries(&file, &d, BadEntry::Record).expect("the file itself is fine");
+        let got: Vec<(&str, &str, Option<&str>)> =
+            entries.iter().map(|e| (e.run.name.as_str(), e.at.as_str(), e.run.error.as_deref())).collect();
+        assert_eq!(got.len(), 5, "{got:?}");
+        assert_eq!((got[0].0, got[0].2), ("a", None));
+        assert_eq!(got[1].0, "b", "the table's name, though a value of it is wrong");
+        let e = got[1].2.expect("bad port");
+        assert!(e.starts_with(&format!("{f}:8: target 2, field port: ")), "{e}");
+        assert_eq!(got[2].2, Some(format!("{f}:10: target name \"a\" is used twice").as_str()));
+        let e = got[3].2.expect("bad timeout");
+        assert!(e.starts_with(&format!("{f}:14: --timeout -1")), "{e}");
+        assert_eq!((got[4].0, got[4].2), ("e.local:443 inbound", None));
+        // Abort keeps the first error as the input error, with the field's own line.
+        let e = targets_from_file(&file, &d).expect_err("abort").to_string();
+        assert!(e.starts_with(&format!("{f}:8: target 2, field port: ")), "{e}");
+
+        let plain = write(dir.path(), "t.txt", "ok.local\ntwo words\nok2.local:8443\n");
+        let entries = read_entries(&plain, &d, BadEntry::Record).expect("plain");
+        assert_eq!(entries.len(), 3);
+        assert!(entries[1].run.error.as_deref().is_some_and(|e| e.starts_with(&format!("{}:2: ", plain.display()))));
+        assert!(entries[0].run.error.is_none() && entries[2].run.error.is_none());
+        assert_eq!(entries[2].at, format!("{}:3", plain.display()));
+        // A file that is wrong as a whole is still the input error.
+        let broken = write(dir.path(), "b.toml", "[[target]\nhost = \"a\"\n");
+        assert!(read_entries(&broken, &d, BadEntry::Record).is_err());
+        let unknown = write(dir.path(), "u.toml", "[[target]]\nhost = \"a\"\nfavourite = 1\n");
+        let entries = read_entries(&unknown, &d, BadEntry::Record).expect("one bad table");
+        let e = entries[0].run.error.as_deref().expect("unknown field");
+        assert!(e.starts_with(&format!("{}:3: target 1, field favourite: unknown field", unknown.display())), "{e}");
     }
 }

@@ -95,16 +95,16 @@ const EXAMPLES_TUI: &str = "Examples:
   mtls-doctor tui api.contoso.com --pfx client.pfx
   mtls-doctor tui --targets targets.toml --theme light";
 const EXAMPLES_LISTEN: &str = concat!(
-    "Examples:
-  mtls-doctor listen --bind 127.0.0.1:8443 --cert server.pem --key server.key
-  mtls-doctor listen --bind [::1]:8443 --cert server.pfx --ca clients-root.pem --require-client-cert
-
-",
     "Under load: each TLS handshake must finish within 10 s while at most 16 are pending, then within
 10 s x 16 / pending (5 s at 32, 2 s at 80), never less than 1 s (from 160 pending on); the deadline
 is re-read while a handshake waits. One client address may have at most 32 handshakes pending: more
 are closed at once, counted and reported on stderr. All open connections stay under the open-file
-limit (ulimit -n, less 64 for the tool's own files); beyond it new connections are closed and counted."
+limit (ulimit -n, less 64 for the tool's own files); beyond it new connections are closed and counted.
+
+",
+    "Examples:
+  mtls-doctor listen --bind 127.0.0.1:8443 --cert server.pem --key server.key
+  mtls-doctor listen --bind [::1]:8443 --cert server.pfx --ca clients-root.pem --require-client-cert"
 );
 const EXAMPLES_DEMO: &str = "Examples:
   mtls-doctor demo
@@ -519,6 +519,11 @@ pub struct ProbeArgs {
     /// How many probes run at once.
     #[arg(short = 'j', long, default_value_t = 16)]
     pub jobs: usize,
+    /// `probe`: stop at the first targets-file entry or target whose material cannot be loaded (an
+    /// input error, exit 2). Without it that target reports its error, the others run, and the exit
+    /// code is 3. (`watch`, `tui` and the exporter always stop.)
+    #[arg(long)]
+    pub fail_fast: bool,
     #[command(flatten)]
     pub diagnosis: DiagnosisArgs,
     #[command(flatten)]

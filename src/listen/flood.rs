@@ -92,8 +92,7 @@ pub struct FloodCounts {
 
 impl FloodStats {
     pub fn counts(&self) -> FloodCounts {
-        let mut by_address: Vec<(IpAddr, u64)> =
-            lock(&self.by_address).iter().map(|(a, n)| (*a, *n)).collect();
+        let mut by_address: Vec<(IpAddr, u64)> = lock(&self.by_address).iter().map(|(a, n)| (*a, *n)).collect();
         by_address.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         FloodCounts {
             refused_full: self.refused_full.load(Ordering::Relaxed),
@@ -257,11 +256,7 @@ impl Ticket {
 
     /// Run `step` of a handshake that started at `accepted`, cut off when the load-dependent
     /// deadline passes. The deadline is re-read every 100 ms, so it follows the load.
-    pub async fn within_deadline<F: Future>(
-        &self,
-        accepted: Instant,
-        step: F,
-    ) -> Result<F::Output, DeadlinePassed> {
+    pub async fn within_deadline<F: Future>(&self, accepted: Instant, step: F) -> Result<F::Output, DeadlinePassed> {
         tokio::pin!(step);
         loop {
             let deadline = handshake_deadline(self.gate.pending());

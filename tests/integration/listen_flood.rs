@@ -108,10 +108,11 @@ fn idle_sockets(port: u16, sources: &[Ipv4Addr], count: usize) -> Vec<std::net::
         for i in 0..count {
             let socket = tokio::net::TcpSocket::new_v4().expect("socket");
             socket.bind(SocketAddr::from((sources[i % sources.len()], 0))).expect("bind source");
-            let stream = tokio::time::timeout(Duration::from_secs(5), socket.connect(SocketAddr::from(([127, 0, 0, 1], port))))
-                .await
-                .expect("connect within 5 s: the listener has stopped accepting")
-                .expect("connect");
+            let stream =
+                tokio::time::timeout(Duration::from_secs(5), socket.connect(SocketAddr::from(([127, 0, 0, 1], port))))
+                    .await
+                    .expect("connect within 5 s: the listener has stopped accepting")
+                    .expect("connect");
             out.push(stream.into_std().expect("std stream"));
         }
         out

@@ -37,6 +37,7 @@ mod report;
 mod revocation;
 mod session;
 mod sweep;
+mod targets_partial;
 mod tui;
 mod util;
 mod verify;

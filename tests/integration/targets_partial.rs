@@ -125,3 +125,29 @@ fn fail_fast_stops_at_the_first_bad_entry_as_an_input_error() {
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     assert!(err.contains(&format!("{}:1: ", fixed.display())) && err.contains("missing.pem"), "{err}");
 }
+
+#[test]
+fn output_onto_material_a_targets_file_names_is_refused() {
+    let dir = Dir::new();
+    let pki = Pki::new("Named");
+    let client = pki.leaf(&Spec::leaf("named client").client_only());
+    let (cert, key) = dir.write_issued("client", &client);
+    let ca = dir.write("root.pem", pki.root.cert_pem());
+    let sub = dir.path("sub");
+    std::fs::create_dir(&sub).expect("mkdir");
+    // Paths in the file are relative to it: ../client.pem is the certificate above.
+    let file = dir.write(
+        "sub/targets.toml",
+        "[[target]]\nhost = \"127.0.0.1:9\"\n\n[[target]]\nname = \"with material\"\nhost = \"127.0.0.1:9\"\n\
+         cert = \"../client.pem\"\nkey = \"../client.key\"\nca = [\"../root.pem\"]\n",
+    );
+    for (flag, target) in [("-o", &cert), ("--save", &key), ("-o", &ca)] {
+        let before = std::fs::read(target).expect("read");
+        let o = run(bin().args(["probe", "--targets"]).arg(&file).arg(flag).arg(target));
+        assert_eq!(o.status.code(), Some(2), "{flag} {}: {}", target.display(), stderr(&o));
+        let err = stderr(&o);
+        assert!(err.contains("is one of the inputs"), "{err}");
+        assert!(err.contains(&format!("named in {}:4", file.display())), "{err}");
+        assert_eq!(std::fs::read(target).expect("read"), before, "{} is untouched", target.display());
+    }
+}

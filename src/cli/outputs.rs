@@ -146,7 +146,8 @@ fn targets_file_runs(a: &ProbeArgs) -> Vec<(crate::session::TargetRun, String)> 
 
 /// Every file a target's material names.
 fn material_files(m: &crate::session::MaterialRefs) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = m.cert.iter().chain(&m.key).chain(&m.pfx).chain(&m.policy).map(PathBuf::from).collect();
+    let mut files: Vec<PathBuf> =
+        m.cert.iter().chain(&m.key).chain(&m.pfx).chain(&m.policy).map(PathBuf::from).collect();
     files.extend(m.ca.iter().chain(&m.client_ca).chain(&m.azure).map(PathBuf::from));
     if let crate::session::PasswordRef::File { path } = &m.password {
         files.push(PathBuf::from(path));

@@ -1,7 +1,8 @@
 //! Watches the TLS record headers that pass under a TLS stack, in both directions. Record content
 //! types travel in clear, so in TLS 1.2 a handshake record that arrives after the server's
 //! Finished is a late handshake (a HelloRequest: the server wants to renegotiate), whatever the
-//! TLS stack then does with it. Only headers are parsed; nothing is decrypted or kept.
+//! TLS stack then does with it. Only headers are parsed (record headers, and the 4-byte headers of
+//! the handshake messages the server sends in clear); nothing is decrypted or kept.
 
 use std::io;
 use std::pin::Pin;
@@ -31,6 +32,10 @@ pub struct RecordFacts {
     pub server_records: u32,
     /// The server's first bytes were `HTTP/`: a plain-HTTP answer on a port we spoke TLS to.
     pub server_spoke_plain_http: bool,
+    /// The largest handshake message the server sent in clear (before its ChangeCipherSpec: every
+    /// message of a TLS 1.2 handshake, only the ServerHello in TLS 1.3), as its type and the length
+    /// its header declares. Read from the header, so known even when the message is refused.
+    pub largest_clear_handshake: Option<(u8, u32)>,
 }
 
 impl RecordFacts {
@@ -45,14 +50,22 @@ impl RecordFacts {
 struct RecordSplitter {
     header: Vec<u8>,
     body_left: usize,
+    /// The content type of the record whose body is being passed.
+    current: u8,
 }
 
 impl RecordSplitter {
     /// Feed bytes; call `on_record(content_type)` for each record header completed.
-    fn feed(&mut self, mut data: &[u8], mut on_record: impl FnMut(u8)) {
+    fn feed(&mut self, data: &[u8], on_record: impl FnMut(u8)) {
+        self.feed_with_bodies(data, on_record, |_, _| {});
+    }
+
+    /// As [`RecordSplitter::feed`], and `on_body(content_type, bytes)` for the body bytes.
+    fn feed_with_bodies(&mut self, mut data: &[u8], mut on_record: impl FnMut(u8), mut on_body: impl FnMut(u8, &[u8])) {
         while !data.is_empty() {
             if self.body_left > 0 {
                 let n = self.body_left.min(data.len());
+                on_body(self.current, &data[..n]);
                 self.body_left -= n;
                 data = &data[n..];
                 continue;
@@ -62,8 +75,39 @@ impl RecordSplitter {
             self.header.extend_from_slice(&data[..n]);
             data = &data[n..];
             if self.header.len() == 5 {
+                self.current = self.header[0];
                 on_record(self.header[0]);
                 self.body_left = usize::from(u16::from_be_bytes([self.header[3], self.header[4]]));
+                self.header.clear();
+            }
+        }
+    }
+}
+
+/// Splits the handshake layer (record bodies of type handshake, joined) into messages by their
+/// 4-byte headers: type, 24-bit length.
+#[derive(Debug, Default)]
+struct MessageSplitter {
+    header: Vec<u8>,
+    body_left: usize,
+}
+
+impl MessageSplitter {
+    fn feed(&mut self, mut data: &[u8], mut on_message: impl FnMut(u8, u32)) {
+        while !data.is_empty() {
+            if self.body_left > 0 {
+                let n = self.body_left.min(data.len());
+                self.body_left -= n;
+                data = &data[n..];
+                continue;
+            }
+            let n = (4 - self.header.len()).min(data.len());
+            self.header.extend_from_slice(&data[..n]);
+            data = &data[n..];
+            if self.header.len() == 4 {
+                let len = u32::from_be_bytes([0, self.header[1], self.header[2], self.header[3]]);
+                on_message(self.header[0], len);
+                self.body_left = len as usize;
                 self.header.clear();
             }
         }
@@ -75,6 +119,7 @@ struct WatchState {
     facts: RecordFacts,
     from_server: RecordSplitter,
     from_client: RecordSplitter,
+    server_messages: MessageSplitter,
     server_prefix: Vec<u8>,
 }
 
@@ -85,20 +130,38 @@ impl WatchState {
             self.server_prefix.extend_from_slice(&data[..n]);
             self.facts.server_spoke_plain_http = self.server_prefix == b"HTTP/";
         }
-        let WatchState { facts, from_server, .. } = self;
-        from_server.feed(data, |ty| {
-            facts.server_records += 1;
-            match ty {
-                CHANGE_CIPHER_SPEC => facts.server_ccs_seen = true,
-                HANDSHAKE if facts.server_ccs_seen => {
-                    facts.server_handshake_records_after_ccs += 1;
-                    if facts.server_handshake_records_after_ccs == 2 {
-                        facts.client_app_records_before_late = Some(facts.client_app_records);
+        let WatchState { facts, from_server, server_messages, .. } = self;
+        let clear = std::cell::Cell::new(!facts.server_ccs_seen);
+        let largest = std::cell::Cell::new(facts.largest_clear_handshake);
+        from_server.feed_with_bodies(
+            data,
+            |ty| {
+                facts.server_records += 1;
+                match ty {
+                    CHANGE_CIPHER_SPEC => {
+                        facts.server_ccs_seen = true;
+                        clear.set(false);
                     }
+                    HANDSHAKE if facts.server_ccs_seen => {
+                        facts.server_handshake_records_after_ccs += 1;
+                        if facts.server_handshake_records_after_ccs == 2 {
+                            facts.client_app_records_before_late = Some(facts.client_app_records);
+                        }
+                    }
+                    _ => {}
                 }
-                _ => {}
-            }
-        });
+            },
+            |ty, body| {
+                if ty == HANDSHAKE && clear.get() {
+                    server_messages.feed(body, |msg, len| {
+                        if largest.get().is_none_or(|(_, l)| len > l) {
+                            largest.set(Some((msg, len)));
+                        }
+                    });
+                }
+            },
+        );
+        facts.largest_clear_handshake = largest.get();
     }
 
     fn client_bytes(&mut self, data: &[u8]) {
@@ -229,6 +292,31 @@ mod tests {
             assert!(f.late_handshake_tls12(), "chunk {chunk}: {f:?}");
             assert_eq!(f.client_app_records_before_late, Some(1));
         }
+    }
+
+    #[test]
+    fn the_size_a_clear_handshake_message_declares_is_read_across_records() {
+        // A Certificate message (type 11) of 100,000 bytes, split over records as a server does.
+        let mut layer = vec![11u8, 0x01, 0x86, 0xA0];
+        layer.extend(std::iter::repeat_n(0u8, 100_000));
+        let mut wire = Vec::new();
+        for chunk in [&[2u8, 0, 0, 2, 0xAA, 0xBB][..]].into_iter().chain(layer.chunks(16_384)) {
+            wire.extend([HANDSHAKE, 3, 3]);
+            wire.extend((chunk.len() as u16).to_be_bytes());
+            wire.extend(chunk);
+        }
+        for part in [7usize, 5000] {
+            let w = RecordWatch::default();
+            for piece in wire.chunks(part) {
+                w.server_bytes(piece);
+            }
+            assert_eq!(w.facts().largest_clear_handshake, Some((11, 100_000)), "chunks of {part}");
+        }
+        // After ChangeCipherSpec the bytes are encrypted: not read as message headers.
+        let w = RecordWatch::default();
+        w.server_bytes(&record(CHANGE_CIPHER_SPEC, 1));
+        w.server_bytes(&record(HANDSHAKE, 40));
+        assert_eq!(w.facts().largest_clear_handshake, None);
     }
 
     #[test]

@@ -17,6 +17,7 @@ mod fuzz;
 mod gateway_peers;
 mod gateway_requests;
 mod gateways;
+mod handshake_size;
 mod hostile;
 mod json_escape;
 mod lab;

@@ -39,6 +39,8 @@ pub fn run_listen(args: &ListenArgs) -> Result<i32> {
             ),
             None => Box::new(std::io::stdout()),
         };
+        let sink_name = args.output.output.as_ref().map(|p| p.display().to_string());
+        let mut failed = None;
         loop {
             tokio::select! {
                 rec = rx.recv() => {
@@ -50,8 +52,15 @@ pub fn run_listen(args: &ListenArgs) -> Result<i32> {
                         Format::Text => report::listen_line(&rec),
                         Format::Markdown => format!("- {}", report::md_text(&report::listen_line(&rec))),
                     };
-                    let _ = writeln!(sink, "{line}");
-                    let _ = sink.flush();
+                    if let Err(e) = writeln!(sink, "{line}").and_then(|()| sink.flush()) {
+                        // A reader that closed stdout (`| head`) has stopped listening: end quietly.
+                        // Any other failure (a full disk) is an error, not records silently lost.
+                        if sink_name.is_some() || e.kind() != std::io::ErrorKind::BrokenPipe {
+                            let name = sink_name.clone().unwrap_or_else(|| "standard output".into());
+                            failed = Some(Error::Usage(format!("{name}: cannot write the connection record ({e})")));
+                        }
+                        break;
+                    }
                 }
                 _ = tokio::signal::ctrl_c() => break,
             }
@@ -64,7 +73,7 @@ pub fn run_listen(args: &ListenArgs) -> Result<i32> {
                 eprintln!("mtls-doctor: in all: {line}");
             }
         }
-        Ok::<(), Error>(())
+        failed.map_or(Ok(()), Err)
     })?;
     Ok(EXIT_OK)
 }

@@ -198,3 +198,49 @@ fn the_open_connections_stay_under_the_open_file_limit() {
     assert!(ok && secs < 1.0, "after the flood: ok={ok} after {secs} s: {err}");
     drop(idle);
 }
+
+/// `listen -o /dev/full`: a record that cannot be written is an error (exit 2) naming the file,
+/// not a listener that drops every record and exits 0.
+#[cfg(target_os = "linux")]
+#[test]
+fn listen_output_to_a_full_disk_is_exit_2() {
+    let dir = Dir::new();
+    let root = Issued::self_signed(&Spec::ca("Full Root")).expect("root");
+    let server = root.issue(&Spec::leaf("localhost").sans(&["localhost"]).server_only()).expect("server");
+    let (scert, skey) = dir.write_issued("server", &server);
+    let ca = dir.write("root.pem", root.cert_pem());
+    let port = free_port();
+    let mut child = bin()
+        .args(["listen", "--bind", &format!("127.0.0.1:{port}"), "--max-connections", "1", "--report", "json"])
+        .arg("--cert")
+        .arg(&scert)
+        .arg("--key")
+        .arg(&skey)
+        .args(["-o", "/dev/full"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start listen");
+    let err = child.stderr.take().expect("stderr");
+    let peer = Peer { child, port, name: "mtls-doctor listen" };
+    let mut lines = BufReader::new(err).lines();
+    let ready = lines.next().and_then(Result::ok).unwrap_or_default();
+    assert!(ready.contains("listening on 127.0.0.1"), "{ready}");
+    let mut curl = Command::new("curl");
+    curl.args(["-s", "--max-time", "10", "-o", "/dev/null", "--cacert"]).arg(&ca);
+    curl.args(["--resolve", &format!("localhost:{port}:127.0.0.1"), &format!("https://localhost:{port}/")]);
+    assert!(run(&mut curl).status.success());
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let mut peer = peer;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Ok(Some(s)) = peer.child.try_wait() {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "listen did not exit");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(2), "{rest:?}");
+    let said = rest.join("\n");
+    assert!(said.contains("/dev/full: cannot write the connection record"), "{said}");
+}

@@ -3,6 +3,7 @@
 mod after_handshake;
 mod azure;
 mod azure_shapes;
+mod caps;
 mod cert_dotnet;
 mod cert_model;
 mod cli;

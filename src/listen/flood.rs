@@ -349,7 +349,7 @@ mod tests {
         for said in [
             format!("within {} while at most {CALM_PENDING} are pending", seconds(IDLE_HANDSHAKE_DEADLINE)),
             format!("never less than {}", seconds(BUSY_HANDSHAKE_DEADLINE)),
-            format!("5 s at 32, 2 s at 80), never less than 1 s (from 160 pending on)"),
+            "5 s at 32, 2 s at 80), never less than 1 s (from 160 pending on)".to_string(),
             format!("at most {MAX_PENDING_PER_ADDRESS} handshakes pending"),
             format!("less {FD_RESERVE} for the tool's own files"),
         ] {

@@ -4,10 +4,11 @@
 //! Layout of the module: `app` (state and input handling, no I/O: it returns effects),
 //! `layout` (where each pane goes, shared by `app` and `view`), `view` (pure rendering, one file
 //! per pane or overlay), `terminal` (terminal setup and the event loop, which carries out the
-//! effects), `form`, `timeline`, `wrap`, `theme`, `clipboard`, `svg` (screenshots), `watch` (the
+//! effects), `form`, `timeline`, `body` (the response body in the Handshake pane), `wrap`, `theme`, `clipboard`, `svg` (screenshots), `watch` (the
 //! watch command's screen).
 
 pub mod app;
+pub mod body;
 pub mod clipboard;
 pub mod form;
 pub mod layout;

@@ -8,7 +8,8 @@ use super::View;
 use crate::session::TargetRun;
 use crate::text::clean;
 use crate::tui::layout::Pane;
-use crate::tui::timeline::{self, ms_text};
+use crate::tui::body;
+use crate::tui::timeline::ms_text;
 use crate::tui::wrap::wrap_paras;
 
 impl View<'_> {
@@ -25,10 +26,7 @@ impl View<'_> {
         let block = self.block(Pane::Timeline, title);
         let inner = block.inner(area);
         block.render(area, buf);
-        let lines = wrap_paras(
-            timeline::paras(t, self.app.is_running(self.app.selected), self.app.read_only, self.theme),
-            inner.width as usize,
-        );
+        let lines = wrap_paras(body::timeline_paras(t, self.app.screen().timeline, self.theme), inner.width as usize);
         Paragraph::new(lines).scroll((self.app.timeline_scroll, 0)).render(inner, buf);
     }
 }

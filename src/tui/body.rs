@@ -25,7 +25,7 @@ pub struct TimelineView {
     pub body_expanded: bool,
 }
 
-/// The Handshake pane's lines: the timeline's steps, then the body (whole or as a hint).
+/// The Handshake pane's lines: the timeline's steps, then, expanded, the whole kept body.
 pub fn timeline_paras(t: &TargetRun, view: TimelineView, theme: &Theme) -> Vec<Para> {
     let mut paras = timeline::paras(t, view.running, view.read_only, theme);
     let Some(h) = t.probe.as_ref().and_then(|p| p.http.as_ref()) else { return paras };
@@ -42,11 +42,19 @@ pub fn timeline_paras(t: &TargetRun, view: TimelineView, theme: &Theme) -> Vec<P
         if h.body_truncated {
             paras.push((Line::styled("  … the rest was not kept", theme.style(Role::Muted)), 2));
         }
-    } else if more_than_summary(&h.body_preview, &lines) {
-        let hint = format!("b shows the whole body ({} line(s), {})", lines.len(), kept_text(h));
-        paras.push((Line::styled(format!("{:19}{hint}", ""), theme.style(Role::Muted)), 21));
     }
     paras
+}
+
+/// Whether the timeline's one-line body summary leaves something out (then `b` is worth a hint).
+pub fn has_more(t: &TargetRun) -> bool {
+    let Some(h) = t.probe.as_ref().and_then(|p| p.http.as_ref()) else { return false };
+    more_than_summary(&h.body_preview, &body_lines(&h.body_preview))
+}
+
+/// Rows of the Handshake pane above the expanded body, at `width` columns: where `b` scrolls to.
+pub fn body_row(t: &TargetRun, view: TimelineView, width: usize, theme: &Theme) -> usize {
+    super::wrap::wrap_paras(timeline::paras(t, view.running, view.read_only, theme), width).len()
 }
 
 /// What was kept of the body, in bytes, and of how much when the body was longer.

@@ -131,7 +131,7 @@ pub fn target_list_offset(selected: usize, visible: usize) -> usize {
 }
 
 /// Styles do not change how text wraps: layout measures with this theme.
-fn plain_theme() -> &'static Theme {
+pub(super) fn plain_theme() -> &'static Theme {
     static PLAIN: std::sync::OnceLock<Theme> = std::sync::OnceLock::new();
     PLAIN.get_or_init(|| Theme::builtin_default().monochrome())
 }

@@ -112,6 +112,25 @@ pub fn engine_runner() -> Runner {
     })
 }
 
+/// The engine runner for targets whose files are shown as `{label}:{name}` for files in `dir`
+/// (the demo lab's temporary directory): the run reads the real files, and what comes back
+/// names them by label again, so no temporary path reaches the screen.
+pub fn relabelled_runner(dir: PathBuf, label: &'static str) -> Runner {
+    let engine = engine_runner();
+    Arc::new(move |run: TargetRun, password: Option<Arc<Password>>| {
+        let (engine, dir) = (engine.clone(), dir.clone());
+        Box::pin(async move {
+            let real = match crate::session::unlabel_inputs(&run, &dir, label) {
+                Ok(real) => real,
+                Err(e) => return TargetRun { error: Some(e.to_string()), ..run },
+            };
+            let done = engine(real, password).await;
+            crate::session::relabel_run(&done, &dir, label)
+                .unwrap_or_else(|e| TargetRun { error: Some(e.to_string()), ..run.inputs_only() })
+        }) as RunFuture
+    })
+}
+
 /// Load a target's material without ever prompting on the terminal (the TUI owns it): a password
 /// typed in the TUI is handed to the loader directly; without one, a protected PFX is an input
 /// error naming the file.

@@ -37,6 +37,7 @@ mod revocation;
 mod session;
 mod sweep;
 mod tui;
+mod tui_keys;
 mod util;
 mod verify;
 mod watch_cli;

@@ -8,7 +8,9 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use super::{App, Effect, Overlay, Pane, PathPurpose, SecretInput, Side, StatusKind, PAGE};
 use crate::material::Password;
 use crate::text::clean;
+use crate::tui::body::body_row;
 use crate::tui::form::TargetForm;
+use crate::tui::layout::plain_theme;
 
 impl App {
     pub fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
@@ -173,6 +175,16 @@ impl App {
         }
         self.body_expanded = !self.body_expanded;
         self.focus_pane(Pane::Timeline);
+        // Scroll so the body is in view (the steps above it stay a PgUp away), or back to the top.
+        self.timeline_scroll = 0;
+        if self.body_expanded {
+            let width = self.layout().timeline.width.saturating_sub(2) as usize;
+            let view = self.screen().timeline;
+            if let Some(t) = self.target() {
+                let row = body_row(t, view, width, plain_theme());
+                self.timeline_scroll = row.min(u16::MAX as usize) as u16;
+            }
+        }
     }
 
     /// A key in the `/` prompt: the filter applies as it is typed; Enter keeps it, Esc clears it.

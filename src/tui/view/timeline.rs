@@ -23,6 +23,7 @@ impl View<'_> {
             Some(ms) => format!("Handshake · {} · {}", clean(&t.name), ms_text(Some(ms))),
             None => format!("Handshake · {}", clean(&t.name)),
         };
+        let title = if body::has_more(t) { format!("{title} · b body") } else { title };
         let block = self.block(Pane::Timeline, title);
         let inner = block.inner(area);
         block.render(area, buf);

@@ -144,13 +144,17 @@ pub fn areas(size: Rect, screen: &Screen<'_>) -> Areas {
     let mut a = Areas { header, footer, ..Default::default() };
     if size.width >= WIDE_MIN.0 && size.height >= WIDE_MIN.1 {
         a.wide = true;
-        // Wide enough for the longest name (and the borders), up to two fifths of the screen.
+        // Wide enough for the longest name (and the borders), up to two fifths of the screen and
+        // leaving the other panes the 110 columns they need not to cut their own lines.
         let wanted = (screen.longest_name + TARGET_ROW_PREFIX + 2).min(u16::MAX as usize) as u16;
-        let list_w = wanted.clamp(30, (size.width * 2 / 5).max(30));
+        let list_w = wanted.clamp(30, (size.width * 2 / 5).min(size.width.saturating_sub(110)).max(30));
         let [left, right] = Layout::horizontal([Constraint::Length(list_w), Constraint::Min(0)]).areas(body);
         a.targets = left;
         // The timeline gets the rows it needs (within bounds) so the failing step is on screen.
-        let [timeline_w, _] = Layout::horizontal([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(right);
+        // Verdicts: two fifths, and never so narrow that its with/without table cuts its words.
+        let verdicts_w = (right.width * 2 / 5).max(44).min(right.width / 2);
+        let split = [Constraint::Min(0), Constraint::Length(verdicts_w)];
+        let [timeline_w, _] = Layout::horizontal(split).areas(right);
         let needed = screen
             .selected
             .map(|t| {
@@ -162,7 +166,7 @@ pub fn areas(size: Rect, screen: &Screen<'_>) -> Areas {
         let [top, middle, bottom] =
             Layout::vertical([Constraint::Length(top_h), Constraint::Length(11), Constraint::Min(6)]).areas(right);
         let [timeline, verdicts] =
-            Layout::horizontal([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(top);
+            Layout::horizontal(split).areas(top);
         a.timeline = timeline;
         a.verdicts = verdicts;
         a.chains = middle;

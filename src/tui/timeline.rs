@@ -8,7 +8,7 @@
 use ratatui::text::{Line, Span};
 
 use super::theme::{Role, Theme};
-use super::wrap::Para;
+use super::wrap::{keep_together, Para};
 use crate::probe::{Phase, ProbeResult, ProbeRole};
 use crate::session::{TargetKind, TargetRun};
 use crate::text::clean;
@@ -298,7 +298,7 @@ fn steps_lines(p: &ProbeResult, no_http: bool, theme: &Theme) -> Vec<Para> {
             spans.push(Span::styled(format!("  {}", ms_text(Some(ms))), s(Role::Muted)));
         }
         if Some(i) == failing {
-            spans.push(Span::styled("  ◀ fails here", s(Role::Error)));
+            spans.push(Span::styled(format!("  {}", keep_together("◀ fails here")), s(Role::Error)));
         }
         lines.push((Line::from(spans), DETAIL_COLUMN));
         for sub in &step.sub {

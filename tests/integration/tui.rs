@@ -82,6 +82,8 @@ fn snapshot(name: &str, text: &str) {
         // A masked value's length varied: so does the padding or border after it.
         (r"(\[(?:ms|hex|sha1|sha256|port|date|base64)\]) +", "$1 "),
         (r"(\[(?:ms|hex|sha1|sha256|port|date|base64)\] )─+", "$1─"),
+        // … also when the Handshake title goes on past the masked time.
+        (r"(\[ms\] · b body )─+", "$1─"),
         // … and the padding up to a pane's right border further along the line.
         (r" {2,}([│┃║])", "  $1"),
     ] {

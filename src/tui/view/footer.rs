@@ -121,7 +121,7 @@ impl View<'_> {
 
     fn hint(&self) -> &'static str {
         match self.app.focus {
-            Pane::Targets => "↑↓ choose a target · Enter shows its findings · Tab moves between panes · / filters",
+            Pane::Targets => "↑↓ choose a target · Enter its findings · Tab next pane · / filters",
             Pane::Timeline => "↑↓ scroll the handshake · the first ✖ step is where it fails · b shows the whole body",
             Pane::Chains => "←→ server/client chain · ↑↓ certificate · Enter all fields · y copies the thumbprint",
             Pane::Verdicts => "↑↓ scroll · our server check, the gateway's Verify() and the policy, side by side",

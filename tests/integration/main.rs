@@ -14,6 +14,7 @@ mod exporter;
 mod findings;
 mod findings_docs;
 mod fuzz;
+mod headers_shape;
 mod gateway_peers;
 mod gateway_requests;
 mod gateways;

@@ -259,13 +259,13 @@ fn search_pane_numbers_and_body_under_tmux() {
     tmux.keys(&["n"]);
     tmux.wait_for("Match ", "n");
     tmux.keys(&["Escape"]);
-    std::thread::sleep(Duration::from_millis(300));
     wait_until(&tmux, "the cleared filter", |s| s.contains("Targets (10)") && s.contains("healthy outbound"));
     tmux.keys(&["?"]);
     let screen = tmux.wait_for("Searching", "help");
     assert!(screen.contains("next / previous match"), "{screen}");
-    tmux.keys(&["Escape"]);
-    std::thread::sleep(Duration::from_millis(300));
+    // `?` closes it too, and without ESC's wait for a sequence.
+    tmux.keys(&["?"]);
+    wait_until(&tmux, "help closed", |s| !s.contains("Searching"));
     tmux.keys(&["1", "g", "b"]);
     tmux.wait_for("Response body ·", "the expanded body");
     tmux.keys(&["q"]);
@@ -308,8 +308,8 @@ fn demo_edit_form_and_reruns_show_lab_names_not_temporary_paths() {
     no_tmp(&screen, "an outbound target's form");
     assert!(screen.contains("lab:"), "{screen}");
     tmux.keys(&["Escape"]);
-    // Alone: ESC and a key right after it read as Alt+key.
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    // Alone: ESC and a key read right after it are Alt+key.
+    wait_until(&tmux, "the form closed", |s| !s.contains("Edit backend distrusts"));
     // Every target re-run at once.
     tmux.keys(&["R"]);
     std::thread::sleep(std::time::Duration::from_secs(3));

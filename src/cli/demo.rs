@@ -19,8 +19,7 @@ pub fn run_demo(args: &DemoArgs, theme: Option<String>) -> Result<i32> {
     if interactive_run {
         // The lab (and `dir`, holding its material) stays up while the UI can re-run targets.
         let runner = crate::tui::relabelled_runner(dir.path().to_path_buf(), "lab");
-        let opts =
-            TuiOptions { theme, runtime: Some(rt.handle().clone()), runner: Some(runner), ..Default::default() };
+        let opts = TuiOptions { theme, runtime: Some(rt.handle().clone()), runner: Some(runner), ..Default::default() };
         let code = crate::tui::run_tui(session.with_command("demo"), opts);
         rt.block_on(lab.shutdown());
         return code;

@@ -35,7 +35,10 @@ pub fn timeline_paras(t: &TargetRun, view: TimelineView, theme: &Theme) -> Vec<P
     let lines = body_lines(&h.body_preview);
     if view.body_expanded {
         paras.push((Line::raw(""), 0));
-        paras.push((Line::styled(format!("Response body · {} · b folds it", kept_text(h)), theme.style(Role::Accent)), 2));
+        paras.push((
+            Line::styled(format!("Response body · {} · b folds it", kept_text(h)), theme.style(Role::Accent)),
+            2,
+        ));
         for l in lines {
             paras.push((Line::styled(format!("  {l}"), theme.style(Role::Code)), 4));
         }
@@ -88,12 +91,10 @@ mod tests {
 
     #[test]
     fn body_lines_keep_lines_and_escape_controls() {
-        assert_eq!(body_lines("{\n  \"statusCode\": 403,\n\t\"message\": \"x\"\n}\n"), [
-            "{",
-            "  \"statusCode\": 403,",
-            "    \"message\": \"x\"",
-            "}"
-        ]);
+        assert_eq!(
+            body_lines("{\n  \"statusCode\": 403,\n\t\"message\": \"x\"\n}\n"),
+            ["{", "  \"statusCode\": 403,", "    \"message\": \"x\"", "}"]
+        );
         assert_eq!(body_lines("\r\n\n  a\r\nb  \n\n"), ["  a", "b"]);
         assert_eq!(body_lines("bad\u{1b}[2Jthing"), ["bad\\u{001B}[2Jthing"]);
     }

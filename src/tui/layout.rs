@@ -3,8 +3,8 @@
 
 use ratatui::layout::{Constraint, Layout, Position, Rect};
 
-use super::theme::Theme;
 use super::body::{self, TimelineView};
+use super::theme::Theme;
 use super::wrap::wrap_paras;
 use crate::session::TargetRun;
 
@@ -165,8 +165,7 @@ pub fn areas(size: Rect, screen: &Screen<'_>) -> Areas {
         let top_h = (needed + 2).clamp(12, body.height.saturating_sub(11 + 8).max(12));
         let [top, middle, bottom] =
             Layout::vertical([Constraint::Length(top_h), Constraint::Length(11), Constraint::Min(6)]).areas(right);
-        let [timeline, verdicts] =
-            Layout::horizontal(split).areas(top);
+        let [timeline, verdicts] = Layout::horizontal(split).areas(top);
         a.timeline = timeline;
         a.verdicts = verdicts;
         a.chains = middle;

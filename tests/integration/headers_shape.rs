@@ -83,10 +83,11 @@ fn probe_and_listen_write_headers_as_the_same_ordered_pairs_with_repeats() {
     let custom = |h: &[(String, String)]| -> Vec<(String, String)> {
         h.iter().filter(|(n, _)| n.starts_with("x-") || n == "authorization").cloned().collect()
     };
-    let want: Vec<(String, String)> = [("x-dup", "one"), ("x-dup", "two"), ("x-trace", "t-1"), ("authorization", "[redacted]")]
-        .iter()
-        .map(|(n, v)| (n.to_string(), v.to_string()))
-        .collect();
+    let want: Vec<(String, String)> =
+        [("x-dup", "one"), ("x-dup", "two"), ("x-trace", "t-1"), ("authorization", "[redacted]")]
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect();
     assert_eq!(custom(&sent), want, "the probe's sent headers: {sent:?}");
     assert_eq!(custom(&seen), want, "listen saw what the probe sent, in its order: {seen:?}");
     let dups: Vec<&str> = seen.iter().filter(|(n, _)| n == "x-dup").map(|(_, v)| v.as_str()).collect();

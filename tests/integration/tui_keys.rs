@@ -278,7 +278,10 @@ fn search_pane_numbers_and_body_under_tmux() {
 fn demo_edit_form_and_reruns_show_lab_names_not_temporary_paths() {
     let tmp = std::env::temp_dir().display().to_string();
     let no_tmp = |screen: &str, what: &str| {
-        assert!(!screen.contains("/tmp/") && !screen.contains(&format!("{tmp}/")), "{what} shows a temp path:\n{screen}");
+        assert!(
+            !screen.contains("/tmp/") && !screen.contains(&format!("{tmp}/")),
+            "{what} shows a temp path:\n{screen}"
+        );
     };
     let tmux = tmux_tui("lab-names", &demo_command());
     no_tmp(&tmux.capture(), "the first screen");

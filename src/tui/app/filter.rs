@@ -106,10 +106,8 @@ impl App {
             self.set_status(StatusKind::Info, text);
             return;
         }
-        let here = Match {
-            target: self.selected,
-            finding: (self.focus == Pane::Findings).then_some(self.findings_index),
-        };
+        let here =
+            Match { target: self.selected, finding: (self.focus == Pane::Findings).then_some(self.findings_index) };
         let next = if forward {
             matches.iter().find(|m| **m > here).or(matches.first())
         } else {

@@ -168,7 +168,11 @@ impl App {
 
     /// `b`: the whole kept response body in the Handshake pane, or its first line again.
     fn toggle_body(&mut self) {
-        let has_body = self.target().and_then(|t| t.probe.as_ref()).and_then(|p| p.http.as_ref()).is_some_and(|h| !h.body_preview.trim().is_empty());
+        let has_body = self
+            .target()
+            .and_then(|t| t.probe.as_ref())
+            .and_then(|p| p.http.as_ref())
+            .is_some_and(|h| !h.body_preview.trim().is_empty());
         if !has_body && !self.body_expanded {
             self.set_status(StatusKind::Info, "No response body recorded for this target");
             return;

@@ -7,9 +7,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
 use super::View;
+use crate::text::clean;
 use crate::tui::app::{Overlay, StatusKind};
 use crate::tui::layout::Pane;
-use crate::text::clean;
 use crate::tui::theme::Role;
 
 impl View<'_> {
@@ -110,7 +110,8 @@ impl View<'_> {
             n => format!("{n} match(es) in {targets} target(s)"),
         };
         let text = clean(&self.app.filter);
-        let (cursor, tail) = if editing { ("▏", "Enter keeps · Esc clears") } else { ("", "n/N next/prev · Esc clears") };
+        let (cursor, tail) =
+            if editing { ("▏", "Enter keeps · Esc clears") } else { ("", "n/N next/prev · Esc clears") };
         let role = if matches.is_empty() { Role::Warning } else { Role::Info };
         Line::from(vec![
             Span::styled(format!(" /{text}{cursor}"), self.s(Role::Key)),

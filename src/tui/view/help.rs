@@ -51,10 +51,7 @@ impl View<'_> {
                     ("Esc", "clear the filter"),
                 ],
             ),
-            (
-                "Reading",
-                &[("b", "whole response body in the Handshake pane, or its first line again")],
-            ),
+            ("Reading", &[("b", "whole response body in the Handshake pane, or its first line again")]),
             (
                 "Copying (OSC 52: works over SSH and in tmux with set-clipboard on)",
                 &[

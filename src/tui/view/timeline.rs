@@ -7,8 +7,8 @@ use ratatui::widgets::{Paragraph, Widget};
 use super::View;
 use crate::session::TargetRun;
 use crate::text::clean;
-use crate::tui::layout::Pane;
 use crate::tui::body;
+use crate::tui::layout::Pane;
 use crate::tui::timeline::ms_text;
 use crate::tui::wrap::wrap_paras;
 

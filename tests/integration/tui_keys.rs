@@ -7,7 +7,7 @@ use mtls_doctor::session::{Session, TargetRun};
 use mtls_doctor::tui::app::{Overlay, Pane};
 use mtls_doctor::tui::view::render_text;
 use mtls_doctor::tui::App;
-use ratatui::crossterm::event::KeyCode;
+use ratatui::crossterm::event::{KeyCode, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 
 use std::time::{Duration, Instant};
 
@@ -51,17 +51,17 @@ fn slash_filters_targets_and_findings_and_n_steps_between_matches() {
     app.on_key(ch('/'));
     assert!(matches!(app.overlay, Overlay::Filter));
     // Case-insensitive, applied as it is typed: target names and finding ids alike.
-    type_text(&mut app, "EXPIRED");
+    type_text(&mut app, "POLICY");
     let screen = render_text(&app, &dark(), 160, 45);
     let expected: Vec<&TargetRun> = all
         .targets
         .iter()
         .filter(|t| {
-            t.name.to_lowercase().contains("expired")
+            t.name.to_lowercase().contains("policy")
                 || t.findings.iter().any(|f| {
-                    f.id.as_str().contains("expired")
-                        || f.title.to_lowercase().contains("expired")
-                        || f.subject.as_deref().is_some_and(|s| s.to_lowercase().contains("expired"))
+                    f.id.as_str().contains("policy")
+                        || f.title.to_lowercase().contains("policy")
+                        || f.subject.as_deref().is_some_and(|s| s.to_lowercase().contains("policy"))
                 })
         })
         .collect();
@@ -70,22 +70,24 @@ fn slash_filters_targets_and_findings_and_n_steps_between_matches() {
     let names: Vec<&str> = expected.iter().map(|t| t.name.as_str()).collect();
     assert_eq!(rows.len(), expected.len(), "{names:?}\n{screen}");
     for t in &expected {
-        assert!(rows.iter().any(|r| r.contains(&t.name)), "{} not listed:\n{screen}", t.name);
+        let start: String = t.name.chars().take(30).collect();
+        assert!(rows.iter().any(|r| r.contains(&start)), "{} not listed:\n{screen}", t.name);
     }
     assert!(!rows.iter().any(|r| r.contains("healthy outbound")), "{screen}");
-    let title = format!("Targets ({} of {}) · /EXPIRED", expected.len(), all.targets.len());
+    assert!(expected.len() > 2, "several targets: {names:?}");
+    let title = format!("Targets ({} of {}) · /POLICY", expected.len(), all.targets.len());
     assert!(screen.contains(&title), "{title}:\n{screen}");
     // The prompt and the match count, in the status line.
     let count = app.matches().len();
-    assert!(screen.contains(&format!("/EXPIRED▏  {count} match(es) in {} target(s)", expected.len())), "{screen}");
+    assert!(screen.contains(&format!("/POLICY▏  {count} match(es) in {} target(s)", expected.len())), "{screen}");
     app.on_key(key(KeyCode::Enter));
     assert!(matches!(app.overlay, Overlay::None));
-    assert_eq!(app.filter, "EXPIRED", "Enter keeps the filter");
+    assert_eq!(app.filter, "POLICY", "Enter keeps the filter");
 
     // A target listed for one of its findings shows only the findings that match.
-    let by_finding = expected.iter().position(|t| !t.name.to_lowercase().contains("expired"));
-    if let Some(p) = by_finding {
-        let t = expected[p];
+    let by_finding = expected.iter().position(|t| !t.name.to_lowercase().contains("policy"));
+    {
+        let t = expected[by_finding.expect("a target listed only for a finding")];
         let i = all.targets.iter().position(|x| x.name == t.name).expect("index");
         while app.selected != i {
             app.on_key(ch('n'));
@@ -130,6 +132,18 @@ fn slash_filters_targets_and_findings_and_n_steps_between_matches() {
         app.on_key(ch('j'));
         assert!(app.visible_targets().contains(&app.selected));
     }
+
+    // A click picks the row as drawn, among the listed targets.
+    let shown = app.visible_targets();
+    let a = app.layout();
+    let click = MouseEvent {
+        kind: MouseEventKind::Down(MouseButton::Left),
+        column: a.targets.x + 3,
+        row: a.targets.y + 1 + (shown.len() as u16 - 1),
+        modifiers: KeyModifiers::NONE,
+    };
+    app.on_mouse(click);
+    assert_eq!(app.selected, shown[shown.len() - 1], "the last listed row");
 
     // Esc clears: every target is back.
     app.on_key(key(KeyCode::Esc));

@@ -119,8 +119,11 @@ pub(super) async fn handshake_and_request(
     let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
     let (stream, watch) = Watched::new(stream);
     let started = Instant::now();
+    // A reset that hits our flight must not hide the alert the server sent before it.
+    watch.read_past_write_resets(true);
     let connected =
         tokio::time::timeout(Duration::from_millis(opts.timeouts.tls_ms), connector.connect(name, stream)).await;
+    watch.read_past_write_resets(false);
     result.timings_ms.tls = Some(super::ms(started.elapsed()));
     result.plain_http_reply = watch.facts().server_spoke_plain_http;
 

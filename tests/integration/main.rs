@@ -19,6 +19,7 @@ mod gateway_requests;
 mod gateways;
 mod headers_shape;
 mod hostile;
+mod http_cert_rules;
 mod json_escape;
 mod lab;
 pub mod late_auth;

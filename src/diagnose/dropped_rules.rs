@@ -50,6 +50,16 @@ fn certificate_line(p: &ProbeResult) -> String {
     format!("CertificateRequest in the handshake ({names} acceptable CA name(s)); no certificate sent ({why})")
 }
 
+/// When the PHA re-run ran and the server asked nothing then either: it is not waiting for a certificate.
+fn pha_changed_nothing(p: &ProbeResult) -> String {
+    let offered = p.late_auth.iter().any(|r| r.offered && r.how == crate::probe::late::LateMethod::Pha);
+    if offered && !p.client_cert_requested {
+        " Offering TLS 1.3 post-handshake authentication (the re-run) changed nothing: the server asked for no certificate then either, so it is not waiting for one.".into()
+    } else {
+        String::new()
+    }
+}
+
 pub fn closed_after_request(p: &ProbeResult, subject: &str, out: &mut Vec<Finding>) {
     if !p.handshake.ok {
         return;
@@ -89,15 +99,17 @@ pub fn closed_after_request(p: &ProbeResult, subject: &str, out: &mut Vec<Findin
         f.severity = Severity::Warning;
         let got = answered_late.and_then(|r| r.http_status).map(|s| format!(" (it answered HTTP {s})")).unwrap_or_default();
         format!("{peer} {ended} instead of answering because it wanted the client certificate after the handshake, which this probe (rustls) cannot give; the re-run that could answer the late request got through{got}. See gateway-requested-cert-late.")
+    } else if let (true, Some(s)) = (p.client_cert_sent, without_answered) {
+        let layer = if tls13 {
+            "A TLS 1.3 server judges the client certificate after its own Finished: either it refuses this certificate without sending an alert (or its alert was lost to the reset), or an HTTP-level rule on the certificate drops the connection (HAProxy http-request reject on ssl_c_verify, for instance)."
+        } else {
+            "The TLS 1.2 handshake accepted the certificate, so an HTTP-level rule on the certificate drops the connection (HAProxy http-request reject on ssl_c_verify, for instance)."
+        };
+        format!("{peer} {ended} after the request with the certificate, and answered HTTP {s} to the same request without it: it is the certificate that makes it hang up. {layer}")
     } else if tls13 && p.client_cert_sent {
-        match without_answered {
-            Some(s) => format!("{peer} {ended} after the request, and answered HTTP {s} to the same request without the certificate: it is the certificate that makes it hang up. A TLS 1.3 server judges the client certificate after its own Finished; most send an alert then (certificate_required, unknown_ca, bad_certificate), but this one ends the connection without one (or its alert was lost to the reset)."),
-            None => format!("{peer} {ended} after the request. With TLS 1.3 a server judges the client certificate after its own Finished, so a rejection of the certificate that came without an alert (or whose alert was lost to a reset) looks exactly like this; an HTTP-level rule that drops the connection does too, and these facts cannot tell the two apart (the comparison without the certificate {}).", if without.is_some() { "ended the same way" } else { "was not run" }),
-        }
-    } else if tls13 && !p.client_cert_requested && !p.late_auth.is_empty() {
-        format!("{peer} asked for no certificate in the handshake and {ended} after the request. A TLS 1.3 server that wants the certificate through post-handshake authentication fails with a client that did not offer it (Python's verify_client_post_handshake raises, and the application closes); the re-runs offering late authentication got no answer either, so that is not confirmed: the reason is unknown from these facts.")
+        format!("{peer} {ended} after the request. With TLS 1.3 a server judges the client certificate after its own Finished, so a rejection of the certificate that came without an alert (or whose alert was lost to a reset) looks exactly like this; an HTTP-level rule that drops the connection does too, and these facts cannot tell the two apart (the comparison without the certificate {}).", if without.is_some() { "ended the same way" } else { "was not run" })
     } else {
-        format!("{peer} {ended} after the request although the handshake{} went through, so the TLS layer accepted the connection and something at the HTTP level dropped it without answering: a rule that closes without a response (HAProxy http-request reject or silent-drop, nginx return 444), a WAF or load balancer in front, a worker that crashed or a request it cannot parse. Which one is unknown from these facts.", if p.client_cert_sent { " with its certificate check" } else { "" })
+        format!("{peer} {ended} after the request although the handshake{} went through, so the TLS layer accepted the connection and something at the HTTP level dropped it without answering: a rule that closes without a response (HAProxy http-request reject or silent-drop, nginx return 444), a WAF or load balancer in front, a worker that crashed or a request it cannot parse. Which one is unknown from these facts.", if p.client_cert_sent { " with its certificate check" } else { "" }) + &pha_changed_nothing(p)
     };
 
     f.fix = vec![

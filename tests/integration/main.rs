@@ -1,6 +1,7 @@
 //! One integration test binary (see ripgrep's tests/): each module tests one area end to end.
 
 mod after_handshake;
+mod after_request;
 mod azure;
 mod azure_shapes;
 mod cert_dotnet;

@@ -97,7 +97,8 @@ pub fn closed_after_request(p: &ProbeResult, subject: &str, out: &mut Vec<Findin
     f.cause = if late {
         // The late finding is the error; this one says what the drop was.
         f.severity = Severity::Warning;
-        let got = answered_late.and_then(|r| r.http_status).map(|s| format!(" (it answered HTTP {s})")).unwrap_or_default();
+        let got =
+            answered_late.and_then(|r| r.http_status).map(|s| format!(" (it answered HTTP {s})")).unwrap_or_default();
         format!("{peer} {ended} instead of answering because it wanted the client certificate after the handshake, which this probe (rustls) cannot give; the re-run that could answer the late request got through{got}. See gateway-requested-cert-late.")
     } else if let (true, Some(s)) = (p.client_cert_sent, without_answered) {
         let layer = if tls13 {

@@ -71,10 +71,7 @@ fn read(p: &ProbeResult) -> Reading {
             compared(without)
         ));
     }
-    let listed = p
-        .client_chain
-        .iter()
-        .any(|c| p.acceptable_ca_names.iter().any(|n| *n == c.issuer || *n == c.subject));
+    let listed = p.client_chain.iter().any(|c| p.acceptable_ca_names.iter().any(|n| *n == c.issuer || *n == c.subject));
     if !listed {
         return Reading::IssuerNotListed(issuer);
     }
@@ -108,10 +105,9 @@ pub fn http_403_client_cert(p: &ProbeResult, subject: &str, out: &mut Vec<Findin
         p.acceptable_ca_names.len()
     ));
     match p.client_chain.first() {
-        Some(c) if p.client_cert_sent => f.evidence.push(format!(
-            "presented \"{}\" issued by \"{}\" (Thumbprint {})",
-            c.subject, c.issuer, c.thumbprint_sha1
-        )),
+        Some(c) if p.client_cert_sent => f
+            .evidence
+            .push(format!("presented \"{}\" issued by \"{}\" (Thumbprint {})", c.subject, c.issuer, c.thumbprint_sha1)),
         _ => f.evidence.push("no client certificate presented".into()),
     }
     if !p.acceptable_ca_names.is_empty() {
@@ -150,7 +146,11 @@ pub fn http_403_client_cert(p: &ProbeResult, subject: &str, out: &mut Vec<Findin
             "Apache's error log says why for each request (LogLevel ssl:info shows the verification result, authz_core the rule that refused).".into(),
         ],
     };
-    f.related.extend([FindingId::ClientCertMissing, FindingId::ClientCertCaNotAcceptable, FindingId::Http403AfterHandshake]);
+    f.related.extend([
+        FindingId::ClientCertMissing,
+        FindingId::ClientCertCaNotAcceptable,
+        FindingId::Http403AfterHandshake,
+    ]);
     out.push(f);
     true
 }

@@ -339,10 +339,8 @@ async fn late_reruns(
     // A TLS 1.3 server that wants the certificate by PHA refuses a client that did not offer it:
     // with 401/403 (Apache), or by closing or resetting the connection after the request (Python's
     // `verify_client_post_handshake`, servers whose PHA call fails).
-    let dropped = matches!(
-        first.http_failure,
-        Some(HttpFailureKind::ClosedBeforeResponse | HttpFailureKind::ResetAfterRequest)
-    );
+    let dropped =
+        matches!(first.http_failure, Some(HttpFailureKind::ClosedBeforeResponse | HttpFailureKind::ResetAfterRequest));
     let refused_on_tls13 = first.tls.version.as_deref() == Some("TLSv1.3")
         && !first.client_cert_requested
         && (dropped || first.http.as_ref().is_some_and(|h| h.status == 401 || h.status == 403));

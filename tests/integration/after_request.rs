@@ -68,7 +68,9 @@ async fn a_peer_that_drops_the_request_gets_a_named_finding_in_both_roles() {
                 assert!(f.cause.contains(words), "{what}: {}", f.cause);
                 assert!(f.cause.contains("something at the HTTP level dropped it"), "{what}: {}", f.cause);
                 assert!(!f.cause.contains("connection error"), "{what}: {}", f.cause);
-                assert!(f.fix.iter().any(|l| l.starts_with("HAProxy:")) && f.fix.iter().any(|l| l.starts_with("nginx:")));
+                assert!(
+                    f.fix.iter().any(|l| l.starts_with("HAProxy:")) && f.fix.iter().any(|l| l.starts_with("nginx:"))
+                );
                 assert_eq!(
                     f.fix.iter().any(|l| l.contains("answers 502")),
                     role == ProbeRole::Outbound,
@@ -139,7 +141,10 @@ async fn a_drop_after_the_request_on_tls13_starts_the_pha_rerun() {
     assert_eq!(reruns[0].detail, mtls_doctor::text::rerun_text(pha));
     assert_eq!(reruns[1].status, StepStatus::Warn, "{:?}", reruns[1]);
     let pane = timeline_text(&r);
-    assert!(pane.contains("Re-run      TLS 1.3 post-handshake authentication with the certificate: asked late"), "{pane}");
+    assert!(
+        pane.contains("Re-run      TLS 1.3 post-handshake authentication with the certificate: asked late"),
+        "{pane}"
+    );
 }
 
 /// The other after-the-handshake facts in the TUI timeline: a plain-HTTP reply, a stalled body.
@@ -188,7 +193,14 @@ async fn haproxy_reject_on_the_certificate_is_read_from_the_comparison() {
         );
         let without = r.compare_without_cert.as_ref().expect("compared without the certificate");
         assert_eq!(without.http.as_ref().map(|h| h.status), Some(200), "{what}");
-        let saw = crate::gateways::curl(&cd, gw.port, "/", Client::Rogue, false, Some(if pin == TlsVersionPin::Tls12 { "1.2" } else { "1.3" }));
+        let saw = crate::gateways::curl(
+            &cd,
+            gw.port,
+            "/",
+            Client::Rogue,
+            false,
+            Some(if pin == TlsVersionPin::Tls12 { "1.2" } else { "1.3" }),
+        );
         assert_eq!(saw.status, 0, "{what}: curl gets no response either: {}", saw.stderr);
         assert_eq!(crate::gateways::curl(&cd, gw.port, "/", Client::Missing, false, None).status, 200);
         let findings = findings_of(&r);
@@ -196,6 +208,10 @@ async fn haproxy_reject_on_the_certificate_is_read_from_the_comparison() {
         assert_eq!(f.severity, Severity::Error);
         assert!(f.cause.contains("answered HTTP 200 to the same request without it"), "{what}: {}", f.cause);
         assert!(f.cause.contains("it is the certificate that makes it hang up"), "{what}: {}", f.cause);
-        assert!(f.evidence.iter().any(|e| e == "the same request without the certificate: HTTP 200"), "{:?}", f.evidence);
+        assert!(
+            f.evidence.iter().any(|e| e == "the same request without the certificate: HTTP 200"),
+            "{:?}",
+            f.evidence
+        );
     }
 }

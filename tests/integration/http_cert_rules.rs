@@ -14,8 +14,10 @@ use crate::util::Dir;
 const HAPROXY_RULE: &str = "  http-request deny unless { ssl_c_used } { ssl_c_verify 0 }";
 const HAPROXY_OPTIONAL: &str = "verify optional ca-file {DIR}/client-ca.pem";
 /// `verify optional` that also lets an untrusted certificate through to the rules.
-const HAPROXY_OPTIONAL_IGNORE: &str = "verify optional ca-file {DIR}/client-ca.pem crt-ignore-err all ca-ignore-err all";
-const APACHE_RULE: &str = "SSLVerifyDepth 3\n<Location />\n  Require expr %{SSL_CLIENT_VERIFY} == 'SUCCESS'\n</Location>";
+const HAPROXY_OPTIONAL_IGNORE: &str =
+    "verify optional ca-file {DIR}/client-ca.pem crt-ignore-err all ca-ignore-err all";
+const APACHE_RULE: &str =
+    "SSLVerifyDepth 3\n<Location />\n  Require expr %{SSL_CLIENT_VERIFY} == 'SUCCESS'\n</Location>";
 
 fn opts(port: u16, pin: TlsVersionPin, path: &str) -> ProbeOptions {
     let mut o = local_opts(port);
@@ -102,7 +104,11 @@ async fn haproxy_ssl_c_rules_403_is_a_certificate_rejection() {
         let (r, f) = case(&ignore, &pki, &cd, pin, Client::Rogue, Want::Status(403)).await;
         assert!(r.client_cert_sent);
         named_as_certificate_rejection("haproxy rogue", &f, "\"CN=Rogue Root");
-        assert!(f[0].evidence.iter().any(|e| e == "the same request without the certificate: HTTP 403"), "{:?}", f[0].evidence);
+        assert!(
+            f[0].evidence.iter().any(|e| e == "the same request without the certificate: HTTP 403"),
+            "{:?}",
+            f[0].evidence
+        );
     }
 }
 

@@ -115,11 +115,13 @@ pub fn closed_after_request(p: &ProbeResult, subject: &str, out: &mut Vec<Findin
 
     f.fix = vec![
         "Compare with `openssl s_client -connect HOST:PORT -servername NAME -cert CERT -key KEY` (add -tls1_3 -enable_pha for a server that asks after the handshake) and type the request: s_client prints an alert if the server sends one.".into(),
-        "TLS 1.3 servers (OpenSSL-based, Go, Java) that reject a certificate after Finished: check the server's log for the verification error and the client certificate against its CA file.".into(),
         "HAProxy: its log line for this request shows the rule and termination state (http-request reject, silent-drop or tcp-request content reject close without answering).".into(),
         "nginx: `return 444` closes without a response; the access log shows 444 for it.".into(),
         "Apache: a renegotiation or post-handshake authentication that fails ends the connection; its error log names the failure (AH02261 for a failed renegotiation).".into(),
     ];
+    if tls13 && p.client_cert_requested {
+        f.fix.insert(1, "TLS 1.3 servers (OpenSSL-based, Go, Java) that reject a certificate after Finished: check the server's log for the verification error and the client certificate against its CA file.".into());
+    }
     if outbound {
         f.fix.push("API Management sees a backend that hangs up as a failed backend call and answers 502: fix the backend, then re-probe it.".into());
     }

@@ -121,17 +121,23 @@ pub fn http_403_client_cert(p: &ProbeResult, subject: &str, out: &mut Vec<Findin
     }
     f.evidence.push(format!("HTTP 403 {} answered by {shown_by}", h.version));
 
-    let rule = match fam {
-        Family::Haproxy => "an HAProxy http-request deny rule on ssl_c_used / ssl_c_verify (with `verify optional` the handshake lets the client through without a certificate, and with ca-ignore-err/crt-ignore-err with an untrusted one; ssl_c_verify then holds the verification error, 0 meaning success)",
-        Family::Apache => "an Apache rule on SSL_CLIENT_VERIFY (`Require expr %{SSL_CLIENT_VERIFY} == 'SUCCESS'` or SSLRequire; with `SSLVerifyClient optional` the variable is NONE without a certificate, and with `optional_no_ca` FAILED:<reason> for one that does not verify)",
+    let (rule, how) = match fam {
+        Family::Haproxy => (
+            "an HAProxy http-request deny rule on ssl_c_used / ssl_c_verify",
+            "With `verify optional` HAProxy lets a client through the handshake without a certificate (and with ca-ignore-err/crt-ignore-err with an untrusted one); ssl_c_used and ssl_c_verify (0 for success, else the verification error) then decide.",
+        ),
+        Family::Apache => (
+            "an Apache rule on SSL_CLIENT_VERIFY (Require expr or SSLRequire)",
+            "With `SSLVerifyClient optional` Apache lets a client through the handshake without a certificate (SSL_CLIENT_VERIFY is NONE), and with `optional_no_ca` with one that does not verify (FAILED:<reason>); the rule then decides.",
+        ),
     };
     f.cause = match &reading {
-        Reading::NotPresented => format!("{peer} asked for a client certificate, none was presented, and {rule} answered 403: the certificate's absence is the reason."),
-        Reading::IssuerNotListed(issuer) => format!("{peer} asked for a client certificate issued by one of the CAs it listed; the one presented is issued by \"{issuer}\", which is not among them, and {rule} answered 403: the certificate is refused at the HTTP level because it does not verify against the server's CAs."),
-        Reading::CertificateDrawsIt(s) => format!("{peer} answered {s} without a certificate but 403 with this one: the certificate itself draws the 403 from {rule} (it does not verify, or a rule refuses its fields)."),
+        Reading::NotPresented => format!("{peer} asked for a client certificate, none was presented, and {rule} answered 403: the certificate's absence is the reason. {how}"),
+        Reading::IssuerNotListed(issuer) => format!("{peer} asked for a client certificate issued by one of the CAs it listed; the one presented is issued by \"{issuer}\", which is not among them, and {rule} answered 403: the certificate is refused at the HTTP level because it does not verify against the server's CAs. {how}"),
+        Reading::CertificateDrawsIt(s) => format!("{peer} answered {s} without a certificate but 403 with this one: the certificate itself draws the 403 from {rule} (it does not verify, or a rule refuses its fields). {how}"),
         Reading::Unknown(why) => {
             f.severity = Severity::Warning;
-            format!("{peer} asked for a client certificate and answered 403 from {rule}, but whether the certificate is the reason is unknown: {why}.")
+            format!("{peer} asked for a client certificate and answered 403 from {rule}, but whether the certificate is the reason is unknown: {why}. {how}")
         }
     };
     f.fix = match fam {

@@ -89,6 +89,7 @@ async fn haproxy_ssl_c_rules_403_is_a_certificate_rejection() {
     pki.write_client_files(&cd);
     let plain = haproxy(&pki, HAPROXY_OPTIONAL, HAPROXY_RULE);
     let ignore = haproxy(&pki, HAPROXY_OPTIONAL_IGNORE, HAPROXY_RULE);
+    let h2 = haproxy(&pki, &format!("{HAPROXY_OPTIONAL_IGNORE} alpn h2,http/1.1"), HAPROXY_RULE);
     for pin in [TlsVersionPin::Tls12, TlsVersionPin::Tls13] {
         for gw in [&plain, &ignore] {
             let (_, f) = case(gw, &pki, &cd, pin, Client::Good, Want::Status(200)).await;
@@ -104,6 +105,20 @@ async fn haproxy_ssl_c_rules_403_is_a_certificate_rejection() {
         let (r, f) = case(&ignore, &pki, &cd, pin, Client::Rogue, Want::Status(403)).await;
         assert!(r.client_cert_sent);
         named_as_certificate_rejection("haproxy rogue", &f, "\"CN=Rogue Root");
+        // Over HTTP/2 the same page and the same reading.
+        let mut o = opts(h2.port, pin, "/");
+        o.alpn = vec!["h2".into(), "http/1.1".into()];
+        for client in [Client::Missing, Client::Rogue] {
+            let r = run_probe(&o, &pki.context(client)).await;
+            assert_eq!(r.http.as_ref().map(|h| (h.status, h.version.as_str())), Some((403, "HTTP/2")), "{client:?}");
+            assert_eq!(curl(&cd, h2.port, "/", client, true, Some(curl_pin(pin))).status, 403);
+            let f = diagnose(&Observations::new(std::slice::from_ref(&r)));
+            named_as_certificate_rejection(
+                "haproxy h2",
+                &f,
+                if client == Client::Missing { "none was presented" } else { "is not among them" },
+            );
+        }
         assert!(
             f[0].evidence.iter().any(|e| e == "the same request without the certificate: HTTP 403"),
             "{:?}",

@@ -97,9 +97,14 @@ pub fn closed_after_request(p: &ProbeResult, subject: &str, out: &mut Vec<Findin
     f.cause = if late {
         // The late finding is the error; this one says what the drop was.
         f.severity = Severity::Warning;
-        let got =
-            answered_late.and_then(|r| r.http_status).map(|s| format!(" (it answered HTTP {s})")).unwrap_or_default();
-        format!("{peer} {ended} instead of answering because it wanted the client certificate after the handshake, which this probe (rustls) cannot give; the re-run that could answer the late request got through{got}. See gateway-requested-cert-late.")
+        let got = match answered_late.and_then(|r| r.http_status) {
+            Some(s) => format!("the re-run that answered the late request got HTTP {s}"),
+            None => {
+                "the re-run that answered the late request got no HTTP answer either (its line below says what it got)"
+                    .into()
+            }
+        };
+        format!("{peer} {ended} instead of answering because it wanted the client certificate after the handshake, which this probe (rustls) cannot give; {got}. See gateway-requested-cert-late.")
     } else if let (true, Some(s)) = (p.client_cert_sent, without_answered) {
         let layer = if tls13 {
             "A TLS 1.3 server judges the client certificate after its own Finished: either it refuses this certificate without sending an alert (or its alert was lost to the reset), or an HTTP-level rule on the certificate drops the connection (HAProxy http-request reject on ssl_c_verify, for instance)."

@@ -176,3 +176,25 @@ async fn a_403_the_certificate_facts_cannot_explain_is_unknown() {
         assert!(!findings.iter().any(|f| f.severity == Severity::Error), "{}", summary(&findings));
     }
 }
+
+/// A rule that refuses only a certificate that fails verification (`deny if { ssl_c_used }
+/// !{ ssl_c_verify 0 }`): no certificate gets 200, the rogue one 403. The comparison probe shows the
+/// certificate itself draws the 403.
+#[tokio::test]
+async fn a_403_only_with_the_certificate_is_read_from_the_comparison() {
+    let pki = GatewayPki::new();
+    let cd = Dir::new();
+    pki.write_client_files(&cd);
+    let gw = haproxy(&pki, HAPROXY_OPTIONAL_IGNORE, "  http-request deny if { ssl_c_used } !{ ssl_c_verify 0 }");
+    for pin in [TlsVersionPin::Tls12, TlsVersionPin::Tls13] {
+        case(&gw, &pki, &cd, pin, Client::Missing, Want::Status(200)).await;
+        let (r, f) = case(&gw, &pki, &cd, pin, Client::Rogue, Want::Status(403)).await;
+        let without = r.compare_without_cert.as_ref().and_then(|w| w.http.as_ref()).map(|h| h.status);
+        assert_eq!(without, Some(200), "{pin:?}");
+        named_as_certificate_rejection(
+            "haproxy deny if failed",
+            &f,
+            "answered 200 without a certificate but 403 with this one",
+        );
+    }
+}

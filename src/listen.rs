@@ -156,6 +156,15 @@ pub fn version_name(v: ProtocolVersion) -> String {
     crate::text::tls_version(v)
 }
 
+/// The version of the JSON Lines record `listen --report json` writes ([`ConnectionRecord`]).
+/// Version 2 (headers as `[name, value]` pairs, as in the probe report) replaced the unversioned
+/// first shape (headers as a name-to-value map, repeats joined with ", "), which still reads.
+pub const LISTEN_SCHEMA_VERSION: u32 = 2;
+
+fn listen_v1() -> u32 {
+    1
+}
+
 /// One HTTP request as echoed, with credential headers redacted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RequestEcho {
@@ -164,8 +173,11 @@ pub struct RequestEcho {
     pub path: String,
     /// `HTTP/1.1` or `HTTP/2.0`.
     pub version: String,
-    /// Lower-case names; repeated headers joined with ", "; see [`REDACTED_HEADERS`].
-    pub headers: BTreeMap<String, String>,
+    /// `[name, value]` pairs, lower-case names, every repeat its own pair, in the order received
+    /// (repeats of a name next to each other); values of [`REDACTED_HEADERS`] redacted. The same
+    /// shape as the probe report's headers.
+    #[serde(deserialize_with = "header_pairs")]
+    pub headers: Vec<(String, String)>,
     /// Size of the body that was read (at most [`BODY_LIMIT`]).
     pub body_bytes: usize,
 }
@@ -181,30 +193,42 @@ impl RequestEcho {
             body_bytes: 0,
         }
     }
+
+    /// The first value of header `name` (any case), if it was sent.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
 }
 
-/// Headers as a map, credential values replaced by [`REDACTED`].
-pub fn redacted_headers(headers: &HeaderMap) -> BTreeMap<String, String> {
-    let mut out: BTreeMap<String, String> = BTreeMap::new();
-    for (name, value) in headers {
-        let name = name.as_str().to_ascii_lowercase();
-        let value = if REDACTED_HEADERS.contains(&name.as_str()) {
-            REDACTED.to_string()
-        } else {
-            String::from_utf8_lossy(value.as_bytes()).into_owned()
-        };
-        match out.get_mut(&name) {
-            Some(existing) if existing != REDACTED => {
-                existing.push_str(", ");
-                existing.push_str(&value);
-            }
-            Some(_) => {}
-            None => {
-                out.insert(name, value);
-            }
-        }
+/// Headers as `[name, value]` pairs, credential values replaced by [`REDACTED`].
+pub fn redacted_headers(headers: &HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(name, value)| {
+            let name = name.as_str().to_ascii_lowercase();
+            let value = if REDACTED_HEADERS.contains(&name.as_str()) {
+                REDACTED.to_string()
+            } else {
+                String::from_utf8_lossy(value.as_bytes()).into_owned()
+            };
+            (name, value)
+        })
+        .collect()
+}
+
+/// Reads headers in either shape: `[name, value]` pairs (version 2) or the name-to-value map of
+/// records written before it (each entry one pair).
+fn header_pairs<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Vec<(String, String)>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Shape {
+        Pairs(Vec<(String, String)>),
+        Map(BTreeMap<String, String>),
     }
-    out
+    Ok(match Shape::deserialize(d)? {
+        Shape::Pairs(pairs) => pairs,
+        Shape::Map(map) => map.into_iter().collect(),
+    })
 }
 
 /// The JSON body the listener (and the lab's `/echo`) answers with.
@@ -218,6 +242,9 @@ pub struct Echo {
 /// One connection as the listener saw it, sent down the records channel when it ends.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConnectionRecord {
+    /// [`LISTEN_SCHEMA_VERSION`]; a record without one is version 1.
+    #[serde(default = "listen_v1")]
+    pub schema_version: u32,
     /// When the connection was accepted, RFC 3339 UTC.
     pub at: String,
     pub peer: String,
@@ -239,6 +266,7 @@ pub struct ConnectionRecord {
 impl ConnectionRecord {
     fn accepted(peer: SocketAddr) -> Self {
         ConnectionRecord {
+            schema_version: LISTEN_SCHEMA_VERSION,
             at: crate::cert::rfc3339(OffsetDateTime::now_utc()),
             peer: peer.to_string(),
             sni: None,

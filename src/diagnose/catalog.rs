@@ -546,6 +546,22 @@ pub const CATALOG: &[Entry] = &[
         guide: G_POLICY,
         rank: 47,
     },
+    Entry {
+        id: FindingId::ClosedAfterRequest,
+        symptom: Tls,
+        severity: E,
+        title: "The server closed or reset the connection after the request, without answering",
+        guide: G_NEGOTIATE,
+        rank: 54,
+    },
+    Entry {
+        id: FindingId::Http403ClientCert,
+        symptom: Forbidden403,
+        severity: E,
+        title: "The server asked for a client certificate, then its HTTP rules answered 403 over it",
+        guide: G_403,
+        rank: 19,
+    },
 ];
 
 // The catalog holds every id, once, in `FindingId` order: checked when the crate compiles, so

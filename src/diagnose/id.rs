@@ -104,6 +104,8 @@ finding_ids! {
     AzureAuthCertNotFound => "azure-auth-cert-not-found",
     AzureKvCertByThumbprint => "azure-kv-cert-by-thumbprint",
     CertNameDiffersOnLinux => "cert-name-differs-on-linux",
+    ClosedAfterRequest => "closed-after-request",
+    Http403ClientCert => "http-403-client-cert",
 }
 
 /// A string that names no finding.

@@ -7,7 +7,9 @@ pub mod azure_rules;
 pub mod catalog;
 pub mod cert_rules;
 pub mod chain_rules;
+mod dropped_rules;
 pub mod finding;
+mod http_cert_rules;
 pub mod id;
 mod kv_rules;
 pub mod late_rules;
@@ -152,6 +154,12 @@ pub fn diagnose(obs: &Observations) -> Vec<Finding> {
         .collect();
     for p in obs.probes {
         probe_rules::probe_findings(p, &mut out);
+        let subject = probe_rules::subject_of(p);
+        dropped_rules::closed_after_request(p, &subject, &mut out);
+        if http_cert_rules::http_403_client_cert(p, &subject, &mut out) {
+            // The 403 is explained (or its unknowns named) with the certificate facts: not the generic one.
+            out.retain(|f| !(f.id == FindingId::Http403AfterHandshake && f.subject.as_deref() == Some(&subject)));
+        }
         chain_rules::chain_shape_findings(p, &mut out);
         chain_rules::ca_list_too_large(p, &mut out);
         chain_rules::portal_requests_cert(p, obs.azure, &mut out);

@@ -36,6 +36,10 @@ pub struct RecordFacts {
     /// message of a TLS 1.2 handshake, only the ServerHello in TLS 1.3), as its type and the length
     /// its header declares. Read from the header, so known even when the message is refused.
     pub largest_clear_handshake: Option<(u8, u32)>,
+    /// A write during the handshake failed because the server had already reset the connection
+    /// (EPIPE / ECONNRESET); the TLS stack was told the write went through so that it read what
+    /// the server sent before the reset (typically its alert) instead of stopping at the write.
+    pub write_reset_in_handshake: bool,
 }
 
 impl RecordFacts {
@@ -121,6 +125,8 @@ struct WatchState {
     from_client: RecordSplitter,
     server_messages: MessageSplitter,
     server_prefix: Vec<u8>,
+    /// While true, a write that fails with a reset is reported as written (see `read_past_write_resets`).
+    read_past_write_resets: bool,
 }
 
 impl WatchState {
@@ -189,6 +195,33 @@ impl RecordWatch {
         }
     }
 
+    /// During a handshake, a server that rejects the client's certificate sends its alert and
+    /// closes with the rest of the client's flight unread, which makes its kernel answer with a
+    /// reset. The alert is then already in this side's receive buffer, but the client's next write
+    /// fails (EPIPE or ECONNRESET) and the TLS stack stops there, never reading it. While this is
+    /// on, such a write is reported as written (and recorded), so the stack goes on to read: it
+    /// gets the alert if one arrived before the reset, or the reset itself if not.
+    pub fn read_past_write_resets(&self, on: bool) {
+        if let Ok(mut s) = self.0.lock() {
+            s.read_past_write_resets = on;
+        }
+    }
+
+    /// Whether a failed write is to be reported as written; records that it happened.
+    fn swallow_write_error(&self, e: &io::Error) -> bool {
+        use io::ErrorKind::{BrokenPipe, ConnectionAborted, ConnectionReset};
+        if !matches!(e.kind(), BrokenPipe | ConnectionReset | ConnectionAborted) {
+            return false;
+        }
+        match self.0.lock() {
+            Ok(mut s) if s.read_past_write_resets => {
+                s.facts.write_reset_in_handshake = true;
+                true
+            }
+            _ => false,
+        }
+    }
+
     fn client_bytes(&self, data: &[u8]) {
         if let Ok(mut s) = self.0.lock() {
             s.client_bytes(data);
@@ -229,8 +262,10 @@ impl<S: AsyncRead + Unpin> AsyncRead for Watched<S> {
 impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
     fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
         let polled = Pin::new(&mut self.inner).poll_write(cx, data);
-        if let Poll::Ready(Ok(n)) = &polled {
-            self.watch.client_bytes(&data[..*n]);
+        match &polled {
+            Poll::Ready(Ok(n)) => self.watch.client_bytes(&data[..*n]),
+            Poll::Ready(Err(e)) if self.watch.swallow_write_error(e) => return Poll::Ready(Ok(data.len())),
+            _ => {}
         }
         polled
     }
@@ -292,6 +327,34 @@ mod tests {
             assert!(f.late_handshake_tls12(), "chunk {chunk}: {f:?}");
             assert_eq!(f.client_app_records_before_late, Some(1));
         }
+    }
+
+    /// A transport whose every write fails as after a reset.
+    struct ResetWrites;
+
+    impl AsyncWrite for ResetWrites {
+        fn poll_write(self: Pin<&mut Self>, _: &mut Context<'_>, _: &[u8]) -> Poll<io::Result<usize>> {
+            Poll::Ready(Err(io::Error::from(io::ErrorKind::BrokenPipe)))
+        }
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+        fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_write_reset_is_passed_over_only_while_asked_and_is_recorded() {
+        use tokio::io::AsyncWriteExt;
+        let (mut w, watch) = Watched::new(ResetWrites);
+        assert_eq!(w.write(b"flight").await.map_err(|e| e.kind()), Err(io::ErrorKind::BrokenPipe));
+        assert!(!watch.facts().write_reset_in_handshake);
+        watch.read_past_write_resets(true);
+        assert_eq!(w.write(b"flight").await.ok(), Some(6));
+        assert!(watch.facts().write_reset_in_handshake);
+        watch.read_past_write_resets(false);
+        assert!(w.write(b"request").await.is_err(), "after the handshake a reset is an error again");
     }
 
     #[test]

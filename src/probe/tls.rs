@@ -119,8 +119,11 @@ pub(super) async fn handshake_and_request(
     let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
     let (stream, watch) = Watched::new(stream);
     let started = Instant::now();
+    // A reset that hits our flight must not hide the alert the server sent before it.
+    watch.read_past_write_resets(true);
     let connected =
         tokio::time::timeout(Duration::from_millis(opts.timeouts.tls_ms), connector.connect(name, stream)).await;
+    watch.read_past_write_resets(false);
     result.timings_ms.tls = Some(super::ms(started.elapsed()));
     result.plain_http_reply = watch.facts().server_spoke_plain_http;
 
@@ -452,7 +455,8 @@ pub fn alert_name(a: AlertDescription) -> String {
 /// server that sends no session ticket costs a few round trips, not a fixed second.
 pub fn settle_wait(tcp_connect_ms: Option<f64>, settle_ms: u64) -> std::time::Duration {
     let rtt = tcp_connect_ms.unwrap_or(100.0).max(0.0);
-    let wait = (rtt * 4.0 + 25.0).clamp(50.0, settle_ms.min(1_000) as f64);
+    // Not `clamp`: a `--timeout` below 50 ms makes the upper bound the smaller one (clamp panics).
+    let wait = (rtt * 4.0 + 25.0).max(50.0).min(settle_ms.min(1_000) as f64);
     std::time::Duration::from_millis(wait as u64)
 }
 
@@ -468,5 +472,8 @@ mod settle_tests {
         assert_eq!(settle_wait(Some(900.0), 1_000), Duration::from_millis(1_000));
         assert_eq!(settle_wait(Some(900.0), 300), Duration::from_millis(300));
         assert_eq!(settle_wait(None, 1_000), Duration::from_millis(425));
+        // `--timeout 0.03` caps the settle time below the 50 ms floor: the cap wins, no panic.
+        assert_eq!(settle_wait(Some(0.2), 30), Duration::from_millis(30));
+        assert_eq!(settle_wait(None, 0), Duration::from_millis(0));
     }
 }

@@ -18,7 +18,7 @@ pub use self::model::{
 };
 pub use self::paths::{absolute_inputs, resolve_inputs};
 pub use self::redact::{redacted, redacted_target, secrets_of};
-pub use self::relabel::relabel_dir;
+pub use self::relabel::{relabel_dir, relabel_run, unlabel_inputs};
 pub use self::store::{load, parse, save, write_atomically, MAX_SESSION_BYTES, MAX_STRING_BYTES};
 pub use self::summary::{handshake_summary, policy_summary, verdict_summary};
 pub use self::watch::{EndReason, TargetState, Until, WatchLog, WatchRecord, MAX_KEPT_RECORDS, WATCH_SCHEMA_VERSION};

@@ -1,6 +1,7 @@
 //! One integration test binary (see ripgrep's tests/): each module tests one area end to end.
 
 mod after_handshake;
+mod after_request;
 mod azure;
 mod azure_shapes;
 mod caps;
@@ -19,7 +20,9 @@ mod gateway_peers;
 mod gateway_requests;
 mod gateways;
 mod handshake_size;
+mod headers_shape;
 mod hostile;
+mod http_cert_rules;
 mod json_escape;
 mod lab;
 pub mod late_auth;
@@ -41,6 +44,7 @@ mod session;
 mod sweep;
 mod targets_partial;
 mod tui;
+mod tui_keys;
 mod util;
 mod verify;
 mod watch_cli;

@@ -151,3 +151,27 @@ fn output_onto_material_a_targets_file_names_is_refused() {
         assert_eq!(std::fs::read(target).expect("read"), before, "{} is untouched", target.display());
     }
 }
+
+#[test]
+fn output_onto_material_a_replayed_session_names_is_refused() {
+    let dir = Dir::new();
+    let pki = Pki::new("Replayed");
+    let (cert, key) = dir.write_issued("client", &pki.leaf(&Spec::leaf("replayed client").client_only()));
+    let saved = dir.path("before.json");
+    // A closed loopback port: the session records the material whatever the probe finds.
+    let port = crate::peers::free_port();
+    let o = run(bin()
+        .args(["probe", &format!("127.0.0.1:{port}"), "--no-http", "--no-compare", "--timeout", "5", "--cert"])
+        .arg(&cert)
+        .arg("--key")
+        .arg(&key)
+        .arg("--save")
+        .arg(&saved));
+    assert!(saved.exists(), "{}", stderr(&o));
+    let before = std::fs::read(&key).expect("read");
+    let o = run(bin().arg("replay").arg(&saved).arg("-o").arg(&key));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("is one of the inputs") && err.contains(&format!("named in {}", saved.display())), "{err}");
+    assert_eq!(std::fs::read(&key).expect("read"), before, "the key is untouched");
+}

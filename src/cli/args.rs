@@ -519,9 +519,10 @@ pub struct ProbeArgs {
     /// How many probes run at once.
     #[arg(short = 'j', long, default_value_t = 16)]
     pub jobs: usize,
-    /// `probe`: stop at the first targets-file entry or target whose material cannot be loaded (an
-    /// input error, exit 2). Without it that target reports its error, the others run, and the exit
-    /// code is 3. (`watch`, `tui` and the exporter always stop.)
+    /// `probe`: stop at the first bad targets-file entry (a wrong value, material that does not
+    /// load) as an input error (exit 2). Without it the entry is that target's error, the others
+    /// run, and the exit code is 3. Material on the command line that does not load is always an
+    /// input error; `watch` and `tui` always stop at a bad entry.
     #[arg(long)]
     pub fail_fast: bool,
     #[command(flatten)]

@@ -1755,3 +1755,4 @@ async fn fires_http_403_client_cert() {
     })
     .await
 }
+include!("findings_routes.rs");

@@ -136,6 +136,8 @@ struct PolicyOutcome {
     identity_checks: Vec<Value>,
     unevaluable: Vec<Value>,
     authentication_certificates: Vec<Value>,
+    #[serde(default)]
+    backend_routing: Option<Value>,
     notes: Vec<String>,
 }
 

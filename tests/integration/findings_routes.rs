@@ -1,0 +1,141 @@
+// Included into findings.rs (so the tests are `findings::fires_<id>` for the meta-test): issue 12,
+// which client certificate the gateway presents to a backend, from --policy's routing and the
+// backends export (the rule is written out in docs/findings.md, azure-backend-cert-not-routed).
+
+/// An inspect run with `inbound` as the policy's inbound section and the lab backends export, whose
+/// entity `lab-ok` (https://ok.backend.lab.test/) holds the certificate `gateway-outbound`.
+fn routed_run(inbound: &str) -> TargetRun {
+    let dir = Dir::new();
+    let pki = LabPki::generate().expect("pki");
+    let lab = pki.write_material(&dir.path("lab")).expect("material");
+    let policy = format!(
+        "<policies><inbound>{inbound}</inbound><backend><forward-request /></backend><outbound /><on-error /></policies>"
+    );
+    let policy = s(&dir.write("api-policy.xml", policy));
+    let azure = vec![azure_fixture(&dir, "backends.json", &pki), azure_fixture(&dir, "certificates.json", &pki)];
+    inspect(
+        &[&lab.client_good.cert, &lab.client_good.key],
+        Role::Client,
+        MaterialRefs { azure, policy: Some(policy), ..refs() },
+    )
+}
+
+#[test]
+fn fires_azure_backend_cert_not_routed() {
+    // Routed by URL: the entity with that URL holds a certificate, and it is not used.
+    let run = routed_run(r#"<set-backend-service base-url="https://ok.backend.lab.test/" />"#);
+    let f = fires(&run, "azure-backend-cert-not-routed", Severity::Warning, Symptom::BadGateway502);
+    quotes(f, "backend lab-ok (https://ok.backend.lab.test/): credentials.certificateIds [gateway-outbound]");
+    quotes(f, "inbound/set-backend-service[1]: <set-backend-service base-url=\"https://ok.backend.lab.test/\">");
+    quotes(f, "no <set-backend-service backend-id=\"lab-ok\"> and no <authentication-certificate> in the inbound section");
+    assert!(f.fix[0].contains("<set-backend-service backend-id=\"lab-ok\" />"), "{:?}", f.fix);
+    assert!(!f.evidence.iter().any(|e| e.starts_with("unknown:")), "the file decides it: {:?}", f.evidence);
+
+    // <base/> before the route: a parent's authentication-certificate is possible, its routing is not.
+    let run = routed_run(r#"<base /><set-backend-service base-url="https://ok.backend.lab.test/" />"#);
+    let f = fires(&run, "azure-backend-cert-not-routed", Severity::Warning, Symptom::BadGateway502);
+    assert!(f.evidence.iter().any(|e| e.starts_with("unknown: <base/> in the inbound section")), "{:?}", f.evidence);
+
+    // <base/> after the route: the parent scope may choose the backend, so it is not certain.
+    let run = routed_run(r#"<set-backend-service base-url="https://ok.backend.lab.test/" /><base />"#);
+    let f = fires(&run, "azure-backend-cert-not-routed", Severity::Info, Symptom::BadGateway502);
+    assert!(f.cause.contains("likely but not certain"), "{}", f.cause);
+
+    // Routed through the entity by id, or a certificate presented by policy: nothing to say.
+    absent(&routed_run(r#"<set-backend-service backend-id="lab-ok" />"#), "azure-backend-cert-not-routed");
+    absent(&routed_run(r#"<set-backend-service backend-id="LAB-OK" />"#), "azure-backend-cert-not-routed");
+    absent(
+        &routed_run(
+            r#"<set-backend-service base-url="https://ok.backend.lab.test/" /><authentication-certificate certificate-id="gateway-outbound" />"#,
+        ),
+        "azure-backend-cert-not-routed",
+    );
+    // A base-url to some other host says nothing about lab-ok.
+    absent(
+        &routed_run(r#"<set-backend-service base-url="https://elsewhere.example/" />"#),
+        "azure-backend-cert-not-routed",
+    );
+}
+
+#[test]
+fn routing_is_read_from_the_policy_with_branches_and_expressions() {
+    let run = routed_run(
+        r#"<base /><choose><when condition="@(context.Request.Headers.ContainsKey(&quot;x&quot;))"><set-backend-service backend-id="lab-ok" /></when></choose><set-backend-service backend-id="@(context.Variables.GetValueOrDefault&lt;string&gt;(&quot;b&quot;))" />"#,
+    );
+    let routing = &run.policy.as_ref().expect("policy evaluated").outcome.backend_routing;
+    assert_eq!(routing.routes.len(), 2, "{routing:?}");
+    assert_eq!(routing.routes[0].path, "inbound/choose[1]/when[1]/set-backend-service[1]");
+    assert!(routing.routes[0].conditional);
+    assert_eq!(routing.routes[0].literal_backend_id(), Some("lab-ok"));
+    assert!(routing.routes[1].backend_id_is_expression());
+    assert!(!routing.routes[1].conditional);
+    // The unconditional route comes after <base/>: this document has the last word on the backend.
+    assert!(!routing.parent_may_route);
+    assert!(routing.inbound_inherits);
+}
+
+/// The outbound lab backend `ok` requires a client certificate; the probe sends none.
+async fn outbound_with_policy(env: &LabEnv, inbound: &str) -> TargetRun {
+    let policy = env.write_policy(
+        &format!("p{}.xml", inbound.len()),
+        &format!("<policies><inbound>{inbound}</inbound><backend><forward-request /></backend></policies>"),
+    );
+    let azure = vec![env.azure("backends.json"), env.azure("certificates.json")];
+    probe(env.outbound("ok"), MaterialRefs { azure, policy: Some(policy), ..env.trusting() }).await
+}
+
+#[tokio::test]
+async fn backend_requires_client_cert_fix_follows_the_routing() {
+    bounded(async {
+        let env = LabEnv::start().await;
+
+        // No route through the entity: the fix never says "set certificateIds"; it names the route
+        // to the entity that already holds the certificate, and the unused certificate is a finding.
+        let run = outbound_with_policy(&env, "").await;
+        let f = fires(&run, "backend-requires-client-cert", Severity::Error, Symptom::BadGateway502);
+        quotes(f, "backend entity for https://ok.backend.lab.test:443: lab-ok (credentials.certificateIds [gateway-outbound])");
+        assert!(f.fix[0].starts_with("Present the certificate with <authentication-certificate"), "{:?}", f.fix);
+        assert!(f.fix[1].contains("<set-backend-service backend-id=\"lab-ok\"/>"), "{:?}", f.fix);
+        assert!(!f.fix.iter().any(|x| x.contains("credentials.certificateIds) and route")), "{:?}", f.fix);
+        assert!(f.related.contains(&FindingId::AzureBackendCertNotRouted), "{:?}", f.related);
+        let nr = fires(&run, "azure-backend-cert-not-routed", Severity::Warning, Symptom::BadGateway502);
+        quotes(nr, "calls to it: outbound probe of ok.backend.lab.test:443");
+        // The session records what was read from the policy, in the documented shape.
+        let saved = serde_json::to_value(&run).expect("target run serializes");
+        assert_eq!(saved["outbound_policy"]["routing"]["routes"], serde_json::json!([]));
+        target_run_is_valid(&saved);
+
+        // Routed through lab-ok: its certificate is what the gateway presents; probe with it.
+        let run = outbound_with_policy(&env, r#"<set-backend-service backend-id="lab-ok" />"#).await;
+        let f = fires(&run, "backend-requires-client-cert", Severity::Error, Symptom::BadGateway502);
+        quotes(f, "backend lab-ok: credentials.certificateIds [gateway-outbound]");
+        assert!(f.fix[0].starts_with("Requests routed through lab-ok present its credentials.certificateIds [gateway-outbound]"), "{:?}", f.fix);
+        absent(&run, "azure-backend-cert-not-routed");
+
+        // Routed through an entity the export does not have: said to be unknown, not guessed.
+        let run = outbound_with_policy(&env, r#"<set-backend-service backend-id="orders-v2" />"#).await;
+        let f = fires(&run, "backend-requires-client-cert", Severity::Error, Symptom::BadGateway502);
+        quotes(f, "unknown: the credentials of backend orders-v2, which the policy routes through, are not in the exports given");
+
+        // An authentication-certificate: the gateway presents that one; probe with it.
+        let run =
+            outbound_with_policy(&env, r#"<authentication-certificate certificate-id="gateway-outbound" />"#).await;
+        let f = fires(&run, "backend-requires-client-cert", Severity::Error, Symptom::BadGateway502);
+        quotes(f, "<authentication-certificate certificate-id=\"gateway-outbound\"> presents a certificate on every request it covers");
+        assert!(f.fix[0].contains("probe again with that certificate"), "{:?}", f.fix);
+        env.lab.shutdown().await;
+    })
+    .await
+}
+
+fn target_run_is_valid(doc: &serde_json::Value) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/report-schema.json");
+    let mut schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("schema")).expect("schema is JSON");
+    let top = schema.as_object_mut().expect("object");
+    top.remove("oneOf");
+    top.insert("$ref".into(), serde_json::Value::String("#/$defs/target_run".into()));
+    let v = jsonschema::draft202012::new(&schema).expect("valid JSON Schema");
+    let errors: Vec<String> = v.iter_errors(doc).take(5).map(|e| format!("{e} at {}", e.instance_path())).collect();
+    assert!(errors.is_empty(), "target run does not match $defs/target_run: {errors:#?}");
+}

@@ -290,6 +290,7 @@ pub fn diagnose(obs: &Observations) -> Vec<Finding> {
             seen,
             auth_certs: obs.policy.map(|p| p.outcome.authentication_certificates.as_slice()),
             now: s.now,
+            expiring_days: s.expiring_days,
         };
         azure_rules::azure_findings(az, &cx, &mut out);
     }

@@ -22,6 +22,7 @@ mod headers_shape;
 mod hostile;
 mod http_cert_rules;
 mod json_escape;
+mod kv_messages;
 mod lab;
 pub mod late_auth;
 mod listen;

@@ -38,6 +38,7 @@ mod probe_peers;
 mod redact_cut;
 mod report;
 mod revocation;
+mod san_names;
 mod session;
 mod sweep;
 mod tui;

@@ -153,6 +153,7 @@ pub fn azure_findings(az: &AzureConfig, cx: &AzureContext<'_>, out: &mut Vec<Fin
             push(out, &sources, f);
         }
     }
+    super::azure_more::backend_thumbprint_refs(az, &sources, out);
     if let Some(auth_certs) = cx.auth_certs {
         super::azure_more::auth_cert_refs(az, auth_certs, &sources, out);
     }

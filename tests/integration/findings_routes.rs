@@ -139,3 +139,19 @@ fn target_run_is_valid(doc: &serde_json::Value) {
     let errors: Vec<String> = v.iter_errors(doc).take(5).map(|e| format!("{e} at {}", e.instance_path())).collect();
     assert!(errors.is_empty(), "target run does not match $defs/target_run: {errors:#?}");
 }
+
+#[test]
+fn kv_certificate_named_by_thumbprint_on_a_backend_entity() {
+    // credentials.certificate (thumbprints) naming today's version of a Key Vault certificate.
+    let run = kv_run(&["service.json", "certificates.json", "backend-thumbprint.json"]);
+    let f = fires(&run, "azure-kv-cert-by-thumbprint", Severity::Warning, Symptom::BadGateway502);
+    let pki_tp = f.evidence[0].clone();
+    assert!(pki_tp.starts_with("backend lab-ok: credentials.certificate ["), "{:?}", f.evidence);
+    quotes(f, "certificate gateway-outbound: keyVault.secretIdentifier https://kv-lab.vault.azure.net/secrets/gateway-outbound");
+    assert_eq!(
+        f.fix,
+        vec!["Name it by id instead: credentials.certificateIds [\"/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-lab/providers/Microsoft.ApiManagement/service/lab-apim/certificates/gateway-outbound\"], and drop the thumbprint from credentials.certificate.".to_string()]
+    );
+    // By id: nothing to say.
+    absent(&kv_run(&["service.json", "certificates.json", "backends.json"]), "azure-kv-cert-by-thumbprint");
+}

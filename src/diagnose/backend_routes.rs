@@ -22,18 +22,30 @@ pub(super) struct PolicyView<'a> {
     pub routing: &'a BackendRouting,
     /// `<authentication-certificate>` elements of the inbound section, inline bodies included.
     pub auth_certs: Vec<&'a AuthCertRef>,
+    /// Those elsewhere: the policy is documented for the inbound section only, so they are not counted.
+    pub misplaced: Vec<&'a AuthCertRef>,
 }
 
 impl<'a> PolicyView<'a> {
     pub fn of(source: &'a str, outcome: &'a PolicyOutcome) -> Self {
-        let auth_certs =
-            outcome.authentication_certificates.iter().filter(|a| a.path.starts_with("inbound/")).collect();
-        PolicyView { source, routing: &outcome.backend_routing, auth_certs }
+        Self::new(source, &outcome.backend_routing, &outcome.authentication_certificates)
     }
 
     pub fn outbound(p: &'a crate::policy::OutboundPolicy) -> Self {
-        let auth_certs = p.authentication_certificates.iter().filter(|a| a.path.starts_with("inbound/")).collect();
-        PolicyView { source: &p.source, routing: &p.routing, auth_certs }
+        Self::new(&p.source, &p.routing, &p.authentication_certificates)
+    }
+
+    fn new(source: &'a str, routing: &'a BackendRouting, all: &'a [AuthCertRef]) -> Self {
+        let (auth_certs, misplaced) = all.iter().partition(|a| a.path.starts_with("inbound/"));
+        PolicyView { source, routing, auth_certs, misplaced }
+    }
+
+    /// Evidence lines for `<authentication-certificate>` elements outside the inbound section.
+    fn misplaced_lines(&self) -> Vec<String> {
+        self.misplaced
+            .iter()
+            .map(|a| format!("{}: {}: <authentication-certificate> outside the inbound section, the only one it is documented for: not counted", self.source, a.path))
+            .collect()
     }
 }
 
@@ -129,6 +141,7 @@ fn explain(
         return (ev, fix, false);
     };
 
+    ev.extend(pv.misplaced_lines());
     if !pv.auth_certs.is_empty() {
         for a in &pv.auth_certs {
             ev.push(format!(
@@ -250,6 +263,7 @@ pub(super) fn not_routed(
         if expr {
             f.evidence.push("unknown: a backend-id is a policy expression, decided per request".into());
         }
+        f.evidence.extend(pv.misplaced_lines());
         f.cause = if unknown {
             format!("The certificate on backend {} is presented only on requests routed through it with <set-backend-service backend-id=\"{}\">. The policy given does not do so; whether a parent scope or an expression does is not in the files, so this is likely but not certain.", b.id, b.id)
         } else {

@@ -288,7 +288,10 @@ pub fn diagnose(obs: &Observations) -> Vec<Finding> {
             probes: obs.probes,
             client_chain: &chain,
             seen,
-            auth_certs: obs.policy.map(|p| p.outcome.authentication_certificates.as_slice()),
+            auth_certs: obs
+                .policy
+                .map(|p| p.outcome.authentication_certificates.as_slice())
+                .or_else(|| obs.outbound_policy.map(|p| p.authentication_certificates.as_slice())),
             now: s.now,
             expiring_days: s.expiring_days,
         };

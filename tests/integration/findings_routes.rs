@@ -5,11 +5,15 @@
 /// An inspect run with `inbound` as the policy's inbound section and the lab backends export, whose
 /// entity `lab-ok` (https://ok.backend.lab.test/) holds the certificate `gateway-outbound`.
 fn routed_run(inbound: &str) -> TargetRun {
+    routed_run_with(inbound, "<forward-request />")
+}
+
+fn routed_run_with(inbound: &str, backend: &str) -> TargetRun {
     let dir = Dir::new();
     let pki = LabPki::generate().expect("pki");
     let lab = pki.write_material(&dir.path("lab")).expect("material");
     let policy = format!(
-        "<policies><inbound>{inbound}</inbound><backend><forward-request /></backend><outbound /><on-error /></policies>"
+        "<policies><inbound>{inbound}</inbound><backend>{backend}</backend><outbound /><on-error /></policies>"
     );
     let policy = s(&dir.write("api-policy.xml", policy));
     let azure = vec![azure_fixture(&dir, "backends.json", &pki), azure_fixture(&dir, "certificates.json", &pki)];
@@ -50,6 +54,13 @@ fn fires_azure_backend_cert_not_routed() {
         ),
         "azure-backend-cert-not-routed",
     );
+    // An authentication-certificate outside the inbound section is not counted, and said so.
+    let run = routed_run_with(
+        r#"<set-backend-service base-url="https://ok.backend.lab.test/" />"#,
+        r#"<authentication-certificate certificate-id="gateway-outbound" /><forward-request />"#,
+    );
+    let f = fires(&run, "azure-backend-cert-not-routed", Severity::Warning, Symptom::BadGateway502);
+    quotes(f, "backend/authentication-certificate[1]: <authentication-certificate> outside the inbound section");
     // A base-url to some other host says nothing about lab-ok.
     absent(
         &routed_run(r#"<set-backend-service base-url="https://elsewhere.example/" />"#),

@@ -320,7 +320,7 @@ pub enum ElementOutcome {
         failures: Vec<ValidationFailure>,
         ignored: bool,
     },
-    /// `authentication-certificate`: noted for the backend call.
+    /// `authentication-certificate` or `set-backend-service`: noted for the backend call.
     Recorded,
     /// An element this tool does not evaluate.
     Skipped,

@@ -115,6 +115,13 @@ async fn backend_requires_client_cert_fix_follows_the_routing() {
         let saved = serde_json::to_value(&run).expect("target run serializes");
         assert_eq!(saved["outbound_policy"]["routing"]["routes"], serde_json::json!([]));
         target_run_is_valid(&saved);
+        // And the JSON report carries it with the target's evaluation.
+        let session = mtls_doctor::session::Session::new(vec![run.clone()]);
+        let report: serde_json::Value =
+            serde_json::from_str(&mtls_doctor::report::to_json(&mtls_doctor::report::ProbeReport::from_session(&session)))
+                .expect("report is JSON");
+        assert_eq!(report["evaluations"][0]["outbound_policy"]["source"], saved["outbound_policy"]["source"]);
+        crate::report::assert_valid("probe_report", "outbound probe report with --policy", &report);
 
         // Routed through lab-ok: its certificate is what the gateway presents; probe with it.
         let run = outbound_with_policy(&env, r#"<set-backend-service backend-id="lab-ok" />"#).await;

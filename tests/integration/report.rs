@@ -333,6 +333,8 @@ struct Evaluation {
     client_verify: Option<ClientVerify>,
     #[serde(default)]
     azure: Option<serde_json::Value>,
+    #[serde(default)]
+    outbound_policy: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -171,7 +171,7 @@ fn explain(
         ev.push(format!("{}: {}: <set-backend-service {target}>{when}", pv.source, r.path));
     }
     if pv.routing.parent_may_route {
-        ev.push(format!("unknown: a <base/> runs after this policy's last unconditional <set-backend-service> (or there is none), so a parent scope's policy may choose the backend; it is not in {}", pv.source));
+        ev.push(format!("unknown: a <base/> runs the parent scopes' policies and no unconditional <set-backend-service backend-id> of this policy follows it (a base-url cannot override a parent's backend-id), so a parent scope may choose the backend; it is not in {}", pv.source));
     }
     let expr = !pv.routing.expression_routes().is_empty();
     if expr {
@@ -234,11 +234,15 @@ pub(super) fn not_routed(
     let by_probe = probes.iter().filter(|p| p.role == ProbeRole::Outbound).filter_map(|p| {
         az.backend_for_url(&url_of(p)).map(|b| (b, format!("outbound probe of {}:{}", p.target.host, p.target.port)))
     });
-    let by_url = pv.routing.routes.iter().filter(|r| r.backend_id.is_none()).filter_map(|r| {
-        let base = r.base_url.as_deref()?;
-        az.backend_for_url(base)
-            .map(|b| (b, format!("{}: {}: <set-backend-service base-url=\"{base}\">", pv.source, r.path)))
-    });
+    // A base-url route counts unless a later unconditional route replaces it.
+    let routes = &pv.routing.routes;
+    let effective = |i: usize| !routes[i + 1..].iter().any(|later| !later.conditional);
+    let by_url =
+        routes.iter().enumerate().filter(|(i, r)| r.backend_id.is_none() && effective(*i)).filter_map(|(_, r)| {
+            let base = r.base_url.as_deref()?;
+            az.backend_for_url(base)
+                .map(|b| (b, format!("{}: {}: <set-backend-service base-url=\"{base}\">", pv.source, r.path)))
+        });
     for (b, why) in by_probe.chain(by_url).collect::<Vec<_>>() {
         let Some(creds) = credentials(b) else { continue };
         if seen.contains(&b.id.as_str()) || !pv.routing.routes_to(&b.id).is_empty() {
@@ -256,7 +260,7 @@ pub(super) fn not_routed(
         let expr = !pv.routing.expression_routes().is_empty();
         let unknown = expr || pv.routing.parent_may_route;
         if pv.routing.parent_may_route {
-            f.evidence.push(format!("unknown: a <base/> runs after the last unconditional <set-backend-service> (or there is none): the parent scopes' policies (product, global) are not in {} and may route through {}", pv.source, b.id));
+            f.evidence.push(format!("unknown: a <base/> runs the parent scopes' policies (product, global), which are not in {} and may route through {} by backend-id; this policy's own routes cannot override that (a base-url never overrides a parent's backend-id)", pv.source, b.id));
         } else if pv.routing.inbound_inherits {
             f.evidence.push(format!("unknown: <base/> in the inbound section runs the parent scopes' policies, not in {}; one could present a certificate with <authentication-certificate>, but none can make this policy's route use {}", pv.source, b.id));
         }

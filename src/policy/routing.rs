@@ -24,8 +24,9 @@ pub struct SetBackendService {
 pub struct BackendRouting {
     /// Every `<set-backend-service>` in the inbound and backend sections, in execution order.
     pub routes: Vec<BackendRoute>,
-    /// True when a `<base/>` runs after the last unconditional `<set-backend-service>` (or there is
-    /// none): a parent scope's policy, not in this document, may then decide the backend.
+    /// True when a `<base/>` runs after the last unconditional `<set-backend-service backend-id>` (or
+    /// there is none): a parent scope's policy, not in this document, may then decide the backend. A
+    /// `base-url` route does not count, as it cannot override a parent's `backend-id` route.
     pub parent_may_route: bool,
     /// True when the inbound section has `<base/>`: a parent scope may hold an
     /// `<authentication-certificate>` this document does not show.
@@ -97,7 +98,11 @@ pub(super) fn collect(sections: &[Section]) -> BackendRouting {
                     }
                     ElementKind::SetBackendService(s) => {
                         push(&mut routing, el, s, false);
-                        routing.parent_may_route = false;
+                        // A base-url does not override a parent's backend-id route; only a backend-id
+                        // does (the set-backend-service page's usage notes, MicrosoftDocs/azure-docs#97440).
+                        if s.backend_id.is_some() {
+                            routing.parent_may_route = false;
+                        }
                     }
                     ElementKind::Choose(_) => nested(&mut routing, el),
                     _ => {}

@@ -35,15 +35,33 @@ fn fires_azure_backend_cert_not_routed() {
     assert!(f.fix[0].contains("<set-backend-service backend-id=\"lab-ok\" />"), "{:?}", f.fix);
     assert!(!f.evidence.iter().any(|e| e.starts_with("unknown:")), "the file decides it: {:?}", f.evidence);
 
-    // <base/> before the route: a parent's authentication-certificate is possible, its routing is not.
-    let run = routed_run(r#"<base /><set-backend-service base-url="https://ok.backend.lab.test/" />"#);
+    // <base/> anywhere with only a base-url route: a parent's backend-id route would win over the
+    // base-url (MicrosoftDocs/azure-docs#97440), so it is not certain.
+    for inbound in [
+        r#"<base /><set-backend-service base-url="https://ok.backend.lab.test/" />"#,
+        r#"<set-backend-service base-url="https://ok.backend.lab.test/" /><base />"#,
+    ] {
+        let run = routed_run(inbound);
+        let f = fires(&run, "azure-backend-cert-not-routed", Severity::Info, Symptom::BadGateway502);
+        assert!(f.cause.contains("likely but not certain"), "{}", f.cause);
+        assert!(f.evidence.iter().any(|e| e.starts_with("unknown: a <base/> runs the parent scopes' policies")), "{:?}", f.evidence);
+    }
+
+    // A base-url replaced by a later route says nothing about lab-ok.
+    absent(
+        &routed_run(
+            r#"<set-backend-service base-url="https://ok.backend.lab.test/" /><set-backend-service backend-id="orders-v2" />"#,
+        ),
+        "azure-backend-cert-not-routed",
+    );
+
+    // <base/> before this policy's own backend-id route, then a branch sending some requests by URL:
+    // the routing is decided here, and only a parent's authentication-certificate is unknown.
+    let run = routed_run(
+        r#"<base /><set-backend-service backend-id="orders-v2" /><choose><when condition="@(context.Request.Method == &quot;POST&quot;)"><set-backend-service base-url="https://ok.backend.lab.test/" /></when></choose>"#,
+    );
     let f = fires(&run, "azure-backend-cert-not-routed", Severity::Warning, Symptom::BadGateway502);
     assert!(f.evidence.iter().any(|e| e.starts_with("unknown: <base/> in the inbound section")), "{:?}", f.evidence);
-
-    // <base/> after the route: the parent scope may choose the backend, so it is not certain.
-    let run = routed_run(r#"<set-backend-service base-url="https://ok.backend.lab.test/" /><base />"#);
-    let f = fires(&run, "azure-backend-cert-not-routed", Severity::Info, Symptom::BadGateway502);
-    assert!(f.cause.contains("likely but not certain"), "{}", f.cause);
 
     // Routed through the entity by id, or a certificate presented by policy: nothing to say.
     absent(&routed_run(r#"<set-backend-service backend-id="lab-ok" />"#), "azure-backend-cert-not-routed");

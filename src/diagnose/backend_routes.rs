@@ -195,6 +195,12 @@ fn explain(
             },
             None => {
                 ev.push(format!("unknown: the credentials of backend {id}, which the policy routes through, are not in the exports given"));
+                if let Some(a) = az.filter(|a| !a.backends.is_empty()) {
+                    // The management API refuses such a policy ("Backend with id '…' could not be
+                    // found", quoted in MicrosoftDocs/azure-docs#48421 and Azure/apiops#56).
+                    let known: Vec<&str> = a.backends.iter().map(|b| b.id.as_str()).collect();
+                    ev.push(format!("{id} is not among the backends exported ({}): the service refuses to save a policy naming a backend it does not have, so the export is partial or from another service", known.join(", ")));
+                }
                 fix.push(format!("Export the backends (az rest --method get --url \".../service/NAME/backends?api-version=2022-08-01\") and give them with --azure to see whether {id} has a client certificate; or present one with <authentication-certificate certificate-id=\"…\"/> in the inbound section."));
             }
         }

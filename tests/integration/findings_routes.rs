@@ -152,6 +152,7 @@ async fn backend_requires_client_cert_fix_follows_the_routing() {
         let run = outbound_with_policy(&env, r#"<set-backend-service backend-id="orders-v2" />"#).await;
         let f = fires(&run, "backend-requires-client-cert", Severity::Error, Symptom::BadGateway502);
         quotes(f, "unknown: the credentials of backend orders-v2, which the policy routes through, are not in the exports given");
+        quotes(f, "orders-v2 is not among the backends exported (lab-ok)");
 
         // An authentication-certificate: the gateway presents that one; probe with it.
         let run =

@@ -96,7 +96,8 @@ pub(super) fn refine_backend_fix(
             .iter_mut()
             .filter(|f| f.id == FindingId::BackendRequiresClientCert && f.subject.as_deref() == Some(subject.as_str()))
         {
-            let (evidence, fix, not_routed) = explain(az, entity, policy, &url_of(p));
+            let sent = p.client_chain.first().filter(|_| p.client_cert_sent).map(|c| c.thumbprint_sha1.as_str());
+            let (evidence, fix, not_routed) = explain(az, entity, policy, &url_of(p), sent);
             f.evidence.extend(evidence);
             let keep_kv = "Reference Key Vault certificates by certificate-id, not thumbprint: a rotation changes the thumbprint.";
             f.fix = fix;
@@ -114,9 +115,18 @@ fn explain(
     entity: Option<&ApimBackend>,
     policy: Option<&PolicyView<'_>>,
     url: &str,
+    sent: Option<&str>,
 ) -> (Vec<String>, Vec<String>, bool) {
     let mut ev = Vec::new();
     let mut fix = Vec::new();
+    // What to do about the certificate the gateway would present, depending on whether this probe
+    // sent one (and the backend took it) or none.
+    let compare = |what: &str| {
+        match sent {
+        Some(tp) => format!("{what}; this probe's certificate (Thumbprint {tp}) works, so check that it is the same certificate (its thumbprint in the certificates export) and that it fetches from Key Vault."),
+        None => format!("{what}, and this probe sent none: probe again with that certificate (--pfx FILE) to see whether the backend accepts it."),
+    }
+    };
     match entity {
         Some(b) => ev.push(format!(
             "backend entity for {url}: {} ({})",
@@ -151,7 +161,7 @@ fn explain(
                 auth_cert_label(a)
             ));
         }
-        fix.push(format!("The policy in {} presents a certificate, and this probe sent none: probe again with that certificate (--pfx FILE) to see whether the backend accepts it.", pv.source));
+        fix.push(compare(&format!("The policy in {} presents a certificate", pv.source)));
         fix.push("If the gateway still answers 502, check that the certificate exists and fetches from Key Vault: give the certificates export with --azure (azure-auth-cert-not-found, kv-sync-failed).".into());
         return (ev, fix, false);
     }
@@ -184,7 +194,7 @@ fn explain(
             Some(b) => match credentials(b) {
                 Some(creds) => {
                     ev.push(format!("backend {}: {creds}", b.id));
-                    fix.push(format!("Requests routed through {} present its {creds}, and this probe sent none: probe again with that certificate (--pfx FILE) to see whether the backend accepts it, and check its Key Vault status (kv-* findings).", b.id));
+                    fix.push(compare(&format!("Requests routed through {} present its {creds}", b.id)));
                     if !b.url.is_empty() && az.and_then(|a| a.backend_for_url(url)).is_some_and(|e| e.id != b.id) {
                         fix.push(format!("{} has the URL {}, not this backend's: check that the policy routes to the entity you meant.", b.id, b.url));
                     }

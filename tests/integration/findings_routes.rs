@@ -148,6 +148,19 @@ async fn backend_requires_client_cert_fix_follows_the_routing() {
         assert!(f.fix[0].starts_with("Requests routed through lab-ok present its credentials.certificateIds [gateway-outbound]"), "{:?}", f.fix);
         absent(&run, "azure-backend-cert-not-routed");
 
+        // The same with the gateway's certificate given: it works, so the question is whether the
+        // entity's certificate is this one.
+        let policy = env.write_policy(
+            "routed-with-cert.xml",
+            r#"<policies><inbound><set-backend-service backend-id="lab-ok" /></inbound><backend><forward-request /></backend></policies>"#,
+        );
+        let azure = vec![env.azure("backends.json"), env.azure("certificates.json")];
+        let material = MaterialRefs { azure, policy: Some(policy), ..env.client(&env.files.gateway_outbound) };
+        let run = probe(env.outbound("ok"), material).await;
+        let f = fires(&run, "backend-requires-client-cert", Severity::Info, Symptom::BadGateway502);
+        assert!(f.fix[0].contains("; this probe's certificate (Thumbprint "), "{:?}", f.fix);
+        assert!(!f.fix.iter().any(|x| x.contains("this probe sent none")), "{:?}", f.fix);
+
         // Routed through an entity the export does not have: said to be unknown, not guessed.
         let run = outbound_with_policy(&env, r#"<set-backend-service backend-id="orders-v2" />"#).await;
         let f = fires(&run, "backend-requires-client-cert", Severity::Error, Symptom::BadGateway502);

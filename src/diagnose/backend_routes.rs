@@ -109,6 +109,31 @@ pub(super) fn refine_backend_fix(
     }
 }
 
+/// What to do about the certificate the gateway would present (`what`, certificate ids `ids`),
+/// depending on whether this probe sent one that the backend took (`sent`, its thumbprint) or none.
+/// With the certificates export the thumbprints are compared rather than the user asked to.
+fn present_fix(az: Option<&AzureConfig>, sent: Option<&str>, what: &str, ids: &[&str], ev: &mut Vec<String>) -> String {
+    let Some(tp) = sent else {
+        return format!("{what}, and this probe sent none: probe again with that certificate (--pfx FILE) to see whether the backend accepts it.");
+    };
+    let known: Vec<(&str, &str)> = ids
+        .iter()
+        .filter_map(|id| az?.certificate(id).and_then(|c| c.thumbprint.as_deref().map(|t| (c.id.as_str(), t))))
+        .collect();
+    if let Some((id, _)) =
+        known.iter().find(|(_, t)| crate::cert::normalize_thumbprint(t) == crate::cert::normalize_thumbprint(tp))
+    {
+        ev.push(format!("certificate {id} in the export has this probe's thumbprint {tp}"));
+        return format!("{what}: that is {id}, the certificate that works here. If the gateway still answers 502, look at what it does differently: the Key Vault status (kv-* findings), and the backend's name and chain as the gateway checks them.");
+    }
+    if !known.is_empty() {
+        let list: Vec<String> = known.iter().map(|(id, t)| format!("{id} {t}")).collect();
+        ev.push(format!("certificates the gateway would present: {}; this probe's: {tp}", list.join(", ")));
+        return format!("{what}, which is not the certificate that works here (Thumbprint {tp}): present that one instead, or have the backend trust the one configured.");
+    }
+    format!("{what}; this probe's certificate (Thumbprint {tp}) works, so check that it is the same one (its thumbprint in the certificates export) and that it fetches from Key Vault.")
+}
+
 /// Evidence lines, fix steps, and whether an entity's certificate sits unused.
 fn explain(
     az: Option<&AzureConfig>,
@@ -119,14 +144,6 @@ fn explain(
 ) -> (Vec<String>, Vec<String>, bool) {
     let mut ev = Vec::new();
     let mut fix = Vec::new();
-    // What to do about the certificate the gateway would present, depending on whether this probe
-    // sent one (and the backend took it) or none.
-    let compare = |what: &str| {
-        match sent {
-        Some(tp) => format!("{what}; this probe's certificate (Thumbprint {tp}) works, so check that it is the same certificate (its thumbprint in the certificates export) and that it fetches from Key Vault."),
-        None => format!("{what}, and this probe sent none: probe again with that certificate (--pfx FILE) to see whether the backend accepts it."),
-    }
-    };
     match entity {
         Some(b) => ev.push(format!(
             "backend entity for {url}: {} ({})",
@@ -161,7 +178,8 @@ fn explain(
                 auth_cert_label(a)
             ));
         }
-        fix.push(compare(&format!("The policy in {} presents a certificate", pv.source)));
+        let ids: Vec<&str> = pv.auth_certs.iter().filter_map(|a| a.certificate_id.as_deref()).collect();
+        fix.push(present_fix(az, sent, &format!("The policy in {} presents a certificate", pv.source), &ids, &mut ev));
         fix.push("If the gateway still answers 502, check that the certificate exists and fetches from Key Vault: give the certificates export with --azure (azure-auth-cert-not-found, kv-sync-failed).".into());
         return (ev, fix, false);
     }
@@ -194,7 +212,9 @@ fn explain(
             Some(b) => match credentials(b) {
                 Some(creds) => {
                     ev.push(format!("backend {}: {creds}", b.id));
-                    fix.push(compare(&format!("Requests routed through {} present its {creds}", b.id)));
+                    let ids: Vec<&str> = b.client_certificate_ids.iter().map(String::as_str).collect();
+                    let what = format!("Requests routed through {} present its {creds}", b.id);
+                    fix.push(present_fix(az, sent, &what, &ids, &mut ev));
                     if !b.url.is_empty() && az.and_then(|a| a.backend_for_url(url)).is_some_and(|e| e.id != b.id) {
                         fix.push(format!("{} has the URL {}, not this backend's: check that the policy routes to the entity you meant.", b.id, b.url));
                     }

@@ -158,7 +158,9 @@ async fn backend_requires_client_cert_fix_follows_the_routing() {
         let material = MaterialRefs { azure, policy: Some(policy), ..env.client(&env.files.gateway_outbound) };
         let run = probe(env.outbound("ok"), material).await;
         let f = fires(&run, "backend-requires-client-cert", Severity::Info, Symptom::BadGateway502);
-        assert!(f.fix[0].contains("; this probe's certificate (Thumbprint "), "{:?}", f.fix);
+        // The certificates export has the entity's certificate: the thumbprints are compared.
+        assert!(f.fix[0].contains(": that is gateway-outbound, the certificate that works here"), "{:?}", f.fix);
+        quotes(f, "certificate gateway-outbound in the export has this probe's thumbprint");
         assert!(!f.fix.iter().any(|x| x.contains("this probe sent none")), "{:?}", f.fix);
 
         // Routed through an entity the export does not have: said to be unknown, not guessed.

@@ -101,6 +101,15 @@ fn routing_is_read_from_the_policy_with_branches_and_expressions() {
     // The unconditional route comes after <base/>: this document has the last word on the backend.
     assert!(!routing.parent_may_route);
     assert!(routing.inbound_inherits);
+    // The JSON report carries the routes in the documented shape.
+    let report: serde_json::Value =
+        serde_json::from_str(&mtls_doctor::report::to_json(&mtls_doctor::report::InspectReport::from_target(&run)))
+            .expect("report is JSON");
+    assert_eq!(
+        report["policy"]["outcome"]["backend_routing"]["routes"][0]["path"],
+        "inbound/choose[1]/when[1]/set-backend-service[1]"
+    );
+    crate::report::assert_valid("inspect_report", "inspect report with routes", &report);
 }
 
 /// The outbound lab backend `ok` requires a client certificate; the probe sends none.

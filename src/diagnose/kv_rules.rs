@@ -172,7 +172,17 @@ fn sync_failed(az: &AzureConfig, c: &ApimCertificate, kv: &KeyVaultRef, sources:
             format!("Let the gateway through the vault firewall: enable \"Allow trusted Microsoft services to bypass this firewall\" (az keyvault update --name {vault} --bypass AzureServices; only the system-assigned identity is trusted), or add the service's outbound public IP addresses (publicIPAddresses in az apim show) to the vault's allowed networks."),
             "In a virtual network: give the APIM subnet the Microsoft.KeyVault service endpoint, or a private endpoint and private DNS zone the gateway resolves.".into(),
         ],
-        KvFailure::NotFound => vec![format!("Check the name in {} against the vault (az keyvault secret list --vault-name {vault}); a deleted secret must be recovered or re-created.", kv.secret_identifier)],
+        KvFailure::NotFound => {
+            let name = kv.secret_name().unwrap_or_else(|| "NAME".into());
+            let mut steps = vec![format!("Check the name in {} against the vault (az keyvault secret list --vault-name {vault}).", kv.secret_identifier)];
+            // Key Vault's not-found text mentions recovery when soft-delete may hold the secret.
+            if st.message.as_deref().is_some_and(|m| m.to_ascii_lowercase().contains("recover")) {
+                steps.push(format!("If it was deleted, recover it while soft-delete keeps it: az keyvault certificate list-deleted --vault-name {vault}, then az keyvault certificate recover --vault-name {vault} --name {name} (az keyvault secret recover for a secret that is not a certificate's); otherwise re-create it."));
+            } else {
+                steps.push("A deleted secret must be recovered (soft-delete) or re-created.".into());
+            }
+            steps
+        }
         KvFailure::Disabled => vec![format!("Enable the secret (or a newer version): az keyvault secret set-attributes --vault-name {vault} --name NAME --enabled true")],
         KvFailure::IdentityRefused => vec![
             format!("If the vault uses RBAC: az role assignment create --role \"Key Vault Secrets User\" --assignee-object-id {principal} --assignee-principal-type ServicePrincipal --scope \"{scope}\""),

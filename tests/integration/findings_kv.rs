@@ -81,3 +81,16 @@ fn kv_rotation_pending_without_the_newer_certificate_in_sight() {
     absent(&stale_kv_run(now - time::Duration::hours(9), now + time::Duration::days(200), false), "kv-rotation-pending");
     absent(&stale_kv_run(now - time::Duration::hours(9), now + time::Duration::days(5), true), "kv-rotation-pending");
 }
+
+#[test]
+fn kv_sync_failed_not_found_names_the_recovery() {
+    // Key Vault's not-found text (Azure/azure-sdk-for-js#25489) mentions recovering a deleted secret.
+    let run = kv_run(&["service.json", "certificate-sync-notfound.json", "role-assignments.json"]);
+    let f = fires(&run, "kv-sync-failed", Severity::Error, Symptom::KeyVault);
+    assert!(f.cause.contains("does not exist under that name"), "{}", f.cause);
+    assert!(
+        f.fix[1].contains("az keyvault certificate recover --vault-name kv-lab --name gateway-outbound"),
+        "{:?}",
+        f.fix
+    );
+}

@@ -151,16 +151,14 @@ fn sync_failed(az: &AzureConfig, c: &ApimCertificate, kv: &KeyVaultRef, sources:
         st.message.clone().unwrap_or_default(),
         st.time_stamp_utc.clone().unwrap_or_default()
     ));
-    let principal = az.service_principal_ids().first().cloned().unwrap_or_else(|| "PRINCIPAL_ID".into());
+    let principal = principal_for(az, kv).unwrap_or_else(|| "PRINCIPAL_ID".into());
     let scope =
         az.vault_resource_id(&vault).unwrap_or_else(|| format!("$(az keyvault show --name {vault} --query id -o tsv)"));
     let address = crate::azure::refused_client_address(st);
     if let Some(ip) = &address {
         f.evidence.push(format!("the vault saw the gateway's request come from {ip}"));
     }
-    if cause == KvFailure::IdentityRefused {
-        narrow_refusal(az, kv, st, &vault, &mut f.evidence);
-    }
+    let rbac_ruled_out = cause == KvFailure::IdentityRefused && narrow_refusal(az, kv, st, &vault, &mut f.evidence);
     f.fix = match cause {
         KvFailure::ForbiddenByRbac => vec![format!("az role assignment create --role \"Key Vault Secrets User\" --assignee-object-id {principal} --assignee-principal-type ServicePrincipal --scope \"{scope}\"")],
         KvFailure::ForbiddenByAccessPolicy => vec![format!("az keyvault set-policy --name {vault} --object-id {principal} --secret-permissions get list")],
@@ -184,11 +182,14 @@ fn sync_failed(az: &AzureConfig, c: &ApimCertificate, kv: &KeyVaultRef, sources:
             steps
         }
         KvFailure::Disabled => vec![format!("Enable the secret (or a newer version): az keyvault secret set-attributes --vault-name {vault} --name NAME --enabled true")],
-        KvFailure::IdentityRefused => vec![
-            format!("If the vault uses RBAC: az role assignment create --role \"Key Vault Secrets User\" --assignee-object-id {principal} --assignee-principal-type ServicePrincipal --scope \"{scope}\""),
-            format!("If it uses access policies: az keyvault set-policy --name {vault} --object-id {principal} --secret-permissions get list"),
-            format!("If its firewall is on: use the system-assigned identity (the only one let through as a trusted service) and az keyvault update --name {vault} --bypass AzureServices, or allow the service's outbound addresses."),
-        ],
+        KvFailure::IdentityRefused => [
+            (!rbac_ruled_out).then(|| format!("If the vault uses RBAC: az role assignment create --role \"Key Vault Secrets User\" --assignee-object-id {principal} --assignee-principal-type ServicePrincipal --scope \"{scope}\"")),
+            Some(format!("If it uses access policies: az keyvault set-policy --name {vault} --object-id {principal} --secret-permissions get list")),
+            Some(format!("If its firewall is on: use the system-assigned identity (the only one let through as a trusted service) and az keyvault update --name {vault} --bypass AzureServices, or allow the service's outbound addresses.")),
+        ]
+        .into_iter()
+        .flatten()
+        .collect(),
         KvFailure::Other => vec!["Fix the access the message names (identity, role, vault firewall).".into()],
     };
     if cause == KvFailure::ForbiddenByRbac {
@@ -333,14 +334,31 @@ fn stale_copy(
     push(out, sources, f);
 }
 
+/// The object id of the identity a reference fetches with: the user-assigned identity whose client
+/// id it names, else the system-assigned one (else the first the service has).
+fn principal_for(az: &AzureConfig, kv: &KeyVaultRef) -> Option<String> {
+    let identity = az.service.as_ref().and_then(|s| s.identity.as_ref());
+    let wanted = kv.identity_client_id.as_deref().map(str::trim).filter(|c| !c.is_empty());
+    if let Some(client) = wanted {
+        // Named by client id: that identity or, if the export does not list it, none.
+        return identity?
+            .user_assigned
+            .iter()
+            .find(|u| u.client_id.as_deref().is_some_and(|c| c.eq_ignore_ascii_case(client)))
+            .and_then(|u| u.principal_id.clone());
+    }
+    identity.and_then(|i| i.principal_id.clone()).or_else(|| az.service_principal_ids().first().cloned())
+}
+
 /// API Management's generic refusal does not name the cause; say what the exports rule in or out.
+/// True when the role export shows the identity may read secrets (RBAC is then not the refusal).
 fn narrow_refusal(
     az: &AzureConfig,
     kv: &KeyVaultRef,
     st: &crate::azure::KeyVaultStatus,
     vault: &str,
     ev: &mut Vec<String>,
-) {
+) -> bool {
     let message = st.message.as_deref().unwrap_or_default().to_ascii_lowercase();
     let user_assigned = kv.identity_client_id.as_deref().is_some_and(|c| !c.trim().is_empty())
         || message.contains("type: userassigned");
@@ -349,16 +367,31 @@ fn narrow_refusal(
     }
     if az.role_assignments.is_empty() {
         ev.push("unknown: no role assignments export given, so whether a role grants the identity secret reads is not known".into());
-        return;
+        return false;
     }
-    let granted = az.service_principal_ids().iter().find_map(|p| az.grants_secret_read(p, vault).cloned());
-    match granted {
-        Some(ra) => ev.push(format!(
-            "role assignments export: {} at {} lets the identity read secrets, so a vault using RBAC would not refuse it for want of a role; left: the access policy (if the vault uses them) or the vault firewall",
-            ra.role_definition_name.clone().unwrap_or_else(|| ra.role_definition_id.clone().unwrap_or_default()),
-            ra.scope
-        )),
-        None => ev.push(format!("role assignments export: no role lets the identity read secrets in {vault} (the cause if the vault uses RBAC; see kv-role-missing)")),
+    let Some(principal) = principal_for(az, kv) else {
+        ev.push(format!(
+            "unknown: the service export lists no identity {}, so whether a role grants it secret reads is not known",
+            kv.identity_client_id
+                .as_deref()
+                .map(|c| format!("with client id {c}"))
+                .unwrap_or_else(|| "object id".into())
+        ));
+        return false;
+    };
+    match az.grants_secret_read(&principal, vault) {
+        Some(ra) => {
+            ev.push(format!(
+                "role assignments export: {} at {} lets the identity {principal} read secrets, so a vault using RBAC would not refuse it for want of a role; left: the access policy (if the vault uses them) or the vault firewall",
+                ra.role_definition_name.clone().unwrap_or_else(|| ra.role_definition_id.clone().unwrap_or_default()),
+                ra.scope
+            ));
+            true
+        }
+        None => {
+            ev.push(format!("role assignments export: no role lets the identity {principal} read secrets in {vault} (the cause if the vault uses RBAC; see kv-role-missing)"));
+            false
+        }
     }
 }
 

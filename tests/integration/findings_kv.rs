@@ -5,14 +5,28 @@
 fn kv_sync_failed_refusal_without_a_cause_is_narrowed_by_the_exports() {
     // API Management's own wording names no cause; the role export rules RBAC out, the
     // user-assigned identity points at the vault firewall, and all three ways are offered.
-    let run = kv_run(&["service.json", "certificate-sync-refused.json", "role-assignments.json"]);
+    // The reference's user-assigned identity is in the service export; the role export grants only
+    // the system-assigned one, so RBAC stays a candidate, with the user-assigned object id.
+    let run = kv_run(&["service-user-assigned.json", "certificate-sync-refused.json", "role-assignments.json"]);
     let f = fires(&run, "kv-sync-failed", Severity::Error, Symptom::KeyVault);
     assert!(f.cause.contains("does not say whether a role (RBAC), the access policy or the vault firewall"), "{}", f.cause);
-    quotes(f, "role assignments export: Key Vault Secrets User at /subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-lab/providers/Microsoft.KeyVault/vaults/kv-lab lets the identity read secrets");
+    quotes(f, "role assignments export: no role lets the identity 8e9fa0b1-c2d3-4e4f-9a5b-6c7d8e9fa0b1 read secrets in kv-lab");
     quotes(f, "the reference uses a user-assigned identity (identityClientId 3c4d5e6f-7a8b-4c9d-8e0f-1a2b3c4d5e6f)");
-    assert!(f.fix[0].starts_with("If the vault uses RBAC: az role assignment create"), "{:?}", f.fix);
-    assert!(f.fix[1].starts_with("If it uses access policies: az keyvault set-policy --name kv-lab"), "{:?}", f.fix);
+    assert!(f.fix[0].starts_with("If the vault uses RBAC: az role assignment create --role \"Key Vault Secrets User\" --assignee-object-id 8e9fa0b1-c2d3-4e4f-9a5b-6c7d8e9fa0b1"), "{:?}", f.fix);
+    assert!(f.fix[1].starts_with("If it uses access policies: az keyvault set-policy --name kv-lab --object-id 8e9fa0b1"), "{:?}", f.fix);
     assert!(f.fix[2].contains("system-assigned identity"), "{:?}", f.fix);
+
+    // The system-assigned identity, granted a role: RBAC is ruled out, and no role fix is offered.
+    let run = kv_run(&["service.json", "certificate-sync-failed-apim.json", "role-assignments.json"]);
+    let f = fires(&run, "kv-sync-failed", Severity::Error, Symptom::KeyVault);
+    quotes(f, "role assignments export: Key Vault Secrets User at /subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-lab/providers/Microsoft.KeyVault/vaults/kv-lab lets the identity 6f1c2d3e-4a5b-4c6d-8e7f-90a1b2c3d4e5 read secrets");
+    assert!(f.fix[0].starts_with("If it uses access policies"), "{:?}", f.fix);
+    assert!(!f.fix.iter().any(|x| x.contains("az role assignment create")), "{:?}", f.fix);
+
+    // A client id the service export does not list: its roles are unknown.
+    let run = kv_run(&["service.json", "certificate-sync-refused.json", "role-assignments.json"]);
+    let f = fires(&run, "kv-sync-failed", Severity::Error, Symptom::KeyVault);
+    quotes(f, "unknown: the service export lists no identity with client id 3c4d5e6f-7a8b-4c9d-8e0f-1a2b3c4d5e6f");
 
     // Without the role export, that part is said to be unknown.
     let run = kv_run(&["service.json", "certificate-sync-refused.json"]);

@@ -193,7 +193,7 @@ fn sync_failed(az: &AzureConfig, c: &ApimCertificate, kv: &KeyVaultRef, sources:
         KvFailure::Other => vec!["Fix the access the message names (identity, role, vault firewall).".into()],
     };
     if cause == KvFailure::ForbiddenByRbac {
-        if let Some(ra) = az.service_principal_ids().iter().find_map(|p| az.grants_secret_read(p, &vault)) {
+        if let Some(ra) = principal_for(az, kv).and_then(|p| az.grants_secret_read(&p, &vault).cloned()) {
             // Key Vault's RBAC refusal itself says recent changes take time to apply.
             f.evidence.push(format!("role assignments export: {} at {} already grants secret reads: if it was assigned after the gateway's last attempt, the refusal predates it (role changes take a while to propagate)", ra.role_definition_name.clone().unwrap_or_default(), ra.scope));
         }

@@ -184,6 +184,12 @@ async fn backend_requires_client_cert_fix_follows_the_routing() {
         let f = fires(&run, "backend-requires-client-cert", Severity::Error, Symptom::BadGateway502);
         quotes(f, "<authentication-certificate certificate-id=\"gateway-outbound\"> presents a certificate on every request it covers");
         assert!(f.fix[0].contains("probe again with that certificate"), "{:?}", f.fix);
+
+        // The outbound probe's policy is checked against the certificate entities too.
+        let run = outbound_with_policy(&env, r#"<authentication-certificate certificate-id="orders-mtls" />"#).await;
+        let f = fires(&run, "azure-auth-cert-not-found", Severity::Error, Symptom::BadGateway502);
+        quotes(f, "certificate ids in the export: gateway-outbound");
+        absent(&run, "azure-backend-no-client-cert");
         env.lab.shutdown().await;
     })
     .await

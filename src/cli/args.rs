@@ -393,7 +393,8 @@ pub struct DiagnosisArgs {
     /// Warn about certificates that expire within this many days.
     #[arg(long, value_name = "DAYS", default_value_t = crate::diagnose::DEFAULT_EXPIRING_DAYS)]
     pub expiring_days: i64,
-    /// An APIM policy (XML) to evaluate against the certificate actually presented.
+    /// An APIM policy (XML) to evaluate against the certificate actually presented; with --role outbound,
+    /// read for the backend it routes through (set-backend-service) and the certificate it presents.
     #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
     /// CA certificates uploaded to the gateway (what Verify() chains to; repeatable).

@@ -562,6 +562,14 @@ pub const CATALOG: &[Entry] = &[
         guide: G_403,
         rank: 19,
     },
+    Entry {
+        id: FindingId::AzureBackendCertNotRouted,
+        symptom: BadGateway502,
+        severity: W,
+        title: "The backend entity's client certificate is not presented: the policy does not route through it",
+        guide: G_OUTBOUND,
+        rank: 56,
+    },
 ];
 
 // The catalog holds every id, once, in `FindingId` order: checked when the crate compiles, so

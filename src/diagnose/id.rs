@@ -106,6 +106,7 @@ finding_ids! {
     CertNameDiffersOnLinux => "cert-name-differs-on-linux",
     ClosedAfterRequest => "closed-after-request",
     Http403ClientCert => "http-403-client-cert",
+    AzureBackendCertNotRouted => "azure-backend-cert-not-routed",
 }
 
 /// A string that names no finding.

@@ -181,6 +181,8 @@ pub async fn run_probe_target(mut run: TargetRun, loaded: &Loaded) -> TargetRun 
     let presented = if result.client_cert_sent { result.client_chain.first() } else { None };
     if options.role == ProbeRole::Inbound {
         run.policy = evaluate_policy(loaded, presented, &result.client_chain, run.client_verify.as_ref());
+    } else {
+        run.outbound_policy = loaded.policy.as_ref().map(|(source, p)| crate::policy::outbound_policy(p, source));
     }
     run.azure = loaded.azure.clone();
     run.probe = Some(result);
@@ -277,6 +279,7 @@ pub fn diagnose_run(run: &mut TargetRun, keyless: &[String]) {
         probes: &probes,
         inspected: run.inspected.as_ref(),
         policy: run.policy.as_ref(),
+        outbound_policy: run.outbound_policy.as_ref(),
         client_verify: run.client_verify.as_ref(),
         uploaded_cas: &run.uploaded_cas,
         azure: run.azure.as_ref(),

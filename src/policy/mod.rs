@@ -11,6 +11,7 @@
 mod csharp;
 mod expr;
 mod named;
+mod routing;
 mod validate;
 mod walk;
 mod xml;
@@ -21,6 +22,7 @@ use crate::cert::CertInfo;
 use crate::error::Result;
 
 pub use named::resolve_named_values;
+pub use routing::{outbound_policy, BackendRoute, BackendRouting, OutboundPolicy, SetBackendService};
 pub use walk::evaluate;
 
 /// A parsed policy document. Holds no secrets: `authentication-certificate` bodies and passwords
@@ -85,6 +87,8 @@ pub enum ElementKind {
     SetStatus(SetStatus),
     ValidateClientCertificate(ClientCertificateValidation),
     AuthenticationCertificate(AuthenticationCertificate),
+    /// `<set-backend-service>`: read for which backend entity requests go through.
+    SetBackendService(SetBackendService),
     /// Any other policy: listed, not evaluated.
     Other {
         name: String,
@@ -274,6 +278,10 @@ pub struct PolicyOutcome {
     pub unevaluable: Vec<Unevaluable>,
     /// Every `authentication-certificate` in the document, evaluated or not.
     pub authentication_certificates: Vec<AuthCertRef>,
+    /// `<set-backend-service>` elements and `<base/>` inheritance: which backend entity the
+    /// requests go through, as far as this document decides.
+    #[serde(default)]
+    pub backend_routing: BackendRouting,
     pub notes: Vec<String>,
 }
 
@@ -312,7 +320,7 @@ pub enum ElementOutcome {
         failures: Vec<ValidationFailure>,
         ignored: bool,
     },
-    /// `authentication-certificate`: noted for the backend call.
+    /// `authentication-certificate` or `set-backend-service`: noted for the backend call.
     Recorded,
     /// An element this tool does not evaluate.
     Skipped,

@@ -107,6 +107,10 @@ pub struct TargetRun {
     /// Private keys found among inspected files, described, never included (schema 2).
     pub keys: Vec<KeyReport>,
     pub policy: Option<PolicyEvaluation>,
+    /// Outbound probes with `--policy`: its backend routing and authentication certificates (the
+    /// inbound decision is not evaluated for the gateway's own call).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outbound_policy: Option<crate::policy::OutboundPolicy>,
     pub client_verify: Option<ClientVerify>,
     pub uploaded_cas: Vec<CertInfo>,
     pub azure: Option<AzureConfig>,

@@ -1755,3 +1755,5 @@ async fn fires_http_403_client_cert() {
     })
     .await
 }
+include!("findings_routes.rs");
+include!("findings_kv.rs");

@@ -8,6 +8,9 @@ use crate::error::{Error, Result};
 use crate::probe::{url, Header, ProbeOptions, ProbeRole, Timeouts, TlsVersionPin};
 use crate::session::{MaterialRefs, PasswordRef, TargetRun};
 
+mod source;
+pub use source::TargetSource;
+
 /// What every target gets unless its own line or table says otherwise: the probe options of a
 /// command line, as plain values.
 #[derive(Debug, Clone)]
@@ -146,7 +149,7 @@ impl TargetDefaults {
 
 /// One `[[target]]` of a TOML targets file: every option a probe takes on the command line. Unset
 /// options come from the command line; relative paths are relative to the targets file.
-#[derive(Debug, Default, serde::Deserialize)]
+#[derive(Debug, Default, Clone, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct TomlTarget {
     name: Option<String>,
@@ -220,23 +223,28 @@ pub fn targets_from_file(file: &Path, defaults: &TargetDefaults) -> Result<Vec<T
 fn plain_targets(text: &str, origin: &str, defaults: &TargetDefaults) -> Result<Vec<TargetRun>> {
     let mut out = Vec::new();
     for (n, line) in text.lines().enumerate() {
-        let at = format!("{origin}:{}", n + 1);
-        let line = line.split('#').next().unwrap_or("").trim();
-        if line.is_empty() {
-            continue;
-        }
-        if line.split_whitespace().count() > 1 {
-            return Err(Error::input(
-                at,
-                format!("{:?}: expected one HOST[:PORT] per line (use a TOML targets file for options)", line),
-            ));
-        }
-        out.push(defaults.target(line).map_err(|e| Error::input(&at, e.to_string()))?);
+        out.extend(plain_line(line, &format!("{origin}:{}", n + 1), defaults)?);
     }
     if out.is_empty() {
         return Err(Error::input(origin, "no targets (only comments and blank lines)"));
     }
     Ok(out)
+}
+
+/// One line of a plain targets file (`at` is `FILE:LINE`): a target, or nothing for a comment or
+/// a blank line.
+fn plain_line(line: &str, at: &str, defaults: &TargetDefaults) -> Result<Option<TargetRun>> {
+    let line = line.split('#').next().unwrap_or("").trim();
+    if line.is_empty() {
+        return Ok(None);
+    }
+    if line.split_whitespace().count() > 1 {
+        return Err(Error::input(
+            at,
+            format!("{:?}: expected one HOST[:PORT] per line (use a TOML targets file for options)", line),
+        ));
+    }
+    defaults.target(line).map(Some).map_err(|e| Error::input(at, e.to_string()))
 }
 
 /// "target N, field F: " for a value that does not fit its field (empty when the path says nothing).
@@ -271,53 +279,78 @@ fn toml_table_lines(text: &str) -> Vec<usize> {
 }
 
 fn toml_targets(text: &str, file: &Path, defaults: &TargetDefaults) -> Result<Vec<TargetRun>> {
-    let origin = file.display().to_string();
-    let syntax = |e: toml::de::Error, entry: String| {
-        let line = e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
-        let at = line.map(|l| format!("{origin}:{l}")).unwrap_or_else(|| origin.clone());
-        Error::input(at, format!("{entry}{}", crate::text::clean(e.message().trim())))
-    };
-    let de = toml::Deserializer::parse(text).map_err(|e| syntax(e, String::new()))?;
-    let parsed: TomlTargets = serde_path_to_error::deserialize(de).map_err(|e| {
-        let entry = toml_entry(e.path());
-        syntax(e.into_inner(), entry)
-    })?;
-    let base = file.parent().map(Path::to_path_buf).unwrap_or_default();
-    let rel = |p: PathBuf| if p.is_absolute() { p } else { base.join(p) };
-    let lines = toml_table_lines(text);
-    let mut names: Vec<String> = Vec::new();
+    let tables = TomlTables::parse(text, file)?;
+    let mut names = std::collections::HashSet::new();
     let mut out = Vec::new();
-    for (i, t) in parsed.target.into_iter().enumerate() {
-        let at = match lines.get(i) {
-            Some(l) => format!("{origin}:{l}"),
-            None => format!("{origin}: target {}", i + 1),
-        };
-        let target = match t.port {
-            Some(_) if t.host.contains("://") => {
-                return Err(Error::input(at, "give the port inside the URL in host, not as port"))
-            }
-            Some(port) => format!("{}:{port}", url::bracket(&t.host)),
-            None => t.host.clone(),
-        };
-        let name = t.name.clone();
-        let a = overlay(defaults, t, &rel).map_err(|problem| Error::input(&at, problem))?;
-        let mut run = a.target(&target).map_err(|e| Error::input(&at, e.to_string()))?;
-        if let Some(name) = name {
-            if name.trim().is_empty() {
-                return Err(Error::input(at, "name is empty"));
-            }
-            run.name = name;
-        }
-        if names.contains(&run.name) {
+    for (i, t) in tables.targets.into_iter().enumerate() {
+        let at = toml_at(&tables.origin, &tables.lines, i);
+        let run = toml_run(t, &at, &tables.base, defaults)?;
+        if !names.insert(run.name.clone()) {
             return Err(Error::input(at, format!("target name {:?} is used twice", run.name)));
         }
-        names.push(run.name.clone());
         out.push(run);
     }
-    if out.is_empty() {
-        return Err(Error::input(origin, "no [[target]] tables"));
-    }
     Ok(out)
+}
+
+/// A TOML targets file parsed: its tables as written (compact: only what each sets), where each
+/// starts, and the directory relative paths are taken from.
+struct TomlTables {
+    targets: Vec<TomlTarget>,
+    lines: Vec<usize>,
+    origin: String,
+    base: PathBuf,
+}
+
+impl TomlTables {
+    fn parse(text: &str, file: &Path) -> Result<TomlTables> {
+        let origin = file.display().to_string();
+        let syntax = |e: toml::de::Error, entry: String| {
+            let line = e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+            let at = line.map(|l| format!("{origin}:{l}")).unwrap_or_else(|| origin.clone());
+            Error::input(at, format!("{entry}{}", crate::text::clean(e.message().trim())))
+        };
+        let de = toml::Deserializer::parse(text).map_err(|e| syntax(e, String::new()))?;
+        let parsed: TomlTargets = serde_path_to_error::deserialize(de).map_err(|e| {
+            let entry = toml_entry(e.path());
+            syntax(e.into_inner(), entry)
+        })?;
+        if parsed.target.is_empty() {
+            return Err(Error::input(origin, "no [[target]] tables"));
+        }
+        let base = file.parent().map(Path::to_path_buf).unwrap_or_default();
+        Ok(TomlTables { targets: parsed.target, lines: toml_table_lines(text), origin, base })
+    }
+}
+
+/// `FILE:LINE` of the `i`th table.
+fn toml_at(origin: &str, lines: &[usize], i: usize) -> String {
+    match lines.get(i) {
+        Some(l) => format!("{origin}:{l}"),
+        None => format!("{origin}: target {}", i + 1),
+    }
+}
+
+/// The target one table describes (names are checked for uniqueness by the caller).
+fn toml_run(t: TomlTarget, at: &str, base: &Path, defaults: &TargetDefaults) -> Result<TargetRun> {
+    let rel = |p: PathBuf| if p.is_absolute() { p } else { base.join(p) };
+    let target = match t.port {
+        Some(_) if t.host.contains("://") => {
+            return Err(Error::input(at, "give the port inside the URL in host, not as port"))
+        }
+        Some(port) => format!("{}:{port}", url::bracket(&t.host)),
+        None => t.host.clone(),
+    };
+    let name = t.name.clone();
+    let a = overlay(defaults, t, &rel).map_err(|problem| Error::input(at, problem))?;
+    let mut run = a.target(&target).map_err(|e| Error::input(at, e.to_string()))?;
+    if let Some(name) = name {
+        if name.trim().is_empty() {
+            return Err(Error::input(at, "name is empty"));
+        }
+        run.name = name;
+    }
+    Ok(run)
 }
 
 /// The defaults with a table's own options laid over them; the error is the problem alone.

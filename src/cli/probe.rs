@@ -6,40 +6,46 @@ use std::io::IsTerminal as _;
 use super::args::{OutputArgs, SaveArgs};
 use super::stream::Stream;
 use super::{finish, ProbeArgs};
-use crate::engine::{self, LoadFailure, MaterialCache, PasswordPrompt};
+use crate::engine::{self, LoadFailure, MaterialCache, PasswordPrompt, SweepOptions};
 use crate::error::{Error, Result};
 use crate::report::Format;
-use crate::session::{Session, TargetRun};
-use crate::targets;
+use crate::session::{self, Session, TargetRun};
+use crate::targets::TargetSource;
 use crate::tui::TuiOptions;
 
-/// The targets a probe command line names: its HOST[:PORT] arguments, then its `--targets` file.
-pub(super) fn command_line_targets(args: &ProbeArgs) -> Result<Vec<TargetRun>> {
+/// The targets a probe command line names: its HOST[:PORT] arguments, then its `--targets` file
+/// (checked whole now, read again target by target as they run).
+pub(super) fn command_line_source(args: &ProbeArgs) -> Result<TargetSource> {
     let defaults = args.defaults();
     let mut targets = Vec::new();
     for t in &args.targets {
         targets.push(defaults.target(t)?);
     }
-    if let Some(file) = &args.targets_file {
-        targets.extend(targets::targets_from_file(file, &defaults)?);
+    match &args.targets_file {
+        Some(file) => TargetSource::with_file(targets, file, &defaults),
+        None => Ok(TargetSource::from_runs(targets)),
     }
-    Ok(targets)
+}
+
+/// Every target of a probe command line, built.
+pub(super) fn command_line_targets(args: &ProbeArgs) -> Result<Vec<TargetRun>> {
+    Ok(command_line_source(args)?.collect())
 }
 
 pub fn run_probe(args: &ProbeArgs) -> Result<i32> {
-    let targets = command_line_targets(args)?;
-    if targets.is_empty() {
+    let source = command_line_source(args)?;
+    if source.is_empty() {
         return Err(Error::Usage("no targets: give HOST[:PORT] or a --targets file that lists some".into()));
     }
     // A streamed report is the plain one, record by record: -v and --summary need the whole run.
     if !args.view.verbose && !args.view.summary {
-        if let Some(stream) = stream_for(&args.output, targets.len())? {
-            return streamed(stream, targets, LoadFailure::Abort, args.jobs, &args.session, |s| {
+        if let Some(stream) = stream_for(&args.output, source.len())? {
+            return streamed(stream, source, LoadFailure::Abort, args.jobs, &args.session, |s| {
                 s.with_command("probe")
             });
         }
     }
-    let runs = run_with_progress(targets, LoadFailure::Abort, args.jobs, |_, _| {})?;
+    let runs = run_with_progress(source.collect(), LoadFailure::Abort, args.jobs, |_, _| {})?;
     finish(&Session::new(runs).with_command("probe"), &args.output, &args.view, &args.session)
 }
 
@@ -81,20 +87,59 @@ pub(super) fn stream_for(output: &OutputArgs, targets: usize) -> Result<Option<S
 }
 
 /// Run with each target's record (or text block) written as it finishes, then the summary; save
-/// the session (made by `session_of` from the runs) when asked. The exit code is the report's.
+/// the session (its fields made by `session_of`) when asked. Targets are pulled from `source` as
+/// slots free up and each run is dropped once written (and spooled to disk for `--save`), so the
+/// memory is the concurrency's, not the number of targets'. The exit code is the report's.
 pub(super) fn streamed(
     mut stream: Stream,
-    targets: Vec<TargetRun>,
+    source: TargetSource,
     on_failure: LoadFailure,
     jobs: usize,
     save: &SaveArgs,
     session_of: impl FnOnce(Session) -> Session,
 ) -> Result<i32> {
-    stream = stream.with_secrets_of(&targets);
-    let runs = run_with_progress(targets, on_failure, jobs, |i, run| stream.target(i, run))?;
+    stream = stream.with_secrets(source.secrets().to_vec());
+    // In-order text holds the blocks that finished before an earlier one: at most this many.
+    let window = stream.in_order().then(|| (jobs.max(1) * 4).max(16));
+    let mut spool = save.save.as_deref().map(session::Spool::new).transpose()?;
+    sweep_with_progress(source, on_failure, SweepOptions { jobs, window }, |i, run| {
+        let safe = stream.target(i, &run);
+        if let Some(spool) = &mut spool {
+            spool.add(i, &safe);
+        }
+    })?;
     let code = stream.finish()?;
-    super::stream::save(&session_of(Session::new(runs)), save)?;
+    if let (Some(spool), Some(path)) = (spool, &save.save) {
+        spool.finish(&session_of(Session::new(Vec::new())), path)?;
+    }
     Ok(code)
+}
+
+/// Load the material every target names (asking for passwords before anything runs), then run
+/// the targets as `source` yields them, with a progress bar on stderr; returns how many ran.
+fn sweep_with_progress(
+    source: TargetSource,
+    on_failure: LoadFailure,
+    options: SweepOptions,
+    mut on_done: impl FnMut(usize, TargetRun),
+) -> Result<usize> {
+    let mut cache = MaterialCache::new(PasswordPrompt::Terminal);
+    engine::preload(&mut cache, source.materials(), on_failure)?;
+    let bar = progress_bar(source.len());
+    let n = engine::runtime()?.block_on(engine::run_sweep(source, options, &mut cache, |i, done| {
+        if let Some(bar) = &bar {
+            bar.set_message(done.name.clone());
+            // What the callback writes to a terminal goes above the bar, not through it.
+            bar.suspend(|| on_done(i, done));
+            bar.inc(1);
+        } else {
+            on_done(i, done);
+        }
+    }));
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    Ok(n)
 }
 
 /// A progress bar on stderr, only when stderr is a terminal: pipes and files stay clean.

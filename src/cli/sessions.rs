@@ -65,6 +65,7 @@ pub fn run_replay(args: &ReplayArgs) -> Result<i32> {
     }
     if let Some(stream) = super::probe::stream_for(&args.output, targets.len())? {
         let from = args.file.display().to_string();
+        let targets = crate::targets::TargetSource::from_runs(targets);
         return super::probe::streamed(stream, targets, LoadFailure::RecordInTarget, args.jobs, &args.session, |s| {
             let mut s = s.with_command("replay");
             s.replayed_from = Some(from);

@@ -213,13 +213,13 @@ pub struct Prepared {
 #[derive(Debug)]
 pub struct MaterialCache {
     passwords: Arc<Passwords>,
-    entries: Vec<(MaterialRefs, std::result::Result<Arc<Loaded>, String>)>,
+    entries: HashMap<MaterialRefs, std::result::Result<Arc<Loaded>, String>>,
     loads: usize,
 }
 
 impl MaterialCache {
     pub fn new(prompt: PasswordPrompt) -> Self {
-        MaterialCache { passwords: Arc::new(Passwords::new(prompt)), entries: Vec::new(), loads: 0 }
+        MaterialCache { passwords: Arc::new(Passwords::new(prompt)), entries: HashMap::new(), loads: 0 }
     }
 
     /// How many times material was actually read from disk (cache misses).
@@ -241,14 +241,26 @@ impl MaterialCache {
     }
 
     fn cached(&self, refs: &MaterialRefs) -> Option<std::result::Result<Arc<Loaded>, String>> {
-        self.entries.iter().find(|(m, _)| m == refs).map(|(_, l)| l.clone())
+        self.entries.get(refs).cloned()
     }
 
     fn load_new(&mut self, refs: &MaterialRefs) -> Result<Arc<Loaded>> {
         self.loads += 1;
         let loaded = load_with(refs, &self.passwords).map(Arc::new);
-        self.entries.push((refs.clone(), loaded.as_ref().map(Arc::clone).map_err(|e| e.to_string())));
+        self.entries.insert(refs.clone(), loaded.as_ref().map(Arc::clone).map_err(|e| e.to_string()));
         loaded
+    }
+
+    /// Load `refs` now unless it is cached: a failure is the error with [`LoadFailure::Abort`],
+    /// and is kept for the targets that name it otherwise.
+    pub fn preload(&mut self, refs: &MaterialRefs, on_failure: LoadFailure) -> Result<()> {
+        if self.cached(refs).is_none() {
+            match self.load_new(refs) {
+                Err(e) if on_failure == LoadFailure::Abort => return Err(e),
+                _ => {}
+            }
+        }
+        Ok(())
     }
 
     /// Load every target's material, in target order, so prompts happen before anything runs and

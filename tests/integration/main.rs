@@ -39,6 +39,7 @@ mod report;
 mod revocation;
 mod session;
 mod sweep;
+mod sweep_scale;
 mod tui;
 mod tui_keys;
 mod util;

@@ -203,3 +203,65 @@ impl Lines {
         Ok(Some((at, text.trim_end_matches(['\n', '\r']).to_string())))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::probe::ProbeRole;
+
+    fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+        let p = dir.join(name);
+        std::fs::write(&p, text).expect("write");
+        p
+    }
+
+    #[test]
+    fn a_plain_file_is_checked_whole_then_read_line_by_line() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let d = TargetDefaults { role: ProbeRole::Outbound, ..Default::default() };
+        let given = vec![d.target("first.example").expect("target")];
+        let file = write(dir.path(), "t.txt", "# fleet\na.example\n\nb.example:8443 # b\n");
+        let source = TargetSource::with_file(given, &file, &d).expect("checks");
+        assert_eq!(source.len(), 3);
+        assert_eq!(source.materials().len(), 1, "one set of material for every line");
+        // The file is read again as targets are taken: a line appended since is seen, the count
+        // stays what was checked.
+        std::fs::write(&file, "# fleet\na.example\n\nb.example:8443 # b\nc.example\n").expect("append");
+        let names: Vec<String> = source.map(|r| r.name).collect();
+        assert_eq!(names, ["first.example:443 outbound", "a.example:443 outbound", "b.example:8443 outbound", "c.example:443 outbound"]);
+
+        // A bad line anywhere is the error, before anything is yielded.
+        let mut text = "ok.example\n".repeat(500);
+        text.push_str("two words\n");
+        let bad = write(dir.path(), "bad.txt", &text);
+        let e = TargetSource::with_file(Vec::new(), &bad, &d).err().expect("bad line").to_string();
+        assert!(e.starts_with(&format!("{}:501: ", bad.display())), "{e}");
+        let long = write(dir.path(), "long.txt", &format!("a.example\n{}\n", "x".repeat(MAX_LINE_BYTES + 10)));
+        let e = TargetSource::with_file(Vec::new(), &long, &d).err().expect("long line").to_string();
+        assert!(e.starts_with(&format!("{}:2: a line longer than 16 KiB", long.display())), "{e}");
+        let empty = write(dir.path(), "empty.txt", "# nothing\n");
+        let e = TargetSource::with_file(Vec::new(), &empty, &d).err().expect("empty").to_string();
+        assert_eq!(e, format!("{}: no targets (only comments and blank lines)", empty.display()));
+    }
+
+    #[test]
+    fn a_toml_file_keeps_its_tables_and_builds_each_target_in_turn() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let d = TargetDefaults::default();
+        let text = "[[target]]\nname = \"one\"\nhost = \"a.local\"\nheaders = [\"Authorization: Bearer s3cr3t-value\"]\n\n\
+                    [[target]]\nhost = \"b.local\"\nport = 8443\ncert = \"c.pem\"\n";
+        let file = write(dir.path(), "t.toml", text);
+        let source = TargetSource::with_file(Vec::new(), &file, &d).expect("parses");
+        assert_eq!(source.len(), 2);
+        assert_eq!(source.materials().len(), 2, "the second target names its own identity");
+        assert!(source.secrets().iter().any(|s| s.contains("s3cr3t-value")), "{:?}", source.secrets());
+        let runs: Vec<TargetRun> = source.collect();
+        assert_eq!(runs[0].name, "one");
+        assert_eq!(runs[1].name, "b.local:8443 inbound");
+        assert_eq!(runs[1].material.cert, Some(dir.path().join("c.pem").display().to_string()));
+
+        let dup = write(dir.path(), "d.toml", "[[target]]\nname = \"x\"\nhost = \"a\"\n\n[[target]]\nname = \"x\"\nhost = \"b\"\n");
+        let e = TargetSource::with_file(Vec::new(), &dup, &d).err().expect("duplicate").to_string();
+        assert_eq!(e, format!("{}:5: target name \"x\" is used twice", dup.display()));
+    }
+}

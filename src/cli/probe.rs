@@ -40,9 +40,7 @@ pub fn run_probe(args: &ProbeArgs) -> Result<i32> {
     // A streamed report is the plain one, record by record: -v and --summary need the whole run.
     if !args.view.verbose && !args.view.summary {
         if let Some(stream) = stream_for(&args.output, source.len())? {
-            return streamed(stream, source, LoadFailure::Abort, args.jobs, &args.session, |s| {
-                s.with_command("probe")
-            });
+            return streamed(stream, source, LoadFailure::Abort, args.jobs, &args.session, |s| s.with_command("probe"));
         }
     }
     let runs = run_with_progress(source.collect(), LoadFailure::Abort, args.jobs, |_, _| {})?;

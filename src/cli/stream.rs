@@ -150,4 +150,3 @@ impl Stream {
 fn create(path: &Path) -> Result<std::fs::File> {
     std::fs::File::create(path).map_err(|e| Error::io(path, e))
 }
-

@@ -113,7 +113,10 @@ mod tests {
             max_ahead.set(max_ahead.get().max(pulled.get() - done.get()));
             let mut o = crate::probe::ProbeOptions::new("127.0.0.1", port);
             o.no_http = true;
-            let mut run = crate::engine::probe_target(o, MaterialRefs { password: crate::session::PasswordRef::None, ..Default::default() });
+            let mut run = crate::engine::probe_target(
+                o,
+                MaterialRefs { password: crate::session::PasswordRef::None, ..Default::default() },
+            );
             run.name = format!("t{i}");
             run
         });

@@ -79,7 +79,10 @@ pub fn resolve(v: &mut Value, table: &Map<String, Value>, path: &mut String) -> 
                 if let Some(r) = map.get(CERT_REF) {
                     let sha = r.as_str().ok_or_else(|| format!("{path}.{CERT_REF}: expected a SHA-256 string"))?;
                     let cert = table.get(sha).ok_or_else(|| {
-                        format!("{path}: refers to certificate {} that is not in `{CERTIFICATES}`", crate::text::clean(sha))
+                        format!(
+                            "{path}: refers to certificate {} that is not in `{CERTIFICATES}`",
+                            crate::text::clean(sha)
+                        )
                     })?;
                     *v = cert.clone();
                     return Ok(());

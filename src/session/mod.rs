@@ -13,16 +13,16 @@ mod store;
 mod summary;
 mod watch;
 
+pub use self::certs::{CERTIFICATES, CERT_REF};
 pub use self::diff::{diff, CertSummary, Change, DiffSide, SessionDiff, TargetDiff, TargetStatus, DIFF_SCHEMA_VERSION};
 pub use self::model::{
     InspectContext, MaterialRefs, PasswordRef, Session, TargetKind, TargetRun, OLDEST_SESSION_SCHEMA_VERSION, REDACTED,
     SESSION_SCHEMA_VERSION,
 };
-pub use self::certs::{CERTIFICATES, CERT_REF};
 pub use self::paths::{absolute_inputs, absolute_target_inputs, resolve_inputs};
-pub use self::spool::{encode, Spool};
 pub use self::redact::{redacted, redacted_target, secrets_of};
 pub use self::relabel::{relabel_dir, relabel_run, unlabel_inputs};
+pub use self::spool::{encode, Spool};
 pub use self::store::{
     load, parse, save, write_atomically, write_atomically_with, MAX_SESSION_BYTES, MAX_STRING_BYTES,
 };

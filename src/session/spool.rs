@@ -113,7 +113,9 @@ fn header_map(session: &Session, origin: &Path) -> Result<Map<String, Value>> {
         targets: Vec::new(),
         watch: session.watch.clone(),
     };
-    let bad = |e: serde_json::Error| Error::input(origin.display().to_string(), format!("cannot serialize the session ({e})"));
+    let bad = |e: serde_json::Error| {
+        Error::input(origin.display().to_string(), format!("cannot serialize the session ({e})"))
+    };
     match serde_json::to_value(&empty).map_err(bad)? {
         Value::Object(mut m) => {
             m.insert("schema_version".into(), Value::from(super::model::SESSION_SCHEMA_VERSION));

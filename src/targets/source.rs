@@ -27,8 +27,18 @@ pub struct TargetSource {
 
 enum FilePart {
     None,
-    Plain { lines: Lines, defaults: TargetDefaults },
-    Toml { tables: std::vec::IntoIter<TomlTarget>, lines: Vec<usize>, origin: String, base: PathBuf, defaults: TargetDefaults, next: usize },
+    Plain {
+        lines: Lines,
+        defaults: TargetDefaults,
+    },
+    Toml {
+        tables: std::vec::IntoIter<TomlTarget>,
+        lines: Vec<usize>,
+        origin: String,
+        base: PathBuf,
+        defaults: TargetDefaults,
+        next: usize,
+    },
 }
 
 impl TargetSource {
@@ -74,8 +84,14 @@ impl TargetSource {
                 count += 1;
             }
             let TomlTables { targets, lines, origin, base } = tables;
-            source.file =
-                FilePart::Toml { tables: targets.into_iter(), lines, origin, base, defaults: defaults.clone(), next: 0 };
+            source.file = FilePart::Toml {
+                tables: targets.into_iter(),
+                lines,
+                origin,
+                base,
+                defaults: defaults.clone(),
+                next: 0,
+            };
         } else {
             let mut lines = Lines::open(file)?;
             while let Some((at, line)) = lines.next_line()? {
@@ -197,7 +213,10 @@ impl Lines {
             return Ok(None);
         }
         if self.buf.len() > MAX_LINE_BYTES {
-            return Err(Error::input(at, format!("a line longer than {} KiB: not a targets file", MAX_LINE_BYTES >> 10)));
+            return Err(Error::input(
+                at,
+                format!("a line longer than {} KiB: not a targets file", MAX_LINE_BYTES >> 10),
+            ));
         }
         let text = std::str::from_utf8(&self.buf).map_err(|_| Error::input(&at, "is not UTF-8 text"))?;
         Ok(Some((at, text.trim_end_matches(['\n', '\r']).to_string())))
@@ -228,7 +247,15 @@ mod tests {
         // stays what was checked.
         std::fs::write(&file, "# fleet\na.example\n\nb.example:8443 # b\nc.example\n").expect("append");
         let names: Vec<String> = source.map(|r| r.name).collect();
-        assert_eq!(names, ["first.example:443 outbound", "a.example:443 outbound", "b.example:8443 outbound", "c.example:443 outbound"]);
+        assert_eq!(
+            names,
+            [
+                "first.example:443 outbound",
+                "a.example:443 outbound",
+                "b.example:8443 outbound",
+                "c.example:443 outbound"
+            ]
+        );
 
         // A bad line anywhere is the error, before anything is yielded.
         let mut text = "ok.example\n".repeat(500);
@@ -248,7 +275,8 @@ mod tests {
     fn a_toml_file_keeps_its_tables_and_builds_each_target_in_turn() {
         let dir = tempfile::tempdir().expect("tempdir");
         let d = TargetDefaults::default();
-        let text = "[[target]]\nname = \"one\"\nhost = \"a.local\"\nheaders = [\"Authorization: Bearer s3cr3t-value\"]\n\n\
+        let text =
+            "[[target]]\nname = \"one\"\nhost = \"a.local\"\nheaders = [\"Authorization: Bearer s3cr3t-value\"]\n\n\
                     [[target]]\nhost = \"b.local\"\nport = 8443\ncert = \"c.pem\"\n";
         let file = write(dir.path(), "t.toml", text);
         let source = TargetSource::with_file(Vec::new(), &file, &d).expect("parses");
@@ -260,7 +288,11 @@ mod tests {
         assert_eq!(runs[1].name, "b.local:8443 inbound");
         assert_eq!(runs[1].material.cert, Some(dir.path().join("c.pem").display().to_string()));
 
-        let dup = write(dir.path(), "d.toml", "[[target]]\nname = \"x\"\nhost = \"a\"\n\n[[target]]\nname = \"x\"\nhost = \"b\"\n");
+        let dup = write(
+            dir.path(),
+            "d.toml",
+            "[[target]]\nname = \"x\"\nhost = \"a\"\n\n[[target]]\nname = \"x\"\nhost = \"b\"\n",
+        );
         let e = TargetSource::with_file(Vec::new(), &dup, &d).err().expect("duplicate").to_string();
         assert_eq!(e, format!("{}:5: target name \"x\" is used twice", dup.display()));
     }

@@ -30,7 +30,8 @@ impl Spool {
     /// A spool for the session to be saved at `path` (its temporary file is in the same directory).
     pub fn new(path: &Path) -> Result<Self> {
         let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        let file = tempfile::tempfile_in(dir).map_err(|e| Error::io(path, e))?;
+        // `--save /dev/null` and the like: the directory may take no files; the system's then.
+        let file = tempfile::tempfile_in(dir).or_else(|_| tempfile::tempfile()).map_err(|e| Error::io(path, e))?;
         Ok(Spool { file, at: Vec::new(), end: 0, certs: CertTable::default(), failed: None })
     }
 

@@ -8,6 +8,9 @@ use crate::error::{Error, Result};
 use crate::probe::{url, Header, ProbeOptions, ProbeRole, Timeouts, TlsVersionPin};
 use crate::session::{MaterialRefs, PasswordRef, TargetRun};
 
+mod source;
+pub use source::TargetSource;
+
 /// What every target gets unless its own line or table says otherwise: the probe options of a
 /// command line, as plain values.
 #[derive(Debug, Clone)]
@@ -146,7 +149,7 @@ impl TargetDefaults {
 
 /// One `[[target]]` of a TOML targets file: every option a probe takes on the command line. Unset
 /// options come from the command line; relative paths are relative to the targets file.
-#[derive(Debug, Default, serde::Deserialize)]
+#[derive(Debug, Default, Clone, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct TomlTarget {
     name: Option<String>,
@@ -261,21 +264,34 @@ type Keep<'a> = dyn FnMut(String, String, Result<TargetRun>) -> Result<()> + 'a;
 fn plain_targets(text: &str, origin: &str, defaults: &TargetDefaults, keep: &mut Keep<'_>) -> Result<()> {
     for (n, line) in text.lines().enumerate() {
         let at = format!("{origin}:{}", n + 1);
-        let line = line.split('#').next().unwrap_or("").trim();
-        if line.is_empty() {
-            continue;
+        match plain_line(line, &at, defaults) {
+            Ok(None) => {}
+            Ok(Some(run)) => keep(plain_label(line), at, Ok(run))?,
+            Err(e) => keep(plain_label(line), at, Err(e))?,
         }
-        let run = if line.split_whitespace().count() > 1 {
-            Err(Error::input(
-                &at,
-                format!("{:?}: expected one HOST[:PORT] per line (use a TOML targets file for options)", line),
-            ))
-        } else {
-            defaults.target(line).map_err(|e| Error::input(&at, e.to_string()))
-        };
-        keep(crate::text::clean(line), at, run)?;
     }
     Ok(())
+}
+
+/// One line of a plain targets file (`at` is `FILE:LINE`): a target, or nothing for a comment or
+/// a blank line.
+fn plain_line(line: &str, at: &str, defaults: &TargetDefaults) -> Result<Option<TargetRun>> {
+    let line = line.split('#').next().unwrap_or("").trim();
+    if line.is_empty() {
+        return Ok(None);
+    }
+    if line.split_whitespace().count() > 1 {
+        return Err(Error::input(
+            at,
+            format!("{:?}: expected one HOST[:PORT] per line (use a TOML targets file for options)", line),
+        ));
+    }
+    defaults.target(line).map(Some).map_err(|e| Error::input(at, e.to_string()))
+}
+
+/// What a line of a plain targets file is called when it is wrong: the line without its comment.
+fn plain_label(line: &str) -> String {
+    crate::text::clean(line.split('#').next().unwrap_or("").trim())
 }
 
 /// "target N, field F: " for a value that does not fit its field (empty when the path says nothing).
@@ -322,81 +338,115 @@ fn field_line(text: &str, field: &str, from: usize, to: usize) -> Option<usize> 
 /// so one bad value costs only its own table.
 #[derive(Debug, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
-struct TomlTables {
+struct TomlValues {
     #[serde(default)]
     target: Vec<toml::Value>,
 }
 
+/// A TOML targets file parsed: each table as written (only what it sets) or, with
+/// [`BadEntry::Record`], the label and one-line error of a table whose value is wrong; where each
+/// table starts; the directory relative paths are taken from.
+struct TomlTables {
+    targets: Vec<std::result::Result<TomlTarget, (String, Error)>>,
+    lines: Vec<usize>,
+    origin: String,
+    base: PathBuf,
+}
+
 fn toml_targets(text: &str, file: &Path, defaults: &TargetDefaults, bad: BadEntry, keep: &mut Keep<'_>) -> Result<()> {
-    let origin = file.display().to_string();
-    let syntax = |e: toml::de::Error, entry: String| {
-        let line = e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
-        let at = line.map(|l| format!("{origin}:{l}")).unwrap_or_else(|| origin.clone());
-        Error::input(at, format!("{entry}{}", crate::text::clean(e.message().trim())))
-    };
-    let lines = toml_table_lines(text);
-    let table_at = |i: usize| match lines.get(i) {
-        Some(l) => format!("{origin}:{l}"),
-        None => format!("{origin}: target {}", i + 1),
-    };
-    let de = toml::Deserializer::parse(text).map_err(|e| syntax(e, String::new()))?;
-    // Each table, or the error about it with the label its `name` or `host` gives it.
-    let tables: Vec<std::result::Result<TomlTarget, (String, Error)>> = match serde_path_to_error::deserialize(de) {
-        Ok(TomlTargets { target }) => target.into_iter().map(Ok).collect(),
-        Err(e) => {
-            let entry = toml_entry(e.path());
-            let whole = syntax(e.into_inner(), entry.clone());
-            // A value wrong in one table (not the file's shape): read each table on its own.
-            if entry.is_empty() || bad == BadEntry::Abort {
-                return Err(whole);
+    let tables = TomlTables::parse(text, file, bad)?;
+    let mut names = std::collections::HashSet::new();
+    for (i, t) in tables.targets.into_iter().enumerate() {
+        let at = toml_at(&tables.origin, &tables.lines, i);
+        match t {
+            Err((label, e)) => keep(label, at, Err(e))?,
+            Ok(t) => {
+                let label = toml_label(&t);
+                let run = toml_run(t, &at, &tables.base, defaults).and_then(|run| unique(&mut names, run, &at));
+                keep(label, at, run)?;
             }
-            let Ok(TomlTables { target }) = toml::from_str::<TomlTables>(text) else { return Err(whole) };
-            target
-                .into_iter()
-                .enumerate()
-                .map(|(i, value)| {
-                    let label = ["name", "host"]
-                        .iter()
-                        .find_map(|k| value.get(k).and_then(toml::Value::as_str).filter(|v| !v.trim().is_empty()))
-                        .map(crate::text::clean)
-                        .unwrap_or_else(|| format!("target {}", i + 1));
-                    serde_path_to_error::deserialize::<_, TomlTarget>(value).map_err(|e| {
-                        let entry = toml_entry_at(i, e.path());
-                        let from = lines.get(i).copied().unwrap_or(1);
-                        let to = lines.get(i + 1).copied().unwrap_or(usize::MAX);
-                        let line = entry.1.as_deref().and_then(|f| field_line(text, f, from, to)).unwrap_or(from);
-                        let problem = crate::text::clean(e.into_inner().message().trim());
-                        (label, Error::input(format!("{origin}:{line}"), format!("{}{problem}", entry.0)))
-                    })
-                })
-                .collect()
         }
-    };
-    let base = file.parent().map(Path::to_path_buf).unwrap_or_default();
-    let rel = |p: PathBuf| if p.is_absolute() { p } else { base.join(p) };
-    let mut names: Vec<String> = Vec::new();
-    for (i, t) in tables.into_iter().enumerate() {
-        let at = table_at(i);
-        let t = match t {
-            Ok(t) => t,
-            Err((label, e)) => {
-                keep(label, at, Err(e))?;
-                continue;
-            }
-        };
-        let label = t.name.clone().filter(|n| !n.trim().is_empty()).unwrap_or_else(|| t.host.clone());
-        let run = toml_target(t, defaults, &rel, &at).and_then(|run| {
-            if names.contains(&run.name) {
-                return Err(Error::input(&at, format!("target name {:?} is used twice", run.name)));
-            }
-            Ok(run)
-        });
-        if let Ok(run) = &run {
-            names.push(run.name.clone());
-        }
-        keep(crate::text::clean(&label), at, run)?;
     }
     Ok(())
+}
+
+/// `run`, unless its name was taken by an earlier table (`names` holds those).
+fn unique(names: &mut std::collections::HashSet<String>, run: TargetRun, at: &str) -> Result<TargetRun> {
+    if !names.insert(run.name.clone()) {
+        return Err(Error::input(at, format!("target name {:?} is used twice", run.name)));
+    }
+    Ok(run)
+}
+
+/// What a table is called when it is wrong: its `name`, else its `host`.
+fn toml_label(t: &TomlTarget) -> String {
+    crate::text::clean(&t.name.clone().filter(|n| !n.trim().is_empty()).unwrap_or_else(|| t.host.clone()))
+}
+
+/// `FILE:LINE` of the `i`th table.
+fn toml_at(origin: &str, lines: &[usize], i: usize) -> String {
+    match lines.get(i) {
+        Some(l) => format!("{origin}:{l}"),
+        None => format!("{origin}: target {}", i + 1),
+    }
+}
+
+/// The target one table describes, relative paths taken from `base` (names are checked for
+/// uniqueness by the caller).
+fn toml_run(t: TomlTarget, at: &str, base: &Path, defaults: &TargetDefaults) -> Result<TargetRun> {
+    let rel = |p: PathBuf| if p.is_absolute() { p } else { base.join(p) };
+    toml_target(t, defaults, &rel, at)
+}
+
+impl TomlTables {
+    fn parse(text: &str, file: &Path, bad: BadEntry) -> Result<TomlTables> {
+        let origin = file.display().to_string();
+        let syntax = |e: toml::de::Error, entry: String| {
+            let line = e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+            let at = line.map(|l| format!("{origin}:{l}")).unwrap_or_else(|| origin.clone());
+            Error::input(at, format!("{entry}{}", crate::text::clean(e.message().trim())))
+        };
+        let lines = toml_table_lines(text);
+        let de = toml::Deserializer::parse(text).map_err(|e| syntax(e, String::new()))?;
+        // Each table, or the error about it with the label its `name` or `host` gives it.
+        let targets: Vec<std::result::Result<TomlTarget, (String, Error)>> = match serde_path_to_error::deserialize(de)
+        {
+            Ok(TomlTargets { target }) => target.into_iter().map(Ok).collect(),
+            Err(e) => {
+                let entry = toml_entry(e.path());
+                let whole = syntax(e.into_inner(), entry.clone());
+                // A value wrong in one table (not the file's shape): read each table on its own.
+                if entry.is_empty() || bad == BadEntry::Abort {
+                    return Err(whole);
+                }
+                let Ok(TomlValues { target }) = toml::from_str::<TomlValues>(text) else { return Err(whole) };
+                target
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, value)| {
+                        let label = ["name", "host"]
+                            .iter()
+                            .find_map(|k| value.get(k).and_then(toml::Value::as_str).filter(|v| !v.trim().is_empty()))
+                            .map(crate::text::clean)
+                            .unwrap_or_else(|| format!("target {}", i + 1));
+                        serde_path_to_error::deserialize::<_, TomlTarget>(value).map_err(|e| {
+                            let entry = toml_entry_at(i, e.path());
+                            let from = lines.get(i).copied().unwrap_or(1);
+                            let to = lines.get(i + 1).copied().unwrap_or(usize::MAX);
+                            let line = entry.1.as_deref().and_then(|f| field_line(text, f, from, to)).unwrap_or(from);
+                            let problem = crate::text::clean(e.into_inner().message().trim());
+                            (label, Error::input(format!("{origin}:{line}"), format!("{}{problem}", entry.0)))
+                        })
+                    })
+                    .collect()
+            }
+        };
+        if targets.is_empty() {
+            return Err(Error::input(origin, "no [[target]] tables"));
+        }
+        let base = file.parent().map(Path::to_path_buf).unwrap_or_default();
+        Ok(TomlTables { targets, lines, origin, base })
+    }
 }
 
 /// "target N, field F: " and F, for a value of table `index` (read alone) that does not fit.

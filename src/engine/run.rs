@@ -253,9 +253,9 @@ fn inspect_with(
     if role == Role::Client {
         // Without --client-ca, the CA files given with --ca stand for what the gateway trusts.
         let uploaded = if loaded.client_cas.is_empty() && !run.material.ca.is_empty() {
-            (&loaded.trust.certs, &run.material.ca)
+            (loaded.trust.certs.as_slice(), &run.material.ca)
         } else {
-            (&loaded.client_cas, &run.material.client_ca)
+            (loaded.client_cas.as_slice(), &run.material.client_ca)
         };
         run.client_verify = client_verify(&infos, uploaded.0, uploaded.1);
         if let Some(cv) = run.client_verify.as_mut() {

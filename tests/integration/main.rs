@@ -44,6 +44,7 @@ mod revocation;
 mod san_names;
 mod session;
 mod sweep;
+mod sweep_scale;
 mod targets_partial;
 mod tui;
 mod tui_keys;

@@ -6,14 +6,16 @@
 //! ```text
 //! inputs      CLI flags (cli/), targets files (targets), session files (session/store), TUI form
 //!   -> engine   the one runner every front end calls: load, probe or inspect, evaluate, diagnose
-//!               (engine/load: material cache; engine/run: the one dispatch; engine/batch: jobs)
+//!               (engine/load: material cache; engine/run: the one dispatch; engine/batch: jobs;
+//!               engine/sweep: targets pulled lazily, memory bounded by -j)
 //!   -> material PEM / DER / PFX into certificates and keys      (material/, cert/, fsio caps reads)
 //!   -> verify   chains with openssl-compatible verdicts         (verify/: code, openssl, host, der)
 //!               and .NET's revocation check for Verify(): CRL / OCSP fetched over http, bounded,
 //!               cached per run, signatures checked against the issuer   (revocation/)
 //!   -> probe    DNS, TCP, TLS, HTTP; every failure is data      (probe/: dns, tls, http; listen, lab)
 //!   -> diagnose pure rules from observations to findings        (diagnose/, policy/, azure/)
-//!   -> session  inputs + observations + findings, serializable  (session/: model, store, redact, diff)
+//!   -> session  inputs + observations + findings, serializable  (session/: model, store, redact, diff;
+//!               certs: each certificate stored once, spool: a sweep saved target by target)
 //!   -> views    JSON, text, Markdown, TUI panes                 (report/, tui/)
 //! watch       run after run through engine, change records from the session diff (watch, session/watch)
 //! exporter    /probe and /metrics for Prometheus over engine (exporter/: server, openmetrics)

@@ -1,6 +1,6 @@
 //! The `listen` server: asks every TLS client for a certificate, judges it, and echoes what it saw.
-//! (A little over 600 lines: accepting, sniffing and the record it writes are one connection's
-//! life; issue 15's flood defences are the point to split it at.)
+//! The flood defences (deadlines, caps) are in [`flood`]; telling plain HTTP from other bytes on
+//! the TLS port is in `sniff`.
 //!
 //! It accepts a connection with or without a certificate (unless one is required), judges the chain
 //! against the given CA certificates without refusing it, and answers any HTTP request with a JSON
@@ -32,9 +32,9 @@ use rustls::{ProtocolVersion, ServerConfig, SupportedProtocolVersion};
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
-use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, Semaphore};
+use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_rustls::LazyConfigAcceptor;
@@ -43,8 +43,14 @@ use crate::cert::CertInfo;
 use crate::danger::client_auth::{ClientAuthPolicy, ClientVerdict, RecordingClientVerifier};
 use crate::error::{Error, Result};
 
-/// From TCP accept to the end of the TLS handshake.
-pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+pub mod flood;
+mod sniff;
+
+use sniff::{answer_plain_http, sniff_plain_http, Sniffed};
+
+/// From TCP accept to the end of the TLS handshake, when the listener is calm (the lab's servers
+/// use it as is; `listen` shortens it under load, see [`flood`]).
+pub const HANDSHAKE_TIMEOUT: Duration = flood::IDLE_HANDSHAKE_DEADLINE;
 /// For the request line and headers of an HTTP/1.1 request.
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// For a whole request body.
@@ -53,8 +59,6 @@ pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
 pub const BODY_LIMIT: usize = 64 * 1024;
 /// An HTTP connection (HTTP/2 may carry many requests) is closed after this long, whatever it does.
 pub const CONNECTION_LIFETIME: Duration = Duration::from_secs(60);
-/// Connections served at once; more wait in the kernel's accept queue.
-const MAX_CONCURRENT_CONNECTIONS: usize = 256;
 
 /// Header values never echoed or recorded, because they carry credentials.
 pub const REDACTED_HEADERS: [&str; 5] =
@@ -152,6 +156,15 @@ pub fn version_name(v: ProtocolVersion) -> String {
     crate::text::tls_version(v)
 }
 
+/// The version of the JSON Lines record `listen --report json` writes ([`ConnectionRecord`]).
+/// Version 2 (headers as `[name, value]` pairs, as in the probe report) replaced the unversioned
+/// first shape (headers as a name-to-value map, repeats joined with ", "), which still reads.
+pub const LISTEN_SCHEMA_VERSION: u32 = 2;
+
+fn listen_v1() -> u32 {
+    1
+}
+
 /// One HTTP request as echoed, with credential headers redacted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RequestEcho {
@@ -160,8 +173,11 @@ pub struct RequestEcho {
     pub path: String,
     /// `HTTP/1.1` or `HTTP/2.0`.
     pub version: String,
-    /// Lower-case names; repeated headers joined with ", "; see [`REDACTED_HEADERS`].
-    pub headers: BTreeMap<String, String>,
+    /// `[name, value]` pairs, lower-case names, every repeat its own pair, in the order received
+    /// (repeats of a name next to each other); values of [`REDACTED_HEADERS`] redacted. The same
+    /// shape as the probe report's headers.
+    #[serde(deserialize_with = "header_pairs")]
+    pub headers: Vec<(String, String)>,
     /// Size of the body that was read (at most [`BODY_LIMIT`]).
     pub body_bytes: usize,
 }
@@ -177,30 +193,42 @@ impl RequestEcho {
             body_bytes: 0,
         }
     }
+
+    /// The first value of header `name` (any case), if it was sent.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
 }
 
-/// Headers as a map, credential values replaced by [`REDACTED`].
-pub fn redacted_headers(headers: &HeaderMap) -> BTreeMap<String, String> {
-    let mut out: BTreeMap<String, String> = BTreeMap::new();
-    for (name, value) in headers {
-        let name = name.as_str().to_ascii_lowercase();
-        let value = if REDACTED_HEADERS.contains(&name.as_str()) {
-            REDACTED.to_string()
-        } else {
-            String::from_utf8_lossy(value.as_bytes()).into_owned()
-        };
-        match out.get_mut(&name) {
-            Some(existing) if existing != REDACTED => {
-                existing.push_str(", ");
-                existing.push_str(&value);
-            }
-            Some(_) => {}
-            None => {
-                out.insert(name, value);
-            }
-        }
+/// Headers as `[name, value]` pairs, credential values replaced by [`REDACTED`].
+pub fn redacted_headers(headers: &HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(name, value)| {
+            let name = name.as_str().to_ascii_lowercase();
+            let value = if REDACTED_HEADERS.contains(&name.as_str()) {
+                REDACTED.to_string()
+            } else {
+                String::from_utf8_lossy(value.as_bytes()).into_owned()
+            };
+            (name, value)
+        })
+        .collect()
+}
+
+/// Reads headers in either shape: `[name, value]` pairs (version 2) or the name-to-value map of
+/// records written before it (each entry one pair).
+fn header_pairs<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Vec<(String, String)>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Shape {
+        Pairs(Vec<(String, String)>),
+        Map(BTreeMap<String, String>),
     }
-    out
+    Ok(match Shape::deserialize(d)? {
+        Shape::Pairs(pairs) => pairs,
+        Shape::Map(map) => map.into_iter().collect(),
+    })
 }
 
 /// The JSON body the listener (and the lab's `/echo`) answers with.
@@ -214,6 +242,9 @@ pub struct Echo {
 /// One connection as the listener saw it, sent down the records channel when it ends.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConnectionRecord {
+    /// [`LISTEN_SCHEMA_VERSION`]; a record without one is version 1.
+    #[serde(default = "listen_v1")]
+    pub schema_version: u32,
     /// When the connection was accepted, RFC 3339 UTC.
     pub at: String,
     pub peer: String,
@@ -235,6 +266,7 @@ pub struct ConnectionRecord {
 impl ConnectionRecord {
     fn accepted(peer: SocketAddr) -> Self {
         ConnectionRecord {
+            schema_version: LISTEN_SCHEMA_VERSION,
             at: crate::cert::rfc3339(OffsetDateTime::now_utc()),
             peer: peer.to_string(),
             sni: None,
@@ -323,15 +355,25 @@ pub async fn run_listener(
     listener: TcpListener,
     records: mpsc::Sender<ConnectionRecord>,
 ) -> Result<()> {
+    run_listener_counted(cfg, listener, records, Arc::default()).await
+}
+
+/// [`run_listener`], counting what the flood defences refuse and cut in `stats`. Accepting never
+/// waits for a handshake: a connection is admitted or closed at once (see [`flood`]).
+pub async fn run_listener_counted(
+    cfg: ListenConfig,
+    listener: TcpListener,
+    records: mpsc::Sender<ConnectionRecord>,
+    stats: Arc<flood::FloodStats>,
+) -> Result<()> {
     let server = Arc::new(Listener::new(&cfg)?);
-    let slots = Arc::new(Semaphore::new(MAX_CONCURRENT_CONNECTIONS));
+    let gate = flood::Gate::new(stats);
     let mut connections = JoinSet::new();
     let mut accepted = 0usize;
     loop {
         if cfg.max_connections.is_some_and(|max| accepted >= max) {
             break;
         }
-        let Ok(slot) = slots.clone().acquire_owned().await else { break };
         let (tcp, peer) = tokio::select! {
             accept = listener.accept() => match accept {
                 Ok(pair) => pair,
@@ -344,14 +386,19 @@ pub async fn run_listener(
             },
             () = records.closed() => break,
         };
+        let at = Instant::now();
+        // Refused: closed here, before any byte is read; the gate counted it.
+        let Ok(ticket) = gate.admit(peer.ip()) else {
+            drop(tcp);
+            continue;
+        };
         accepted += 1;
         let server = server.clone();
         let records = records.clone();
         connections.spawn(async move {
-            let record = serve_connection(&server, tcp, peer).await;
+            let record = serve_connection(&server, tcp, peer, ticket, at).await;
             // A receiver that went away has stopped caring; the listener notices at its next accept.
             let _ = records.send(record).await;
-            drop(slot);
         });
         while connections.try_join_next().is_some() {}
     }
@@ -359,12 +406,26 @@ pub async fn run_listener(
     Ok(())
 }
 
-async fn serve_connection(server: &Listener, mut tcp: TcpStream, peer: SocketAddr) -> ConnectionRecord {
+/// Why a handshake step was cut off, with the deadline that applied.
+fn deadline_text(what: &str, passed: flood::DeadlinePassed) -> String {
+    let flood::DeadlinePassed(deadline) = passed;
+    let under_load =
+        if deadline < flood::IDLE_HANDSHAKE_DEADLINE { " (shortened: many handshakes pending)" } else { "" };
+    format!("{what} within {}{under_load}", flood::seconds(deadline))
+}
+
+/// One connection's life; the ticket (its place in the flood counts) goes with the connection.
+async fn serve_connection(
+    server: &Listener,
+    mut tcp: TcpStream,
+    peer: SocketAddr,
+    mut ticket: flood::Ticket,
+    at: Instant,
+) -> ConnectionRecord {
     let mut record = ConnectionRecord::accepted(peer);
-    let deadline = Instant::now() + HANDSHAKE_TIMEOUT;
-    match tokio::time::timeout_at(deadline, sniff_plain_http(&mut tcp)).await {
-        Err(_) => {
-            record.handshake_error = Some(format!("no ClientHello within {} s", HANDSHAKE_TIMEOUT.as_secs()));
+    match ticket.within_deadline(at, sniff_plain_http(&mut tcp)).await {
+        Err(passed) => {
+            record.handshake_error = Some(deadline_text("no ClientHello", passed));
             return record;
         }
         Ok(Err(e)) => {
@@ -372,6 +433,7 @@ async fn serve_connection(server: &Listener, mut tcp: TcpStream, peer: SocketAdd
             return record;
         }
         Ok(Ok(Some(Sniffed::Http(request_line)))) => {
+            ticket.established();
             record.handshake_error = Some(format!("plain HTTP sent to the TLS port: {request_line}"));
             answer_plain_http(&mut tcp).await;
             return record;
@@ -382,9 +444,9 @@ async fn serve_connection(server: &Listener, mut tcp: TcpStream, peer: SocketAdd
         }
         Ok(Ok(None)) => {}
     }
-    let start = match tokio::time::timeout_at(deadline, LazyConfigAcceptor::new(Acceptor::default(), tcp)).await {
-        Err(_) => {
-            record.handshake_error = Some(format!("no ClientHello within {} s", HANDSHAKE_TIMEOUT.as_secs()));
+    let start = match ticket.within_deadline(at, LazyConfigAcceptor::new(Acceptor::default(), tcp)).await {
+        Err(passed) => {
+            record.handshake_error = Some(deadline_text("no ClientHello", passed));
             return record;
         }
         Ok(Err(e)) => {
@@ -394,9 +456,9 @@ async fn serve_connection(server: &Listener, mut tcp: TcpStream, peer: SocketAdd
         Ok(Ok(start)) => start,
     };
     record.sni = start.client_hello().server_name().map(str::to_string);
-    let tls = match tokio::time::timeout_at(deadline, start.into_stream(server.config.clone())).await {
-        Err(_) => {
-            record.handshake_error = Some(format!("handshake not finished within {} s", HANDSHAKE_TIMEOUT.as_secs()));
+    let tls = match ticket.within_deadline(at, start.into_stream(server.config.clone())).await {
+        Err(passed) => {
+            record.handshake_error = Some(deadline_text("handshake not finished", passed));
             return record;
         }
         Ok(Err(e)) => {
@@ -405,6 +467,7 @@ async fn serve_connection(server: &Listener, mut tcp: TcpStream, peer: SocketAdd
         }
         Ok(Ok(tls)) => tls,
     };
+    ticket.established();
     let facts = Arc::new(TlsFacts::from_connection(peer, tls.get_ref().1, Some(&server.verifier)));
     record.established(&facts);
     let requests = Arc::new(Mutex::new(Vec::new()));
@@ -544,94 +607,5 @@ pub(crate) fn io_error_text(e: &io::Error) -> String {
     match crate::probe::tls::rustls_error_of(e) {
         Some(tls) => tls.to_string(),
         None => e.to_string(),
-    }
-}
-
-/// What the first bytes of a connection that is not TLS turned out to be.
-#[derive(Debug, PartialEq)]
-enum Sniffed {
-    /// A first line that parses as an HTTP request line (kept, escaped, at most 200 characters).
-    Http(String),
-    /// Anything else, as the hex of its first 16 bytes.
-    Neither(String),
-}
-
-/// A TLS connection starts with a handshake record (0x16); an HTTP request starts with an uppercase
-/// method name. A first byte that could start a method is read up to the end of the first line (or
-/// 4 KiB) and called plain HTTP only when that line is `METHOD SP TARGET SP HTTP/d.d`.
-async fn sniff_plain_http(tcp: &mut TcpStream) -> io::Result<Option<Sniffed>> {
-    let mut first = [0u8; 1];
-    let n = tcp.peek(&mut first).await?;
-    if n == 0 || !first[0].is_ascii_uppercase() {
-        return Ok(None);
-    }
-    let mut buf = vec![0u8; 4096];
-    let mut len = 0;
-    while len < buf.len() && !buf[..len].contains(&b'\n') {
-        let n = tcp.read(&mut buf[len..]).await?;
-        if n == 0 {
-            break;
-        }
-        len += n;
-    }
-    Ok(Some(sniff(&buf[..len])))
-}
-
-fn sniff(bytes: &[u8]) -> Sniffed {
-    let line = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
-    let line = line.strip_suffix(b"\r").unwrap_or(line);
-    if is_request_line(line) {
-        let text = String::from_utf8_lossy(line);
-        return Sniffed::Http(crate::text::clean(&text.chars().take(200).collect::<String>()));
-    }
-    Sniffed::Neither(hex::encode(&bytes[..bytes.len().min(16)]))
-}
-
-/// RFC 9112 section 3: `method SP request-target SP HTTP-version`, the method a token of
-/// uppercase letters here (every registered method is), the target visible ASCII.
-fn is_request_line(line: &[u8]) -> bool {
-    let mut parts = line.split(|&b| b == b' ');
-    let (Some(method), Some(target), Some(version), None) = (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return false;
-    };
-    let version_ok = matches!(version, [b'H', b'T', b'T', b'P', b'/', major, b'.', minor]
-        if major.is_ascii_digit() && minor.is_ascii_digit());
-    !method.is_empty()
-        && method.len() <= 32
-        && method.iter().all(|b| b.is_ascii_uppercase() || *b == b'-' || *b == b'_')
-        && !target.is_empty()
-        && target.iter().all(|b| b.is_ascii_graphic())
-        && version_ok
-}
-
-async fn answer_plain_http(tcp: &mut TcpStream) {
-    const BODY: &str = "This port speaks TLS: use https://\n";
-    let response = format!(
-        "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{BODY}",
-        BODY.len()
-    );
-    // Best effort: the client may already be gone, and the record says what happened either way.
-    let _ = tokio::time::timeout(Duration::from_secs(2), async {
-        tcp.write_all(response.as_bytes()).await?;
-        tcp.shutdown().await
-    })
-    .await;
-}
-
-#[cfg(test)]
-mod sniff_tests {
-    use super::{sniff, Sniffed};
-
-    #[test]
-    fn only_a_request_line_is_plain_http() {
-        assert_eq!(sniff(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"), Sniffed::Http("GET / HTTP/1.1".into()));
-        assert_eq!(sniff(b"OPTIONS * HTTP/1.0\n"), Sniffed::Http("OPTIONS * HTTP/1.0".into()));
-        for not_http in
-            [&b"GET /x\r\n"[..], b"G\x00\xff\x13 x HTTP/1.1", b"GET  / HTTP/1.1", b"GET / HTTP/11", b"HELLO"]
-        {
-            assert!(matches!(sniff(not_http), Sniffed::Neither(_)), "{not_http:?}");
-        }
-        assert_eq!(sniff(b"G\x00\xff"), Sniffed::Neither("4700ff".into()));
     }
 }

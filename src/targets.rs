@@ -8,6 +8,9 @@ use crate::error::{Error, Result};
 use crate::probe::{url, Header, ProbeOptions, ProbeRole, Timeouts, TlsVersionPin};
 use crate::session::{MaterialRefs, PasswordRef, TargetRun};
 
+mod source;
+pub use source::TargetSource;
+
 /// What every target gets unless its own line or table says otherwise: the probe options of a
 /// command line, as plain values.
 #[derive(Debug, Clone)]
@@ -146,7 +149,7 @@ impl TargetDefaults {
 
 /// One `[[target]]` of a TOML targets file: every option a probe takes on the command line. Unset
 /// options come from the command line; relative paths are relative to the targets file.
-#[derive(Debug, Default, serde::Deserialize)]
+#[derive(Debug, Default, Clone, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct TomlTarget {
     name: Option<String>,
@@ -202,6 +205,29 @@ struct TomlTargets {
 /// Read a targets file: one `HOST[:PORT]` per line (`#` starts a comment), or a TOML file of named
 /// `[[target]]` tables with their own options. Errors name the file and the line.
 pub fn targets_from_file(file: &Path, defaults: &TargetDefaults) -> Result<Vec<TargetRun>> {
+    Ok(read_entries(file, defaults, BadEntry::Abort)?.into_iter().map(|e| e.run).collect())
+}
+
+/// What to do with an entry of a targets file that is wrong on its own (a bad value, a duplicate
+/// name): the file as a whole (its syntax, no targets at all) is always an input error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BadEntry {
+    /// The first bad entry is the input error (`--fail-fast`, watch, the exporter).
+    Abort,
+    /// The entry becomes a target that carries its error; the others run.
+    Record,
+}
+
+/// One target of a targets file and where it is written (`FILE:LINE`).
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub run: TargetRun,
+    pub at: String,
+}
+
+/// The entries of a targets file; with [`BadEntry::Record`] an entry that is wrong on its own is a
+/// target whose `error` names the file, the line or table and the field.
+pub fn read_entries(file: &Path, defaults: &TargetDefaults, bad: BadEntry) -> Result<Vec<Entry>> {
     let origin = file.display().to_string();
     let text = crate::fsio::read_text_capped(file, crate::fsio::TARGETS_CAP)?;
     let is_toml = file.extension().is_some_and(|e| e.eq_ignore_ascii_case("toml"))
@@ -210,33 +236,62 @@ pub fn targets_from_file(file: &Path, defaults: &TargetDefaults) -> Result<Vec<T
             .map(str::trim)
             .find(|l| !l.is_empty() && !l.starts_with('#'))
             .is_some_and(|l| l.starts_with('['));
+    let mut entries = Vec::new();
+    let mut keep = |name: String, at: String, run: Result<TargetRun>| -> Result<()> {
+        match run {
+            Ok(run) => entries.push(Entry { run, at }),
+            Err(e) if bad == BadEntry::Abort => return Err(e),
+            Err(e) => entries
+                .push(Entry { run: engine::with_error(TargetRun { name, ..Default::default() }, e.to_string()), at }),
+        }
+        Ok(())
+    };
     if is_toml {
-        toml_targets(&text, file, defaults)
+        toml_targets(&text, file, defaults, bad, &mut keep)?;
     } else {
-        plain_targets(&text, &origin, defaults)
+        plain_targets(&text, &origin, defaults, &mut keep)?;
     }
+    if entries.is_empty() {
+        let what = if is_toml { "no [[target]] tables" } else { "no targets (only comments and blank lines)" };
+        return Err(Error::input(origin, what));
+    }
+    Ok(entries)
 }
 
-fn plain_targets(text: &str, origin: &str, defaults: &TargetDefaults) -> Result<Vec<TargetRun>> {
-    let mut out = Vec::new();
+/// Takes each entry: its name, where it is, and the target or the one-line error about it.
+type Keep<'a> = dyn FnMut(String, String, Result<TargetRun>) -> Result<()> + 'a;
+
+fn plain_targets(text: &str, origin: &str, defaults: &TargetDefaults, keep: &mut Keep<'_>) -> Result<()> {
     for (n, line) in text.lines().enumerate() {
         let at = format!("{origin}:{}", n + 1);
-        let line = line.split('#').next().unwrap_or("").trim();
-        if line.is_empty() {
-            continue;
+        match plain_line(line, &at, defaults) {
+            Ok(None) => {}
+            Ok(Some(run)) => keep(plain_label(line), at, Ok(run))?,
+            Err(e) => keep(plain_label(line), at, Err(e))?,
         }
-        if line.split_whitespace().count() > 1 {
-            return Err(Error::input(
-                at,
-                format!("{:?}: expected one HOST[:PORT] per line (use a TOML targets file for options)", line),
-            ));
-        }
-        out.push(defaults.target(line).map_err(|e| Error::input(&at, e.to_string()))?);
     }
-    if out.is_empty() {
-        return Err(Error::input(origin, "no targets (only comments and blank lines)"));
+    Ok(())
+}
+
+/// One line of a plain targets file (`at` is `FILE:LINE`): a target, or nothing for a comment or
+/// a blank line.
+fn plain_line(line: &str, at: &str, defaults: &TargetDefaults) -> Result<Option<TargetRun>> {
+    let line = line.split('#').next().unwrap_or("").trim();
+    if line.is_empty() {
+        return Ok(None);
     }
-    Ok(out)
+    if line.split_whitespace().count() > 1 {
+        return Err(Error::input(
+            at,
+            format!("{:?}: expected one HOST[:PORT] per line (use a TOML targets file for options)", line),
+        ));
+    }
+    defaults.target(line).map(Some).map_err(|e| Error::input(at, e.to_string()))
+}
+
+/// What a line of a plain targets file is called when it is wrong: the line without its comment.
+fn plain_label(line: &str) -> String {
+    crate::text::clean(line.split('#').next().unwrap_or("").trim())
 }
 
 /// "target N, field F: " for a value that does not fit its field (empty when the path says nothing).
@@ -270,54 +325,167 @@ fn toml_table_lines(text: &str) -> Vec<usize> {
         .collect()
 }
 
-fn toml_targets(text: &str, file: &Path, defaults: &TargetDefaults) -> Result<Vec<TargetRun>> {
-    let origin = file.display().to_string();
-    let syntax = |e: toml::de::Error, entry: String| {
-        let line = e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
-        let at = line.map(|l| format!("{origin}:{l}")).unwrap_or_else(|| origin.clone());
-        Error::input(at, format!("{entry}{}", crate::text::clean(e.message().trim())))
-    };
-    let de = toml::Deserializer::parse(text).map_err(|e| syntax(e, String::new()))?;
-    let parsed: TomlTargets = serde_path_to_error::deserialize(de).map_err(|e| {
-        let entry = toml_entry(e.path());
-        syntax(e.into_inner(), entry)
-    })?;
-    let base = file.parent().map(Path::to_path_buf).unwrap_or_default();
+/// The 1-based line of `field = ` inside the table that starts at line `from` (before line `to`).
+fn field_line(text: &str, field: &str, from: usize, to: usize) -> Option<usize> {
+    text.lines().enumerate().skip(from).take(to.saturating_sub(from)).find_map(|(i, l)| {
+        let l = l.trim_start();
+        let rest = l.strip_prefix(field).or_else(|| l.strip_prefix(&format!("\"{field}\"")))?;
+        rest.trim_start().starts_with('=').then_some(i + 1)
+    })
+}
+
+/// The tables of a file whose whole-file parse failed on one table's value: each table alone,
+/// so one bad value costs only its own table.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TomlValues {
+    #[serde(default)]
+    target: Vec<toml::Value>,
+}
+
+/// A TOML targets file parsed: each table as written (only what it sets) or, with
+/// [`BadEntry::Record`], the label and one-line error of a table whose value is wrong; where each
+/// table starts; the directory relative paths are taken from.
+struct TomlTables {
+    targets: Vec<std::result::Result<TomlTarget, (String, Error)>>,
+    lines: Vec<usize>,
+    origin: String,
+    base: PathBuf,
+}
+
+fn toml_targets(text: &str, file: &Path, defaults: &TargetDefaults, bad: BadEntry, keep: &mut Keep<'_>) -> Result<()> {
+    let tables = TomlTables::parse(text, file, bad)?;
+    let mut names = std::collections::HashSet::new();
+    for (i, t) in tables.targets.into_iter().enumerate() {
+        let at = toml_at(&tables.origin, &tables.lines, i);
+        match t {
+            Err((label, e)) => keep(label, at, Err(e))?,
+            Ok(t) => {
+                let label = toml_label(&t);
+                let run = toml_run(t, &at, &tables.base, defaults).and_then(|run| unique(&mut names, run, &at));
+                keep(label, at, run)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `run`, unless its name was taken by an earlier table (`names` holds those).
+fn unique(names: &mut std::collections::HashSet<String>, run: TargetRun, at: &str) -> Result<TargetRun> {
+    if !names.insert(run.name.clone()) {
+        return Err(Error::input(at, format!("target name {:?} is used twice", run.name)));
+    }
+    Ok(run)
+}
+
+/// What a table is called when it is wrong: its `name`, else its `host`.
+fn toml_label(t: &TomlTarget) -> String {
+    crate::text::clean(&t.name.clone().filter(|n| !n.trim().is_empty()).unwrap_or_else(|| t.host.clone()))
+}
+
+/// `FILE:LINE` of the `i`th table.
+fn toml_at(origin: &str, lines: &[usize], i: usize) -> String {
+    match lines.get(i) {
+        Some(l) => format!("{origin}:{l}"),
+        None => format!("{origin}: target {}", i + 1),
+    }
+}
+
+/// The target one table describes, relative paths taken from `base` (names are checked for
+/// uniqueness by the caller).
+fn toml_run(t: TomlTarget, at: &str, base: &Path, defaults: &TargetDefaults) -> Result<TargetRun> {
     let rel = |p: PathBuf| if p.is_absolute() { p } else { base.join(p) };
-    let lines = toml_table_lines(text);
-    let mut names: Vec<String> = Vec::new();
-    let mut out = Vec::new();
-    for (i, t) in parsed.target.into_iter().enumerate() {
-        let at = match lines.get(i) {
-            Some(l) => format!("{origin}:{l}"),
-            None => format!("{origin}: target {}", i + 1),
+    toml_target(t, defaults, &rel, at)
+}
+
+impl TomlTables {
+    fn parse(text: &str, file: &Path, bad: BadEntry) -> Result<TomlTables> {
+        let origin = file.display().to_string();
+        let syntax = |e: toml::de::Error, entry: String| {
+            let line = e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+            let at = line.map(|l| format!("{origin}:{l}")).unwrap_or_else(|| origin.clone());
+            Error::input(at, format!("{entry}{}", crate::text::clean(e.message().trim())))
         };
-        let target = match t.port {
-            Some(_) if t.host.contains("://") => {
-                return Err(Error::input(at, "give the port inside the URL in host, not as port"))
+        let lines = toml_table_lines(text);
+        let de = toml::Deserializer::parse(text).map_err(|e| syntax(e, String::new()))?;
+        // Each table, or the error about it with the label its `name` or `host` gives it.
+        let targets: Vec<std::result::Result<TomlTarget, (String, Error)>> = match serde_path_to_error::deserialize(de)
+        {
+            Ok(TomlTargets { target }) => target.into_iter().map(Ok).collect(),
+            Err(e) => {
+                let entry = toml_entry(e.path());
+                let whole = syntax(e.into_inner(), entry.clone());
+                // A value wrong in one table (not the file's shape): read each table on its own.
+                if entry.is_empty() || bad == BadEntry::Abort {
+                    return Err(whole);
+                }
+                let Ok(TomlValues { target }) = toml::from_str::<TomlValues>(text) else { return Err(whole) };
+                target
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, value)| {
+                        let label = ["name", "host"]
+                            .iter()
+                            .find_map(|k| value.get(k).and_then(toml::Value::as_str).filter(|v| !v.trim().is_empty()))
+                            .map(crate::text::clean)
+                            .unwrap_or_else(|| format!("target {}", i + 1));
+                        serde_path_to_error::deserialize::<_, TomlTarget>(value).map_err(|e| {
+                            let entry = toml_entry_at(i, e.path());
+                            let from = lines.get(i).copied().unwrap_or(1);
+                            let to = lines.get(i + 1).copied().unwrap_or(usize::MAX);
+                            let line = entry.1.as_deref().and_then(|f| field_line(text, f, from, to)).unwrap_or(from);
+                            let problem = crate::text::clean(e.into_inner().message().trim());
+                            (label, Error::input(format!("{origin}:{line}"), format!("{}{problem}", entry.0)))
+                        })
+                    })
+                    .collect()
             }
-            Some(port) => format!("{}:{port}", url::bracket(&t.host)),
-            None => t.host.clone(),
         };
-        let name = t.name.clone();
-        let a = overlay(defaults, t, &rel).map_err(|problem| Error::input(&at, problem))?;
-        let mut run = a.target(&target).map_err(|e| Error::input(&at, e.to_string()))?;
-        if let Some(name) = name {
-            if name.trim().is_empty() {
-                return Err(Error::input(at, "name is empty"));
-            }
-            run.name = name;
+        if targets.is_empty() {
+            return Err(Error::input(origin, "no [[target]] tables"));
         }
-        if names.contains(&run.name) {
-            return Err(Error::input(at, format!("target name {:?} is used twice", run.name)));
+        let base = file.parent().map(Path::to_path_buf).unwrap_or_default();
+        Ok(TomlTables { targets, lines, origin, base })
+    }
+}
+
+/// "target N, field F: " and F, for a value of table `index` (read alone) that does not fit.
+fn toml_entry_at(index: usize, path: &serde_path_to_error::Path) -> (String, Option<String>) {
+    use serde_path_to_error::Segment;
+    let field = path.iter().find_map(|s| match s {
+        Segment::Map { key } => Some(key.clone()),
+        _ => None,
+    });
+    match field {
+        Some(f) => (format!("target {}, field {}: ", index + 1, crate::text::clean(&f)), Some(f)),
+        None => (format!("target {}: ", index + 1), None),
+    }
+}
+
+/// One table as a target; the error names where it is (`at`).
+fn toml_target(
+    t: TomlTarget,
+    defaults: &TargetDefaults,
+    rel: &dyn Fn(PathBuf) -> PathBuf,
+    at: &str,
+) -> Result<TargetRun> {
+    let target = match t.port {
+        Some(_) if t.host.contains("://") => {
+            return Err(Error::input(at, "give the port inside the URL in host, not as port"))
         }
-        names.push(run.name.clone());
-        out.push(run);
+        Some(port) => format!("{}:{port}", url::bracket(&t.host)),
+        None => t.host.clone(),
+    };
+    let name = t.name.clone();
+    let a = overlay(defaults, t, rel).map_err(|problem| Error::input(at, problem))?;
+    let mut run = a.target(&target).map_err(|e| Error::input(at, e.to_string()))?;
+    if let Some(name) = name {
+        if name.trim().is_empty() {
+            return Err(Error::input(at, "name is empty"));
+        }
+        run.name = name;
     }
-    if out.is_empty() {
-        return Err(Error::input(origin, "no [[target]] tables"));
-    }
-    Ok(out)
+    Ok(run)
 }
 
 /// The defaults with a table's own options laid over them; the error is the problem alone.
@@ -402,6 +570,9 @@ fn overlay(
     }
     Ok(a)
 }
+
+#[cfg(test)]
+mod entry_tests;
 
 #[cfg(test)]
 mod tests {

@@ -82,6 +82,10 @@ pub enum KvFailure {
     NotFound,
     /// The secret (or that version) is disabled.
     Disabled,
+    /// API Management's own wording ("Failed to access KeyVault Secret … using Managed Service Identity
+    /// …"): the identity was refused, and the message does not say whether by a role, an access policy
+    /// or the vault's network rules.
+    IdentityRefused,
     /// Some other failure: the message is quoted.
     Other,
 }
@@ -108,10 +112,21 @@ impl KvFailure {
             KvFailure::Disabled
         } else if has(&["notfound", "not found", "was not found", "does not exist"]) {
             KvFailure::NotFound
+        } else if has(&["failed to access keyvault", "failed to access key vault", "using managed service identity"]) {
+            KvFailure::IdentityRefused
         } else {
             KvFailure::Other
         }
     }
+}
+
+/// The gateway's address as the vault saw it, from a firewall refusal ("Client address: 203.0.113.7").
+pub fn refused_client_address(status: &KeyVaultStatus) -> Option<String> {
+    let message = status.message.as_deref()?;
+    let at = message.to_ascii_lowercase().find("client address:")? + "client address:".len();
+    let address: String =
+        message[at..].trim_start().chars().take_while(|c| c.is_ascii_hexdigit() || matches!(c, '.' | ':')).collect();
+    (address.parse::<std::net::IpAddr>().is_ok()).then_some(address)
 }
 
 /// What a Key Vault reference's URL points at.

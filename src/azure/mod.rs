@@ -29,7 +29,8 @@ use self::names::{normalize_scope, role_key};
 use crate::error::{Error, Result};
 
 pub use self::facts::{
-    human_duration, parse_time, secret_url_for, vault_object_of, KvFailure, Tier, VaultObject, KV_REREAD_INTERVAL,
+    human_duration, parse_time, refused_client_address, secret_url_for, vault_object_of, KvFailure, Tier, VaultObject,
+    KV_REREAD_INTERVAL,
 };
 pub use self::model::{
     is_default_hostname, ApimBackend, ApimCertificate, ApimService, AzureConfig, HostnameConfig, KeyVaultRef,

@@ -161,6 +161,11 @@ impl KeyVaultRef {
         parse_secret_url(&self.secret_identifier).map(|s| s.vault)
     }
 
+    /// The secret's (or certificate's) name in the vault, as the identifier spells it.
+    pub fn secret_name(&self) -> Option<String> {
+        parse_secret_url(&self.secret_identifier).and_then(|s| s.name)
+    }
+
     /// True when the identifier pins a secret version, which stops the gateway picking up rotations.
     pub fn is_versioned(&self) -> bool {
         parse_secret_url(&self.secret_identifier).is_some_and(|s| s.version.is_some())

@@ -294,7 +294,9 @@ fn general_name_text(gn: &GeneralName) -> String {
         GeneralName::DirectoryName(n) => format!("DirName:{}", dotnet_name(n)),
         GeneralName::RegisteredID(o) => format!("RID:{}", o.to_id_string()),
         GeneralName::OtherName(o, _) => format!("othername:{}", o.to_id_string()),
-        other => format!("{other:?}"),
+        GeneralName::X400Address(a) => format!("X400Address:{}", hex::encode_upper(a.data)),
+        GeneralName::EDIPartyName(a) => format!("EdiPartyName:{}", hex::encode_upper(a.data)),
+        GeneralName::Invalid(tag, data) => format!("invalid [{}]:{}", tag.0, hex::encode_upper(data)),
     }
 }
 

@@ -94,9 +94,18 @@ Examples:
 const EXAMPLES_TUI: &str = "Examples:
   mtls-doctor tui api.contoso.com --pfx client.pfx
   mtls-doctor tui --targets targets.toml --theme light";
-const EXAMPLES_LISTEN: &str = "Examples:
+const EXAMPLES_LISTEN: &str = concat!(
+    "Under load: each TLS handshake must finish within 10 s while at most 16 are pending, then within
+10 s x 16 / pending (5 s at 32, 2 s at 80), never less than 1 s (from 160 pending on); the deadline
+is re-read while a handshake waits. One client address may have at most 32 handshakes pending: more
+are closed at once, counted and reported on stderr. All open connections stay under the open-file
+limit (ulimit -n, less 64 for the tool's own files); beyond it new connections are closed and counted.
+
+",
+    "Examples:
   mtls-doctor listen --bind 127.0.0.1:8443 --cert server.pem --key server.key
-  mtls-doctor listen --bind [::1]:8443 --cert server.pfx --ca clients-root.pem --require-client-cert";
+  mtls-doctor listen --bind [::1]:8443 --cert server.pfx --ca clients-root.pem --require-client-cert"
+);
 const EXAMPLES_DEMO: &str = "Examples:
   mtls-doctor demo
   mtls-doctor demo --headless --report markdown --summary
@@ -384,7 +393,8 @@ pub struct DiagnosisArgs {
     /// Warn about certificates that expire within this many days.
     #[arg(long, value_name = "DAYS", default_value_t = crate::diagnose::DEFAULT_EXPIRING_DAYS)]
     pub expiring_days: i64,
-    /// An APIM policy (XML) to evaluate against the certificate actually presented.
+    /// An APIM policy (XML) to evaluate against the certificate actually presented; with --role outbound,
+    /// read for the backend it routes through (set-backend-service) and the certificate it presents.
     #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
     /// CA certificates uploaded to the gateway (what Verify() chains to; repeatable).
@@ -511,6 +521,12 @@ pub struct ProbeArgs {
     /// How many probes run at once.
     #[arg(short = 'j', long, default_value_t = 16)]
     pub jobs: usize,
+    /// `probe`: stop at the first bad targets-file entry (a wrong value, material that does not
+    /// load) as an input error (exit 2). Without it the entry is that target's error, the others
+    /// run, and the exit code is 3. Material on the command line that does not load is always an
+    /// input error; `watch` and `tui` always stop at a bad entry.
+    #[arg(long)]
+    pub fail_fast: bool,
     #[command(flatten)]
     pub diagnosis: DiagnosisArgs,
     #[command(flatten)]

@@ -12,13 +12,14 @@ pub fn run_demo(args: &DemoArgs, theme: Option<String>) -> Result<i32> {
     // A bad theme is an input error before anything starts.
     crate::tui::Theme::load(theme.as_deref())?;
     let (lab, session) = rt.block_on(crate::demo::start_demo(dir.path()))?;
-    // The lab's temporary directory is named by its files (`lab:policy.xml`), never by its path;
-    // the UI keeps the real paths in the inputs so it can re-run a target while the lab is up.
+    // The lab's temporary directory is named by its files (`lab:policy.xml`), never by its path,
+    // inputs included (the edit form shows them); the UI's runner reads `lab:` names from `dir`.
     let interactive_run = !args.headless && args.session.save.is_none() && interactive(&args.output);
-    let session = crate::session::relabel_dir(&session, dir.path(), "lab", interactive_run)?;
+    let session = crate::session::relabel_dir(&session, dir.path(), "lab", false)?;
     if interactive_run {
         // The lab (and `dir`, holding its material) stays up while the UI can re-run targets.
-        let opts = TuiOptions { theme, runtime: Some(rt.handle().clone()), ..Default::default() };
+        let runner = crate::tui::relabelled_runner(dir.path().to_path_buf(), "lab");
+        let opts = TuiOptions { theme, runtime: Some(rt.handle().clone()), runner: Some(runner), ..Default::default() };
         let code = crate::tui::run_tui(session.with_command("demo"), opts);
         rt.block_on(lab.shutdown());
         return code;

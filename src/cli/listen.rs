@@ -29,7 +29,9 @@ pub fn run_listen(args: &ListenArgs) -> Result<i32> {
         let local = listener.local_addr().map_err(|e| Error::io(args.bind.to_string(), e))?;
         eprintln!("mtls-doctor: listening on {local} (asks every client for a certificate; Ctrl-C to stop)");
         let (tx, mut rx) = tokio::sync::mpsc::channel(64);
-        let server = tokio::spawn(crate::listen::run_listener(cfg, listener, tx));
+        let stats = std::sync::Arc::new(crate::listen::flood::FloodStats::default());
+        let server = tokio::spawn(crate::listen::run_listener_counted(cfg, listener, tx, stats.clone()));
+        let flood_lines = tokio::spawn(report_flood(stats.clone()));
         let mut sink: Box<dyn std::io::Write + Send> = match &args.output.output {
             // Append: the records of an earlier run in the same file are the user's.
             Some(path) => Box::new(
@@ -37,6 +39,8 @@ pub fn run_listen(args: &ListenArgs) -> Result<i32> {
             ),
             None => Box::new(std::io::stdout()),
         };
+        let sink_name = args.output.output.as_ref().map(|p| p.display().to_string());
+        let mut failed = None;
         loop {
             tokio::select! {
                 rec = rx.recv() => {
@@ -48,14 +52,42 @@ pub fn run_listen(args: &ListenArgs) -> Result<i32> {
                         Format::Text => report::listen_line(&rec),
                         Format::Markdown => format!("- {}", report::md_text(&report::listen_line(&rec))),
                     };
-                    let _ = writeln!(sink, "{line}");
-                    let _ = sink.flush();
+                    if let Err(e) = writeln!(sink, "{line}").and_then(|()| sink.flush()) {
+                        // A reader that closed stdout (`| head`) has stopped listening: end quietly.
+                        // Any other failure (a full disk) is an error, not records silently lost.
+                        if sink_name.is_some() || e.kind() != std::io::ErrorKind::BrokenPipe {
+                            let name = sink_name.clone().unwrap_or_else(|| "standard output".into());
+                            failed = Some(Error::Usage(format!("{name}: cannot write the connection record ({e})")));
+                        }
+                        break;
+                    }
                 }
                 _ = tokio::signal::ctrl_c() => break,
             }
         }
         server.abort();
-        Ok::<(), Error>(())
+        flood_lines.abort();
+        let totals = stats.counts();
+        if totals != Default::default() {
+            for line in totals.report_since(&Default::default()) {
+                eprintln!("mtls-doctor: in all: {line}");
+            }
+        }
+        failed.map_or(Ok(()), Err)
     })?;
     Ok(EXIT_OK)
+}
+
+/// Say on stderr, at most once a second, what the flood defences refused or cut since the last time.
+async fn report_flood(stats: std::sync::Arc<crate::listen::flood::FloodStats>) {
+    let mut seen = stats.counts();
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        let now = stats.counts();
+        for line in now.report_since(&seen) {
+            eprintln!("mtls-doctor: {line}");
+        }
+        seen = now;
+    }
 }

@@ -37,10 +37,12 @@ use crate::report::{self, Format};
 use crate::session::{self, Session};
 use crate::tui::TuiOptions;
 
-/// Exit codes (documented in README): no error finding, error findings, usage or input error.
+/// Exit codes (documented in README): no error finding, error findings, usage or input error, and
+/// (`probe`, `replay`) some targets could not be run while the others were.
 pub const EXIT_OK: i32 = 0;
 pub const EXIT_FINDINGS: i32 = 1;
 pub const EXIT_USAGE: i32 = 2;
+pub const EXIT_NOT_RUN: i32 = 3;
 
 /// Write a report to `-o FILE` (atomically) or standard output.
 pub fn emit(output: &OutputArgs, text: &str) -> Result<()> {

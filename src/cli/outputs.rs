@@ -2,7 +2,8 @@
 //! files, or both outputs onto one file, is refused before anything runs.
 //!
 //! Paths are compared as the files they name (symlinks and `..` resolved, hard links by inode),
-//! because `-o ./a/../cert.pem` or a link to the input overwrites the input just the same.
+//! because `-o ./a/../cert.pem` or a link to the input overwrites the input just the same. The
+//! inputs include the material a `--targets` file names and the material a replayed session names.
 
 use std::path::{Path, PathBuf};
 
@@ -12,11 +13,22 @@ use crate::error::{Error, Result};
 /// Refuse a command whose outputs would overwrite one of its inputs or each other.
 pub fn check(command: &Command) -> Result<()> {
     let (inputs, outputs) = files_of(command);
+    if outputs.is_empty() {
+        return Ok(());
+    }
+    let named = named_inputs(command);
     for (i, (flag, out)) in outputs.iter().enumerate() {
         let Some(key) = identity(out) else { continue };
         if let Some(input) = inputs.iter().find(|p| identity(p).as_ref() == Some(&key)) {
             return Err(Error::Usage(format!(
                 "{flag} {} is one of the inputs ({}); refusing to overwrite it",
+                out.display(),
+                input.display()
+            )));
+        }
+        if let Some((input, named_in)) = named.iter().find(|(p, _)| identity(p).as_ref() == Some(&key)) {
+            return Err(Error::Usage(format!(
+                "{flag} {} is one of the inputs ({}, named in {named_in}); refusing to overwrite it",
                 out.display(),
                 input.display()
             )));
@@ -99,6 +111,49 @@ fn files_of(command: &Command) -> (Vec<PathBuf>, Outputs) {
         Command::Exporter(_) | Command::Completions(_) | Command::Man(_) => {}
     }
     (inputs, outputs)
+}
+
+/// The material files a `--targets` file or a replayed session names, each with where it is named
+/// (`targets.toml:6`). A file that does not parse names nothing here: the run reports it.
+fn named_inputs(command: &Command) -> Vec<(PathBuf, String)> {
+    let runs: Vec<(crate::session::TargetRun, String)> = match command {
+        Command::Probe(a) => targets_file_runs(a),
+        Command::Tui(t) => targets_file_runs(&t.probe),
+        Command::Watch(w) => targets_file_runs(&w.probe),
+        Command::Replay(r) => match crate::session::load(&r.file) {
+            Ok(session) => {
+                let from = r.file.display().to_string();
+                session.targets.into_iter().map(|t| (t, from.clone())).collect()
+            }
+            Err(_) => Vec::new(),
+        },
+        _ => Vec::new(),
+    };
+    let mut out = Vec::new();
+    for (run, at) in runs {
+        for file in material_files(&run.material).into_iter().chain(run.files.iter().map(PathBuf::from)) {
+            out.push((file, at.clone()));
+        }
+    }
+    out
+}
+
+fn targets_file_runs(a: &ProbeArgs) -> Vec<(crate::session::TargetRun, String)> {
+    let Some(file) = &a.targets_file else { return Vec::new() };
+    let entries = crate::targets::read_entries(file, &a.defaults(), crate::targets::BadEntry::Record);
+    entries.unwrap_or_default().into_iter().map(|e| (e.run, e.at)).collect()
+}
+
+/// Every file a target's material names.
+fn material_files(m: &crate::session::MaterialRefs) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> =
+        m.cert.iter().chain(&m.key).chain(&m.pfx).chain(&m.policy).map(PathBuf::from).collect();
+    files.extend(m.ca.iter().chain(&m.client_ca).chain(&m.azure).map(PathBuf::from));
+    if let crate::session::PasswordRef::File { path } = &m.password {
+        files.push(PathBuf::from(path));
+    }
+    files.extend(m.deployment_certs.iter().filter_map(|s| s.split_once('=')).map(|(_, f)| PathBuf::from(f)));
+    files
 }
 
 fn probe(a: &ProbeArgs, inputs: &mut Vec<PathBuf>, outputs: &mut Outputs) {

@@ -6,68 +6,115 @@ use std::io::IsTerminal as _;
 use super::args::{OutputArgs, SaveArgs};
 use super::stream::Stream;
 use super::{finish, ProbeArgs};
-use crate::engine::{self, LoadFailure, MaterialCache, PasswordPrompt};
+use crate::engine::{self, LoadFailure, MaterialCache, PasswordPrompt, SweepOptions};
 use crate::error::{Error, Result};
 use crate::report::Format;
-use crate::session::{Session, TargetRun};
-use crate::targets;
+use crate::session::{self, Session, TargetRun};
+use crate::targets::{BadEntry, TargetSource};
 use crate::tui::TuiOptions;
 
-/// The targets a probe command line names: its HOST[:PORT] arguments, then its `--targets` file.
-pub(super) fn command_line_targets(args: &ProbeArgs) -> Result<Vec<TargetRun>> {
+/// The targets a probe command line names: its HOST[:PORT] arguments, then its `--targets` file
+/// (checked whole now, read again target by target as they run). With [`BadEntry::Abort`] the
+/// first bad entry of the file is the input error; with [`BadEntry::Record`] it is a target that
+/// carries its error.
+pub(super) fn command_line_source(args: &ProbeArgs, bad: BadEntry) -> Result<TargetSource> {
     let defaults = args.defaults();
     let mut targets = Vec::new();
     for t in &args.targets {
         targets.push(defaults.target(t)?);
     }
-    if let Some(file) = &args.targets_file {
-        targets.extend(targets::targets_from_file(file, &defaults)?);
+    match &args.targets_file {
+        Some(file) => TargetSource::with_file(targets, file, &defaults, bad),
+        None => Ok(TargetSource::from_runs(targets)),
     }
-    Ok(targets)
+}
+
+/// Every target of a probe command line, built; the first bad entry of the file is the error.
+pub(super) fn command_line_targets(args: &ProbeArgs) -> Result<Vec<TargetRun>> {
+    Ok(command_line_source(args, BadEntry::Abort)?.collect())
 }
 
 pub fn run_probe(args: &ProbeArgs) -> Result<i32> {
-    let targets = command_line_targets(args)?;
-    if targets.is_empty() {
+    let (bad, on_failure) = if args.fail_fast {
+        (BadEntry::Abort, LoadFailure::Abort)
+    } else {
+        (BadEntry::Record, LoadFailure::RecordInTarget)
+    };
+    let source = command_line_source(args, bad)?;
+    if source.is_empty() {
         return Err(Error::Usage("no targets: give HOST[:PORT] or a --targets file that lists some".into()));
     }
+    let load = Load { on_failure, command_line_aborts: true };
     // A streamed report is the plain one, record by record: -v and --summary need the whole run.
     if !args.view.verbose && !args.view.summary {
-        if let Some(stream) = stream_for(&args.output, targets.len())? {
-            return streamed(stream, targets, LoadFailure::Abort, args.jobs, &args.session, |s| {
-                s.with_command("probe")
-            });
+        if let Some(stream) = stream_for(&args.output, source.len())? {
+            return streamed(stream, source, load, args.jobs, &args.session, |s| s.with_command("probe"));
         }
     }
-    let runs = run_with_progress(targets, LoadFailure::Abort, args.jobs, |_, _| {})?;
-    finish(&Session::new(runs).with_command("probe"), &args.output, &args.view, &args.session)
+    let runs = run_with_progress(source, load, args.jobs, |_, _| {})?;
+    let session = Session::new(runs).with_command("probe");
+    let code = finish(&session, &args.output, &args.view, &args.session)?;
+    Ok(not_run_code(&session, code))
+}
+
+/// [`super::EXIT_NOT_RUN`] when a target could not be run (the others were), else `code`.
+pub(super) fn not_run_code(session: &Session, code: i32) -> i32 {
+    if session.targets.iter().any(|t| t.error.is_some()) {
+        super::EXIT_NOT_RUN
+    } else {
+        code
+    }
+}
+
+/// How a sweep loads its targets' material: stop at the first failure, or record it in each
+/// target that names it (its error then starts with the targets-file entry, `FILE:LINE`).
+pub(super) struct Load {
+    pub on_failure: LoadFailure,
+    /// Material of a target given on the command line (no origin) that does not load is the input
+    /// error even when targets-file entries only record theirs: it is every such target's material.
+    pub command_line_aborts: bool,
+}
+
+impl From<LoadFailure> for Load {
+    fn from(on_failure: LoadFailure) -> Self {
+        Load { on_failure, command_line_aborts: false }
+    }
+}
+
+impl Load {
+    /// Load every distinct set of material the targets name, before anything runs (the password
+    /// prompts come first, as ever). A failure that stops the run names the targets-file entry
+    /// that first names the material, then the file and what is wrong with it.
+    fn preload(&self, cache: &mut MaterialCache, source: &TargetSource) -> Result<()> {
+        for (refs, origin) in source.materials().iter().zip(source.material_origins()) {
+            let abort = self.on_failure == LoadFailure::Abort || (origin.is_none() && self.command_line_aborts);
+            let mode = if abort { LoadFailure::Abort } else { LoadFailure::RecordInTarget };
+            cache.preload(refs, mode).map_err(|e| match origin {
+                Some(at) => Error::input(at, e.to_string()),
+                None => e,
+            })?;
+        }
+        Ok(())
+    }
 }
 
 /// Load every target's material (asking for passwords before anything runs), then run them all
-/// with a progress bar on stderr; results in the order given.
+/// with a progress bar on stderr; results in the order given (the reports that need every run).
 pub(super) fn run_with_progress(
-    targets: Vec<TargetRun>,
-    on_failure: LoadFailure,
+    source: TargetSource,
+    load: impl Into<Load>,
     jobs: usize,
     mut on_done: impl FnMut(usize, &TargetRun),
 ) -> Result<Vec<TargetRun>> {
-    let mut cache = MaterialCache::new(PasswordPrompt::Terminal);
-    let prepared = cache.prepare(targets, on_failure)?;
-    let bar = progress_bar(prepared.len());
-    let runs = engine::runtime()?.block_on(engine::run_prepared(prepared, jobs, cache.passwords(), |i, done| {
-        if let Some(bar) = &bar {
-            // What the callback writes to a terminal goes above the bar, not through it.
-            bar.suspend(|| on_done(i, done));
-            bar.set_message(done.name.clone());
-            bar.inc(1);
-        } else {
-            on_done(i, done);
+    let mut slots: Vec<Option<TargetRun>> = Vec::with_capacity(source.len());
+    sweep_with_progress(source, load.into(), SweepOptions { jobs, window: None }, |i, run| {
+        on_done(i, &run);
+        if slots.len() <= i {
+            slots.resize_with(i + 1, || None);
         }
-    }));
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    }
-    Ok(runs)
+        slots[i] = Some(run);
+    })?;
+    Ok(slots.into_iter().flatten().collect())
 }
 
 /// How a sweep of `targets` targets writes as it goes: `--report jsonl` always; the text report of
@@ -81,20 +128,59 @@ pub(super) fn stream_for(output: &OutputArgs, targets: usize) -> Result<Option<S
 }
 
 /// Run with each target's record (or text block) written as it finishes, then the summary; save
-/// the session (made by `session_of` from the runs) when asked. The exit code is the report's.
+/// the session (its fields made by `session_of`) when asked. Targets are pulled from `source` as
+/// slots free up and each run is dropped once written (and spooled to disk for `--save`), so the
+/// memory is the concurrency's, not the number of targets'. The exit code is the report's.
 pub(super) fn streamed(
     mut stream: Stream,
-    targets: Vec<TargetRun>,
-    on_failure: LoadFailure,
+    source: TargetSource,
+    load: impl Into<Load>,
     jobs: usize,
     save: &SaveArgs,
     session_of: impl FnOnce(Session) -> Session,
 ) -> Result<i32> {
-    stream = stream.with_secrets_of(&targets);
-    let runs = run_with_progress(targets, on_failure, jobs, |i, run| stream.target(i, run))?;
+    stream = stream.with_secrets(source.secrets().to_vec());
+    // In-order text holds the blocks that finished before an earlier one: at most this many.
+    let window = stream.in_order().then(|| (jobs.max(1) * 4).max(16));
+    let mut spool = save.save.as_deref().map(session::Spool::new).transpose()?;
+    sweep_with_progress(source, load.into(), SweepOptions { jobs, window }, |i, run| {
+        let safe = stream.target(i, &run);
+        if let Some(spool) = &mut spool {
+            spool.add(i, &safe);
+        }
+    })?;
     let code = stream.finish()?;
-    super::stream::save(&session_of(Session::new(runs)), save)?;
+    if let (Some(spool), Some(path)) = (spool, &save.save) {
+        spool.finish(&session_of(Session::new(Vec::new())), path)?;
+    }
     Ok(code)
+}
+
+/// Load the material every target names (asking for passwords before anything runs), then run
+/// the targets as `source` yields them, with a progress bar on stderr; returns how many ran.
+fn sweep_with_progress(
+    source: TargetSource,
+    load: Load,
+    options: SweepOptions,
+    mut on_done: impl FnMut(usize, TargetRun),
+) -> Result<usize> {
+    let mut cache = MaterialCache::new(PasswordPrompt::Terminal);
+    load.preload(&mut cache, &source)?;
+    let bar = progress_bar(source.len());
+    let n = engine::runtime()?.block_on(engine::run_sweep(source.sourced(), options, &mut cache, |i, done| {
+        if let Some(bar) = &bar {
+            bar.set_message(done.name.clone());
+            // What the callback writes to a terminal goes above the bar, not through it.
+            bar.suspend(|| on_done(i, done));
+            bar.inc(1);
+        } else {
+            on_done(i, done);
+        }
+    }));
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    Ok(n)
 }
 
 /// A progress bar on stderr, only when stderr is a terminal: pipes and files stay clean.

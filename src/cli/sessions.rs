@@ -65,16 +65,18 @@ pub fn run_replay(args: &ReplayArgs) -> Result<i32> {
     }
     if let Some(stream) = super::probe::stream_for(&args.output, targets.len())? {
         let from = args.file.display().to_string();
+        let targets = crate::targets::TargetSource::from_runs(targets);
         return super::probe::streamed(stream, targets, LoadFailure::RecordInTarget, args.jobs, &args.session, |s| {
             let mut s = s.with_command("replay");
             s.replayed_from = Some(from);
             s
         });
     }
-    let runs = super::probe::run_with_progress(targets, LoadFailure::RecordInTarget, args.jobs, |_, _| {})?;
+    let runs = super::probe::run_with_progress(crate::targets::TargetSource::from_runs(targets), LoadFailure::RecordInTarget, args.jobs, |_, _| {})?;
     let mut new = Session::new(runs).with_command("replay");
     new.replayed_from = Some(args.file.display().to_string());
-    finish(&new, &args.output, &args.view, &args.session)
+    let code = finish(&new, &args.output, &args.view, &args.session)?;
+    Ok(super::probe::not_run_code(&new, code))
 }
 
 /// `diff A B`: exit 0 when nothing changed, 1 when something did (as diff(1) does), 2 on bad input.

@@ -3,16 +3,16 @@
 //! finished record on disk, whole; the summary record comes last. The text report of several
 //! targets on standard output: each target's block as soon as it and every target before it are
 //! done, so the output is the same as the whole report, in the order given. The session
-//! (`--save`) is saved after the last target.
+//! (`--save`) is spooled target by target and written after the last one.
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::path::Path;
 
-use super::args::{OutputArgs, SaveArgs};
+use super::args::OutputArgs;
 use crate::error::{Error, Result};
 use crate::report::{target_text, SummaryRecord, TargetRecord};
-use crate::session::{self, Session, TargetRun};
+use crate::session::{self, TargetRun};
 
 /// Where the records go: `-o FILE` (created or truncated before the first probe) or stdout.
 pub(super) struct Stream {
@@ -43,10 +43,15 @@ enum Sink {
 }
 
 impl Stream {
-    /// Cut the secrets `targets` send out of every record (before the sweep starts).
-    pub(super) fn with_secrets_of(mut self, targets: &[TargetRun]) -> Self {
-        self.secrets = session::secrets_of(targets);
+    /// Cut `secrets` (what the targets send) out of every record (before the sweep starts).
+    pub(super) fn with_secrets(mut self, secrets: Vec<String>) -> Self {
+        self.secrets = secrets;
         self
+    }
+
+    /// Whether records are written in the order the targets were given (the text report).
+    pub(super) fn in_order(&self) -> bool {
+        matches!(self.mode, Mode::Text { .. })
     }
 
     pub(super) fn jsonl(output: &OutputArgs, targets: usize) -> Result<Self> {
@@ -77,8 +82,9 @@ impl Stream {
         }
     }
 
-    /// Redact the finished target and write its record as one line, flushed.
-    pub(super) fn target(&mut self, index: usize, run: &TargetRun) {
+    /// Redact the finished target and write its record as one line, flushed; the redacted run
+    /// is returned (what a saved session keeps).
+    pub(super) fn target(&mut self, index: usize, run: &TargetRun) -> TargetRun {
         let safe = match session::redacted_target(run, &self.secrets) {
             Ok(t) => t,
             Err(e) => {
@@ -103,6 +109,7 @@ impl Stream {
                 }
             }
         }
+        safe
     }
 
     /// Write the summary record (JSON Lines); an earlier write failure is the error.
@@ -142,12 +149,4 @@ impl Stream {
 
 fn create(path: &Path) -> Result<std::fs::File> {
     std::fs::File::create(path).map_err(|e| Error::io(path, e))
-}
-
-/// Save the session of a streamed sweep when asked (the records are already written).
-pub(super) fn save(session: &Session, save: &SaveArgs) -> Result<()> {
-    if let Some(path) = &save.save {
-        session::save(&session::redacted(session)?, path)?;
-    }
-    Ok(())
 }

@@ -108,7 +108,10 @@ pub(super) fn auth_cert_refs(az: &AzureConfig, refs: &[AuthCertRef], sources: &s
                 Some(c) if c.key_vault.is_some() => {
                     let mut f = finding(FindingId::AzureKvCertByThumbprint);
                     f.subject = Some(sources.to_string());
-                    f.cause = format!("The authentication-certificate names thumbprint {tp}, which is today's version of the Key Vault certificate {}. When the vault's certificate is rotated the thumbprint changes and this reference stops resolving.", c.id);
+                    // The management API refuses to save such a policy ("… is configured with KeyVault
+                    // secret … and cannot be referenced by thumbprint. Please reference it with
+                    // certificate-id …", quoted in MicrosoftDocs/azure-docs#71385).
+                    f.cause = format!("The authentication-certificate names thumbprint {tp}, which is today's version of the Key Vault certificate {}. API Management refuses to save a policy that names a Key Vault certificate by thumbprint, so this text cannot be deployed as it is (a deployed copy predates the move to Key Vault); and after a rotation the thumbprint would change and stop resolving.", c.id);
                     f.evidence.push(format!("{}: thumbprint=\"{tp}\"", r.path));
                     if let Some(kv) = &c.key_vault {
                         f.evidence
@@ -119,6 +122,38 @@ pub(super) fn auth_cert_refs(az: &AzureConfig, refs: &[AuthCertRef], sources: &s
                 }
                 Some(_) => {}
             }
+        }
+    }
+}
+
+/// A backend entity's `credentials.certificate` (thumbprints, the older form) naming a Key Vault
+/// certificate entity: the next rotation changes the thumbprint, `certificateIds` survives it.
+pub(super) fn backend_thumbprint_refs(az: &AzureConfig, sources: &str, out: &mut Vec<Finding>) {
+    for b in &az.backends {
+        for tp in &b.client_certificate_thumbprints {
+            let wanted = normalize_thumbprint(tp);
+            let Some(c) = az.certificates.iter().find(|c| {
+                c.key_vault.is_some() && c.thumbprint.as_deref().is_some_and(|t| normalize_thumbprint(t) == wanted)
+            }) else {
+                continue;
+            };
+            let mut f = finding(FindingId::AzureKvCertByThumbprint);
+            f.subject = Some(sources.to_string());
+            f.cause = format!("Backend {} presents the certificate with thumbprint {tp} (credentials.certificate), today's version of the Key Vault certificate {}. When the vault's certificate is rotated the gateway's copy gets a new thumbprint and this reference no longer names it.", b.id, c.id);
+            f.evidence.push(format!("backend {}: credentials.certificate [{tp}]", b.id));
+            if let Some(kv) = &c.key_vault {
+                f.evidence.push(format!("certificate {}: keyVault.secretIdentifier {}", c.id, kv.secret_identifier));
+            }
+            let id = az
+                .service
+                .as_ref()
+                .and_then(|s| s.id.as_deref())
+                .map(|service| format!("{}/certificates/{}", service.trim_end_matches('/'), c.id))
+                .unwrap_or_else(|| format!("<resource id of certificate {}>", c.id));
+            f.fix = vec![format!(
+                "Name it by id instead: credentials.certificateIds [\"{id}\"], and drop the thumbprint from credentials.certificate."
+            )];
+            out.push(f);
         }
     }
 }

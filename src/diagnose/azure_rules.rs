@@ -19,6 +19,8 @@ pub struct AzureContext<'a> {
     /// `<authentication-certificate>` elements of the policy given with `--policy`; `None` without one.
     pub auth_certs: Option<&'a [AuthCertRef]>,
     pub now: time::OffsetDateTime,
+    /// The `cert-expiring-soon` window, which also says when an expiry counts as near.
+    pub expiring_days: i64,
 }
 
 pub fn azure_findings(az: &AzureConfig, cx: &AzureContext<'_>, out: &mut Vec<Finding>) {
@@ -159,6 +161,7 @@ pub fn azure_findings(az: &AzureConfig, cx: &AzureContext<'_>, out: &mut Vec<Fin
             push(out, &sources, f);
         }
     }
+    super::azure_more::backend_thumbprint_refs(az, &sources, out);
     if let Some(auth_certs) = cx.auth_certs {
         super::azure_more::auth_cert_refs(az, auth_certs, &sources, out);
     }

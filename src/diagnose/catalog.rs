@@ -546,6 +546,30 @@ pub const CATALOG: &[Entry] = &[
         guide: G_POLICY,
         rank: 47,
     },
+    Entry {
+        id: FindingId::ClosedAfterRequest,
+        symptom: Tls,
+        severity: E,
+        title: "The server closed or reset the connection after the request, without answering",
+        guide: G_NEGOTIATE,
+        rank: 54,
+    },
+    Entry {
+        id: FindingId::Http403ClientCert,
+        symptom: Forbidden403,
+        severity: E,
+        title: "The server asked for a client certificate, then its HTTP rules answered 403 over it",
+        guide: G_403,
+        rank: 19,
+    },
+    Entry {
+        id: FindingId::AzureBackendCertNotRouted,
+        symptom: BadGateway502,
+        severity: W,
+        title: "The backend entity's client certificate is not presented: the policy does not route through it",
+        guide: G_OUTBOUND,
+        rank: 56,
+    },
     // Policies that would let a look-alike certificate in.
     Entry {
         id: FindingId::PolicyNameCheckWithoutChain,

@@ -136,6 +136,9 @@ fn sync_failed(az: &AzureConfig, c: &ApimCertificate, kv: &KeyVaultRef, sources:
         }
         KvFailure::NotFound => "the secret (or its version) does not exist under that name".to_string(),
         KvFailure::Disabled => "the secret (or that version) is disabled in the vault".to_string(),
+        KvFailure::IdentityRefused => format!(
+            "the vault {vault} refused the service's identity; the gateway's message does not say whether a role (RBAC), the access policy or the vault firewall refused it"
+        ),
         KvFailure::Other => {
             "of a failure the tool does not classify; the message below is the gateway's own".to_string()
         }
@@ -148,20 +151,53 @@ fn sync_failed(az: &AzureConfig, c: &ApimCertificate, kv: &KeyVaultRef, sources:
         st.message.clone().unwrap_or_default(),
         st.time_stamp_utc.clone().unwrap_or_default()
     ));
-    let principal = az.service_principal_ids().first().cloned().unwrap_or_else(|| "PRINCIPAL_ID".into());
+    let principal = principal_for(az, kv).unwrap_or_else(|| "PRINCIPAL_ID".into());
     let scope =
         az.vault_resource_id(&vault).unwrap_or_else(|| format!("$(az keyvault show --name {vault} --query id -o tsv)"));
+    let address = crate::azure::refused_client_address(st);
+    if let Some(ip) = &address {
+        f.evidence.push(format!("the vault saw the gateway's request come from {ip}"));
+    }
+    let rbac_ruled_out = cause == KvFailure::IdentityRefused && narrow_refusal(az, kv, st, &vault, &mut f.evidence);
     f.fix = match cause {
         KvFailure::ForbiddenByRbac => vec![format!("az role assignment create --role \"Key Vault Secrets User\" --assignee-object-id {principal} --assignee-principal-type ServicePrincipal --scope \"{scope}\"")],
         KvFailure::ForbiddenByAccessPolicy => vec![format!("az keyvault set-policy --name {vault} --object-id {principal} --secret-permissions get list")],
+        KvFailure::BlockedByNetwork if address.is_some() => vec![
+            format!("Let the gateway through the vault firewall: enable \"Allow trusted Microsoft services to bypass this firewall\" (az keyvault update --name {vault} --bypass AzureServices; only the system-assigned identity is trusted), or allow the address the vault saw: az keyvault network-rule add --name {vault} --ip-address {}", address.clone().unwrap_or_default()),
+            "In a virtual network: give the APIM subnet the Microsoft.KeyVault service endpoint, or a private endpoint and private DNS zone the gateway resolves.".into(),
+        ],
         KvFailure::BlockedByNetwork => vec![
             format!("Let the gateway through the vault firewall: enable \"Allow trusted Microsoft services to bypass this firewall\" (az keyvault update --name {vault} --bypass AzureServices; only the system-assigned identity is trusted), or add the service's outbound public IP addresses (publicIPAddresses in az apim show) to the vault's allowed networks."),
             "In a virtual network: give the APIM subnet the Microsoft.KeyVault service endpoint, or a private endpoint and private DNS zone the gateway resolves.".into(),
         ],
-        KvFailure::NotFound => vec![format!("Check the name in {} against the vault (az keyvault secret list --vault-name {vault}); a deleted secret must be recovered or re-created.", kv.secret_identifier)],
+        KvFailure::NotFound => {
+            let name = kv.secret_name().unwrap_or_else(|| "NAME".into());
+            let mut steps = vec![format!("Check the name in {} against the vault (az keyvault secret list --vault-name {vault}).", kv.secret_identifier)];
+            // Key Vault's not-found text mentions recovery when soft-delete may hold the secret.
+            if st.message.as_deref().is_some_and(|m| m.to_ascii_lowercase().contains("recover")) {
+                steps.push(format!("If it was deleted, recover it while soft-delete keeps it: az keyvault certificate list-deleted --vault-name {vault}, then az keyvault certificate recover --vault-name {vault} --name {name} (az keyvault secret recover for a secret that is not a certificate's); otherwise re-create it."));
+            } else {
+                steps.push("A deleted secret must be recovered (soft-delete) or re-created.".into());
+            }
+            steps
+        }
         KvFailure::Disabled => vec![format!("Enable the secret (or a newer version): az keyvault secret set-attributes --vault-name {vault} --name NAME --enabled true")],
+        KvFailure::IdentityRefused => [
+            (!rbac_ruled_out).then(|| format!("If the vault uses RBAC: az role assignment create --role \"Key Vault Secrets User\" --assignee-object-id {principal} --assignee-principal-type ServicePrincipal --scope \"{scope}\"")),
+            Some(format!("If it uses access policies: az keyvault set-policy --name {vault} --object-id {principal} --secret-permissions get list")),
+            Some(format!("If its firewall is on: use the system-assigned identity (the only one let through as a trusted service) and az keyvault update --name {vault} --bypass AzureServices, or allow the service's outbound addresses.")),
+        ]
+        .into_iter()
+        .flatten()
+        .collect(),
         KvFailure::Other => vec!["Fix the access the message names (identity, role, vault firewall).".into()],
     };
+    if cause == KvFailure::ForbiddenByRbac {
+        if let Some(ra) = principal_for(az, kv).and_then(|p| az.grants_secret_read(&p, &vault).cloned()) {
+            // Key Vault's RBAC refusal itself says recent changes take time to apply.
+            f.evidence.push(format!("role assignments export: {} at {} already grants secret reads: if it was assigned after the gateway's last attempt, the refusal predates it (role changes take a while to propagate)", ra.role_definition_name.clone().unwrap_or_default(), ra.scope));
+        }
+    }
     f.fix.push(format!(
         "Then refresh: az rest --method post --url <certificate {} resource id>/refreshSecret?api-version=2022-08-01",
         c.id
@@ -170,8 +206,10 @@ fn sync_failed(az: &AzureConfig, c: &ApimCertificate, kv: &KeyVaultRef, sources:
     push(out, sources, f);
 }
 
-/// A certificate the run saw with the same subject as a Key Vault certificate entity, a different
-/// thumbprint and a later expiry: the vault holds a newer version than the gateway's copy.
+/// A Key Vault certificate entity whose copy in the gateway looks older than the vault's: either a
+/// certificate the run saw has the same subject, another thumbprint and a later expiry, or (when the
+/// run saw none) the reference is versionless, the gateway's last read is older than the re-read
+/// period and the copy it holds expires soon or has expired.
 fn rotation_pending(
     c: &ApimCertificate,
     kv: &KeyVaultRef,
@@ -179,22 +217,21 @@ fn rotation_pending(
     sources: &str,
     out: &mut Vec<Finding>,
 ) {
-    let (Some(subject), Some(thumbprint), Some(expiry)) = (&c.subject, &c.thumbprint, &c.expiration_date) else {
+    let (Some(subject), Some(thumbprint), Some(expiry_text)) = (&c.subject, &c.thumbprint, &c.expiration_date) else {
         return;
     };
-    let Some(expiry) = crate::azure::parse_time(expiry) else { return };
+    let Some(expiry) = crate::azure::parse_time(expiry_text) else { return };
     let newer = cx.seen.iter().find(|s| {
         s.subject == *subject
             && !s.thumbprint_sha1.eq_ignore_ascii_case(thumbprint)
             && s.not_after_time().is_some_and(|t| t > expiry)
     });
-    let Some(newer) = newer else { return };
+    let Some(newer) = newer else {
+        stale_copy(c, kv, cx, thumbprint, expiry, sources, out);
+        return;
+    };
     let mut f = finding(FindingId::KvRotationPending);
-    f.evidence.push(format!(
-        "certificate {}: thumbprint {thumbprint}, expires {}",
-        c.id,
-        c.expiration_date.clone().unwrap_or_default()
-    ));
+    f.evidence.push(format!("certificate {}: thumbprint {thumbprint}, expires {expiry_text}", c.id));
     f.evidence
         .push(format!("newer certificate seen: thumbprint {}, expires {}", newer.thumbprint_sha1, newer.not_after));
     if let Some(t) = kv.last_status.as_ref().and_then(|s| s.time_stamp_utc.clone()) {
@@ -218,12 +255,152 @@ fn rotation_pending(
         }
     };
     f.cause = format!("The service's copy of Key Vault certificate {} is older than a certificate with the same subject this run saw, so the vault likely holds a newer version the gateway has not fetched yet. {when}", c.id);
-    f.fix = vec![format!(
-        "Fetch it now: az rest --method post --url <certificate {} resource id>/refreshSecret?api-version=2022-08-01",
-        c.id
-    )];
+    f.fix = vec![refresh_fix(c)];
     if kv.is_versioned() {
         f.related.push(FindingId::KvVersionedSecret);
     }
     push(out, sources, f);
+}
+
+fn refresh_fix(c: &ApimCertificate) -> String {
+    format!(
+        "Fetch it now: az rest --method post --url <certificate {} resource id>/refreshSecret?api-version=2022-08-01",
+        c.id
+    )
+}
+
+/// No newer certificate in sight: only the export's own facts, each said as known or not.
+fn stale_copy(
+    c: &ApimCertificate,
+    kv: &KeyVaultRef,
+    cx: &AzureContext<'_>,
+    thumbprint: &str,
+    expiry: time::OffsetDateTime,
+    sources: &str,
+    out: &mut Vec<Finding>,
+) {
+    if kv.is_versioned() {
+        return; // kv-versioned-secret says why no rotation is ever picked up.
+    }
+    let (Some(last), Some((next, _))) = (kv.last_checked(), kv.next_reread(cx.now)) else { return };
+    let since = cx.now - last;
+    if since <= crate::azure::KV_REREAD_INTERVAL {
+        return;
+    }
+    // The copy the run saw in use (presented or served), else the one the export describes.
+    let in_use = cx.seen.iter().find(|s| s.thumbprint_sha1.eq_ignore_ascii_case(thumbprint));
+    let copy_expiry = in_use.and_then(|s| s.not_after_time()).unwrap_or(expiry);
+    let left = copy_expiry - cx.now;
+    if left > time::Duration::days(cx.expiring_days) {
+        return;
+    }
+    let mut f = finding(FindingId::KvRotationPending);
+    let state =
+        if left.is_negative() { format!("expired {} ago", span(left)) } else { format!("expires in {}", span(left)) };
+    f.evidence.push(format!(
+        "certificate {}: thumbprint {thumbprint}, {state} ({})",
+        c.id,
+        c.expiration_date.clone().unwrap_or_default()
+    ));
+    match in_use {
+        Some(s) => f.evidence.push(format!("this run saw that certificate in use: thumbprint {}", s.thumbprint_sha1)),
+        None => f.evidence.push("this run did not see the certificate in use; its expiry is the export's".into()),
+    }
+    f.evidence.push(format!(
+        "keyVault.secretIdentifier: {} (no version: the gateway follows the newest)",
+        kv.secret_identifier
+    ));
+    f.evidence.push(format!(
+        "keyVault.lastStatus.timeStampUtc: {} ({} ago; the gateway re-reads about every four hours, so a read was due by {next})",
+        kv.last_status.as_ref().and_then(|s| s.time_stamp_utc.clone()).unwrap_or_default(),
+        human_duration(since)
+    ));
+    f.evidence.push("unknown: whether the vault holds a newer version; this run saw none (az keyvault certificate show shows the vault's current one)".into());
+    let sync = match kv.sync_ok() {
+        Some(false) => " and its last attempt failed (see kv-sync-failed)",
+        _ => "",
+    };
+    f.cause = format!(
+        "The gateway's copy of Key Vault certificate {} {state}, and the gateway has not reported reading the vault for {}{sync}: longer than its four-hour re-read period. Either the vault has no newer version yet, or the gateway has stopped picking it up; the export cannot say which (an export taken long ago also shows an old time).",
+        c.id,
+        human_duration(since)
+    );
+    f.fix = vec![
+        format!("Check the vault's current version: az keyvault certificate show --vault-name {} --name NAME --query attributes.expires", kv.vault_name().unwrap_or_else(|| "VAULT".into())),
+        "If the vault's certificate is newer, fetch it now (below) and fix whatever kv-sync-failed names; if not, renew it in the vault first.".into(),
+        refresh_fix(c),
+    ];
+    f.related.push(FindingId::KvSyncFailed);
+    push(out, sources, f);
+}
+
+/// The object id of the identity a reference fetches with: the user-assigned identity whose client
+/// id it names, else the system-assigned one (else the first the service has).
+fn principal_for(az: &AzureConfig, kv: &KeyVaultRef) -> Option<String> {
+    let identity = az.service.as_ref().and_then(|s| s.identity.as_ref());
+    let wanted = kv.identity_client_id.as_deref().map(str::trim).filter(|c| !c.is_empty());
+    if let Some(client) = wanted {
+        // Named by client id: that identity or, if the export does not list it, none.
+        return identity?
+            .user_assigned
+            .iter()
+            .find(|u| u.client_id.as_deref().is_some_and(|c| c.eq_ignore_ascii_case(client)))
+            .and_then(|u| u.principal_id.clone());
+    }
+    identity.and_then(|i| i.principal_id.clone()).or_else(|| az.service_principal_ids().first().cloned())
+}
+
+/// API Management's generic refusal does not name the cause; say what the exports rule in or out.
+/// True when the role export shows the identity may read secrets (RBAC is then not the refusal).
+fn narrow_refusal(
+    az: &AzureConfig,
+    kv: &KeyVaultRef,
+    st: &crate::azure::KeyVaultStatus,
+    vault: &str,
+    ev: &mut Vec<String>,
+) -> bool {
+    let message = st.message.as_deref().unwrap_or_default().to_ascii_lowercase();
+    let user_assigned = kv.identity_client_id.as_deref().is_some_and(|c| !c.trim().is_empty())
+        || message.contains("type: userassigned");
+    if user_assigned {
+        ev.push(format!("the reference uses a user-assigned identity{}: if the vault's firewall is on, that alone explains the refusal (only the system-assigned identity passes as a trusted Microsoft service)", kv.identity_client_id.as_deref().map(|c| format!(" (identityClientId {c})")).unwrap_or_default()));
+    }
+    if az.role_assignments.is_empty() {
+        ev.push("unknown: no role assignments export given, so whether a role grants the identity secret reads is not known".into());
+        return false;
+    }
+    let Some(principal) = principal_for(az, kv) else {
+        ev.push(format!(
+            "unknown: the service export lists no identity {}, so whether a role grants it secret reads is not known",
+            kv.identity_client_id
+                .as_deref()
+                .map(|c| format!("with client id {c}"))
+                .unwrap_or_else(|| "object id".into())
+        ));
+        return false;
+    };
+    match az.grants_secret_read(&principal, vault) {
+        Some(ra) => {
+            ev.push(format!(
+                "role assignments export: {} at {} lets the identity {principal} read secrets, so a vault using RBAC would not refuse it for want of a role; left: the access policy (if the vault uses them) or the vault firewall",
+                ra.role_definition_name.clone().unwrap_or_else(|| ra.role_definition_id.clone().unwrap_or_default()),
+                ra.scope
+            ));
+            true
+        }
+        None => {
+            ev.push(format!("role assignments export: no role lets the identity {principal} read secrets in {vault} (the cause if the vault uses RBAC; see kv-role-missing)"));
+            false
+        }
+    }
+}
+
+/// A span for an expiry: whole days from two days on, hours and minutes below.
+fn span(d: time::Duration) -> String {
+    let days = d.whole_days().abs();
+    if days >= 2 {
+        format!("{days} days")
+    } else {
+        human_duration(d)
+    }
 }

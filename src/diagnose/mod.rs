@@ -4,10 +4,13 @@
 
 mod azure_more;
 pub mod azure_rules;
+mod backend_routes;
 pub mod catalog;
 pub mod cert_rules;
 pub mod chain_rules;
+mod dropped_rules;
 pub mod finding;
+mod http_cert_rules;
 pub mod id;
 mod kv_rules;
 pub mod late_rules;
@@ -104,6 +107,8 @@ pub struct Observations<'a> {
     pub probes: &'a [ProbeResult],
     pub inspected: Option<&'a InspectedChain>,
     pub policy: Option<&'a PolicyEvaluation>,
+    /// Outbound probes: the policy's backend routing and authentication certificates.
+    pub outbound_policy: Option<&'a crate::policy::OutboundPolicy>,
     pub client_verify: Option<&'a ClientVerify>,
     /// CA certificates uploaded to the gateway (`--client-ca`).
     pub uploaded_cas: &'a [CertInfo],
@@ -119,6 +124,7 @@ impl<'a> Observations<'a> {
             probes,
             inspected: None,
             policy: None,
+            outbound_policy: None,
             client_verify: None,
             uploaded_cas: &[],
             azure: None,
@@ -153,6 +159,12 @@ pub fn diagnose(obs: &Observations) -> Vec<Finding> {
         .collect();
     for p in obs.probes {
         probe_rules::probe_findings(p, &mut out);
+        let subject = probe_rules::subject_of(p);
+        dropped_rules::closed_after_request(p, &subject, &mut out);
+        if http_cert_rules::http_403_client_cert(p, &subject, &mut out) {
+            // The 403 is explained (or its unknowns named) with the certificate facts: not the generic one.
+            out.retain(|f| !(f.id == FindingId::Http403AfterHandshake && f.subject.as_deref() == Some(&subject)));
+        }
         chain_rules::chain_shape_findings(p, &mut out);
         chain_rules::ca_list_too_large(p, &mut out);
         chain_rules::portal_requests_cert(p, obs.azure, &mut out);
@@ -286,11 +298,23 @@ pub fn diagnose(obs: &Observations) -> Vec<Finding> {
             probes: obs.probes,
             client_chain: &chain,
             seen,
-            auth_certs: obs.policy.map(|p| p.outcome.authentication_certificates.as_slice()),
+            auth_certs: obs
+                .policy
+                .map(|p| p.outcome.authentication_certificates.as_slice())
+                .or_else(|| obs.outbound_policy.map(|p| p.authentication_certificates.as_slice())),
             now: s.now,
+            expiring_days: s.expiring_days,
         };
         azure_rules::azure_findings(az, &cx, &mut out);
     }
+    let routes_view = obs
+        .policy
+        .map(|ev| backend_routes::PolicyView::of(&ev.source, &ev.outcome))
+        .or_else(|| obs.outbound_policy.map(backend_routes::PolicyView::outbound));
+    if let (Some(az), Some(pv)) = (obs.azure, &routes_view) {
+        backend_routes::not_routed(az, pv, obs.probes, &az.sources.join(", "), &mut out);
+    }
+    backend_routes::refine_backend_fix(obs.probes, obs.azure, routes_view.as_ref(), &mut out);
     // Every certificate a gateway would read names from: given, presented, served.
     let mut named: Vec<(String, &CertInfo)> = Vec::new();
     for p in obs.probes {

@@ -132,9 +132,24 @@ mod tests {
         let other = format!("{}/./root.pem", dir.path().display());
         targets.push(inspect("t3", &cert, &other));
 
+        // Another identity with the same CA file: its own load, the same trust store.
+        let other_leaf = root.issue(&Spec::leaf("batch client 2").client_only()).expect("leaf");
+        let other_cert = dir.path().join("leaf2.pem");
+        std::fs::write(&other_cert, other_leaf.cert_pem()).expect("cert");
+        let mut second = inspect("t4", &other_cert.display().to_string(), &ca);
+        second.material.cert = second.files.first().cloned();
+        let mut first = inspect("t0", &cert, &ca);
+        first.material.cert = Some(cert.clone());
+        let mut trust_cache = MaterialCache::new(PasswordPrompt::Typed(None));
+        let a = trust_cache.get(&first.material).expect("loads");
+        let b = trust_cache.get(&second.material).expect("loads");
+        assert_eq!((trust_cache.loads(), trust_cache.trust_loads()), (2, 1), "two identities, one trust store");
+        assert!(Arc::ptr_eq(&a.trust.certs, &b.trust.certs), "its certificates held once");
+
         let mut cache = MaterialCache::new(PasswordPrompt::Typed(None));
         let prepared = cache.prepare(targets.clone(), LoadFailure::Abort).expect("prepared");
         assert_eq!(cache.loads(), 2);
+        assert_eq!(cache.trust_loads(), 2, "the same file under another name is another store");
         assert_eq!(prepared.len(), 4);
 
         let rt = runtime().expect("runtime");

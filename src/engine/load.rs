@@ -132,6 +132,15 @@ pub fn load(refs: &MaterialRefs) -> Result<Loaded> {
 
 /// Load the material a target names with `passwords`. Errors name the file and what is wrong.
 pub fn load_with(refs: &MaterialRefs, passwords: &Passwords) -> Result<Loaded> {
+    load_with_trust(refs, passwords, &mut |ca| load_trust(ca))
+}
+
+/// [`load_with`], the trust store for the `--ca` files coming from `trust_for` (a cache).
+fn load_with_trust(
+    refs: &MaterialRefs,
+    passwords: &Passwords,
+    trust_for: &mut dyn FnMut(&[String]) -> Result<TrustStore>,
+) -> Result<Loaded> {
     let mut keyless = Vec::new();
     let mut keyless_chain = Vec::new();
     let id_file = refs.pfx.as_ref().or(refs.cert.as_ref());
@@ -157,7 +166,7 @@ pub fn load_with(refs: &MaterialRefs, passwords: &Passwords) -> Result<Loaded> {
             }
         }
     };
-    let trust = load_trust(&refs.ca)?;
+    let trust = trust_for(&refs.ca)?;
     let client_cas = load_certs(&refs.client_ca)?;
     let policy = match &refs.policy {
         None => None,
@@ -216,22 +225,37 @@ pub struct Prepared {
 }
 
 /// Loads each distinct [`MaterialRefs`] once: targets that share material share one load (and a
-/// failed load is reported to each of them without trying again).
+/// failed load is reported to each of them without trying again). Trust stores are shared beyond
+/// that: targets with their own identities but the same `--ca` files (or the system store) use
+/// one store, read once, its certificates held once.
 #[derive(Debug)]
 pub struct MaterialCache {
     passwords: Arc<Passwords>,
-    entries: Vec<(MaterialRefs, std::result::Result<Arc<Loaded>, String>)>,
+    entries: HashMap<MaterialRefs, std::result::Result<Arc<Loaded>, String>>,
+    trust: HashMap<Vec<String>, TrustStore>,
     loads: usize,
+    trust_loads: usize,
 }
 
 impl MaterialCache {
     pub fn new(prompt: PasswordPrompt) -> Self {
-        MaterialCache { passwords: Arc::new(Passwords::new(prompt)), entries: Vec::new(), loads: 0 }
+        MaterialCache {
+            passwords: Arc::new(Passwords::new(prompt)),
+            entries: HashMap::new(),
+            trust: HashMap::new(),
+            loads: 0,
+            trust_loads: 0,
+        }
     }
 
     /// How many times material was actually read from disk (cache misses).
     pub fn loads(&self) -> usize {
         self.loads
+    }
+
+    /// How many trust stores were actually read (the system store or a set of `--ca` files).
+    pub fn trust_loads(&self) -> usize {
+        self.trust_loads
     }
 
     /// The password resolver loads through (inspect targets read their files with it too).
@@ -248,14 +272,36 @@ impl MaterialCache {
     }
 
     fn cached(&self, refs: &MaterialRefs) -> Option<std::result::Result<Arc<Loaded>, String>> {
-        self.entries.iter().find(|(m, _)| m == refs).map(|(_, l)| l.clone())
+        self.entries.get(refs).cloned()
     }
 
     fn load_new(&mut self, refs: &MaterialRefs) -> Result<Arc<Loaded>> {
         self.loads += 1;
-        let loaded = load_with(refs, &self.passwords).map(Arc::new);
-        self.entries.push((refs.clone(), loaded.as_ref().map(Arc::clone).map_err(|e| e.to_string())));
+        let (trust, trust_loads) = (&mut self.trust, &mut self.trust_loads);
+        let mut trust_for = |ca: &[String]| -> Result<TrustStore> {
+            if let Some(t) = trust.get(ca) {
+                return Ok(t.clone());
+            }
+            *trust_loads += 1;
+            let t = load_trust(ca)?;
+            trust.insert(ca.to_vec(), t.clone());
+            Ok(t)
+        };
+        let loaded = load_with_trust(refs, &self.passwords, &mut trust_for).map(Arc::new);
+        self.entries.insert(refs.clone(), loaded.as_ref().map(Arc::clone).map_err(|e| e.to_string()));
         loaded
+    }
+
+    /// Load `refs` now unless it is cached: a failure is the error with [`LoadFailure::Abort`],
+    /// and is kept for the targets that name it otherwise.
+    pub fn preload(&mut self, refs: &MaterialRefs, on_failure: LoadFailure) -> Result<()> {
+        if self.cached(refs).is_none() {
+            match self.load_new(refs) {
+                Err(e) if on_failure == LoadFailure::Abort => return Err(e),
+                _ => {}
+            }
+        }
+        Ok(())
     }
 
     /// Load every target's material, in target order, so prompts happen before anything runs and

@@ -6,11 +6,13 @@
 //! - `run`: one target: probe or inspect, client-chain verification, policy, diagnosis.
 //! - `batch`: many targets at once: loading first, then a concurrency limit and a progress
 //!   callback; and the tokio runtime the front ends block on.
+//! - `sweep`: many targets pulled lazily, in memory proportional to the concurrency.
 
 mod batch;
 mod load;
 mod named_values;
 mod run;
+mod sweep;
 
 pub use batch::{run_batch, run_prepared, runtime, Batch, RunOptions};
 pub use load::{
@@ -21,6 +23,7 @@ pub use run::{
     client_verify, diagnose_run, evaluate_policy, inspect_context, run_inspect, run_inspect_target, run_loaded,
     run_probe_target, run_target, run_target_typed,
 };
+pub use sweep::{preload, run_sweep, SweepOptions};
 
 use crate::probe;
 use crate::session::{MaterialRefs, TargetKind, TargetRun};

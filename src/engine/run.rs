@@ -226,6 +226,8 @@ pub async fn run_probe_target(mut run: TargetRun, loaded: &Loaded) -> TargetRun 
             run.client_verify.as_ref(),
             Some(request_headers(&options)),
         );
+    } else {
+        run.outbound_policy = loaded.policy.as_ref().map(|(source, p)| crate::policy::outbound_policy(p, source));
     }
     run.azure = loaded.azure.clone();
     run.probe = Some(result);
@@ -296,9 +298,9 @@ fn inspect_with(
     if role == Role::Client {
         // Without --client-ca, the CA files given with --ca stand for what the gateway trusts.
         let uploaded = if loaded.client_cas.is_empty() && !run.material.ca.is_empty() {
-            (&loaded.trust.certs, &run.material.ca)
+            (loaded.trust.certs.as_slice(), &run.material.ca)
         } else {
-            (&loaded.client_cas, &run.material.client_ca)
+            (loaded.client_cas.as_slice(), &run.material.client_ca)
         };
         run.client_verify =
             tier_client_verify(loaded, &infos).or_else(|| client_verify(&infos, uploaded.0, uploaded.1));
@@ -323,6 +325,7 @@ pub fn diagnose_run(run: &mut TargetRun, keyless: &[String]) {
         probes: &probes,
         inspected: run.inspected.as_ref(),
         policy: run.policy.as_ref(),
+        outbound_policy: run.outbound_policy.as_ref(),
         client_verify: run.client_verify.as_ref(),
         uploaded_cas: &run.uploaded_cas,
         azure: run.azure.as_ref(),

@@ -12,6 +12,7 @@ mod checks;
 mod csharp;
 mod expr;
 mod named;
+mod routing;
 mod validate;
 mod walk;
 mod xml;
@@ -23,6 +24,7 @@ use crate::error::Result;
 
 pub use checks::{CheckKind, CheckSite, CommentedCheck, CompileError, PolicyChecks, ThumbprintPin, TrustOff};
 pub use named::resolve_named_values;
+pub use routing::{outbound_policy, BackendRoute, BackendRouting, OutboundPolicy, SetBackendService};
 pub use walk::evaluate;
 
 /// A parsed policy document. Holds no secrets: `authentication-certificate` bodies and passwords
@@ -99,6 +101,8 @@ pub enum ElementKind {
     SetVariable(SetVariable),
     ValidateClientCertificate(ClientCertificateValidation),
     AuthenticationCertificate(AuthenticationCertificate),
+    /// `<set-backend-service>`: read for which backend entity requests go through.
+    SetBackendService(SetBackendService),
     /// Any other policy: listed, not evaluated.
     Other {
         name: String,
@@ -300,6 +304,10 @@ pub struct PolicyOutcome {
     pub unevaluable: Vec<Unevaluable>,
     /// Every `authentication-certificate` in the document, evaluated or not.
     pub authentication_certificates: Vec<AuthCertRef>,
+    /// `<set-backend-service>` elements and `<base/>` inheritance: which backend entity the
+    /// requests go through, as far as this document decides.
+    #[serde(default)]
+    pub backend_routing: BackendRouting,
     pub notes: Vec<String>,
     /// The certificate checks the document makes, whatever this request does.
     #[serde(default, skip_serializing_if = "PolicyChecks::is_empty")]
@@ -341,7 +349,7 @@ pub enum ElementOutcome {
         failures: Vec<ValidationFailure>,
         ignored: bool,
     },
-    /// `authentication-certificate`: noted for the backend call.
+    /// `authentication-certificate` or `set-backend-service`: noted for the backend call.
     Recorded,
     /// An element this tool does not evaluate.
     Skipped,

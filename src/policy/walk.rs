@@ -41,6 +41,7 @@ pub fn evaluate(policy: &Policy, input: &PolicyInput) -> PolicyOutcome {
             identity_checks: Vec::new(),
             unevaluable: Vec::new(),
             authentication_certificates: Vec::new(),
+            backend_routing: super::routing::collect(&policy.sections),
             notes: Vec::new(),
             checks: super::checks::certificate_checks(policy, input),
         },
@@ -107,7 +108,7 @@ pub fn evaluate(policy: &Policy, input: &PolicyInput) -> PolicyOutcome {
     w.out
 }
 
-fn collect_auth_certs(elements: &[Element], out: &mut Vec<AuthCertRef>) {
+pub(super) fn collect_auth_certs(elements: &[Element], out: &mut Vec<AuthCertRef>) {
     for el in elements {
         match &el.kind {
             ElementKind::AuthenticationCertificate(a) => out.push(AuthCertRef {
@@ -301,6 +302,10 @@ impl Walker<'_, '_> {
             ElementKind::ValidateClientCertificate(v) => self.validate_client_certificate(el, v),
             ElementKind::AuthenticationCertificate(_) => {
                 self.result("authentication-certificate", &el.path, ElementOutcome::Recorded);
+                Flow::Continue
+            }
+            ElementKind::SetBackendService(_) => {
+                self.result("set-backend-service", &el.path, ElementOutcome::Recorded);
                 Flow::Continue
             }
             ElementKind::SetStatus(_) => {

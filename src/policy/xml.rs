@@ -434,6 +434,7 @@ impl Builder<'_> {
                 body_present: node.attribute("body").is_some(),
                 password_present: node.attribute("password").is_some(),
             }),
+            "set-backend-service" => ElementKind::SetBackendService(super::routing::read(&node)),
             other => ElementKind::Other { name: other.to_string() },
         };
         Ok(Element { path, line, column, kind })

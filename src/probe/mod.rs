@@ -284,7 +284,7 @@ pub struct ProbeResult {
     #[serde(default)]
     pub late_cert_request: Option<LateCertRequest>,
     /// Re-runs with late authentication offered (the OpenSSL engine), when this probe saw a late
-    /// request, or saw none on TLS 1.3 and got 401/403.
+    /// request, or saw none on TLS 1.3 and got 401/403, or a close or reset after the request.
     #[serde(default)]
     pub late_auth: Vec<late::LateAuthRun>,
     /// The same probe over HTTP/1.1, after the server refused HTTP/2 with HTTP_1_1_REQUIRED (as
@@ -326,7 +326,8 @@ pub async fn run_probe(opts: &ProbeOptions, ctx: &ProbeContext) -> ProbeResult {
 }
 
 /// The re-runs with late authentication offered: when this probe saw a late request, or saw no
-/// CertificateRequest on TLS 1.3 and got 401/403 (a server that would ask with PHA).
+/// CertificateRequest on TLS 1.3 and got 401/403 or a close or reset after the request (a server
+/// that would ask with PHA).
 async fn late_reruns(
     opts: &ProbeOptions,
     identity: Option<&ClientIdentity>,
@@ -335,9 +336,14 @@ async fn late_reruns(
     let Some(address) = first.tcp.address.as_deref().and_then(|a| a.parse::<SocketAddr>().ok()) else {
         return vec![];
     };
+    // A TLS 1.3 server that wants the certificate by PHA refuses a client that did not offer it:
+    // with 401/403 (Apache), or by closing or resetting the connection after the request (Python's
+    // `verify_client_post_handshake`, servers whose PHA call fails).
+    let dropped =
+        matches!(first.http_failure, Some(HttpFailureKind::ClosedBeforeResponse | HttpFailureKind::ResetAfterRequest));
     let refused_on_tls13 = first.tls.version.as_deref() == Some("TLSv1.3")
         && !first.client_cert_requested
-        && first.http.as_ref().is_some_and(|h| h.status == 401 || h.status == 403);
+        && (dropped || first.http.as_ref().is_some_and(|h| h.status == 401 || h.status == 403));
     let methods = match (&first.late_cert_request, refused_on_tls13) {
         (Some(seen), _) => vec![seen.how],
         (None, true) => vec![late::LateMethod::Pha, late::LateMethod::Renegotiation],

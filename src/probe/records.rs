@@ -1,7 +1,8 @@
 //! Watches the TLS record headers that pass under a TLS stack, in both directions. Record content
 //! types travel in clear, so in TLS 1.2 a handshake record that arrives after the server's
 //! Finished is a late handshake (a HelloRequest: the server wants to renegotiate), whatever the
-//! TLS stack then does with it. Only headers are parsed; nothing is decrypted or kept.
+//! TLS stack then does with it. Only headers are parsed (record headers, and the 4-byte headers of
+//! the handshake messages the server sends in clear); nothing is decrypted or kept.
 
 use std::io;
 use std::pin::Pin;
@@ -31,6 +32,14 @@ pub struct RecordFacts {
     pub server_records: u32,
     /// The server's first bytes were `HTTP/`: a plain-HTTP answer on a port we spoke TLS to.
     pub server_spoke_plain_http: bool,
+    /// The largest handshake message the server sent in clear (before its ChangeCipherSpec: every
+    /// message of a TLS 1.2 handshake, only the ServerHello in TLS 1.3), as its type and the length
+    /// its header declares. Read from the header, so known even when the message is refused.
+    pub largest_clear_handshake: Option<(u8, u32)>,
+    /// A write during the handshake failed because the server had already reset the connection
+    /// (EPIPE / ECONNRESET); the TLS stack was told the write went through so that it read what
+    /// the server sent before the reset (typically its alert) instead of stopping at the write.
+    pub write_reset_in_handshake: bool,
 }
 
 impl RecordFacts {
@@ -45,14 +54,22 @@ impl RecordFacts {
 struct RecordSplitter {
     header: Vec<u8>,
     body_left: usize,
+    /// The content type of the record whose body is being passed.
+    current: u8,
 }
 
 impl RecordSplitter {
     /// Feed bytes; call `on_record(content_type)` for each record header completed.
-    fn feed(&mut self, mut data: &[u8], mut on_record: impl FnMut(u8)) {
+    fn feed(&mut self, data: &[u8], on_record: impl FnMut(u8)) {
+        self.feed_with_bodies(data, on_record, |_, _| {});
+    }
+
+    /// As [`RecordSplitter::feed`], and `on_body(content_type, bytes)` for the body bytes.
+    fn feed_with_bodies(&mut self, mut data: &[u8], mut on_record: impl FnMut(u8), mut on_body: impl FnMut(u8, &[u8])) {
         while !data.is_empty() {
             if self.body_left > 0 {
                 let n = self.body_left.min(data.len());
+                on_body(self.current, &data[..n]);
                 self.body_left -= n;
                 data = &data[n..];
                 continue;
@@ -62,8 +79,39 @@ impl RecordSplitter {
             self.header.extend_from_slice(&data[..n]);
             data = &data[n..];
             if self.header.len() == 5 {
+                self.current = self.header[0];
                 on_record(self.header[0]);
                 self.body_left = usize::from(u16::from_be_bytes([self.header[3], self.header[4]]));
+                self.header.clear();
+            }
+        }
+    }
+}
+
+/// Splits the handshake layer (record bodies of type handshake, joined) into messages by their
+/// 4-byte headers: type, 24-bit length.
+#[derive(Debug, Default)]
+struct MessageSplitter {
+    header: Vec<u8>,
+    body_left: usize,
+}
+
+impl MessageSplitter {
+    fn feed(&mut self, mut data: &[u8], mut on_message: impl FnMut(u8, u32)) {
+        while !data.is_empty() {
+            if self.body_left > 0 {
+                let n = self.body_left.min(data.len());
+                self.body_left -= n;
+                data = &data[n..];
+                continue;
+            }
+            let n = (4 - self.header.len()).min(data.len());
+            self.header.extend_from_slice(&data[..n]);
+            data = &data[n..];
+            if self.header.len() == 4 {
+                let len = u32::from_be_bytes([0, self.header[1], self.header[2], self.header[3]]);
+                on_message(self.header[0], len);
+                self.body_left = len as usize;
                 self.header.clear();
             }
         }
@@ -75,7 +123,10 @@ struct WatchState {
     facts: RecordFacts,
     from_server: RecordSplitter,
     from_client: RecordSplitter,
+    server_messages: MessageSplitter,
     server_prefix: Vec<u8>,
+    /// While true, a write that fails with a reset is reported as written (see `read_past_write_resets`).
+    read_past_write_resets: bool,
 }
 
 impl WatchState {
@@ -85,20 +136,38 @@ impl WatchState {
             self.server_prefix.extend_from_slice(&data[..n]);
             self.facts.server_spoke_plain_http = self.server_prefix == b"HTTP/";
         }
-        let WatchState { facts, from_server, .. } = self;
-        from_server.feed(data, |ty| {
-            facts.server_records += 1;
-            match ty {
-                CHANGE_CIPHER_SPEC => facts.server_ccs_seen = true,
-                HANDSHAKE if facts.server_ccs_seen => {
-                    facts.server_handshake_records_after_ccs += 1;
-                    if facts.server_handshake_records_after_ccs == 2 {
-                        facts.client_app_records_before_late = Some(facts.client_app_records);
+        let WatchState { facts, from_server, server_messages, .. } = self;
+        let clear = std::cell::Cell::new(!facts.server_ccs_seen);
+        let largest = std::cell::Cell::new(facts.largest_clear_handshake);
+        from_server.feed_with_bodies(
+            data,
+            |ty| {
+                facts.server_records += 1;
+                match ty {
+                    CHANGE_CIPHER_SPEC => {
+                        facts.server_ccs_seen = true;
+                        clear.set(false);
                     }
+                    HANDSHAKE if facts.server_ccs_seen => {
+                        facts.server_handshake_records_after_ccs += 1;
+                        if facts.server_handshake_records_after_ccs == 2 {
+                            facts.client_app_records_before_late = Some(facts.client_app_records);
+                        }
+                    }
+                    _ => {}
                 }
-                _ => {}
-            }
-        });
+            },
+            |ty, body| {
+                if ty == HANDSHAKE && clear.get() {
+                    server_messages.feed(body, |msg, len| {
+                        if largest.get().is_none_or(|(_, l)| len > l) {
+                            largest.set(Some((msg, len)));
+                        }
+                    });
+                }
+            },
+        );
+        facts.largest_clear_handshake = largest.get();
     }
 
     fn client_bytes(&mut self, data: &[u8]) {
@@ -123,6 +192,33 @@ impl RecordWatch {
     fn server_bytes(&self, data: &[u8]) {
         if let Ok(mut s) = self.0.lock() {
             s.server_bytes(data);
+        }
+    }
+
+    /// During a handshake, a server that rejects the client's certificate sends its alert and
+    /// closes with the rest of the client's flight unread, which makes its kernel answer with a
+    /// reset. The alert is then already in this side's receive buffer, but the client's next write
+    /// fails (EPIPE or ECONNRESET) and the TLS stack stops there, never reading it. While this is
+    /// on, such a write is reported as written (and recorded), so the stack goes on to read: it
+    /// gets the alert if one arrived before the reset, or the reset itself if not.
+    pub fn read_past_write_resets(&self, on: bool) {
+        if let Ok(mut s) = self.0.lock() {
+            s.read_past_write_resets = on;
+        }
+    }
+
+    /// Whether a failed write is to be reported as written; records that it happened.
+    fn swallow_write_error(&self, e: &io::Error) -> bool {
+        use io::ErrorKind::{BrokenPipe, ConnectionAborted, ConnectionReset};
+        if !matches!(e.kind(), BrokenPipe | ConnectionReset | ConnectionAborted) {
+            return false;
+        }
+        match self.0.lock() {
+            Ok(mut s) if s.read_past_write_resets => {
+                s.facts.write_reset_in_handshake = true;
+                true
+            }
+            _ => false,
         }
     }
 
@@ -166,8 +262,10 @@ impl<S: AsyncRead + Unpin> AsyncRead for Watched<S> {
 impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
     fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
         let polled = Pin::new(&mut self.inner).poll_write(cx, data);
-        if let Poll::Ready(Ok(n)) = &polled {
-            self.watch.client_bytes(&data[..*n]);
+        match &polled {
+            Poll::Ready(Ok(n)) => self.watch.client_bytes(&data[..*n]),
+            Poll::Ready(Err(e)) if self.watch.swallow_write_error(e) => return Poll::Ready(Ok(data.len())),
+            _ => {}
         }
         polled
     }
@@ -229,6 +327,59 @@ mod tests {
             assert!(f.late_handshake_tls12(), "chunk {chunk}: {f:?}");
             assert_eq!(f.client_app_records_before_late, Some(1));
         }
+    }
+
+    /// A transport whose every write fails as after a reset.
+    struct ResetWrites;
+
+    impl AsyncWrite for ResetWrites {
+        fn poll_write(self: Pin<&mut Self>, _: &mut Context<'_>, _: &[u8]) -> Poll<io::Result<usize>> {
+            Poll::Ready(Err(io::Error::from(io::ErrorKind::BrokenPipe)))
+        }
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+        fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_write_reset_is_passed_over_only_while_asked_and_is_recorded() {
+        use tokio::io::AsyncWriteExt;
+        let (mut w, watch) = Watched::new(ResetWrites);
+        assert_eq!(w.write(b"flight").await.map_err(|e| e.kind()), Err(io::ErrorKind::BrokenPipe));
+        assert!(!watch.facts().write_reset_in_handshake);
+        watch.read_past_write_resets(true);
+        assert_eq!(w.write(b"flight").await.ok(), Some(6));
+        assert!(watch.facts().write_reset_in_handshake);
+        watch.read_past_write_resets(false);
+        assert!(w.write(b"request").await.is_err(), "after the handshake a reset is an error again");
+    }
+
+    #[test]
+    fn the_size_a_clear_handshake_message_declares_is_read_across_records() {
+        // A Certificate message (type 11) of 100,000 bytes, split over records as a server does.
+        let mut layer = vec![11u8, 0x01, 0x86, 0xA0];
+        layer.extend(std::iter::repeat_n(0u8, 100_000));
+        let mut wire = Vec::new();
+        for chunk in [&[2u8, 0, 0, 2, 0xAA, 0xBB][..]].into_iter().chain(layer.chunks(16_384)) {
+            wire.extend([HANDSHAKE, 3, 3]);
+            wire.extend((chunk.len() as u16).to_be_bytes());
+            wire.extend(chunk);
+        }
+        for part in [7usize, 5000] {
+            let w = RecordWatch::default();
+            for piece in wire.chunks(part) {
+                w.server_bytes(piece);
+            }
+            assert_eq!(w.facts().largest_clear_handshake, Some((11, 100_000)), "chunks of {part}");
+        }
+        // After ChangeCipherSpec the bytes are encrypted: not read as message headers.
+        let w = RecordWatch::default();
+        w.server_bytes(&record(CHANGE_CIPHER_SPEC, 1));
+        w.server_bytes(&record(HANDSHAKE, 40));
+        assert_eq!(w.facts().largest_clear_handshake, None);
     }
 
     #[test]

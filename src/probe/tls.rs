@@ -119,8 +119,11 @@ pub(super) async fn handshake_and_request(
     let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
     let (stream, watch) = Watched::new(stream);
     let started = Instant::now();
+    // A reset that hits our flight must not hide the alert the server sent before it.
+    watch.read_past_write_resets(true);
     let connected =
         tokio::time::timeout(Duration::from_millis(opts.timeouts.tls_ms), connector.connect(name, stream)).await;
+    watch.read_past_write_resets(false);
     result.timings_ms.tls = Some(super::ms(started.elapsed()));
     result.plain_http_reply = watch.facts().server_spoke_plain_http;
 
@@ -128,6 +131,7 @@ pub(super) async fn handshake_and_request(
         Ok(Ok(s)) => Some(s),
         Ok(Err(e)) => {
             let (failure, msg) = classify_io(&e);
+            let (failure, msg) = with_message_size(failure, msg, watch.facts().largest_clear_handshake);
             fail(result, Phase::Tls, failure, msg);
             None
         }
@@ -333,11 +337,43 @@ pub fn classify_io(e: &std::io::Error) -> (TlsFailure, String) {
     (failure, msg)
 }
 
-/// Why a handshake message over rustls' limit fails, in the words every view shows.
+/// Why a handshake message over rustls' limit fails, in the words every view shows (the size
+/// itself is added by [`with_message_size`] when the wire showed it).
 pub const HANDSHAKE_MESSAGE_TOO_LARGE: &str = "the server sent a handshake message (its certificate chain or \
 CertificateRequest) larger than the 64 KiB (65535-byte) limit of this tool's TLS library (rustls): valid TLS, \
 but too large for it; most TLS clients have a similar limit (OpenSSL and curl take a certificate chain of up \
 to 100 KiB by default, so they may still connect), so keep the chain or the CA list shorter";
+
+/// The largest handshake message rustls takes (its header's length), as it enforces it.
+pub const HANDSHAKE_MESSAGE_LIMIT: u32 = 0xffff;
+
+/// The too-large words with the message's name and size when the server sent it in clear (TLS
+/// 1.2); in TLS 1.3 the message is encrypted, so only that it is over the limit is known.
+pub fn handshake_message_too_large(seen: Option<(u8, u32)>) -> String {
+    let what = match seen {
+        Some((11, len)) if len > HANDSHAKE_MESSAGE_LIMIT => format!("its Certificate message, {len} bytes"),
+        Some((13, len)) if len > HANDSHAKE_MESSAGE_LIMIT => format!("its CertificateRequest, {len} bytes"),
+        Some((ty, len)) if len > HANDSHAKE_MESSAGE_LIMIT => format!("handshake message type {ty}, {len} bytes"),
+        _ => "its certificate chain or CertificateRequest, over 65535 bytes; the exact size is encrypted in \
+              TLS 1.3, and --tls 1.2 shows it if the server speaks 1.2"
+            .to_string(),
+    };
+    format!(
+        "the server sent a handshake message ({what}) larger than the 64 KiB (65535-byte) limit of this tool's \
+         TLS library (rustls): valid TLS, but too large for it; most TLS clients have a similar limit (OpenSSL \
+         and curl take a certificate chain of up to 100 KiB by default, so they may still connect), so keep \
+         the chain or the CA list shorter"
+    )
+}
+
+/// Name the size of a too-large handshake message when the record watch saw its header.
+pub(super) fn with_message_size(failure: TlsFailure, msg: String, seen: Option<(u8, u32)>) -> (TlsFailure, String) {
+    if msg != HANDSHAKE_MESSAGE_TOO_LARGE {
+        return (failure, msg);
+    }
+    let detail = handshake_message_too_large(seen);
+    (TlsFailure::Other { detail: detail.clone() }, detail)
+}
 
 /// Classify a rustls error by its variant (never by its text).
 pub fn classify_rustls(e: &rustls::Error) -> (TlsFailure, String) {
@@ -419,7 +455,8 @@ pub fn alert_name(a: AlertDescription) -> String {
 /// server that sends no session ticket costs a few round trips, not a fixed second.
 pub fn settle_wait(tcp_connect_ms: Option<f64>, settle_ms: u64) -> std::time::Duration {
     let rtt = tcp_connect_ms.unwrap_or(100.0).max(0.0);
-    let wait = (rtt * 4.0 + 25.0).clamp(50.0, settle_ms.min(1_000) as f64);
+    // Not `clamp`: a `--timeout` below 50 ms makes the upper bound the smaller one (clamp panics).
+    let wait = (rtt * 4.0 + 25.0).max(50.0).min(settle_ms.min(1_000) as f64);
     std::time::Duration::from_millis(wait as u64)
 }
 
@@ -435,5 +472,8 @@ mod settle_tests {
         assert_eq!(settle_wait(Some(900.0), 1_000), Duration::from_millis(1_000));
         assert_eq!(settle_wait(Some(900.0), 300), Duration::from_millis(300));
         assert_eq!(settle_wait(None, 1_000), Duration::from_millis(425));
+        // `--timeout 0.03` caps the settle time below the 50 ms floor: the cap wins, no panic.
+        assert_eq!(settle_wait(Some(0.2), 30), Duration::from_millis(30));
+        assert_eq!(settle_wait(None, 0), Duration::from_millis(0));
     }
 }

@@ -110,6 +110,9 @@ pub struct Evaluation {
     /// The Azure configuration imported with `--azure`, as read (absent without it).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub azure: Option<AzureConfig>,
+    /// Outbound probes with `--policy`: its backend routing and authentication certificates.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outbound_policy: Option<crate::policy::OutboundPolicy>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -134,13 +137,16 @@ impl ProbeReport {
                 })
                 .collect(),
             evaluations: targets()
-                .filter(|(_, t)| t.policy.is_some() || t.client_verify.is_some() || t.azure.is_some())
+                .filter(|(_, t)| {
+                    t.policy.is_some() || t.client_verify.is_some() || t.azure.is_some() || t.outbound_policy.is_some()
+                })
                 .map(|(i, t)| Evaluation {
                     target_id: target_id(i),
                     target: t.name.clone(),
                     policy: t.policy.clone(),
                     client_verify: t.client_verify.clone(),
                     azure: t.azure.clone(),
+                    outbound_policy: t.outbound_policy.clone(),
                 })
                 .collect(),
             errors: targets()

@@ -68,7 +68,8 @@ pub struct SummaryRecord {
     pub errors: usize,
     pub warnings: usize,
     pub infos: usize,
-    /// 1 when any finding is an error, else 0: the exit code of `probe` and `replay`.
+    /// 3 when a target could not be run (the others were), else 1 when any finding is an error,
+    /// else 0: the exit code of `probe` and `replay`.
     pub exit_code: i32,
 }
 
@@ -93,11 +94,15 @@ impl SummaryRecord {
         }
         if has_error {
             self.with_error_findings += 1;
-            self.exit_code = 1;
         }
         if t.error.is_some() {
             self.failed += 1;
         }
+        self.exit_code = match (self.failed, self.with_error_findings) {
+            (0, 0) => 0,
+            (0, _) => 1,
+            _ => 3,
+        };
     }
 
     pub fn line(&self) -> String {

@@ -15,7 +15,10 @@ use crate::verify::Role;
 /// - 1: the first format.
 /// - 2: adds `command`, `replayed_from`, and per target `inspect` (role, host, trust, origins) and
 ///   `keys`, so an inspect target can be replayed and rendered exactly as it was run.
-pub const SESSION_SCHEMA_VERSION: u32 = 2;
+/// - 3: every certificate is stored once, in the top-level `certificates` object keyed by its
+///   SHA-256 thumbprint, and each place it appears in the targets holds `{"cert_ref": SHA-256}`
+///   (a 10,000-target sweep of one gateway holds its chain once, not 10,000 times).
+pub const SESSION_SCHEMA_VERSION: u32 = 3;
 /// The oldest session format that still loads.
 pub const OLDEST_SESSION_SCHEMA_VERSION: u32 = 1;
 
@@ -23,7 +26,7 @@ pub const OLDEST_SESSION_SCHEMA_VERSION: u32 = 1;
 pub const REDACTED: &str = "[redacted]";
 
 /// Where a PFX password comes from: recorded so a replay can ask again, never the password itself.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum PasswordRef {
     #[default]
@@ -38,7 +41,7 @@ pub enum PasswordRef {
 }
 
 /// The material a target was run with: paths only.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(default)]
 pub struct MaterialRefs {
     pub cert: Option<String>,
@@ -107,6 +110,10 @@ pub struct TargetRun {
     /// Private keys found among inspected files, described, never included (schema 2).
     pub keys: Vec<KeyReport>,
     pub policy: Option<PolicyEvaluation>,
+    /// Outbound probes with `--policy`: its backend routing and authentication certificates (the
+    /// inbound decision is not evaluated for the gateway's own call).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outbound_policy: Option<crate::policy::OutboundPolicy>,
     pub client_verify: Option<ClientVerify>,
     pub uploaded_cas: Vec<CertInfo>,
     pub azure: Option<AzureConfig>,

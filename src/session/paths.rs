@@ -3,35 +3,46 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{PasswordRef, Session};
+use super::{PasswordRef, Session, TargetRun};
 
 /// Every input path of every target (material, inspected files, the password file), mapped by `f`.
 fn map_paths(session: &mut Session, f: &dyn Fn(&str) -> String) {
     for t in &mut session.targets {
-        let m = &mut t.material;
-        for p in [&mut m.cert, &mut m.key, &mut m.pfx, &mut m.policy].into_iter().flatten() {
-            *p = f(p);
-        }
-        for p in m.ca.iter_mut().chain(m.client_ca.iter_mut()).chain(m.azure.iter_mut()).chain(t.files.iter_mut()) {
-            *p = f(p);
-        }
-        if let PasswordRef::File { path } = &mut m.password {
-            *path = f(path);
-        }
+        map_target_paths(t, f);
     }
+}
+
+fn map_target_paths(t: &mut TargetRun, f: &dyn Fn(&str) -> String) {
+    let m = &mut t.material;
+    for p in [&mut m.cert, &mut m.key, &mut m.pfx, &mut m.policy].into_iter().flatten() {
+        *p = f(p);
+    }
+    for p in m.ca.iter_mut().chain(m.client_ca.iter_mut()).chain(m.azure.iter_mut()).chain(t.files.iter_mut()) {
+        *p = f(p);
+    }
+    if let PasswordRef::File { path } = &mut m.password {
+        *path = f(path);
+    }
+}
+
+fn absolute(p: &str) -> String {
+    if p.is_empty() || Path::new(p).is_absolute() || !Path::new(p).exists() {
+        return p.to_string();
+    }
+    std::path::absolute(p).map(|a| a.display().to_string()).unwrap_or_else(|_| p.to_string())
 }
 
 /// Relative input paths of files that exist made absolute against the current directory (what they
 /// meant when given); anything else (a file already gone, a demo's `lab:` name) is kept as given.
 pub fn absolute_inputs(session: &Session) -> Session {
     let mut s = session.clone();
-    map_paths(&mut s, &|p| {
-        if p.is_empty() || Path::new(p).is_absolute() || !Path::new(p).exists() {
-            return p.to_string();
-        }
-        std::path::absolute(p).map(|a| a.display().to_string()).unwrap_or_else(|_| p.to_string())
-    });
+    map_paths(&mut s, &absolute);
     s
+}
+
+/// [`absolute_inputs`] for one target (a sweep saves target by target).
+pub fn absolute_target_inputs(t: &mut TargetRun) {
+    map_target_paths(t, &absolute);
 }
 
 /// Relative input paths in a loaded session resolved against the session file's directory.

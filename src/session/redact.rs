@@ -62,7 +62,8 @@ pub(super) fn scrub(v: &mut Value, secrets: &[String]) {
             items.iter_mut().for_each(|i| scrub(i, secrets));
         }
         Value::Object(map) => {
-            // Request headers are `{name, value}` objects; listen echoes map names to values.
+            // Request headers given as options are `{name, value}` objects (reports and listen records
+            // hold `[name, value]` pairs, handled above; a version-1 listen record mapped names to values).
             let named_secret = matches!(map.get("name"), Some(Value::String(n)) if is_secret_header(n));
             if named_secret {
                 if let Some(value) = map.get_mut("value") {

@@ -19,6 +19,15 @@ pub const MAX_STRING_BYTES: usize = 1024 * 1024;
 /// Temporary file in the same directory, fsync, rename: a crash or a full disk never leaves a half
 /// file, and the previous file survives any failure.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomically_with(path, &mut |out| out.write_all(bytes))
+}
+
+/// [`write_atomically`] with the contents written by `write` (buffered), so a large file never
+/// has to be held whole in memory.
+pub fn write_atomically_with(
+    path: &Path,
+    write: &mut dyn FnMut(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> Result<()> {
     // Renaming over a symlink would replace the link with a file: write to what it points at.
     let resolved = through_symlink(path)?;
     let path = resolved.as_path();
@@ -29,14 +38,22 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
             return std::fs::OpenOptions::new()
                 .write(true)
                 .open(path)
-                .and_then(|mut f| f.write_all(bytes))
+                .and_then(|f| {
+                    let mut out = std::io::BufWriter::new(f);
+                    write(&mut out)?;
+                    out.flush()
+                })
                 .map_err(|e| Error::io(path, e));
         }
     }
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let result = (|| -> std::io::Result<()> {
         let mut tmp = tempfile::Builder::new().prefix(".mtls-doctor-").suffix(".tmp").tempfile_in(dir)?;
-        tmp.write_all(bytes)?;
+        {
+            let mut out = std::io::BufWriter::new(tmp.as_file_mut());
+            write(&mut out)?;
+            out.flush()?;
+        }
         tmp.as_file().sync_all()?;
         tmp.persist(path).map_err(|e| e.error)?;
         // The rename itself is durable only once the directory is synced.
@@ -63,14 +80,10 @@ fn through_symlink(path: &Path) -> Result<std::path::PathBuf> {
     }
 }
 
-/// Save a session (redacted) as pretty JSON, atomically.
+/// Save a session (redacted) as pretty JSON, atomically, each certificate stored once.
 pub fn save(session: &Session, path: &Path) -> Result<()> {
     let safe = super::absolute_inputs(&redacted(session)?);
-    let text = serde_json::to_string_pretty(&safe)
-        .map_err(|e| Error::input(path.display().to_string(), format!("cannot serialize the session ({e})")))?;
-    let mut text = crate::text::escape_json_text(text);
-    text.push('\n');
-    write_atomically(path, text.as_bytes())
+    write_atomically(path, &super::spool::encode(&safe, path)?)
 }
 
 /// Load a session file: size-capped, schema version checked, older versions migrated, unknown fields
@@ -113,8 +126,7 @@ pub fn parse(bytes: &[u8], origin: &str) -> Result<Session> {
     }
     check_strings(&value, &mut String::new()).map_err(bad)?;
 
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let mut session: Session = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+    let at_path = |e: serde_path_to_error::Error<serde_json::Error>| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         if path == "." {
@@ -122,12 +134,36 @@ pub fn parse(bytes: &[u8], origin: &str) -> Result<Session> {
         } else {
             bad(format!("{path}: {inner}"))
         }
-    })?;
+    };
+    let mut session: Session = if version >= 3 {
+        // Certificates stored once: every reference is put back before the model is read.
+        let mut value = value;
+        resolve_certificates(&mut value).map_err(bad)?;
+        serde_path_to_error::deserialize(value).map_err(at_path)?
+    } else {
+        let mut de = serde_json::Deserializer::from_slice(bytes);
+        serde_path_to_error::deserialize(&mut de).map_err(at_path)?
+    };
     if version < 2 {
         migrate_v1(&mut session);
     }
     session.schema_version = SESSION_SCHEMA_VERSION;
     Ok(session)
+}
+
+/// Schema 3: the `certificates` object taken out and every `cert_ref` in the targets replaced by
+/// the certificate it names.
+fn resolve_certificates(value: &mut Value) -> std::result::Result<(), String> {
+    let Value::Object(top) = value else { return Ok(()) };
+    let table = match top.remove(super::CERTIFICATES) {
+        None | Some(Value::Null) => serde_json::Map::new(),
+        Some(Value::Object(m)) => m,
+        Some(_) => return Err(format!("{}: expected an object of certificates by SHA-256", super::CERTIFICATES)),
+    };
+    match top.get_mut("targets") {
+        Some(targets) => super::certs::resolve(targets, &table, &mut String::from("targets")),
+        None => Ok(()),
+    }
 }
 
 /// Version 1 had no inspect context nor command: both follow from what was recorded.

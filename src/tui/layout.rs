@@ -3,8 +3,8 @@
 
 use ratatui::layout::{Constraint, Layout, Position, Rect};
 
+use super::body::{self, TimelineView};
 use super::theme::Theme;
-use super::timeline;
 use super::wrap::wrap_paras;
 use crate::session::TargetRun;
 
@@ -16,13 +16,21 @@ pub const WIDE_MIN: (u16, u16) = (120, 32);
 pub enum Pane {
     Targets,
     Timeline,
-    Chains,
     Verdicts,
+    Chains,
     Findings,
 }
 
 impl Pane {
-    pub const ALL: [Pane; 5] = [Pane::Targets, Pane::Timeline, Pane::Chains, Pane::Verdicts, Pane::Findings];
+    /// In screen order (the wide layout read left to right, top to bottom; the narrow layout's
+    /// list then its tabs): a pane's number, shown in its title and tab, is its place here, and
+    /// the number keys follow it.
+    pub const ALL: [Pane; 5] = [Pane::Targets, Pane::Timeline, Pane::Verdicts, Pane::Chains, Pane::Findings];
+
+    /// The number shown on the pane and the key that focuses it (1 to 5).
+    pub fn number(self) -> usize {
+        Pane::ALL.iter().position(|p| *p == self).unwrap_or(0) + 1
+    }
 
     pub fn title(self) -> &'static str {
         match self {
@@ -41,25 +49,31 @@ impl Pane {
     }
 }
 
-/// The detail panes of the narrow layout's tab bar, in order.
-pub const TAB_PANES: [Pane; 4] = [Pane::Timeline, Pane::Chains, Pane::Verdicts, Pane::Findings];
+/// The detail panes of the narrow layout's tab bar, in order (their numbers: 2 to 5).
+pub const TAB_PANES: [Pane; 4] = [Pane::Timeline, Pane::Verdicts, Pane::Chains, Pane::Findings];
 
-/// The label of tab `i` (shown as `i + 2`, the key that jumps to the pane).
-pub fn tab_label(pane: Pane, i: usize) -> String {
-    format!(" {} {} ", i + 2, pane.title())
+/// The label of a tab: the pane's number (the key that jumps to it) and its title.
+pub fn tab_label(pane: Pane) -> String {
+    format!(" {} {} ", pane.number(), pane.title())
 }
+
+/// Columns of a targets-list row before the name: marker, badge and role (`▶✔ ok   in   `).
+pub const TARGET_ROW_PREFIX: usize = 13;
 
 /// What the layout depends on: a few facts of the app's state, so this module needs no `App`.
 #[derive(Debug, Clone, Copy)]
 pub struct Screen<'a> {
+    /// Rows of the targets list (the targets the filter leaves, at least one line).
     pub targets: usize,
+    /// Width of the longest target name, so the wide list can make room for it.
+    pub longest_name: usize,
     pub focus: Pane,
     /// The detail pane shown under the targets list on a small screen while the list has focus.
     pub narrow_pane: Pane,
     /// The selected target, whose timeline the wide layout makes room for.
     pub selected: Option<&'a TargetRun>,
-    pub selected_running: bool,
-    pub read_only: bool,
+    /// How the selected target's Handshake pane is drawn (running, read-only, body expanded).
+    pub timeline: TimelineView,
 }
 
 /// Where each pane is on a screen of a given size. Hidden panes have an empty rectangle.
@@ -117,7 +131,7 @@ pub fn target_list_offset(selected: usize, visible: usize) -> usize {
 }
 
 /// Styles do not change how text wraps: layout measures with this theme.
-fn plain_theme() -> &'static Theme {
+pub(super) fn plain_theme() -> &'static Theme {
     static PLAIN: std::sync::OnceLock<Theme> = std::sync::OnceLock::new();
     PLAIN.get_or_init(|| Theme::builtin_default().monochrome())
 }
@@ -130,23 +144,28 @@ pub fn areas(size: Rect, screen: &Screen<'_>) -> Areas {
     let mut a = Areas { header, footer, ..Default::default() };
     if size.width >= WIDE_MIN.0 && size.height >= WIDE_MIN.1 {
         a.wide = true;
-        let list_w = (size.width / 4).clamp(30, 44);
+        // Wide enough for the longest name (and the borders), up to two fifths of the screen and
+        // leaving the other panes the 110 columns they need not to cut their own lines.
+        let wanted = (screen.longest_name + TARGET_ROW_PREFIX + 2).min(u16::MAX as usize) as u16;
+        let list_w = wanted.clamp(30, (size.width * 2 / 5).min(size.width.saturating_sub(110)).max(30));
         let [left, right] = Layout::horizontal([Constraint::Length(list_w), Constraint::Min(0)]).areas(body);
         a.targets = left;
         // The timeline gets the rows it needs (within bounds) so the failing step is on screen.
-        let [timeline_w, _] = Layout::horizontal([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(right);
+        // Verdicts: two fifths, and never so narrow that its with/without table cuts its words.
+        let verdicts_w = (right.width * 2 / 5).max(44).min(right.width / 2);
+        let split = [Constraint::Min(0), Constraint::Length(verdicts_w)];
+        let [timeline_w, _] = Layout::horizontal(split).areas(right);
         let needed = screen
             .selected
             .map(|t| {
-                let paras = timeline::paras(t, screen.selected_running, screen.read_only, plain_theme());
+                let paras = body::timeline_paras(t, screen.timeline, plain_theme());
                 wrap_paras(paras, timeline_w.width.saturating_sub(2) as usize).len()
             })
             .unwrap_or(0) as u16;
         let top_h = (needed + 2).clamp(12, body.height.saturating_sub(11 + 8).max(12));
         let [top, middle, bottom] =
             Layout::vertical([Constraint::Length(top_h), Constraint::Length(11), Constraint::Min(6)]).areas(right);
-        let [timeline, verdicts] =
-            Layout::horizontal([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(top);
+        let [timeline, verdicts] = Layout::horizontal(split).areas(top);
         a.timeline = timeline;
         a.verdicts = verdicts;
         a.chains = middle;
@@ -160,8 +179,8 @@ pub fn areas(size: Rect, screen: &Screen<'_>) -> Areas {
     a.targets = list;
     a.tabs = Some(tabs);
     let mut x = tabs.x + 1;
-    for (i, pane) in TAB_PANES.iter().enumerate() {
-        let w = tab_label(*pane, i).chars().count() as u16;
+    for pane in TAB_PANES.iter() {
+        let w = tab_label(*pane).chars().count() as u16;
         a.tab_ranges.push((x, x + w, *pane));
         x += w + 1;
     }

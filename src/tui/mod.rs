@@ -4,10 +4,11 @@
 //! Layout of the module: `app` (state and input handling, no I/O: it returns effects),
 //! `layout` (where each pane goes, shared by `app` and `view`), `view` (pure rendering, one file
 //! per pane or overlay), `terminal` (terminal setup and the event loop, which carries out the
-//! effects), `form`, `timeline`, `wrap`, `theme`, `clipboard`, `svg` (screenshots), `watch` (the
+//! effects), `form`, `timeline`, `body` (the response body in the Handshake pane), `wrap`, `theme`, `clipboard`, `svg` (screenshots), `watch` (the
 //! watch command's screen).
 
 pub mod app;
+pub mod body;
 pub mod clipboard;
 pub mod form;
 pub mod layout;
@@ -108,6 +109,25 @@ async fn run_on_terminal(session: Session, opts: TuiOptions, theme: Theme) -> Re
 pub fn engine_runner() -> Runner {
     Arc::new(|run: TargetRun, password: Option<Arc<Password>>| {
         Box::pin(engine::run_target_typed(run, password)) as RunFuture
+    })
+}
+
+/// The engine runner for targets whose files are shown as `{label}:{name}` for files in `dir`
+/// (the demo lab's temporary directory): the run reads the real files, and what comes back
+/// names them by label again, so no temporary path reaches the screen.
+pub fn relabelled_runner(dir: PathBuf, label: &'static str) -> Runner {
+    let engine = engine_runner();
+    Arc::new(move |run: TargetRun, password: Option<Arc<Password>>| {
+        let (engine, dir) = (engine.clone(), dir.clone());
+        Box::pin(async move {
+            let real = match crate::session::unlabel_inputs(&run, &dir, label) {
+                Ok(real) => real,
+                Err(e) => return TargetRun { error: Some(e.to_string()), ..run },
+            };
+            let done = engine(real, password).await;
+            crate::session::relabel_run(&done, &dir, label)
+                .unwrap_or_else(|e| TargetRun { error: Some(e.to_string()), ..run.inputs_only() })
+        }) as RunFuture
     })
 }
 

@@ -8,7 +8,7 @@
 use ratatui::text::{Line, Span};
 
 use super::theme::{Role, Theme};
-use super::wrap::Para;
+use super::wrap::{keep_together, Para};
 use crate::probe::{Phase, ProbeResult, ProbeRole};
 use crate::session::{TargetKind, TargetRun};
 use crate::text::clean;
@@ -64,7 +64,7 @@ impl Step {
 /// The steps of one probe, in wire order. `no_http` says whether HTTP was deliberately skipped.
 pub fn steps(p: &ProbeResult, no_http: bool) -> Vec<Step> {
     use StepStatus::*;
-    let mut out = Vec::with_capacity(9);
+    let mut out = Vec::with_capacity(12);
 
     // DNS (with the CNAME chain: it shows whether a custom domain points at the gateway).
     let dns_failed = p.failed_phase == Some(Phase::Dns) || p.dns.addresses.is_empty();
@@ -226,7 +226,27 @@ pub fn steps(p: &ProbeResult, no_http: bool) -> Vec<Step> {
         Step::new("HTTP", NotReached, "")
     };
     out.push(http);
+    out.extend(after_handshake_steps(p));
     out
+}
+
+/// What happened after the handshake (a plain-HTTP reply, how HTTP ended without a response, a
+/// stalled or cut body, the late certificate request, each late-authentication re-run, the HTTP/1.1
+/// retry), one step per line in the words the text and Markdown reports use (`text::after_handshake_lines`).
+/// None of them is the failing step: the step above that failed already is.
+fn after_handshake_steps(p: &ProbeResult) -> Vec<Step> {
+    // The lines list this probe's re-runs, then its HTTP/1.1 retry's, in that order.
+    let retry_runs = p.http1_retry.iter().flat_map(|r| r.late_auth.iter());
+    let mut ok_reruns =
+        p.late_auth.iter().chain(retry_runs).map(|r| r.http_status.is_some_and(|s| (200..400).contains(&s)));
+    crate::text::after_handshake_lines(p)
+        .into_iter()
+        .map(|(label, text)| {
+            // A re-run that got a 2xx/3xx answer worked; everything else here is worth a look.
+            let ok = label == "Re-run" && ok_reruns.next() == Some(true);
+            Step::new(label, if ok { StepStatus::Ok } else { StepStatus::Warn }, text)
+        })
+        .collect()
 }
 
 /// Index of the step that failed first, if any.
@@ -298,7 +318,7 @@ fn steps_lines(p: &ProbeResult, no_http: bool, theme: &Theme) -> Vec<Para> {
             spans.push(Span::styled(format!("  {}", ms_text(Some(ms))), s(Role::Muted)));
         }
         if Some(i) == failing {
-            spans.push(Span::styled("  ◀ fails here", s(Role::Error)));
+            spans.push(Span::styled(format!("  {}", keep_together("◀ fails here")), s(Role::Error)));
         }
         lines.push((Line::from(spans), DETAIL_COLUMN));
         for sub in &step.sub {

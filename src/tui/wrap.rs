@@ -6,6 +6,15 @@ use ratatui::text::{Line, Span};
 /// A logical line and the indent its continuation lines take when it is wrapped.
 pub type Para = (Line<'static>, usize);
 
+/// Stands for a space that must not become a line break; drawn as a plain space.
+const GLUE: char = '\u{a0}';
+
+/// `text` with its spaces glued: wrapping moves it to the next line whole (unless it is longer
+/// than a line), and it is drawn with plain spaces.
+pub fn keep_together(text: &str) -> String {
+    text.replace(' ', &GLUE.to_string())
+}
+
 /// Word-wrap logical lines to `width` columns with hanging indents, so wrapped details stay in
 /// their column. Words longer than a line (thumbprints, paths) are split.
 pub fn wrap_paras(paras: Vec<Para>, width: usize) -> Vec<Line<'static>> {
@@ -42,12 +51,12 @@ fn wrap_hanging(line: Line<'static>, width: usize, indent: usize) -> Vec<Line<'s
                 }
             }
             if w + tw_trim <= width {
-                cur.push(Span::styled(token.to_string(), style));
+                cur.push(Span::styled(token.replace(GLUE, " "), style));
                 w += tw;
                 continue;
             }
             let mut piece = String::new();
-            for c in token.chars() {
+            for c in token.chars().map(|c| if c == GLUE { ' ' } else { c }) {
                 let cw = Span::raw(c.to_string()).width();
                 if w + cw > width && w > start {
                     cur.push(Span::styled(std::mem::take(&mut piece), style));

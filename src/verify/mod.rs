@@ -57,8 +57,9 @@ pub enum Role {
 pub struct TrustStore {
     /// Human-readable origin: a file path, `system`, or `mozilla`.
     pub source: String,
-    /// Full CA certificates when known (files, system store).
-    pub certs: Vec<Certificate>,
+    /// Full CA certificates when known (files, system store). Shared: every probe of a sweep
+    /// holds the store, and a clone must not copy the system store's certificates.
+    pub certs: std::sync::Arc<Vec<Certificate>>,
     /// Anchors that are only name + key (webpki-roots); empty for file-based stores.
     pub anchors: Vec<rustls_pki_types::TrustAnchor<'static>>,
 }
@@ -148,7 +149,7 @@ impl Verdict {
 impl TrustStore {
     /// A store of full CA certificates (a CA file, API Management's uploaded CA certificates).
     pub fn from_certs(source: &str, certs: Vec<Certificate>) -> Self {
-        TrustStore { source: source.to_string(), certs, anchors: Vec::new() }
+        TrustStore { source: source.to_string(), certs: std::sync::Arc::new(certs), anchors: Vec::new() }
     }
 
     /// The operating system's trust store (rustls-native-certs; honours `SSL_CERT_FILE`/`SSL_CERT_DIR`).
@@ -175,7 +176,7 @@ impl TrustStore {
     pub fn mozilla() -> Self {
         TrustStore {
             source: "mozilla".to_string(),
-            certs: Vec::new(),
+            certs: Default::default(),
             anchors: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
         }
     }
@@ -193,7 +194,7 @@ impl TrustStore {
     /// (rustls would leave them out too).
     pub fn to_root_store(&self) -> rustls::RootCertStore {
         let mut store = rustls::RootCertStore::empty();
-        for cert in &self.certs {
+        for cert in self.certs.iter() {
             // Skipping rather than failing mirrors `add_parsable_certificates`.
             let _ = store.add(CertificateDer::from(cert.der.as_slice()));
         }
@@ -238,7 +239,7 @@ pub fn verify_chain(presented: &[Certificate], trust: &TrustStore, role: Role, o
         }
     }
     let mut trusted = Vec::new();
-    for cert in &trust.certs {
+    for cert in trust.certs.iter() {
         if let Some(node) = Node::from_cert(&cert.der, Origin::Trusted) {
             trusted.push(nodes.len());
             nodes.push(node);

@@ -1699,4 +1699,66 @@ fn fires_cert_name_differs_on_linux() {
         "cert-name-differs-on-linux",
     );
 }
+
+// ---------------------------------------------------------------------------------------------------
+// After the handshake, on real gateways (tests/integration/gateways.rs).
+
+/// The gateway tests' client files and server trust, for the engine.
+fn gateway_refs(dir: &Dir, client: crate::gateways::Client) -> MaterialRefs {
+    use crate::gateways::Client;
+    let pair = match client {
+        Client::Good => Some(("client.pem", "client.key")),
+        Client::Rogue => Some(("rogue.pem", "rogue.key")),
+        Client::Missing => None,
+    };
+    MaterialRefs {
+        cert: pair.map(|(c, _)| s(&dir.path(c))),
+        key: pair.map(|(_, k)| s(&dir.path(k))),
+        ca: vec![s(&dir.path("server-root.pem"))],
+        ..refs()
+    }
+}
+
+#[tokio::test]
+async fn fires_closed_after_request() {
+    use crate::gateways::{python_server, Client, GatewayPki, PyMode};
+    bounded(async {
+        let pki = GatewayPki::new();
+        let dir = Dir::new();
+        pki.write_client_files(&dir);
+        let gw = python_server(&pki, PyMode::HangUpAfterRequest);
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], gw.port));
+        let run = probe(options(ProbeRole::Inbound, "localhost", addr, "/"), gateway_refs(&dir, Client::Missing)).await;
+        let f = fires(&run, "closed-after-request", Severity::Error, Symptom::Tls);
+        quotes(f, "then the server closed the connection before any response byte");
+        quotes(f, "no CertificateRequest in the handshake");
+        assert_eq!(run.findings[0].id, "closed-after-request", "{}", summary(&run.findings));
+    })
+    .await
+}
+
+#[tokio::test]
+async fn fires_http_403_client_cert() {
+    use crate::gateways::{haproxy, Client, GatewayPki};
+    bounded(async {
+        let pki = GatewayPki::new();
+        let dir = Dir::new();
+        pki.write_client_files(&dir);
+        let gw = haproxy(
+            &pki,
+            "verify optional ca-file {DIR}/client-ca.pem",
+            "  http-request deny unless { ssl_c_used } { ssl_c_verify 0 }",
+        );
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], gw.port));
+        let run = probe(options(ProbeRole::Inbound, "localhost", addr, "/"), gateway_refs(&dir, Client::Missing)).await;
+        let f = fires(&run, "http-403-client-cert", Severity::Error, Symptom::Forbidden403);
+        quotes(f, "no client certificate presented");
+        quotes(f, "HTTP 403 HTTP/1.1 answered by HAProxy's 403 page");
+        assert_eq!(run.findings[0].id, "http-403-client-cert", "{}", summary(&run.findings));
+        absent(&run, "http-403-after-handshake");
+    })
+    .await
+}
+include!("findings_routes.rs");
+include!("findings_kv.rs");
 include!("findings_policy_safety.rs");

@@ -379,6 +379,23 @@ proptest! {
         if let Err(e) = bounded("targets file", || targets_from_file(&file, &TargetDefaults::default())) {
             one_clear_line(&e.to_string(), &origin);
         }
+        // Bad entries recorded per target (probe without --fail-fast): each error is one clear line
+        // naming the file, and a good entry carries none.
+        let recorded = bounded("targets file, entries recorded", || {
+            mtls_doctor::targets::read_entries(&file, &TargetDefaults::default(), mtls_doctor::targets::BadEntry::Record)
+        });
+        match recorded {
+            Err(e) => one_clear_line(&e.to_string(), &origin),
+            Ok(entries) => {
+                prop_assert!(!entries.is_empty());
+                for entry in entries {
+                    prop_assert!(entry.at.starts_with(&origin));
+                    if let Some(e) = &entry.run.error {
+                        one_clear_line(e, &origin);
+                    }
+                }
+            }
+        }
     }
 }
 

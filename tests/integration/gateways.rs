@@ -129,7 +129,7 @@ impl GatewayPki {
 
     pub fn trust(&self) -> TrustStore {
         let root = Certificate::from_der(self.server_root.der.clone(), "server-root.pem").expect("root");
-        TrustStore { source: "server-root.pem".into(), certs: vec![root], anchors: vec![] }
+        TrustStore { source: "server-root.pem".into(), certs: vec![root].into(), anchors: vec![] }
     }
 
     pub fn identity(&self, which: Client) -> Option<ClientIdentity> {
@@ -528,13 +528,18 @@ pub fn curl(dir: &Dir, port: u16, path: &str, client: Client, http2: bool, tls_m
 
 /// `openssl s_client -enable_pha` sending one HTTP/1.1 GET for `path`; returns everything it
 /// printed. Bounded: stdin carries the request and then closes; the process is killed after 20 s.
+///
+/// `-quiet` (which implies `-ign_eof`) matters: without it s_client prints every NewSessionTicket
+/// through its buffered stdout while it writes the server's data to stdout unbuffered, so a server
+/// that sends tickets after post-handshake authentication (Python's `ssl` sends two) gets its
+/// status line printed in the middle of a ticket's hex dump, where no line starts with `HTTP/1.1`.
 pub fn s_client_pha(dir: &Dir, port: u16, path: &str, client: Client, tls: &str) -> String {
     use std::io::Write;
     let mut cmd = Command::new("openssl");
     cmd.args(["s_client", "-connect", &format!("127.0.0.1:{port}"), "-servername", "localhost", "-enable_pha", tls])
         .arg("-CAfile")
         .arg(dir.path("server-root.pem"))
-        .arg("-ign_eof");
+        .arg("-quiet");
     match client {
         Client::Good => cmd.arg("-cert").arg(dir.path("client.pem")).arg("-key").arg(dir.path("client.key")),
         Client::Rogue => cmd.arg("-cert").arg(dir.path("rogue.pem")).arg("-key").arg(dir.path("rogue.key")),

@@ -40,7 +40,7 @@ impl Material {
 
     pub fn trust(&self) -> TrustStore {
         let root = Certificate::from_der(self.server_root.der.clone(), "server-root.pem").expect("root");
-        TrustStore { source: "server-root.pem".into(), certs: vec![root], anchors: vec![] }
+        TrustStore { source: "server-root.pem".into(), certs: vec![root].into(), anchors: vec![] }
     }
 
     pub fn identity(&self, leaf: &Issued, chain: &[&Issued]) -> ClientIdentity {

@@ -138,6 +138,8 @@ struct PolicyOutcome {
     identity_checks: Vec<Value>,
     unevaluable: Vec<Value>,
     authentication_certificates: Vec<Value>,
+    #[serde(default)]
+    backend_routing: Option<Value>,
     notes: Vec<String>,
 }
 
@@ -333,6 +335,8 @@ struct Evaluation {
     client_verify: Option<ClientVerify>,
     #[serde(default)]
     azure: Option<serde_json::Value>,
+    #[serde(default)]
+    outbound_policy: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Deserialize)]

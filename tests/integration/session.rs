@@ -401,6 +401,12 @@ fn valid_session_text(m: &Material) -> String {
     std::fs::read_to_string(&f).expect("read")
 }
 
+/// The stored certificate (schema 3) the first target's `i`th inspected certificate refers to.
+fn stored_cert(v: &mut Value, i: usize) -> &mut Value {
+    let sha = v["targets"][0]["inspected"]["certs"][i]["cert_ref"].as_str().expect("a cert_ref").to_string();
+    &mut v["certificates"][sha.as_str()]
+}
+
 #[test]
 fn corrupt_files_give_one_clear_error_each() {
     let m = Material::new();
@@ -437,15 +443,27 @@ fn corrupt_files_give_one_clear_error_each() {
         edit(&|v| v["targets"][0]["findings"] = serde_json::json!([{"id": "cert-expired", "severity": "fatal"}])),
         "targets[0].findings[0].severity",
     ));
+    // Schema 3 stores each certificate once: the edit goes to the stored one, and the error
+    // names where the target uses it (or, before references are resolved, where it is stored).
     cases.push((
         "thumbprint as a number".into(),
-        edit(&|v| v["targets"][0]["inspected"]["certs"][0]["thumbprint_sha1"] = 12.into()),
+        edit(&|v| stored_cert(v, 0)["thumbprint_sha1"] = 12.into()),
         "targets[0].inspected.certs[0].thumbprint_sha1",
     ));
     cases.push((
         "huge subject".into(),
-        edit(&|v| v["targets"][0]["inspected"]["certs"][0]["subject"] = "A".repeat(3 * 1024 * 1024).into()),
-        "targets[0].inspected.certs[0].subject",
+        edit(&|v| stored_cert(v, 0)["subject"] = "A".repeat(3 * 1024 * 1024).into()),
+        "certificates.",
+    ));
+    cases.push((
+        "a reference to a certificate that is not stored".into(),
+        edit(&|v| v["targets"][0]["inspected"]["certs"][0]["cert_ref"] = "AB".repeat(32).into()),
+        "targets[0].inspected.certs[0]: refers to certificate ABAB",
+    ));
+    cases.push((
+        "certificates as a list".into(),
+        edit(&|v| v["certificates"] = serde_json::json!([])),
+        "certificates: expected an object",
     ));
     cases.push((
         "a report, not a session".into(),
@@ -496,7 +514,7 @@ fn unknown_fields_are_ignored() {
     let mut v: Value = serde_json::from_str(&text).expect("json");
     v["added_by_a_newer_minor_version"] = serde_json::json!({"x": [1, 2]});
     v["targets"][0]["note"] = "hand-written".into();
-    v["targets"][0]["inspected"]["certs"][0]["colour"] = "blue".into();
+    stored_cert(&mut v, 0)["colour"] = "blue".into();
     let f = m.dir.write("extra.json", serde_json::to_vec(&v).expect("json"));
     let s = session::load(&f).expect("unknown fields are ignored");
     assert_eq!(s.targets[0].kind, TargetKind::Inspect);
@@ -534,6 +552,40 @@ fn version_1_fixture_loads_and_is_migrated() {
     let v2: Value = serde_json::from_str(&std::fs::read_to_string(&f).expect("read")).expect("json");
     assert_eq!(v2["schema_version"], session::SESSION_SCHEMA_VERSION);
     assert_eq!(session::load(&f).expect("load"), s);
+}
+
+#[test]
+fn version_2_fixture_loads_and_is_resaved_with_each_certificate_once() {
+    let path = fixture("v2-sweep-of-two.json");
+    let raw = std::fs::read_to_string(&path).expect("fixture");
+    assert_no_secrets("fixture", &raw);
+    let v: Value = serde_json::from_str(&raw).expect("json");
+    assert_eq!(v["schema_version"], 2, "the fixture stays a version 2 file");
+    assert!(v.get("certificates").is_none());
+    let inline = raw.matches("BEGIN CERTIFICATE").count();
+    assert_eq!(inline, 6, "two targets, each with the server's certificate twice and the client's once");
+
+    let s = session::load(&path).expect("v2 loads");
+    assert_eq!(s.schema_version, session::SESSION_SCHEMA_VERSION);
+    assert_eq!(s.targets.len(), 2);
+    let o = run_ok(&args(&["open", &p(&path), "--report", "json"]), &[0, 1]);
+    assert_eq!(stdout(&o).matches("BEGIN CERTIFICATE").count(), inline, "a report holds every certificate inline");
+
+    let dir = Dir::new();
+    let f = dir.path("v3.json");
+    session::save(&s, &f).expect("save");
+    let text = std::fs::read_to_string(&f).expect("read");
+    let v3: Value = serde_json::from_str(&text).expect("json");
+    assert_eq!(v3["schema_version"], 3);
+    crate::report::assert_valid("session", "re-saved v2 fixture", &v3);
+    let certs = v3["certificates"].as_object().expect("certificates");
+    assert_eq!(certs.len(), 2, "the server's and the client's certificate");
+    assert_eq!(text.matches("BEGIN CERTIFICATE").count(), 2, "each stored once");
+    for (sha, c) in certs {
+        assert_eq!(&c["thumbprint_sha256"], sha, "keyed by SHA-256");
+    }
+    assert_eq!(v3["targets"][1]["probe"]["server_chain"][0], v3["targets"][0]["probe"]["server_chain"][0]);
+    assert_eq!(session::load(&f).expect("load"), s, "nothing is lost");
 }
 
 #[test]
@@ -655,7 +707,8 @@ fn replay_reruns_targets_and_a_missing_key_fails_only_its_target() {
     // The key file is gone: that target reports it, the other one still runs.
     std::fs::remove_file(m.path("client.key")).expect("rm key");
     let second = m.path("second.json");
-    let o = run_ok(&args(&["replay", &p(&first), "--save", &p(&second), "--report", "json"]), &[0, 1]);
+    // Exit 3: a target could not be run, the others were (README's exit codes).
+    let o = run_ok(&args(&["replay", &p(&first), "--save", &p(&second), "--report", "json"]), &[3]);
     let report: Value = serde_json::from_str(&stdout(&o)).expect("json");
     let errors = report["errors"].as_array().expect("errors");
     assert_eq!(errors.len(), 1, "{errors:?}");
@@ -694,7 +747,9 @@ fn targets_files_errors_name_the_file_and_line() {
     ];
     for (name, text, expect) in cases {
         let f = dir.write(name, text);
-        let o = run(bin().args(["probe", "--targets"]).arg(&f));
+        // --fail-fast: the first bad entry is the input error (without it, the good entries here
+        // would be probed; tests/integration/targets_partial.rs covers that on loopback).
+        let o = run(bin().args(["probe", "--fail-fast", "--targets"]).arg(&f));
         assert_eq!(o.status.code(), Some(2), "{name}: {}", stderr(&o));
         let err = stderr(&o);
         assert!(err.contains(expect), "{name}: expected {expect:?} in {err}");

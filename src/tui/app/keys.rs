@@ -8,7 +8,9 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use super::{App, Effect, Overlay, Pane, PathPurpose, SecretInput, Side, StatusKind, PAGE};
 use crate::material::Password;
 use crate::text::clean;
+use crate::tui::body::body_row;
 use crate::tui::form::TargetForm;
+use crate::tui::layout::plain_theme;
 
 impl App {
     pub fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
@@ -36,6 +38,10 @@ impl App {
             Overlay::Form(form) => self.on_form_key(key, form),
             Overlay::Password { id, file, input } => self.on_password_key(key, id, file, input),
             Overlay::Path { purpose, input } => self.on_path_key(key, purpose, input),
+            Overlay::Filter => {
+                self.on_filter_key(key);
+                vec![]
+            }
             Overlay::ConfirmDelete { id } => {
                 if matches!(key.code, KeyCode::Char('y' | 'Y')) {
                     self.delete(id)
@@ -58,8 +64,13 @@ impl App {
                     self.exit = Some(0);
                 }
             }
+            KeyCode::Esc if self.filter_active() => self.clear_filter(),
             KeyCode::Esc => self.focus = Pane::Targets,
             KeyCode::Char('?') | KeyCode::F(1) => self.overlay = Overlay::Help { scroll: 0 },
+            KeyCode::Char('/') => self.overlay = Overlay::Filter,
+            KeyCode::Char('n') => self.next_match(true),
+            KeyCode::Char('N') => self.next_match(false),
+            KeyCode::Char('b') => self.toggle_body(),
             KeyCode::Tab => self.focus_pane(self.focus.offset(1)),
             KeyCode::BackTab => self.focus_pane(self.focus.offset(-1)),
             KeyCode::Char(c @ '1'..='5') => {
@@ -123,9 +134,9 @@ impl App {
     pub(super) fn move_in_pane(&mut self, by: isize) {
         match self.focus {
             Pane::Targets => {
-                let n = self.session.targets.len() as isize;
-                if n > 0 {
-                    self.select((self.selected as isize + by).clamp(0, n - 1) as usize);
+                let shown = self.visible_targets();
+                if let Some(i) = step_in(&shown, self.selected, by) {
+                    self.select(i);
                 }
             }
             Pane::Chains => {
@@ -135,9 +146,9 @@ impl App {
                 }
             }
             Pane::Findings => {
-                let n = self.target().map(|t| t.findings.len()).unwrap_or(0) as isize;
-                if n > 0 {
-                    self.findings_index = (self.findings_index as isize + by).clamp(0, n - 1) as usize;
+                let shown = self.visible_findings();
+                if let Some(i) = step_in(&shown, self.findings_index, by) {
+                    self.findings_index = i;
                     self.findings_scroll = 0;
                 }
             }
@@ -153,6 +164,56 @@ impl App {
             Pane::Findings => self.findings_scroll = apply(self.findings_scroll),
             Pane::Targets | Pane::Chains => self.move_in_pane(by),
         }
+    }
+
+    /// `b`: the whole kept response body in the Handshake pane, or its first line again.
+    fn toggle_body(&mut self) {
+        let has_body = self
+            .target()
+            .and_then(|t| t.probe.as_ref())
+            .and_then(|p| p.http.as_ref())
+            .is_some_and(|h| !h.body_preview.trim().is_empty());
+        if !has_body && !self.body_expanded {
+            self.set_status(StatusKind::Info, "No response body recorded for this target");
+            return;
+        }
+        self.body_expanded = !self.body_expanded;
+        self.focus_pane(Pane::Timeline);
+        // Scroll so the body is in view (the steps above it stay a PgUp away), or back to the top.
+        self.timeline_scroll = 0;
+        if self.body_expanded {
+            let width = self.layout().timeline.width.saturating_sub(2) as usize;
+            let view = self.screen().timeline;
+            if let Some(t) = self.target() {
+                let row = body_row(t, view, width, plain_theme());
+                self.timeline_scroll = row.min(u16::MAX as usize) as u16;
+            }
+        }
+    }
+
+    /// A key in the `/` prompt: the filter applies as it is typed; Enter keeps it, Esc clears it.
+    fn on_filter_key(&mut self, key: KeyEvent) {
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        match key.code {
+            KeyCode::Esc => {
+                self.clear_filter();
+                return;
+            }
+            KeyCode::Enter => {
+                if self.filter.trim().is_empty() {
+                    self.filter.clear();
+                }
+                return;
+            }
+            KeyCode::Backspace => {
+                self.filter.pop();
+            }
+            KeyCode::Char('u') if ctrl => self.filter.clear(),
+            KeyCode::Char(c) if !ctrl => self.filter.push(c),
+            _ => {}
+        }
+        self.filter_changed();
+        self.overlay = Overlay::Filter;
     }
 
     pub(super) fn open_detail(&mut self) {
@@ -287,7 +348,22 @@ impl App {
             }
             Overlay::Path { input, .. } => input.push_str(&text),
             Overlay::Password { input, .. } => input.0.push_str(&text),
+            Overlay::Filter => {
+                self.filter.push_str(&text);
+                self.filter_changed();
+            }
             _ => {}
         }
     }
+}
+
+/// Move `by` places from `current` within the shown indices `shown` (from the nearest shown one
+/// when `current` is hidden), stopping at the ends.
+fn step_in(shown: &[usize], current: usize, by: isize) -> Option<usize> {
+    if shown.is_empty() {
+        return None;
+    }
+    let at = shown.iter().position(|i| *i >= current).unwrap_or(shown.len() - 1) as isize;
+    let to = (at + by).clamp(0, shown.len() as isize - 1) as usize;
+    Some(shown[to])
 }

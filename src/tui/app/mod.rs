@@ -8,6 +8,7 @@
 //! effects and the session file and clipboard requests.
 
 mod effects;
+mod filter;
 mod keys;
 mod mouse;
 mod runs;
@@ -20,8 +21,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use ratatui::layout::Rect;
+use ratatui::text::Span;
 use zeroize::Zeroizing;
 
+use super::body::TimelineView;
 use super::form::TargetForm;
 pub use super::layout::Pane;
 use super::layout::{areas, Areas, Screen};
@@ -29,8 +32,10 @@ use crate::cert::CertInfo;
 use crate::diagnose::Severity;
 use crate::material::Password;
 use crate::session::{Session, TargetRun};
+use crate::text::clean;
 use crate::verify::Role;
 pub use effects::Effect;
+pub use filter::Match;
 
 /// Which chain a certificate cursor points into.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,6 +85,8 @@ pub enum Overlay {
     ConfirmDelete {
         id: u64,
     },
+    /// The `/` prompt: keys edit [`App::filter`], which applies as it is typed.
+    Filter,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -156,6 +163,10 @@ pub struct App {
     pub exit: Option<i32>,
     /// The last drawn screen size, for mouse hit-testing.
     pub size: Rect,
+    /// The `/` filter's text (empty: no filter).
+    pub filter: String,
+    /// The Handshake pane shows the whole kept response body (`b`).
+    pub body_expanded: bool,
 }
 
 impl App {
@@ -187,6 +198,8 @@ impl App {
             spinner: 0,
             exit: None,
             size: Rect::new(0, 0, 160, 45),
+            filter: String::new(),
+            body_expanded: false,
         }
     }
 
@@ -263,13 +276,18 @@ impl App {
 
     /// The facts of this state the layout depends on.
     pub fn screen(&self) -> Screen<'_> {
+        let longest_name = self.session.targets.iter().map(|t| Span::raw(clean(&t.name)).width()).max().unwrap_or(0);
         Screen {
-            targets: self.session.targets.len(),
+            targets: self.visible_targets().len().max(1),
+            longest_name,
             focus: self.focus,
             narrow_pane: self.narrow_pane,
             selected: self.target(),
-            selected_running: self.is_running(self.selected),
-            read_only: self.read_only,
+            timeline: TimelineView {
+                running: self.is_running(self.selected),
+                read_only: self.read_only,
+                body_expanded: self.body_expanded,
+            },
         }
     }
 

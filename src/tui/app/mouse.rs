@@ -49,11 +49,12 @@ impl App {
                 if pane == Pane::Targets {
                     let inner_top = a.targets.y + 1;
                     if m.row >= inner_top {
-                        let visible = a.targets.height.saturating_sub(2) as usize;
-                        let offset = target_list_offset(self.selected, visible);
-                        let row = (m.row - inner_top) as usize + offset;
-                        if row < self.session.targets.len() {
-                            self.select(row);
+                        let rows = a.targets.height.saturating_sub(2) as usize;
+                        let shown = self.visible_targets();
+                        let at = shown.iter().position(|i| *i == self.selected).unwrap_or(0);
+                        let row = (m.row - inner_top) as usize + target_list_offset(at, rows);
+                        if let Some(i) = shown.get(row) {
+                            self.select(*i);
                         }
                     }
                 } else if pane == Pane::Chains {

@@ -25,8 +25,12 @@ fn severity_badge(s: Severity) -> &'static str {
 impl View<'_> {
     pub(super) fn findings(&self, area: Rect, target: Option<&TargetRun>, buf: &mut Buffer) {
         let n = target.map(|t| t.findings.len()).unwrap_or(0);
+        let shown = self.app.visible_findings();
+        let at = shown.iter().position(|i| *i == self.app.findings_index).unwrap_or(0);
         let title = if n == 0 {
             "Findings".to_string()
+        } else if self.app.filter_active() {
+            format!("Findings ({} of {n} match) · {}/{} · y copies snippet", shown.len(), at + 1, shown.len())
         } else {
             format!("Findings ({n}) · {}/{n} · most likely first · y copies snippet", self.app.findings_index + 1)
         };
@@ -43,7 +47,8 @@ impl View<'_> {
                 paras.extend(not_run_lines(t, self.app.read_only, self.theme));
             }
         }
-        for (i, f) in t.findings.iter().enumerate().skip(self.app.findings_index) {
+        for i in shown.iter().copied().skip(at) {
+            let f = &t.findings[i];
             let selected = i == self.app.findings_index && self.app.focus == Pane::Findings;
             paras.extend(self.finding_lines(f, selected));
             paras.push((Line::raw(""), 0));

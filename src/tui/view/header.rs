@@ -33,7 +33,7 @@ impl View<'_> {
     pub(super) fn tabs(&self, area: Rect, buf: &mut Buffer) {
         let shown = shown_detail(self.app.focus, self.app.narrow_pane);
         let mut spans = vec![Span::raw(" ")];
-        for (i, pane) in TAB_PANES.iter().enumerate() {
+        for pane in TAB_PANES.iter() {
             let style = if *pane == shown {
                 if self.app.focus == *pane {
                     self.s(Role::Selection)
@@ -43,7 +43,7 @@ impl View<'_> {
             } else {
                 self.s(Role::Muted)
             };
-            spans.push(Span::styled(tab_label(*pane, i), style));
+            spans.push(Span::styled(tab_label(*pane), style));
             spans.push(Span::raw(" "));
         }
         Paragraph::new(Line::from(spans)).render(area, buf);

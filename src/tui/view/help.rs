@@ -34,7 +34,8 @@ impl View<'_> {
             (
                 "Moving",
                 &[
-                    ("Tab / S-Tab", "next / previous pane (1-5 jump to one)"),
+                    ("Tab / S-Tab", "next / previous pane"),
+                    ("1-5", "jump to a pane: the number in its title or tab"),
                     ("↑↓ j k", "select or scroll in the pane"),
                     ("PgUp PgDn g G", "page / first / last"),
                     ("←→ h l", "server or client chain (Certificates pane)"),
@@ -42,6 +43,15 @@ impl View<'_> {
                     ("mouse", "click a pane or a target, wheel to scroll"),
                 ],
             ),
+            (
+                "Searching",
+                &[
+                    ("/", "filter targets and findings: target name or host, finding id, title or subject"),
+                    ("n / N", "next / previous match"),
+                    ("Esc", "clear the filter"),
+                ],
+            ),
+            ("Reading", &[("b", "whole response body in the Handshake pane, or its first line again")]),
             (
                 "Copying (OSC 52: works over SSH and in tmux with set-clipboard on)",
                 &[

@@ -55,7 +55,8 @@ impl<'a> View<'a> {
             .borders(Borders::ALL)
             .border_type(if focused { BorderType::Thick } else { BorderType::Plain })
             .border_style(border)
-            .title(Span::styled(format!(" {title} "), title_style))
+            // The pane's number is the key that focuses it, in every layout.
+            .title(Span::styled(format!(" {} {title} ", pane.number()), title_style))
     }
 }
 
@@ -90,6 +91,8 @@ impl Widget for &View<'_> {
             Overlay::Password { file, .. } => self.password(area, file, buf),
             Overlay::Path { purpose, input } => self.path_prompt(area, *purpose, input, buf),
             Overlay::ConfirmDelete { id } => self.confirm_delete(area, *id, buf),
+            // The prompt is the footer's status line: the filtered panes stay in view.
+            Overlay::Filter => {}
         }
     }
 }

@@ -7,8 +7,9 @@ use ratatui::widgets::{Paragraph, Widget};
 use super::View;
 use crate::session::TargetRun;
 use crate::text::clean;
+use crate::tui::body;
 use crate::tui::layout::Pane;
-use crate::tui::timeline::{self, ms_text};
+use crate::tui::timeline::ms_text;
 use crate::tui::wrap::wrap_paras;
 
 impl View<'_> {
@@ -22,13 +23,11 @@ impl View<'_> {
             Some(ms) => format!("Handshake · {} · {}", clean(&t.name), ms_text(Some(ms))),
             None => format!("Handshake · {}", clean(&t.name)),
         };
+        let title = if body::has_more(t) { format!("{title} · b body") } else { title };
         let block = self.block(Pane::Timeline, title);
         let inner = block.inner(area);
         block.render(area, buf);
-        let lines = wrap_paras(
-            timeline::paras(t, self.app.is_running(self.app.selected), self.app.read_only, self.theme),
-            inner.width as usize,
-        );
+        let lines = wrap_paras(body::timeline_paras(t, self.app.screen().timeline, self.theme), inner.width as usize);
         Paragraph::new(lines).scroll((self.app.timeline_scroll, 0)).render(inner, buf);
     }
 }

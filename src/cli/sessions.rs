@@ -72,7 +72,12 @@ pub fn run_replay(args: &ReplayArgs) -> Result<i32> {
             s
         });
     }
-    let runs = super::probe::run_with_progress(crate::targets::TargetSource::from_runs(targets), LoadFailure::RecordInTarget, args.jobs, |_, _| {})?;
+    let runs = super::probe::run_with_progress(
+        crate::targets::TargetSource::from_runs(targets),
+        LoadFailure::RecordInTarget,
+        args.jobs,
+        |_, _| {},
+    )?;
     let mut new = Session::new(runs).with_command("replay");
     new.replayed_from = Some(args.file.display().to_string());
     let code = finish(&new, &args.output, &args.view, &args.session)?;

@@ -175,9 +175,8 @@ impl TargetSource {
         if let Some(run) = self.given.next() {
             return Some((run, None));
         }
-        let failed = |name: String, e: Error| {
-            crate::engine::with_error(TargetRun { name, ..Default::default() }, e.to_string())
-        };
+        let failed =
+            |name: String, e: Error| crate::engine::with_error(TargetRun { name, ..Default::default() }, e.to_string());
         match &mut self.file {
             FilePart::None => None,
             FilePart::Plain { lines, defaults } => loop {

@@ -184,7 +184,7 @@ pub const CATALOG: &[Entry] = &[
         id: FindingId::PolicyRejects,
         symptom: Forbidden403,
         severity: E,
-        title: "The policy answers 403 for this certificate",
+        title: "The policy refuses the request for this certificate",
         guide: G_POLICY,
         rank: 40,
     },

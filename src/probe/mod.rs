@@ -305,24 +305,90 @@ fn ms(d: Duration) -> f64 {
 }
 
 /// Run one probe to the end. Every failure is recorded in the result; this never errors.
+///
+/// The comparison without the client certificate needs nothing from the main run but the fact
+/// that the server asked for one: it starts the moment the main handshake sees the
+/// CertificateRequest and runs alongside the rest of it. A server that never asks gets no
+/// comparison connection, as before; the record is the same as when the two ran one after the other.
 pub async fn run_probe(opts: &ProbeOptions, ctx: &ProbeContext) -> ProbeResult {
     let identity = ctx.identity.as_ref();
-    let mut result = run_once(opts, ctx, identity).await;
+    if !(opts.compare_without_cert && identity.is_some()) {
+        return main_run(opts, ctx, identity, None).await;
+    }
+    let (tx, mut asked) = tokio::sync::oneshot::channel();
+    let main = main_run(opts, ctx, identity, Some(tx));
+    tokio::pin!(main);
+    let (mut result, without) = tokio::select! {
+        r = &mut main => (r, None),
+        // Err: the main handshake ended without a CertificateRequest (this branch is then off).
+        Ok(()) = &mut asked => {
+            let (r, w) = tokio::join!(&mut main, settled_once(opts, ctx, None, None));
+            (r, Some(w))
+        }
+    };
+    if result.client_cert_requested {
+        let without = match without {
+            Some(w) => w,
+            // The main run finished before its request was noticed: compare now, as before.
+            None => settled_once(opts, ctx, None, None).await,
+        };
+        result.compare_without_cert = Some(Box::new(without));
+    }
+    result
+}
+
+/// The probe with its HTTP/1.1 retry and late-authentication re-runs; `on_request` is told when the
+/// first handshake sees a CertificateRequest.
+async fn main_run(
+    opts: &ProbeOptions,
+    ctx: &ProbeContext,
+    identity: Option<&ClientIdentity>,
+    on_request: Option<tokio::sync::oneshot::Sender<()>>,
+) -> ProbeResult {
+    let mut result = settled_once(opts, ctx, identity, on_request).await;
     // The server refused HTTP/2 for this request: retry over HTTP/1.1 on a new connection, as curl does.
     if matches!(&result.http_failure, Some(HttpFailureKind::Http2 { code, .. }) if code == "HTTP_1_1_REQUIRED") {
         let mut o = opts.clone();
         o.alpn = vec!["http/1.1".into()];
-        let mut retry = run_once(&o, ctx, identity).await;
+        let mut retry = settled_once(&o, ctx, identity, None).await;
         retry.late_auth = late_reruns(&o, identity, &retry).await;
         result.http1_retry = Some(Box::new(retry));
     } else {
         result.late_auth = late_reruns(opts, identity, &result).await;
     }
-    if opts.compare_without_cert && identity.is_some() && result.client_cert_requested {
-        let without = run_once(opts, ctx, None).await;
-        result.compare_without_cert = Some(Box::new(without));
-    }
     result
+}
+
+/// One connection's probe. After a TLS 1.3 handshake that asked for a certificate, a safe request
+/// (GET, HEAD, OPTIONS) is written at once, as curl and s_client do; only when that ends in a way
+/// that could hide the server's rejection alert (closed or reset before any response) is the probe
+/// made again on a new connection, waiting for the verdict before writing, and that run is the
+/// record. A healthy server is never waited on; other methods always wait, never sent twice.
+async fn settled_once(
+    opts: &ProbeOptions,
+    ctx: &ProbeContext,
+    identity: Option<&ClientIdentity>,
+    on_request: Option<tokio::sync::oneshot::Sender<()>>,
+) -> ProbeResult {
+    let safe = matches!(opts.method.to_ascii_uppercase().as_str(), "GET" | "HEAD" | "OPTIONS");
+    let first = run_once(opts, ctx, identity, tls::Attempt { settle: !safe, on_request }).await;
+    if safe && may_hide_alert(&first) {
+        return run_once(opts, ctx, identity, tls::Attempt { settle: true, on_request: None }).await;
+    }
+    first
+}
+
+/// A TLS 1.3 handshake with a CertificateRequest that looked complete, then no response and no
+/// alert: the request may have drawn a reset that dropped the server's verdict.
+fn may_hide_alert(r: &ProbeResult) -> bool {
+    r.handshake.ok
+        && r.client_cert_requested
+        && r.tls.version.as_deref() == Some("TLSv1.3")
+        && r.http.is_none()
+        && matches!(
+            r.http_failure,
+            Some(HttpFailureKind::ClosedBeforeResponse | HttpFailureKind::ResetAfterRequest | HttpFailureKind::Other)
+        )
 }
 
 /// The re-runs with late authentication offered: when this probe saw a late request, or saw no
@@ -383,7 +449,12 @@ fn record_unfinished(runs: &mut Vec<late::LateAuthRun>, how: late::LateMethod, w
     runs.push(late::LateAuthRun::not_run(how, format!("the late-authentication run did not finish: {why}")));
 }
 
-async fn run_once(opts: &ProbeOptions, ctx: &ProbeContext, identity: Option<&ClientIdentity>) -> ProbeResult {
+async fn run_once(
+    opts: &ProbeOptions,
+    ctx: &ProbeContext,
+    identity: Option<&ClientIdentity>,
+    attempt: tls::Attempt,
+) -> ProbeResult {
     let started = Instant::now();
     let sni = opts.server_name().to_string();
     let mut result = ProbeResult {
@@ -525,7 +596,7 @@ async fn run_once(opts: &ProbeOptions, ctx: &ProbeContext, identity: Option<&Cli
     }
 
     // 3-5. TLS, the post-handshake read, HTTP.
-    let chain = tls::handshake_and_request(opts, identity, stream, &mut result).await;
+    let chain = tls::handshake_and_request(opts, identity, stream, &mut result, attempt).await;
 
     // Judge the server chain (the handshake went on regardless).
     if !chain.is_empty() {

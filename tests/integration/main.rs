@@ -8,6 +8,7 @@ mod caps;
 mod cert_dotnet;
 mod cert_model;
 mod cli;
+mod compare_concurrent;
 mod curl_compat;
 mod debug_text;
 mod demo;

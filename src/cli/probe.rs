@@ -1,9 +1,8 @@
 //! `probe TARGET…` and `tui [probe options]`: targets from the command line and `--targets`, run
-//! by the engine with a progress bar on a terminal.
-
-use std::io::IsTerminal as _;
+//! by the engine with a progress line on a terminal.
 
 use super::args::{OutputArgs, SaveArgs};
+use super::progress::Progress;
 use super::stream::Stream;
 use super::{finish, ProbeArgs};
 use crate::engine::{self, LoadFailure, MaterialCache, PasswordPrompt, Prepared};
@@ -48,10 +47,10 @@ pub fn run_probe(args: &ProbeArgs) -> Result<i32> {
     // A streamed report is the plain one, record by record: -v and --summary need the whole run.
     if !args.view.verbose && !args.view.summary {
         if let Some(stream) = stream_for(&args.output, targets.len())? {
-            return streamed(stream, targets, load, args.jobs, &args.session, |s| s.with_command("probe"));
+            return streamed(stream, targets, load, args.jobs, args.quiet, &args.session, |s| s.with_command("probe"));
         }
     }
-    let runs = run_with_progress(targets, load, args.jobs, |_, _| {})?;
+    let runs = run_with_progress(targets, load, args.jobs, args.quiet, |_, _| {})?;
     let session = Session::new(runs).with_command("probe");
     let code = finish(&session, &args.output, &args.view, &args.session)?;
     Ok(not_run_code(&session, code))
@@ -118,29 +117,21 @@ impl Load {
 }
 
 /// Load every target's material (asking for passwords before anything runs), then run them all
-/// with a progress bar on stderr; results in the order given.
+/// with a progress line on stderr (see [`super::progress`]); results in the order given.
 pub(super) fn run_with_progress(
     targets: Vec<TargetRun>,
     load: impl Into<Load>,
     jobs: usize,
+    quiet: bool,
     mut on_done: impl FnMut(usize, &TargetRun),
 ) -> Result<Vec<TargetRun>> {
     let mut cache = MaterialCache::new(PasswordPrompt::Terminal);
     let prepared = load.into().prepare(&mut cache, targets)?;
-    let bar = progress_bar(prepared.len());
+    let mut progress = Progress::new(prepared.len(), quiet);
     let runs = engine::runtime()?.block_on(engine::run_prepared(prepared, jobs, cache.passwords(), |i, done| {
-        if let Some(bar) = &bar {
-            // What the callback writes to a terminal goes above the bar, not through it.
-            bar.suspend(|| on_done(i, done));
-            bar.set_message(done.name.clone());
-            bar.inc(1);
-        } else {
-            on_done(i, done);
-        }
+        progress.done(done, || on_done(i, done));
     }));
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    }
+    progress.finish();
     Ok(runs)
 }
 
@@ -161,27 +152,15 @@ pub(super) fn streamed(
     targets: Vec<TargetRun>,
     load: impl Into<Load>,
     jobs: usize,
+    quiet: bool,
     save: &SaveArgs,
     session_of: impl FnOnce(Session) -> Session,
 ) -> Result<i32> {
     stream = stream.with_secrets_of(&targets);
-    let runs = run_with_progress(targets, load, jobs, |i, run| stream.target(i, run))?;
+    let runs = run_with_progress(targets, load, jobs, quiet, |i, run| stream.target(i, run))?;
     let code = stream.finish()?;
     super::stream::save(&session_of(Session::new(runs)), save)?;
     Ok(code)
-}
-
-/// A progress bar on stderr, only when stderr is a terminal: pipes and files stay clean.
-fn progress_bar(len: usize) -> Option<indicatif::ProgressBar> {
-    if len == 0 || !std::io::stderr().is_terminal() {
-        return None;
-    }
-    let bar = indicatif::ProgressBar::with_draw_target(Some(len as u64), indicatif::ProgressDrawTarget::stderr());
-    if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} targets {msg}") {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    bar.enable_steady_tick(std::time::Duration::from_millis(120));
-    Some(bar)
 }
 
 /// `tui [probe options]`: the TUI with the command line's targets, probing at once.

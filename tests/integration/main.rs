@@ -39,6 +39,7 @@ mod policy;
 mod policy_csharp;
 mod probe_lab;
 mod probe_peers;
+mod progress_pty;
 mod redact_cut;
 mod report;
 mod revocation;

@@ -5,6 +5,7 @@
 pub mod dns;
 pub mod http;
 pub mod late;
+mod memo;
 mod options;
 pub mod proxy;
 pub mod records;
@@ -19,8 +20,9 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use crate::cert::CertInfo;
-use crate::verify::{Role, Verdict, VerifyOptions};
+use crate::verify::{Verdict, VerifyOptions};
 
+use self::memo::{may_hide_alert, Verdicts};
 pub use self::options::{
     display_header_value, is_secret_header, parse_host_port, ClientIdentity, Header, ProbeContext, ProbeOptions,
     ProbeRole, Timeouts, TlsVersionPin,
@@ -313,16 +315,17 @@ fn ms(d: Duration) -> f64 {
 pub async fn run_probe(opts: &ProbeOptions, ctx: &ProbeContext) -> ProbeResult {
     let identity = ctx.identity.as_ref();
     if !(opts.compare_without_cert && identity.is_some()) {
-        return main_run(opts, ctx, identity, None).await;
+        return main_run(opts, ctx, identity, None, &Verdicts::default()).await;
     }
     let (tx, mut asked) = tokio::sync::oneshot::channel();
-    let main = main_run(opts, ctx, identity, Some(tx));
+    let verdicts = Verdicts::default();
+    let main = main_run(opts, ctx, identity, Some(tx), &verdicts);
     tokio::pin!(main);
     let (mut result, without) = tokio::select! {
         r = &mut main => (r, None),
         // Err: the main handshake ended without a CertificateRequest (this branch is then off).
         Ok(()) = &mut asked => {
-            let (r, w) = tokio::join!(&mut main, settled_once(opts, ctx, None, None));
+            let (r, w) = tokio::join!(&mut main, settled_once(opts, ctx, None, None, &verdicts));
             (r, Some(w))
         }
     };
@@ -330,7 +333,7 @@ pub async fn run_probe(opts: &ProbeOptions, ctx: &ProbeContext) -> ProbeResult {
         let without = match without {
             Some(w) => w,
             // The main run finished before its request was noticed: compare now, as before.
-            None => settled_once(opts, ctx, None, None).await,
+            None => settled_once(opts, ctx, None, None, &verdicts).await,
         };
         result.compare_without_cert = Some(Box::new(without));
     }
@@ -344,13 +347,14 @@ async fn main_run(
     ctx: &ProbeContext,
     identity: Option<&ClientIdentity>,
     on_request: Option<tokio::sync::oneshot::Sender<()>>,
+    verdicts: &Verdicts,
 ) -> ProbeResult {
-    let mut result = settled_once(opts, ctx, identity, on_request).await;
+    let mut result = settled_once(opts, ctx, identity, on_request, verdicts).await;
     // The server refused HTTP/2 for this request: retry over HTTP/1.1 on a new connection, as curl does.
     if matches!(&result.http_failure, Some(HttpFailureKind::Http2 { code, .. }) if code == "HTTP_1_1_REQUIRED") {
         let mut o = opts.clone();
         o.alpn = vec!["http/1.1".into()];
-        let mut retry = settled_once(&o, ctx, identity, None).await;
+        let mut retry = settled_once(&o, ctx, identity, None, verdicts).await;
         retry.late_auth = late_reruns(&o, identity, &retry).await;
         result.http1_retry = Some(Box::new(retry));
     } else {
@@ -369,26 +373,15 @@ async fn settled_once(
     ctx: &ProbeContext,
     identity: Option<&ClientIdentity>,
     on_request: Option<tokio::sync::oneshot::Sender<()>>,
+    verdicts: &Verdicts,
 ) -> ProbeResult {
     let safe = matches!(opts.method.to_ascii_uppercase().as_str(), "GET" | "HEAD" | "OPTIONS");
-    let first = run_once(opts, ctx, identity, tls::Attempt { settle: !safe, on_request }).await;
+    let first = run_once(opts, ctx, identity, tls::Attempt { settle: !safe, on_request }, verdicts).await;
     if safe && may_hide_alert(&first) {
-        return run_once(opts, ctx, identity, tls::Attempt { settle: true, on_request: None }).await;
+        let settled = tls::Attempt { settle: true, on_request: None };
+        return run_once(opts, ctx, identity, settled, verdicts).await;
     }
     first
-}
-
-/// A TLS 1.3 handshake with a CertificateRequest that looked complete, then no response and no
-/// alert: the request may have drawn a reset that dropped the server's verdict.
-fn may_hide_alert(r: &ProbeResult) -> bool {
-    r.handshake.ok
-        && r.client_cert_requested
-        && r.tls.version.as_deref() == Some("TLSv1.3")
-        && r.http.is_none()
-        && matches!(
-            r.http_failure,
-            Some(HttpFailureKind::ClosedBeforeResponse | HttpFailureKind::ResetAfterRequest | HttpFailureKind::Other)
-        )
 }
 
 /// The re-runs with late authentication offered: when this probe saw a late request, or saw no
@@ -454,6 +447,7 @@ async fn run_once(
     ctx: &ProbeContext,
     identity: Option<&ClientIdentity>,
     attempt: tls::Attempt,
+    verdicts: &Verdicts,
 ) -> ProbeResult {
     let started = Instant::now();
     let sni = opts.server_name().to_string();
@@ -602,7 +596,7 @@ async fn run_once(
     if !chain.is_empty() {
         let host = if sni.parse::<std::net::IpAddr>().is_ok() { None } else { Some(sni.clone()) };
         let verify_opts = VerifyOptions { host, at: None };
-        result.server_verify = Some(crate::verify::verify_chain(&chain, &ctx.trust, Role::Server, &verify_opts));
+        result.server_verify = Some(verdicts.verify(&chain, &ctx.trust, &verify_opts));
     }
     finish(result, started)
 }

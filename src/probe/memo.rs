@@ -9,14 +9,16 @@ use crate::verify::{Role, TrustStore, Verdict, VerifyOptions};
 /// same chain as the main run, and a verdict is a pure function of the chain, the trust and the
 /// name, so it is worked out once (the second check was about 7% of a sweep's instructions).
 #[derive(Default)]
-pub(super) struct Verdicts(std::sync::Mutex<Vec<(Vec<Vec<u8>>, Option<String>, Verdict)>>);
+pub(super) struct Verdicts(std::sync::Mutex<Vec<Seen>>);
+
+/// A chain (its DER certificates, leaf first), the name it was checked for, and the verdict.
+type Seen = (Vec<Vec<u8>>, Option<String>, Verdict);
 
 impl Verdicts {
     pub(super) fn verify(&self, chain: &[Certificate], trust: &TrustStore, opts: &VerifyOptions) -> Verdict {
         let ders: Vec<Vec<u8>> = chain.iter().map(|c| c.der.clone()).collect();
-        let seen = |memo: &Vec<(Vec<Vec<u8>>, Option<String>, Verdict)>| {
-            memo.iter().find(|(d, h, _)| *d == ders && *h == opts.host).map(|(_, _, v)| v.clone())
-        };
+        let seen =
+            |memo: &Vec<Seen>| memo.iter().find(|(d, h, _)| *d == ders && *h == opts.host).map(|(_, _, v)| v.clone());
         if let Some(v) = self.0.lock().ok().and_then(|m| seen(&m)) {
             return v;
         }

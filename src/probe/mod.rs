@@ -315,17 +315,18 @@ fn ms(d: Duration) -> f64 {
 pub async fn run_probe(opts: &ProbeOptions, ctx: &ProbeContext) -> ProbeResult {
     let identity = ctx.identity.as_ref();
     if !(opts.compare_without_cert && identity.is_some()) {
-        return main_run(opts, ctx, identity, None, &Verdicts::default()).await;
+        return Box::pin(main_run(opts, ctx, identity, None, &Verdicts::default())).await;
     }
     let (tx, mut asked) = tokio::sync::oneshot::channel();
     let verdicts = Verdicts::default();
-    let main = main_run(opts, ctx, identity, Some(tx), &verdicts);
-    tokio::pin!(main);
+    // On the heap: two probes' state side by side would otherwise sit in the caller's future (and
+    // on a thread's stack, in a debug build).
+    let mut main = Box::pin(main_run(opts, ctx, identity, Some(tx), &verdicts));
     let (mut result, without) = tokio::select! {
         r = &mut main => (r, None),
         // Err: the main handshake ended without a CertificateRequest (this branch is then off).
         Ok(()) = &mut asked => {
-            let (r, w) = tokio::join!(&mut main, settled_once(opts, ctx, None, None, &verdicts));
+            let (r, w) = tokio::join!(&mut main, Box::pin(settled_once(opts, ctx, None, None, &verdicts)));
             (r, Some(w))
         }
     };
@@ -333,7 +334,7 @@ pub async fn run_probe(opts: &ProbeOptions, ctx: &ProbeContext) -> ProbeResult {
         let without = match without {
             Some(w) => w,
             // The main run finished before its request was noticed: compare now, as before.
-            None => settled_once(opts, ctx, None, None, &verdicts).await,
+            None => Box::pin(settled_once(opts, ctx, None, None, &verdicts)).await,
         };
         result.compare_without_cert = Some(Box::new(without));
     }

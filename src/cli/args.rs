@@ -257,6 +257,9 @@ pub struct ReplayArgs {
     /// How many probes run at once.
     #[arg(short = 'j', long, default_value_t = 16)]
     pub jobs: usize,
+    /// No progress line on standard error (it is only drawn when standard error is a terminal).
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
     #[command(flatten)]
     pub output: OutputArgs,
     #[command(flatten)]
@@ -527,6 +530,9 @@ pub struct ProbeArgs {
     /// input error; `watch` and `tui` always stop at a bad entry.
     #[arg(long)]
     pub fail_fast: bool,
+    /// No progress line on standard error (it is only drawn when standard error is a terminal).
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
     #[command(flatten)]
     pub diagnosis: DiagnosisArgs,
     #[command(flatten)]

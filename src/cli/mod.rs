@@ -13,6 +13,7 @@ mod listen;
 mod meta;
 mod outputs;
 mod probe;
+mod progress;
 mod sessions;
 mod stream;
 mod watch;

@@ -1,9 +1,8 @@
 //! `probe TARGET…` and `tui [probe options]`: targets from the command line and `--targets`, run
-//! by the engine with a progress bar on a terminal.
-
-use std::io::IsTerminal as _;
+//! by the engine with a progress line on a terminal.
 
 use super::args::{OutputArgs, SaveArgs};
+use super::progress::Progress;
 use super::stream::Stream;
 use super::{finish, ProbeArgs};
 use crate::engine::{self, LoadFailure, MaterialCache, PasswordPrompt, SweepOptions};
@@ -48,10 +47,10 @@ pub fn run_probe(args: &ProbeArgs) -> Result<i32> {
     // A streamed report is the plain one, record by record: -v and --summary need the whole run.
     if !args.view.verbose && !args.view.summary {
         if let Some(stream) = stream_for(&args.output, source.len())? {
-            return streamed(stream, source, load, args.jobs, &args.session, |s| s.with_command("probe"));
+            return streamed(stream, source, load, args.jobs, args.quiet, &args.session, |s| s.with_command("probe"));
         }
     }
-    let runs = run_with_progress(source, load, args.jobs, |_, _| {})?;
+    let runs = run_with_progress(source, load, args.jobs, args.quiet, |_, _| {})?;
     let session = Session::new(runs).with_command("probe");
     let code = finish(&session, &args.output, &args.view, &args.session)?;
     Ok(not_run_code(&session, code))
@@ -99,15 +98,17 @@ impl Load {
 }
 
 /// Load every target's material (asking for passwords before anything runs), then run them all
-/// with a progress bar on stderr; results in the order given (the reports that need every run).
+/// with a progress line on stderr (see [`super::progress`]); results in the order given (the
+/// reports that need every run).
 pub(super) fn run_with_progress(
     source: TargetSource,
     load: impl Into<Load>,
     jobs: usize,
+    quiet: bool,
     mut on_done: impl FnMut(usize, &TargetRun),
 ) -> Result<Vec<TargetRun>> {
     let mut slots: Vec<Option<TargetRun>> = Vec::with_capacity(source.len());
-    sweep_with_progress(source, load.into(), SweepOptions { jobs, window: None }, |i, run| {
+    sweep_with_progress(source, load.into(), SweepOptions { jobs, window: None }, quiet, |i, run| {
         on_done(i, &run);
         if slots.len() <= i {
             slots.resize_with(i + 1, || None);
@@ -136,6 +137,7 @@ pub(super) fn streamed(
     source: TargetSource,
     load: impl Into<Load>,
     jobs: usize,
+    quiet: bool,
     save: &SaveArgs,
     session_of: impl FnOnce(Session) -> Session,
 ) -> Result<i32> {
@@ -143,7 +145,7 @@ pub(super) fn streamed(
     // In-order text holds the blocks that finished before an earlier one: at most this many.
     let window = stream.in_order().then(|| (jobs.max(1) * 4).max(16));
     let mut spool = save.save.as_deref().map(session::Spool::new).transpose()?;
-    sweep_with_progress(source, load.into(), SweepOptions { jobs, window }, |i, run| {
+    sweep_with_progress(source, load.into(), SweepOptions { jobs, window }, quiet, |i, run| {
         let safe = stream.target(i, &run);
         if let Some(spool) = &mut spool {
             spool.add(i, &safe);
@@ -157,43 +159,22 @@ pub(super) fn streamed(
 }
 
 /// Load the material every target names (asking for passwords before anything runs), then run
-/// the targets as `source` yields them, with a progress bar on stderr; returns how many ran.
+/// the targets as `source` yields them, with a progress line on stderr; returns how many ran.
 fn sweep_with_progress(
     source: TargetSource,
     load: Load,
     options: SweepOptions,
+    quiet: bool,
     mut on_done: impl FnMut(usize, TargetRun),
 ) -> Result<usize> {
     let mut cache = MaterialCache::new(PasswordPrompt::Terminal);
     load.preload(&mut cache, &source)?;
-    let bar = progress_bar(source.len());
+    let mut progress = Progress::new(source.len(), quiet);
     let n = engine::runtime()?.block_on(engine::run_sweep(source.sourced(), options, &mut cache, |i, done| {
-        if let Some(bar) = &bar {
-            bar.set_message(done.name.clone());
-            // What the callback writes to a terminal goes above the bar, not through it.
-            bar.suspend(|| on_done(i, done));
-            bar.inc(1);
-        } else {
-            on_done(i, done);
-        }
+        progress.done(done, |done| on_done(i, done));
     }));
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    }
+    progress.finish();
     Ok(n)
-}
-
-/// A progress bar on stderr, only when stderr is a terminal: pipes and files stay clean.
-fn progress_bar(len: usize) -> Option<indicatif::ProgressBar> {
-    if len == 0 || !std::io::stderr().is_terminal() {
-        return None;
-    }
-    let bar = indicatif::ProgressBar::with_draw_target(Some(len as u64), indicatif::ProgressDrawTarget::stderr());
-    if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} targets {msg}") {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    bar.enable_steady_tick(std::time::Duration::from_millis(120));
-    Some(bar)
 }
 
 /// `tui [probe options]`: the TUI with the command line's targets, probing at once.

@@ -66,16 +66,25 @@ pub fn run_replay(args: &ReplayArgs) -> Result<i32> {
     if let Some(stream) = super::probe::stream_for(&args.output, targets.len())? {
         let from = args.file.display().to_string();
         let targets = crate::targets::TargetSource::from_runs(targets);
-        return super::probe::streamed(stream, targets, LoadFailure::RecordInTarget, args.jobs, &args.session, |s| {
-            let mut s = s.with_command("replay");
-            s.replayed_from = Some(from);
-            s
-        });
+        return super::probe::streamed(
+            stream,
+            targets,
+            LoadFailure::RecordInTarget,
+            args.jobs,
+            args.quiet,
+            &args.session,
+            |s| {
+                let mut s = s.with_command("replay");
+                s.replayed_from = Some(from);
+                s
+            },
+        );
     }
     let runs = super::probe::run_with_progress(
         crate::targets::TargetSource::from_runs(targets),
         LoadFailure::RecordInTarget,
         args.jobs,
+        args.quiet,
         |_, _| {},
     )?;
     let mut new = Session::new(runs).with_command("replay");

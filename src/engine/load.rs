@@ -150,19 +150,20 @@ fn load_with_trust(
             let key = if refs.pfx.is_some() { None } else { refs.key.as_deref().map(Path::new) };
             // A certificate without its key is a finding (cert-no-private-key), not an input error:
             // the probe still shows what the server does without it.
-            let (m, opened_with) = passwords.load_file(Path::new(file), &refs.password)?;
+            let (m, _) = passwords.load_file(Path::new(file), &refs.password)?;
             if key.is_none() && m.keys.is_empty() && !m.certs.is_empty() {
                 keyless.push(file.clone());
                 keyless_chain = m.certs;
                 None
             } else {
                 // An encrypted key file asks for its own password (once per file, like a PFX).
-                let opened_with = match key {
-                    Some(k) => passwords.load_file(k, &refs.password)?.1,
-                    None => opened_with,
+                // Each file is read, and its key parsed, once.
+                let key_material = match key {
+                    Some(k) => Some(passwords.load_file(k, &refs.password)?.0),
+                    None => None,
                 };
-                let id = material::load_identity(Path::new(file), key, &opened_with)?;
-                Some(ClientIdentity::new(id.chain, id.key.der(), id.origin)?)
+                let id = material::identity_from(m, key_material)?;
+                Some(ClientIdentity::from_key(id.chain, &id.key, id.origin))
             }
         }
     };

@@ -64,6 +64,11 @@ impl PrivateKey {
         &self.der
     }
 
+    /// The rustls signer made when the key was loaded (shared, not re-parsed).
+    pub fn signer(&self) -> Arc<dyn SigningKey> {
+        Arc::clone(&self.signer)
+    }
+
     /// An explicit copy: like rustls' `PrivateKeyDer`, a key is not `Clone` so that duplicating a
     /// secret is always visible in the code.
     pub fn clone_key(&self) -> PrivateKey {

@@ -147,13 +147,22 @@ pub fn load_bytes(bytes: &[u8], origin: &str, password: &PasswordSource) -> Resu
 /// that kept the key) a non-CA certificate with the latest expiry wins.
 pub fn load_identity(cert: &Path, key: Option<&Path>, password: &PasswordSource) -> Result<Identity> {
     let cert_material = load_file(cert, password)?;
+    let key_material = match key {
+        Some(key_path) => Some(load_file(key_path, password)?),
+        None => None,
+    };
+    identity_from(cert_material, key_material)
+}
+
+/// [`load_identity`] from files already read: the certificate file's material and the key file's,
+/// when the key has its own file (each file is read and each key parsed once).
+pub fn identity_from(cert_material: Material, key_material: Option<Material>) -> Result<Identity> {
     let cert_origin = cert_material.origin;
     let mut certs = cert_material.certs;
     let mut keys = cert_material.keys;
     let mut origin = cert_origin.clone();
     let mut key_origin = None;
-    if let Some(key_path) = key {
-        let key_material = load_file(key_path, password)?;
+    if let Some(key_material) = key_material {
         if key_material.keys.is_empty() {
             return Err(Error::input(
                 &key_material.origin,

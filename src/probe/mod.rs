@@ -5,6 +5,7 @@
 pub mod dns;
 pub mod http;
 pub mod late;
+mod memo;
 mod options;
 pub mod proxy;
 pub mod records;
@@ -19,8 +20,9 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use crate::cert::CertInfo;
-use crate::verify::{Role, Verdict, VerifyOptions};
+use crate::verify::{Verdict, VerifyOptions};
 
+use self::memo::{may_hide_alert, Verdicts};
 pub use self::options::{
     display_header_value, is_secret_header, parse_host_port, ClientIdentity, Header, ProbeContext, ProbeOptions,
     ProbeRole, Timeouts, TlsVersionPin,
@@ -305,24 +307,82 @@ fn ms(d: Duration) -> f64 {
 }
 
 /// Run one probe to the end. Every failure is recorded in the result; this never errors.
+///
+/// The comparison without the client certificate needs nothing from the main run but the fact
+/// that the server asked for one: it starts the moment the main handshake sees the
+/// CertificateRequest and runs alongside the rest of it. A server that never asks gets no
+/// comparison connection, as before; the record is the same as when the two ran one after the other.
 pub async fn run_probe(opts: &ProbeOptions, ctx: &ProbeContext) -> ProbeResult {
     let identity = ctx.identity.as_ref();
-    let mut result = run_once(opts, ctx, identity).await;
+    if !(opts.compare_without_cert && identity.is_some()) {
+        return Box::pin(main_run(opts, ctx, identity, None, &Verdicts::default())).await;
+    }
+    let (tx, mut asked) = tokio::sync::oneshot::channel();
+    let verdicts = Verdicts::default();
+    // On the heap: two probes' state side by side would otherwise sit in the caller's future (and
+    // on a thread's stack, in a debug build).
+    let mut main = Box::pin(main_run(opts, ctx, identity, Some(tx), &verdicts));
+    let (mut result, without) = tokio::select! {
+        r = &mut main => (r, None),
+        // Err: the main handshake ended without a CertificateRequest (this branch is then off).
+        Ok(()) = &mut asked => {
+            let (r, w) = tokio::join!(&mut main, Box::pin(settled_once(opts, ctx, None, None, &verdicts)));
+            (r, Some(w))
+        }
+    };
+    if result.client_cert_requested {
+        let without = match without {
+            Some(w) => w,
+            // The main run finished before its request was noticed: compare now, as before.
+            None => Box::pin(settled_once(opts, ctx, None, None, &verdicts)).await,
+        };
+        result.compare_without_cert = Some(Box::new(without));
+    }
+    result
+}
+
+/// The probe with its HTTP/1.1 retry and late-authentication re-runs; `on_request` is told when the
+/// first handshake sees a CertificateRequest.
+async fn main_run(
+    opts: &ProbeOptions,
+    ctx: &ProbeContext,
+    identity: Option<&ClientIdentity>,
+    on_request: Option<tokio::sync::oneshot::Sender<()>>,
+    verdicts: &Verdicts,
+) -> ProbeResult {
+    let mut result = settled_once(opts, ctx, identity, on_request, verdicts).await;
     // The server refused HTTP/2 for this request: retry over HTTP/1.1 on a new connection, as curl does.
     if matches!(&result.http_failure, Some(HttpFailureKind::Http2 { code, .. }) if code == "HTTP_1_1_REQUIRED") {
         let mut o = opts.clone();
         o.alpn = vec!["http/1.1".into()];
-        let mut retry = run_once(&o, ctx, identity).await;
+        let mut retry = settled_once(&o, ctx, identity, None, verdicts).await;
         retry.late_auth = late_reruns(&o, identity, &retry).await;
         result.http1_retry = Some(Box::new(retry));
     } else {
         result.late_auth = late_reruns(opts, identity, &result).await;
     }
-    if opts.compare_without_cert && identity.is_some() && result.client_cert_requested {
-        let without = run_once(opts, ctx, None).await;
-        result.compare_without_cert = Some(Box::new(without));
-    }
     result
+}
+
+/// One connection's probe. After a TLS 1.3 handshake that asked for a certificate, a safe request
+/// (GET, HEAD, OPTIONS) is written at once, as curl and s_client do; only when that ends in a way
+/// that could hide the server's rejection alert (closed or reset before any response) is the probe
+/// made again on a new connection, waiting for the verdict before writing, and that run is the
+/// record. A healthy server is never waited on; other methods always wait, never sent twice.
+async fn settled_once(
+    opts: &ProbeOptions,
+    ctx: &ProbeContext,
+    identity: Option<&ClientIdentity>,
+    on_request: Option<tokio::sync::oneshot::Sender<()>>,
+    verdicts: &Verdicts,
+) -> ProbeResult {
+    let safe = matches!(opts.method.to_ascii_uppercase().as_str(), "GET" | "HEAD" | "OPTIONS");
+    let first = run_once(opts, ctx, identity, tls::Attempt { settle: !safe, on_request }, verdicts).await;
+    if safe && may_hide_alert(&first) {
+        let settled = tls::Attempt { settle: true, on_request: None };
+        return run_once(opts, ctx, identity, settled, verdicts).await;
+    }
+    first
 }
 
 /// The re-runs with late authentication offered: when this probe saw a late request, or saw no
@@ -383,7 +443,13 @@ fn record_unfinished(runs: &mut Vec<late::LateAuthRun>, how: late::LateMethod, w
     runs.push(late::LateAuthRun::not_run(how, format!("the late-authentication run did not finish: {why}")));
 }
 
-async fn run_once(opts: &ProbeOptions, ctx: &ProbeContext, identity: Option<&ClientIdentity>) -> ProbeResult {
+async fn run_once(
+    opts: &ProbeOptions,
+    ctx: &ProbeContext,
+    identity: Option<&ClientIdentity>,
+    attempt: tls::Attempt,
+    verdicts: &Verdicts,
+) -> ProbeResult {
     let started = Instant::now();
     let sni = opts.server_name().to_string();
     let mut result = ProbeResult {
@@ -525,13 +591,13 @@ async fn run_once(opts: &ProbeOptions, ctx: &ProbeContext, identity: Option<&Cli
     }
 
     // 3-5. TLS, the post-handshake read, HTTP.
-    let chain = tls::handshake_and_request(opts, identity, stream, &mut result).await;
+    let chain = tls::handshake_and_request(opts, identity, stream, &mut result, attempt).await;
 
     // Judge the server chain (the handshake went on regardless).
     if !chain.is_empty() {
         let host = if sni.parse::<std::net::IpAddr>().is_ok() { None } else { Some(sni.clone()) };
         let verify_opts = VerifyOptions { host, at: None };
-        result.server_verify = Some(crate::verify::verify_chain(&chain, &ctx.trust, Role::Server, &verify_opts));
+        result.server_verify = Some(verdicts.verify(&chain, &ctx.trust, &verify_opts));
     }
     finish(result, started)
 }

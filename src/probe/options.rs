@@ -274,10 +274,25 @@ impl ClientIdentity {
             .key_provider
             .load_private_key(key.clone_key())
             .map_err(|e| Error::input(&origin, format!("private key cannot be used for TLS ({e})")))?;
+        Ok(Self::with_signer(chain, signing, key, origin))
+    }
+
+    /// Build from a leaf-first chain and a key already loaded (and so already checked): the key is
+    /// not parsed again (an RSA key's check costs about as much as one signature).
+    pub fn from_key(chain: Vec<Certificate>, key: &crate::material::PrivateKey, origin: impl Into<String>) -> Self {
+        Self::with_signer(chain, key.signer(), key.der(), origin.into())
+    }
+
+    fn with_signer(
+        chain: Vec<Certificate>,
+        signing: Arc<dyn rustls::sign::SigningKey>,
+        key: &rustls::pki_types::PrivateKeyDer<'static>,
+        origin: String,
+    ) -> Self {
         let ders = chain.iter().map(|c| rustls::pki_types::CertificateDer::from(c.der.clone())).collect();
         let certified = Arc::new(rustls::sign::CertifiedKey::new(ders, signing));
         let key_der = zeroize::Zeroizing::new(key.secret_der().to_vec());
-        Ok(ClientIdentity { chain, certified, key_der, origin })
+        ClientIdentity { chain, certified, key_der, origin }
     }
 }
 

@@ -41,6 +41,19 @@ struct CertRequestRecord {
 struct RecordingCertResolver {
     identity: Option<Arc<CertifiedKey>>,
     record: Mutex<CertRequestRecord>,
+    /// Told the moment a CertificateRequest arrives (the comparison run starts then).
+    on_request: Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
+}
+
+/// How one connection of a probe writes its request after a TLS 1.3 handshake that asked for a
+/// client certificate.
+#[derive(Debug, Default)]
+pub(super) struct Attempt {
+    /// Wait for the server's verdict on our certificate before writing (see [`settle_wait`]);
+    /// otherwise write at once, as curl does.
+    pub settle: bool,
+    /// Told when the server's CertificateRequest arrives.
+    pub on_request: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 impl ResolvesClientCert for RecordingCertResolver {
@@ -60,6 +73,10 @@ impl ResolvesClientCert for RecordingCertResolver {
             rec.sent = chosen.is_ok();
             rec.not_sent = chosen.as_ref().err().copied();
         }
+        if let Some(tx) = self.on_request.lock().ok().and_then(|mut t| t.take()) {
+            // The receiver may be gone (no comparison wanted): nothing to tell then.
+            let _ = tx.send(());
+        }
         chosen.ok()
     }
 
@@ -77,12 +94,14 @@ pub(super) async fn handshake_and_request(
     identity: Option<&ClientIdentity>,
     stream: TcpStream,
     result: &mut ProbeResult,
+    attempt: Attempt,
 ) -> Vec<Certificate> {
     let provider = provider();
     let verifier = Arc::new(RecordingServerVerifier::new(provider.signature_verification_algorithms));
     let resolver = Arc::new(RecordingCertResolver {
         identity: identity.map(|i| i.certified.clone()),
         record: Mutex::new(CertRequestRecord::default()),
+        on_request: Mutex::new(attempt.on_request),
     });
     let versions: Vec<&'static rustls::SupportedProtocolVersion> = match opts.tls_version {
         Some(TlsVersionPin::Tls12) => vec![&rustls::version::TLS12],
@@ -174,7 +193,7 @@ pub(super) async fn handshake_and_request(
         let started = Instant::now();
         // TLS 1.3 with a CertificateRequest: the verdict on our certificate comes after Finished.
         let settle: Option<super::http::Settle> =
-            if result.client_cert_requested && result.tls.version.as_deref() == Some("TLSv1.3") {
+            if attempt.settle && result.client_cert_requested && result.tls.version.as_deref() == Some("TLSv1.3") {
                 let at_connect = watch.facts().server_records;
                 let w = watch.clone();
                 let arrived: Box<dyn Fn() -> bool + Send> = Box::new(move || w.facts().server_records > at_connect);

@@ -37,7 +37,7 @@ impl Cap {
         }
     }
 
-    fn too_large(&self, path: &Path) -> Error {
+    pub fn too_large(&self, path: &Path) -> Error {
         Error::input(
             path.display().to_string(),
             format!("is larger than the {} this tool reads for {}", self.size_words(), self.kind),

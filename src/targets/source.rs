@@ -84,8 +84,13 @@ impl TargetSource {
             }
         };
         let mut count = 0;
-        if is_toml(file)? {
-            let text = crate::fsio::read_text_capped(file, crate::fsio::TARGETS_CAP)?;
+        let held = Held::of(file)?;
+        if is_toml(file, &held)? {
+            let text = match &held {
+                Held::Regular => crate::fsio::read_text_capped(file, crate::fsio::TARGETS_CAP)?,
+                Held::Bytes(b) => String::from_utf8(b.to_vec())
+                    .map_err(|_| Error::input(file.display().to_string(), "is not UTF-8 text"))?,
+            };
             let tables = TomlTables::parse(&text, file, bad)?;
             drop(text);
             let mut names = HashSet::new();
@@ -120,7 +125,7 @@ impl TargetSource {
                 next: 0,
             };
         } else {
-            let mut lines = Lines::open(file)?;
+            let mut lines = Lines::open(file, &held)?;
             while let Some((at, line)) = lines.next_line()? {
                 match plain_line(&line, &at, defaults) {
                     Ok(None) => {}
@@ -135,7 +140,7 @@ impl TargetSource {
             if count == 0 {
                 return Err(Error::input(file.display().to_string(), "no targets (only comments and blank lines)"));
             }
-            source.file = FilePart::Plain { lines: Lines::open(file)?, defaults: defaults.clone() };
+            source.file = FilePart::Plain { lines: Lines::open(file, &held)?, defaults: defaults.clone() };
         }
         source.len += count;
         Ok(source)
@@ -233,11 +238,11 @@ impl Iterator for TargetSource {
 }
 
 /// A `.toml` file, or one whose first line that is not blank or a comment starts with `[`.
-fn is_toml(file: &Path) -> Result<bool> {
+fn is_toml(file: &Path, held: &Held) -> Result<bool> {
     if file.extension().is_some_and(|e| e.eq_ignore_ascii_case("toml")) {
         return Ok(true);
     }
-    let mut lines = Lines::open(file)?;
+    let mut lines = Lines::open(file, held)?;
     while let Some((_, line)) = lines.next_line()? {
         let l = line.trim();
         if !l.is_empty() && !l.starts_with('#') {
@@ -247,22 +252,50 @@ fn is_toml(file: &Path) -> Result<bool> {
     Ok(false)
 }
 
+/// How a targets file is read. A regular file is read again as targets are taken (so only a line
+/// at a time is in memory) and judged by its size first; anything else (a pipe, `<(command)`,
+/// `/dev/stdin`) can be read only once, so it is read whole, at most the targets-file cap.
+enum Held {
+    Regular,
+    Bytes(std::sync::Arc<[u8]>),
+}
+
+impl Held {
+    fn of(path: &Path) -> Result<Held> {
+        let cap = crate::fsio::TARGETS_CAP;
+        let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+        if meta.is_dir() {
+            return Err(Error::input(path.display().to_string(), "is a directory, not a targets file"));
+        }
+        if meta.is_file() {
+            if meta.len() > cap.bytes {
+                return Err(cap.too_large(path));
+            }
+            return Ok(Held::Regular);
+        }
+        Ok(Held::Bytes(crate::fsio::read_capped(path, cap)?.into()))
+    }
+}
+
 /// The lines of a file, read one at a time, each at most [`MAX_LINE_BYTES`], with `FILE:LINE`.
 struct Lines {
-    reader: BufReader<File>,
+    reader: Box<dyn BufRead + Send>,
     origin: String,
     number: usize,
     buf: Vec<u8>,
 }
 
 impl Lines {
-    fn open(path: &Path) -> Result<Self> {
+    fn open(path: &Path, held: &Held) -> Result<Self> {
         let origin = path.display().to_string();
-        let file = File::open(path).map_err(|e| Error::io(path, e))?;
-        if file.metadata().is_ok_and(|m| m.is_dir()) {
-            return Err(Error::input(origin, "is a directory, not a targets file"));
-        }
-        Ok(Lines { reader: BufReader::new(file), origin, number: 0, buf: Vec::new() })
+        let reader: Box<dyn BufRead + Send> = match held {
+            Held::Bytes(b) => Box::new(std::io::Cursor::new(b.clone())),
+            Held::Regular => {
+                let file = File::open(path).map_err(|e| Error::io(path, e))?;
+                Box::new(BufReader::new(file))
+            }
+        };
+        Ok(Lines { reader, origin, number: 0, buf: Vec::new() })
     }
 
     fn next_line(&mut self) -> Result<Option<(String, String)>> {

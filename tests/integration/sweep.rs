@@ -239,3 +239,37 @@ fn jsonl_of_the_demo_and_of_an_inspect_match_the_schema() {
     assert_eq!(recs.len(), 1, "an inspect is its report on one line");
     assert_valid("inspect_report", "inspect jsonl", &recs[0]);
 }
+
+#[test]
+fn a_targets_file_that_can_be_read_only_once_is_read_whole_and_every_target_runs() {
+    // `--targets /dev/stdin` (or `<(command)`): a pipe cannot be read a second time, so the lazy
+    // reader must not open it twice (checked, then read again) and lose every target.
+    let closed = |_: usize| {
+        let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let p = l.local_addr().expect("addr").port();
+        drop(l);
+        p
+    };
+    let list = format!("# from a pipe\n127.0.0.1:{}\n127.0.0.1:{}\n", closed(0), closed(1));
+    let mut child = bin()
+        .args(["probe", "--no-http", "--no-compare", "--timeout", "5", "--report", "jsonl", "--targets", "/dev/stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    {
+        use std::io::Write as _;
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(list.as_bytes()).expect("write the list");
+    }
+    let o = child.wait_with_output().expect("wait");
+    let text = stdout(&o);
+    let recs = lines(&text);
+    assert_eq!(recs.len(), 3, "two records and the summary from a piped list: {text}\n{}", stderr(&o));
+    for r in &recs[..2] {
+        assert_valid("sweep_record", "a piped target", r);
+        assert!(r["target"].as_str().is_some_and(|t| t.starts_with("127.0.0.1:")), "{r}");
+    }
+    assert_eq!(recs[2]["targets"], 2, "{}", recs[2]);
+}

@@ -63,11 +63,26 @@ impl Timeouts {
 }
 
 /// An HTTP header to send. Values of secret-bearing headers never leave memory: they serialize as
-/// `[redacted]`.
-#[derive(Clone, PartialEq, Eq, Deserialize)]
+/// `[redacted]`. Written as a `[name, value]` pair like every other header list; sessions before
+/// schema 3 wrote `{"name": …, "value": …}`, which still reads.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Header {
     pub name: String,
     pub value: String,
+}
+
+impl<'de> Deserialize<'de> for Header {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Shape {
+            Pair(String, String),
+            Object { name: String, value: String },
+        }
+        Ok(match Shape::deserialize(d)? {
+            Shape::Pair(name, value) | Shape::Object { name, value } => Header { name, value },
+        })
+    }
 }
 
 impl std::fmt::Debug for Header {
@@ -94,6 +109,15 @@ mod tests {
             assert!(!text.contains("s3cr3t-value"), "{text}");
             assert!(text.contains("[redacted]") && text.contains("visible"), "{text}");
         }
+        assert!(json.contains(r#"["X-Trace","visible"]"#), "a [name, value] pair: {json}");
+    }
+
+    #[test]
+    fn headers_read_as_pairs_and_as_the_objects_older_sessions_wrote() {
+        let pair: Header = serde_json::from_str(r#"["X-Trace","t-1"]"#).expect("pair");
+        let object: Header = serde_json::from_str(r#"{"name":"X-Trace","value":"t-1"}"#).expect("object");
+        assert_eq!(pair, object);
+        assert!(serde_json::from_str::<Header>(r#"["X-Trace"]"#).is_err());
     }
 }
 
@@ -115,11 +139,11 @@ pub fn display_header_value(name: &str, value: &str) -> String {
 
 impl Serialize for Header {
     fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        use serde::ser::SerializeStruct;
-        let mut st = s.serialize_struct("Header", 2)?;
-        st.serialize_field("name", &self.name)?;
-        st.serialize_field("value", &display_header_value(&self.name, &self.value))?;
-        st.end()
+        use serde::ser::SerializeTuple;
+        let mut t = s.serialize_tuple(2)?;
+        t.serialize_element(&self.name)?;
+        t.serialize_element(&display_header_value(&self.name, &self.value))?;
+        t.end()
     }
 }
 

@@ -575,7 +575,12 @@ fn the_schema_rejects_drift_and_unredacted_secrets() {
     let mut session: Value = serde_json::from_str(&std::fs::read_to_string(&f).expect("read")).expect("json");
     let v = validator("session");
     assert!(v.is_valid(&session));
-    session["targets"][0]["options"]["headers"][0]["value"] = "a-real-key".into();
+    assert!(
+        session["targets"][0]["options"]["headers"][0][1] == "[redacted]",
+        "the secret header is a [name, value] pair: {}",
+        session["targets"][0]["options"]["headers"]
+    );
+    session["targets"][0]["options"]["headers"][0][1] = "a-real-key".into();
     assert!(!v.is_valid(&session), "secret header values must be [redacted]");
 }
 

@@ -33,7 +33,7 @@ pub use self::facts::{
     KV_REREAD_INTERVAL,
 };
 pub use self::model::{
-    is_default_hostname, ApimBackend, ApimCertificate, ApimService, AzureConfig, HostnameConfig, KeyVaultRef,
+    is_default_hostname, ApimBackend, BackendCertRef, ServiceFabricCluster, SF_CERT_ID, SF_CERT_THUMBPRINT, ApimCertificate, ApimService, AzureConfig, HostnameConfig, KeyVaultRef,
     KeyVaultStatus, ManagedIdentity, RoleAssignment, ServiceCaCertificate, UserAssignedIdentity, SECRET_READ_ROLES,
 };
 pub use self::wrapper::EXPORT_COMMANDS;

@@ -149,6 +149,17 @@ async fn backend_requires_client_cert_fix_follows_the_routing() {
                 .expect("report is JSON");
         assert_eq!(report["evaluations"][0]["outbound_policy"]["source"], saved["outbound_policy"]["source"]);
         crate::report::assert_valid("probe_report", "outbound probe report with --policy", &report);
+        // So does its --report jsonl record, beside the summary line.
+        let jsonl = mtls_doctor::report::session_jsonl(&session);
+        let lines: Vec<serde_json::Value> =
+            jsonl.lines().map(|l| serde_json::from_str(l).expect("one JSON object per line")).collect();
+        assert_eq!(lines.len(), 2, "{jsonl}");
+        assert_eq!(lines[0]["record"], "target");
+        assert_eq!(lines[0]["outbound_policy"], report["evaluations"][0]["outbound_policy"], "{jsonl}");
+        assert_eq!(lines[0]["outbound_policy"]["routing"]["routes"], serde_json::json!([]));
+        for (i, line) in lines.iter().enumerate() {
+            crate::report::assert_valid("sweep_record", &format!("jsonl line {}", i + 1), line);
+        }
 
         // Routed through lab-ok: its certificate is what the gateway presents; probe with it.
         let run = outbound_with_policy(&env, r#"<set-backend-service backend-id="lab-ok" />"#).await;

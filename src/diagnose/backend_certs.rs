@@ -114,9 +114,9 @@ pub(super) fn backend_cert_refs(az: &AzureConfig, sources: &str, out: &mut Vec<F
         let ids: Vec<&str> = az.certificates.iter().map(|c| c.id.as_str()).collect();
         f.fix = vec![
             format!(
-                "Point backend {}'s {} at a certificate the service has ({}), or add the certificate under Certificates → Certificates.",
-                b.id,
+                "Point {} of backend {} at a certificate the service has ({}), or add the certificate under Certificates → Certificates.",
                 missing[0].field,
+                b.id,
                 ids.join(", ")
             ),
             "If the export is partial, export all certificate entities and give them with --azure: ".to_string()

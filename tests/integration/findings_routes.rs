@@ -232,4 +232,17 @@ fn kv_certificate_named_by_thumbprint_on_a_backend_entity() {
     );
     // By id: nothing to say.
     absent(&kv_run(&["service.json", "certificates.json", "backends.json"]), "azure-kv-cert-by-thumbprint");
+    // A Service Fabric backend's clientCertificatethumbprint is the same reference, fixed the same way.
+    let run = kv_run(&["service.json", "certificates.json", "backend-fabric-thumbprint.json"]);
+    let f = fires(&run, "azure-kv-cert-by-thumbprint", Severity::Warning, Symptom::BadGateway502);
+    assert!(f.evidence[0].starts_with("backend lab-fabric: serviceFabricCluster.clientCertificatethumbprint "), "{:?}", f.evidence);
+    assert!(f.fix[0].starts_with("Name it by id instead: serviceFabricCluster.clientCertificateId \"/subscriptions/"), "{:?}", f.fix);
+    absent(&run, "azure-backend-cert-not-found");
+    // A thumbprint beside certificateIds is ignored by the service: not a reference to warn about.
+    let run = kv_run(&["service.json", "certificates.json", "backends-missing-cert.json"]);
+    assert!(
+        !run.findings.iter().any(|f| f.id == "azure-kv-cert-by-thumbprint" && f.cause.contains("lab-orders")),
+        "{}",
+        summary(&run.findings)
+    );
 }

@@ -17,7 +17,9 @@ fn certificates_command(az: &AzureConfig) -> String {
         .as_ref()
         .and_then(|s| s.id.as_deref())
         .map(|id| id.trim_end_matches('/').to_string())
-        .unwrap_or_else(|| "/subscriptions/SUB/resourceGroups/RG/providers/Microsoft.ApiManagement/service/NAME".into());
+        .unwrap_or_else(|| {
+            "/subscriptions/SUB/resourceGroups/RG/providers/Microsoft.ApiManagement/service/NAME".into()
+        });
     format!(
         "az rest --method get --url \"https://management.azure.com{service}/certificates?api-version=2022-08-01\" > certificates.json"
     )
@@ -47,8 +49,7 @@ fn label(r: &BackendCertRef) -> String {
 /// Evidence that the export cannot show: thumbprints the service ignores beside ids.
 fn ignored_thumbprints(b: &ApimBackend) -> Option<String> {
     let ids = b.client_certificate_ids.iter().any(|id| !id.trim().is_empty());
-    let tps: Vec<&str> =
-        b.client_certificate_thumbprints.iter().map(|t| t.trim()).filter(|t| !t.is_empty()).collect();
+    let tps: Vec<&str> = b.client_certificate_thumbprints.iter().map(|t| t.trim()).filter(|t| !t.is_empty()).collect();
     (ids && !tps.is_empty()).then(|| {
         format!(
             "backend {}: credentials.certificate [{}] is not checked: the Backend contract ignores thumbprints when certificateIds is set",

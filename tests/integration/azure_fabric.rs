@@ -20,7 +20,10 @@ fn service_fabric_client_certificate_id_is_read_from_the_arm_shape() {
     assert!(b.client_certificate_ids.is_empty() && b.client_certificate_thumbprints.is_empty());
     let sf = b.service_fabric.as_ref().expect("serviceFabricCluster read");
     assert_eq!(sf.management_endpoints, vec!["https://sf-orders.westeurope.cloudapp.azure.com:19080".to_string()]);
-    assert!(sf.client_certificate_id.as_deref().is_some_and(|id| id.ends_with("/service/contoso-apim/certificates/fabric-client")));
+    assert!(sf
+        .client_certificate_id
+        .as_deref()
+        .is_some_and(|id| id.ends_with("/service/contoso-apim/certificates/fabric-client")));
     assert_eq!(sf.client_certificate_thumbprint, None);
     // It is the certificate the backend presents.
     let presented = b.presented_certificates();
@@ -79,7 +82,8 @@ fn a_malformed_service_fabric_cluster_names_the_field() {
         "properties": {"serviceFabricCluster": {"managementEndpoints": "https://c.example"}}}}"#;
     let err = parse_azure_export(bad, "sf-bad.json").expect_err("refused").to_string();
     assert!(
-        err.contains("sf-bad.json") && err.contains("properties.properties.serviceFabricCluster.managementEndpoints: expected an array"),
+        err.contains("sf-bad.json")
+            && err.contains("properties.properties.serviceFabricCluster.managementEndpoints: expected an array"),
         "{err}"
     );
 }

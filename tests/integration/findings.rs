@@ -1797,7 +1797,11 @@ fn fires_azure_backend_cert_not_found() {
     assert!(f.cause.starts_with("Unknown, not missing:"), "{}", f.cause);
     quotes(f, "unknown: the exports given hold no certificate entities");
     assert!(f.fix[0].contains("/service/lab-apim/certificates?api-version="), "{:?}", f.fix);
-    assert!(run.findings.iter().filter(|f| f.id == "azure-backend-cert-not-found").all(|f| f.severity == Severity::Info));
+    assert!(run
+        .findings
+        .iter()
+        .filter(|f| f.id == "azure-backend-cert-not-found")
+        .all(|f| f.severity == Severity::Info));
 
     // Every reference resolves: silent.
     absent(&kv_run(&["service.json", "certificates.json", "backends.json"]), "azure-backend-cert-not-found");

@@ -426,6 +426,7 @@ pub(super) fn read_backend(item: &Item<'_>) -> Result<ApimBackend, Problem> {
         validate_certificate_name: name,
         client_certificate_ids: ids,
         client_certificate_thumbprints: thumbprints,
+        resource_id: opt_string(item.top.child("id"))?,
         service_fabric: read_service_fabric(item)?,
     })
 }

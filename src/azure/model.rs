@@ -143,6 +143,9 @@ pub struct ApimBackend {
     /// `credentials.certificate`: thumbprints of the certificates presented (the older form; the
     /// Backend contract says they are ignored when `certificateIds` is set).
     pub client_certificate_thumbprints: Vec<String>,
+    /// ARM resource id of the backend (`…/service/{service}/backends/{id}`), when the export has it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource_id: Option<String>,
     /// `properties.serviceFabricCluster` of a Service Fabric backend (`url` `fabric:/app/service`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub service_fabric: Option<ServiceFabricCluster>,

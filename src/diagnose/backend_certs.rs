@@ -25,10 +25,10 @@ fn certificates_command(az: &AzureConfig) -> String {
     )
 }
 
-/// The service a certificate resource id names (`…/service/{name}/certificates/{id}`), if it is one.
-fn service_of(id: &str) -> Option<&str> {
+/// The service a child resource id names (`…/service/{name}/{collection}/{id}`), if it is one.
+fn service_of<'a>(id: &'a str, collection: &str) -> Option<&'a str> {
     let segments: Vec<&str> = id.trim_matches('/').split('/').collect();
-    let at = segments.iter().position(|s| s.eq_ignore_ascii_case("certificates"))?;
+    let at = segments.iter().position(|s| s.eq_ignore_ascii_case(collection))?;
     (at >= 2 && segments[at - 2].eq_ignore_ascii_case("service")).then(|| segments[at - 1])
 }
 
@@ -92,9 +92,14 @@ pub(super) fn backend_cert_refs(az: &AzureConfig, sources: &str, out: &mut Vec<F
             out.push(f);
             continue;
         }
-        let service_name = az.service.as_ref().map(|s| s.name.as_str());
+        // The service export's name, else the one in the backend's own resource id.
+        let service_name = az
+            .service
+            .as_ref()
+            .map(|s| s.name.as_str())
+            .or_else(|| b.resource_id.as_deref().and_then(|id| service_of(id, "backends")));
         for r in missing.iter().filter(|r| r.by_id) {
-            if let (Some(named), Some(ours)) = (service_of(&r.value), service_name) {
+            if let (Some(named), Some(ours)) = (service_of(&r.value, "certificates"), service_name) {
                 if !named.eq_ignore_ascii_case(ours) {
                     f.evidence.push(format!("{} names a certificate of service {named}, not of {ours}", r.value));
                 }

@@ -1791,6 +1791,11 @@ fn fires_azure_backend_cert_not_found() {
     // The Service Fabric backend whose clientCertificateId exists is not flagged.
     assert!(backend_cert_finding(&run, "lab-fabric").is_none(), "{}", summary(&run.findings));
 
+    // Without the service export, the backend's own resource id names the service.
+    let run = kv_run(&["certificates.json", "backends-missing-cert.json"]);
+    let f = backend_cert_finding(&run, "lab-orders").expect("lab-orders flagged");
+    quotes(f, "names a certificate of service old-apim, not of lab-apim");
+
     // Without a certificates export: unknown, said as such, never "missing".
     let run = kv_run(&["service.json", "backends-missing-cert.json"]);
     let f = fires(&run, "azure-backend-cert-not-found", Severity::Info, Symptom::BadGateway502);

@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 
 use super::model::{
     ApimBackend, ApimCertificate, ApimService, AzureConfig, HostnameConfig, KeyVaultRef, KeyVaultStatus,
-    ManagedIdentity, RoleAssignment, ServiceCaCertificate, UserAssignedIdentity,
+    ManagedIdentity, RoleAssignment, ServiceCaCertificate, ServiceFabricCluster, UserAssignedIdentity,
 };
 use super::NOT_APIM_EXPORT;
 use crate::error::Result;
@@ -426,7 +426,34 @@ pub(super) fn read_backend(item: &Item<'_>) -> Result<ApimBackend, Problem> {
         validate_certificate_name: name,
         client_certificate_ids: ids,
         client_certificate_thumbprints: thumbprints,
+        resource_id: opt_string(item.top.child("id"))?,
+        service_fabric: read_service_fabric(item)?,
     })
+}
+
+/// A Service Fabric backend's cluster: ARM nests it as `properties.properties.serviceFabricCluster`
+/// (azure-rest-api-specs, ApiManagementCreateBackendServiceFabric.json); a flattened export has it
+/// under the top-level `properties`.
+fn read_service_fabric(item: &Item<'_>) -> Result<Option<ServiceFabricCluster>, Problem> {
+    let nested = match item.field("properties") {
+        Some(inner) => {
+            inner.object()?;
+            inner.child("serviceFabricCluster")
+        }
+        None => None,
+    };
+    let Some(sf) = nested.or_else(|| item.field("serviceFabricCluster")) else { return Ok(None) };
+    sf.object()?;
+    // The spec spells the thumbprint `clientCertificatethumbprint`; SDK-shaped output may capitalise it.
+    let thumbprint = match sf.child("clientCertificatethumbprint") {
+        Some(tp) => Some(tp),
+        None => sf.child("clientCertificateThumbprint"),
+    };
+    Ok(Some(ServiceFabricCluster {
+        management_endpoints: string_list(sf.child("managementEndpoints"))?,
+        client_certificate_id: opt_string(sf.child("clientCertificateId"))?,
+        client_certificate_thumbprint: opt_string(thumbprint)?,
+    }))
 }
 
 pub(super) fn read_role_assignment(item: &Item<'_>) -> Result<RoleAssignment, Problem> {

@@ -33,8 +33,9 @@ pub use self::facts::{
     KV_REREAD_INTERVAL,
 };
 pub use self::model::{
-    is_default_hostname, ApimBackend, ApimCertificate, ApimService, AzureConfig, HostnameConfig, KeyVaultRef,
-    KeyVaultStatus, ManagedIdentity, RoleAssignment, ServiceCaCertificate, UserAssignedIdentity, SECRET_READ_ROLES,
+    is_default_hostname, ApimBackend, ApimCertificate, ApimService, AzureConfig, BackendCertRef, HostnameConfig,
+    KeyVaultRef, KeyVaultStatus, ManagedIdentity, RoleAssignment, ServiceCaCertificate, ServiceFabricCluster,
+    UserAssignedIdentity, SECRET_READ_ROLES, SF_CERT_ID, SF_CERT_THUMBPRINT,
 };
 pub use self::wrapper::EXPORT_COMMANDS;
 

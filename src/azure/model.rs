@@ -140,9 +140,77 @@ pub struct ApimBackend {
     pub validate_certificate_name: Option<bool>,
     /// `credentials.certificateIds`: certificate ids or full resource ids of the certificates presented.
     pub client_certificate_ids: Vec<String>,
-    /// `credentials.certificate`: thumbprints of the certificates presented (the older form).
+    /// `credentials.certificate`: thumbprints of the certificates presented (the older form; the
+    /// Backend contract says they are ignored when `certificateIds` is set).
     pub client_certificate_thumbprints: Vec<String>,
+    /// ARM resource id of the backend (`…/service/{service}/backends/{id}`), when the export has it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource_id: Option<String>,
+    /// `properties.serviceFabricCluster` of a Service Fabric backend (`url` `fabric:/app/service`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_fabric: Option<ServiceFabricCluster>,
 }
+
+/// The cluster a Service Fabric backend resolves through, and the client certificate the gateway
+/// presents to it (REST spec `BackendServiceFabricClusterProperties`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ServiceFabricCluster {
+    /// `managementEndpoints`: the cluster's management URLs.
+    pub management_endpoints: Vec<String>,
+    /// `clientCertificateId`: the certificate entity (resource id or name).
+    pub client_certificate_id: Option<String>,
+    /// `clientCertificatethumbprint` (so spelt in the spec): ignored when `clientCertificateId` is set.
+    pub client_certificate_thumbprint: Option<String>,
+}
+
+/// One reference a backend entity makes to a certificate entity, and the field that makes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackendCertRef {
+    /// The export's field, as a person would look for it (`credentials.certificateIds`).
+    pub field: &'static str,
+    /// True for a certificate id (resource id or name), false for a thumbprint.
+    pub by_id: bool,
+    pub value: String,
+}
+
+impl ApimBackend {
+    /// The certificates this backend presents, in the form that counts: `credentials.certificateIds`
+    /// (else `credentials.certificate` thumbprints), and for a Service Fabric backend its
+    /// `clientCertificateId` (else `clientCertificatethumbprint`). A thumbprint list beside ids is
+    /// ignored by the service (Backend contract), so it is not returned.
+    pub fn presented_certificates(&self) -> Vec<BackendCertRef> {
+        let mut refs = Vec::new();
+        let mut add = |field: &'static str, by_id: bool, value: &str| {
+            let value = value.trim();
+            if !value.is_empty() {
+                refs.push(BackendCertRef { field, by_id, value: value.to_string() });
+            }
+        };
+        if self.client_certificate_ids.iter().any(|id| !id.trim().is_empty()) {
+            self.client_certificate_ids.iter().for_each(|id| add("credentials.certificateIds", true, id));
+        } else {
+            self.client_certificate_thumbprints.iter().for_each(|tp| add("credentials.certificate", false, tp));
+        }
+        if let Some(sf) = &self.service_fabric {
+            match (&sf.client_certificate_id, &sf.client_certificate_thumbprint) {
+                (Some(id), _) if !id.trim().is_empty() => add(SF_CERT_ID, true, id),
+                (_, Some(tp)) => add(SF_CERT_THUMBPRINT, false, tp),
+                _ => {}
+            }
+        }
+        refs
+    }
+
+    /// True when the backend names any client certificate (in any of the fields above).
+    pub fn has_client_certificate(&self) -> bool {
+        !self.presented_certificates().is_empty()
+    }
+}
+
+/// The export fields of a Service Fabric backend's client certificate.
+pub const SF_CERT_ID: &str = "serviceFabricCluster.clientCertificateId";
+pub const SF_CERT_THUMBPRINT: &str = "serviceFabricCluster.clientCertificatethumbprint";
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]

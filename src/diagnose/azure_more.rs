@@ -130,7 +130,10 @@ pub(super) fn auth_cert_refs(az: &AzureConfig, refs: &[AuthCertRef], sources: &s
 /// certificate entity: the next rotation changes the thumbprint, `certificateIds` survives it.
 pub(super) fn backend_thumbprint_refs(az: &AzureConfig, sources: &str, out: &mut Vec<Finding>) {
     for b in &az.backends {
-        for tp in &b.client_certificate_thumbprints {
+        // Only the thumbprints that count: beside certificateIds (or a Service Fabric clientCertificateId)
+        // the Backend contract ignores them.
+        for r in b.presented_certificates().iter().filter(|r| !r.by_id) {
+            let (tp, field) = (r.value.as_str(), r.field);
             let wanted = normalize_thumbprint(tp);
             let Some(c) = az.certificates.iter().find(|c| {
                 c.key_vault.is_some() && c.thumbprint.as_deref().is_some_and(|t| normalize_thumbprint(t) == wanted)
@@ -139,8 +142,12 @@ pub(super) fn backend_thumbprint_refs(az: &AzureConfig, sources: &str, out: &mut
             };
             let mut f = finding(FindingId::AzureKvCertByThumbprint);
             f.subject = Some(sources.to_string());
-            f.cause = format!("Backend {} presents the certificate with thumbprint {tp} (credentials.certificate), today's version of the Key Vault certificate {}. When the vault's certificate is rotated the gateway's copy gets a new thumbprint and this reference no longer names it.", b.id, c.id);
-            f.evidence.push(format!("backend {}: credentials.certificate [{tp}]", b.id));
+            f.cause = format!("Backend {} presents the certificate with thumbprint {tp} ({field}), today's version of the Key Vault certificate {}. When the vault's certificate is rotated the gateway's copy gets a new thumbprint and this reference no longer names it.", b.id, c.id);
+            f.evidence.push(if field == crate::azure::SF_CERT_THUMBPRINT {
+                format!("backend {}: {field} {tp}", b.id)
+            } else {
+                format!("backend {}: {field} [{tp}]", b.id)
+            });
             if let Some(kv) = &c.key_vault {
                 f.evidence.push(format!("certificate {}: keyVault.secretIdentifier {}", c.id, kv.secret_identifier));
             }
@@ -150,9 +157,13 @@ pub(super) fn backend_thumbprint_refs(az: &AzureConfig, sources: &str, out: &mut
                 .and_then(|s| s.id.as_deref())
                 .map(|service| format!("{}/certificates/{}", service.trim_end_matches('/'), c.id))
                 .unwrap_or_else(|| format!("<resource id of certificate {}>", c.id));
-            f.fix = vec![format!(
-                "Name it by id instead: credentials.certificateIds [\"{id}\"], and drop the thumbprint from credentials.certificate."
-            )];
+            f.fix = vec![if field == crate::azure::SF_CERT_THUMBPRINT {
+                format!("Name it by id instead: serviceFabricCluster.clientCertificateId \"{id}\" (the thumbprint is then ignored).")
+            } else {
+                format!(
+                    "Name it by id instead: credentials.certificateIds [\"{id}\"], and drop the thumbprint from credentials.certificate."
+                )
+            }];
             out.push(f);
         }
     }

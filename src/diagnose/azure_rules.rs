@@ -148,7 +148,7 @@ pub fn azure_findings(az: &AzureConfig, cx: &AzureContext<'_>, out: &mut Vec<Fin
     for p in probes.iter().filter(|p| p.role == ProbeRole::Outbound && p.client_cert_requested) {
         let url = format!("https://{}:{}", p.target.host, p.target.port);
         let Some(b) = az.backend_for_url(&url) else { continue };
-        if b.client_certificate_ids.is_empty() && b.client_certificate_thumbprints.is_empty() && !policy_has_auth_cert {
+        if !b.has_client_certificate() && !policy_has_auth_cert {
             let mut f = finding(FindingId::AzureBackendNoClientCert);
             f.cause = format!("The backend entity {} has no client certificate in its credentials and no authentication-certificate policy was given, yet the backend asks for one.", b.id);
             f.evidence.push(format!("backend {}: url {}, credentials.certificateIds []", b.id, b.url));
@@ -162,6 +162,7 @@ pub fn azure_findings(az: &AzureConfig, cx: &AzureContext<'_>, out: &mut Vec<Fin
         }
     }
     super::azure_more::backend_thumbprint_refs(az, &sources, out);
+    super::backend_certs::backend_cert_refs(az, &sources, out);
     if let Some(auth_certs) = cx.auth_certs {
         super::azure_more::auth_cert_refs(az, auth_certs, &sources, out);
     }

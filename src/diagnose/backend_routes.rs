@@ -71,6 +71,9 @@ fn credentials(b: &ApimBackend) -> Option<String> {
     if !b.client_certificate_thumbprints.is_empty() {
         parts.push(format!("credentials.certificate [{}]", b.client_certificate_thumbprints.join(", ")));
     }
+    for r in b.presented_certificates().iter().filter(|r| r.field.starts_with("serviceFabricCluster.")) {
+        parts.push(format!("{} {}", r.field, r.value.trim_end_matches('/').rsplit('/').next().unwrap_or(&r.value)));
+    }
     (!parts.is_empty()).then(|| parts.join(", "))
 }
 
@@ -212,7 +215,8 @@ fn explain(
             Some(b) => match credentials(b) {
                 Some(creds) => {
                     ev.push(format!("backend {}: {creds}", b.id));
-                    let ids: Vec<&str> = b.client_certificate_ids.iter().map(String::as_str).collect();
+                    let refs = b.presented_certificates();
+                    let ids: Vec<&str> = refs.iter().filter(|r| r.by_id).map(|r| r.value.as_str()).collect();
                     let what = format!("Requests routed through {} present its {creds}", b.id);
                     fix.push(present_fix(az, sent, &what, &ids, &mut ev));
                     if !b.url.is_empty() && az.and_then(|a| a.backend_for_url(url)).is_some_and(|e| e.id != b.id) {

@@ -539,6 +539,14 @@ pub const CATALOG: &[Entry] = &[
         rank: 72,
     },
     Entry {
+        id: FindingId::AzureBackendCertNotFound,
+        symptom: BadGateway502,
+        severity: E,
+        title: "A backend entity names a client certificate the service does not have",
+        guide: G_OUTBOUND,
+        rank: 73,
+    },
+    Entry {
         id: FindingId::CertNameDiffersOnLinux,
         symptom: Forbidden403,
         severity: W,

@@ -103,6 +103,7 @@ finding_ids! {
     AzureCaReplaced => "azure-ca-replaced",
     AzureAuthCertNotFound => "azure-auth-cert-not-found",
     AzureKvCertByThumbprint => "azure-kv-cert-by-thumbprint",
+    AzureBackendCertNotFound => "azure-backend-cert-not-found",
     CertNameDiffersOnLinux => "cert-name-differs-on-linux",
     ClosedAfterRequest => "closed-after-request",
     Http403ClientCert => "http-403-client-cert",

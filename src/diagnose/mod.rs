@@ -4,6 +4,7 @@
 
 mod azure_more;
 pub mod azure_rules;
+mod backend_certs;
 mod backend_routes;
 pub mod catalog;
 pub mod cert_rules;

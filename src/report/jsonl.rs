@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::json::SCHEMA_VERSION;
 use crate::diagnose::{ClientVerify, Finding, PolicyEvaluation, Severity};
+use crate::policy::OutboundPolicy;
 use crate::probe::ProbeResult;
 use crate::session::{Session, TargetRun};
 
@@ -23,6 +24,10 @@ pub struct TargetRecord<'a> {
     pub probe: Option<&'a ProbeResult>,
     pub policy: Option<&'a PolicyEvaluation>,
     pub client_verify: Option<&'a ClientVerify>,
+    /// What an outbound probe read from `--policy` (backend routing, authentication certificates), as
+    /// the JSON report's evaluation carries it; absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outbound_policy: Option<&'a OutboundPolicy>,
     /// Why the target could not run.
     pub error: Option<&'a str>,
     /// The target's findings, most likely first.
@@ -39,6 +44,7 @@ impl<'a> TargetRecord<'a> {
             probe: t.probe.as_ref(),
             policy: t.policy.as_ref(),
             client_verify: t.client_verify.as_ref(),
+            outbound_policy: t.outbound_policy.as_ref(),
             error: t.error.as_deref(),
             findings: &t.findings,
         }

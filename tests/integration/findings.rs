@@ -1762,3 +1762,52 @@ async fn fires_http_403_client_cert() {
 include!("findings_routes.rs");
 include!("findings_kv.rs");
 include!("findings_policy_safety.rs");
+
+/// The `azure-backend-cert-not-found` findings of a run, by the backend their evidence names.
+fn backend_cert_finding<'a>(run: &'a TargetRun, backend: &str) -> Option<&'a Finding> {
+    let named = format!("backend {backend} (");
+    run.findings
+        .iter()
+        .filter(|f| f.id == "azure-backend-cert-not-found")
+        .find(|f| f.evidence.iter().any(|e| e.starts_with(&named)))
+}
+
+#[test]
+fn fires_azure_backend_cert_not_found() {
+    let run = kv_run(&["service.json", "certificates.json", "backends-missing-cert.json"]);
+    fires(&run, "azure-backend-cert-not-found", Severity::Error, Symptom::BadGateway502);
+    // certificateIds naming an entity the export does not have (and of another service).
+    let f = backend_cert_finding(&run, "lab-orders").expect("lab-orders flagged");
+    assert_eq!(f.severity, Severity::Error);
+    quotes(f, "backend lab-orders (https://orders.backend.lab.test/): credentials.certificateIds /subscriptions/");
+    quotes(f, "/service/old-apim/certificates/orders-mtls names a certificate of service old-apim, not of lab-apim");
+    quotes(f, "certificate entities in the export: gateway-outbound ");
+    // The thumbprint beside the ids is the gateway-outbound one, but the service ignores it.
+    quotes(f, "is not checked: the Backend contract ignores thumbprints when certificateIds is set");
+    assert!(f.cause.contains("presents certificate orders-mtls (credentials.certificateIds)"), "{}", f.cause);
+    // A Service Fabric backend's clientCertificatethumbprint that no entity has.
+    let f = backend_cert_finding(&run, "lab-fabric-old").expect("lab-fabric-old flagged");
+    quotes(f, "serviceFabricCluster.clientCertificatethumbprint 4B1E2A7C9D0F3E5A6B8C1D2E3F4A5B6C7D8E9F01");
+    // The Service Fabric backend whose clientCertificateId exists is not flagged.
+    assert!(backend_cert_finding(&run, "lab-fabric").is_none(), "{}", summary(&run.findings));
+
+    // Without the service export, the backend's own resource id names the service.
+    let run = kv_run(&["certificates.json", "backends-missing-cert.json"]);
+    let f = backend_cert_finding(&run, "lab-orders").expect("lab-orders flagged");
+    quotes(f, "names a certificate of service old-apim, not of lab-apim");
+
+    // Without a certificates export: unknown, said as such, never "missing".
+    let run = kv_run(&["service.json", "backends-missing-cert.json"]);
+    let f = fires(&run, "azure-backend-cert-not-found", Severity::Info, Symptom::BadGateway502);
+    assert!(f.cause.starts_with("Unknown, not missing:"), "{}", f.cause);
+    quotes(f, "unknown: the exports given hold no certificate entities");
+    assert!(f.fix[0].contains("/service/lab-apim/certificates?api-version="), "{:?}", f.fix);
+    assert!(run
+        .findings
+        .iter()
+        .filter(|f| f.id == "azure-backend-cert-not-found")
+        .all(|f| f.severity == Severity::Info));
+
+    // Every reference resolves: silent.
+    absent(&kv_run(&["service.json", "certificates.json", "backends.json"]), "azure-backend-cert-not-found");
+}

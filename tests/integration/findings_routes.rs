@@ -149,6 +149,17 @@ async fn backend_requires_client_cert_fix_follows_the_routing() {
                 .expect("report is JSON");
         assert_eq!(report["evaluations"][0]["outbound_policy"]["source"], saved["outbound_policy"]["source"]);
         crate::report::assert_valid("probe_report", "outbound probe report with --policy", &report);
+        // So does its --report jsonl record, beside the summary line.
+        let jsonl = mtls_doctor::report::session_jsonl(&session);
+        let lines: Vec<serde_json::Value> =
+            jsonl.lines().map(|l| serde_json::from_str(l).expect("one JSON object per line")).collect();
+        assert_eq!(lines.len(), 2, "{jsonl}");
+        assert_eq!(lines[0]["record"], "target");
+        assert_eq!(lines[0]["outbound_policy"], report["evaluations"][0]["outbound_policy"], "{jsonl}");
+        assert_eq!(lines[0]["outbound_policy"]["routing"]["routes"], serde_json::json!([]));
+        for (i, line) in lines.iter().enumerate() {
+            crate::report::assert_valid("sweep_record", &format!("jsonl line {}", i + 1), line);
+        }
 
         // Routed through lab-ok: its certificate is what the gateway presents; probe with it.
         let run = outbound_with_policy(&env, r#"<set-backend-service backend-id="lab-ok" />"#).await;
@@ -221,4 +232,17 @@ fn kv_certificate_named_by_thumbprint_on_a_backend_entity() {
     );
     // By id: nothing to say.
     absent(&kv_run(&["service.json", "certificates.json", "backends.json"]), "azure-kv-cert-by-thumbprint");
+    // A Service Fabric backend's clientCertificatethumbprint is the same reference, fixed the same way.
+    let run = kv_run(&["service.json", "certificates.json", "backend-fabric-thumbprint.json"]);
+    let f = fires(&run, "azure-kv-cert-by-thumbprint", Severity::Warning, Symptom::BadGateway502);
+    assert!(f.evidence[0].starts_with("backend lab-fabric: serviceFabricCluster.clientCertificatethumbprint "), "{:?}", f.evidence);
+    assert!(f.fix[0].starts_with("Name it by id instead: serviceFabricCluster.clientCertificateId \"/subscriptions/"), "{:?}", f.fix);
+    absent(&run, "azure-backend-cert-not-found");
+    // A thumbprint beside certificateIds is ignored by the service: not a reference to warn about.
+    let run = kv_run(&["service.json", "certificates.json", "backends-missing-cert.json"]);
+    assert!(
+        !run.findings.iter().any(|f| f.id == "azure-kv-cert-by-thumbprint" && f.cause.contains("lab-orders")),
+        "{}",
+        summary(&run.findings)
+    );
 }

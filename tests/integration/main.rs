@@ -3,6 +3,7 @@
 mod after_handshake;
 mod after_request;
 mod azure;
+mod azure_fabric;
 mod azure_shapes;
 mod caps;
 mod cert_dotnet;

@@ -192,6 +192,8 @@ pub(super) fn read_export(root: &Value, origin: &str) -> Result<AzureConfig, Pro
 }
 
 fn read_unwrapped(root: &Value, origin: &str) -> Result<AzureConfig, Problem> {
+    // An ARM list page that links to the next one holds only part of the collection.
+    let paged = root.get("nextLink").and_then(Value::as_str).is_some_and(|l| !l.trim().is_empty());
     let root = Node { value: root, path: String::new() };
     let items: Vec<Node<'_>> = match root.value {
         Value::Array(_) => root.elements()?,
@@ -218,6 +220,12 @@ fn read_unwrapped(root: &Value, origin: &str) -> Result<AzureConfig, Problem> {
     }
     if recognised == 0 && !items.is_empty() {
         return Err(NOT_APIM_EXPORT.to_string());
+    }
+    if paged && !config.certificates.is_empty() {
+        config.partial_certificates.push(origin.to_string());
+        config.notes.push(format!(
+            "{origin}: one page of the certificates list (it has a nextLink): certificates on later pages are unknown; fetch each nextLink with az rest --url and give those files with --azure too"
+        ));
     }
 
     let mut names: Vec<&str> = services.iter().map(|s| s.name.as_str()).collect();

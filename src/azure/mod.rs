@@ -68,6 +68,7 @@ pub fn merge(configs: Vec<AzureConfig>) -> AzureConfig {
     let mut merged = AzureConfig::default();
     for config in configs {
         merged.notes.extend(config.notes);
+        merged.partial_certificates.extend(config.partial_certificates);
         for source in config.sources {
             if !merged.sources.contains(&source) {
                 merged.sources.push(source);

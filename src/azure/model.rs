@@ -33,6 +33,10 @@ pub struct AzureConfig {
     /// What a file turned out to be when it was not a plain export (a template, a REST wrapper), and what
     /// that leaves unknown; one line each.
     pub notes: Vec<String>,
+    /// The files whose list of certificate entities is one page of a paged ARM list (a `nextLink`
+    /// to more): a certificate not among them may be on a page that was not exported.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub partial_certificates: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -3,7 +3,7 @@
 //! certificate entities.
 
 use super::catalog::finding;
-use super::finding::Finding;
+use super::finding::{Finding, Severity};
 use super::id::FindingId;
 use crate::azure::{ApimService, AzureConfig};
 use crate::cert::normalize_thumbprint;
@@ -61,6 +61,23 @@ pub(super) fn auth_cert_refs(az: &AzureConfig, refs: &[AuthCertRef], sources: &s
         return;
     }
     let known: Vec<String> = az.certificates.iter().map(|c| c.id.clone()).collect();
+    // One page of a paged list: a certificate not on it may be on another page.
+    let partial = |mut f: Finding| {
+        if !az.partial_certificates.is_empty() {
+            f.severity = Severity::Info;
+            f.cause = format!(
+                "Unknown, not missing: {} The certificates export is one page of a paged list ({}), so the certificate may be on a page that was not exported.",
+                f.cause,
+                az.partial_certificates.join(", ")
+            );
+            f.fix.insert(
+                0,
+                "Fetch the remaining pages (az rest --url with each nextLink) and give those files with --azure too."
+                    .into(),
+            );
+        }
+        f
+    };
     for r in refs {
         if r.body_present {
             continue;
@@ -82,7 +99,7 @@ pub(super) fn auth_cert_refs(az: &AzureConfig, refs: &[AuthCertRef], sources: &s
                     "Use one of the exported ids ({}), or add the certificate (Certificates → Certificates → Add).",
                     known.join(", ")
                 )];
-                out.push(f);
+                out.push(partial(f));
             }
         } else if let Some(tp) = by_tp {
             let wanted = normalize_thumbprint(tp);
@@ -103,7 +120,7 @@ pub(super) fn auth_cert_refs(az: &AzureConfig, refs: &[AuthCertRef], sources: &s
                         .collect();
                     f.evidence.push(format!("certificates in the export: {}", tps.join("; ")));
                     f.fix = vec!["Reference the certificate by certificate-id (its name in Certificates), which survives renewals.".into()];
-                    out.push(f);
+                    out.push(partial(f));
                 }
                 Some(c) if c.key_vault.is_some() => {
                     let mut f = finding(FindingId::AzureKvCertByThumbprint);

@@ -74,6 +74,25 @@ pub(super) fn backend_cert_refs(az: &AzureConfig, sources: &str, out: &mut Vec<F
             f.evidence.push(format!("backend {} ({}): {} {}", b.id, b.url, r.field, r.value));
         }
         f.evidence.extend(ignored_thumbprints(b));
+        if exported && !az.partial_certificates.is_empty() {
+            f.severity = Severity::Info;
+            f.cause = format!(
+                "Unknown, not missing: backend {} presents {}, which is not on the page of the certificates list that was exported ({} links to further pages), so whether the service has it cannot be told.",
+                b.id,
+                names.join(", "),
+                az.partial_certificates.join(", ")
+            );
+            f.evidence.push(format!(
+                "unknown: {} is one page of a paged list (nextLink)",
+                az.partial_certificates.join(", ")
+            ));
+            f.fix = vec![
+                "Fetch the remaining pages (az rest --url with each nextLink) and give those files with --azure too."
+                    .into(),
+            ];
+            out.push(f);
+            continue;
+        }
         if !exported {
             f.severity = Severity::Info;
             f.cause = format!(

@@ -1810,4 +1810,14 @@ fn fires_azure_backend_cert_not_found() {
 
     // Every reference resolves: silent.
     absent(&kv_run(&["service.json", "certificates.json", "backends.json"]), "azure-backend-cert-not-found");
+
+    // One page of a paged certificates list (a nextLink): a certificate not on it is unknown.
+    let run = kv_run(&["service.json", "certificates-paged.json", "backends-missing-cert.json"]);
+    let f = backend_cert_finding(&run, "lab-orders").expect("lab-orders reported");
+    assert_eq!(f.severity, Severity::Info, "{}", f.cause);
+    assert!(f.cause.starts_with("Unknown, not missing:") && f.cause.contains("certificates-paged.json"), "{}", f.cause);
+    quotes(f, "is one page of a paged list (nextLink)");
+    assert!(f.fix[0].contains("nextLink"), "{:?}", f.fix);
+    let azure = run.azure.as_ref().map(|a| a.notes.join("\n")).unwrap_or_default();
+    assert!(azure.contains("one page of the certificates list"), "{azure}");
 }

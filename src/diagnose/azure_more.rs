@@ -56,8 +56,38 @@ pub(super) fn ca_replaced(service: &ApimService, sources: &str, out: &mut Vec<Fi
 /// Each `<authentication-certificate>` must name a certificate entity the service has (by id or
 /// thumbprint), and a Key Vault certificate must be named by id.
 pub(super) fn auth_cert_refs(az: &AzureConfig, refs: &[AuthCertRef], sources: &str, out: &mut Vec<Finding>) {
-    // Without a certificates export the entities are unknown: say nothing rather than guess.
+    // Without a certificates export the entities are unknown: say so, never "missing".
     if az.certificates.is_empty() {
+        let named: Vec<String> = refs
+            .iter()
+            .filter(|r| !r.body_present)
+            .filter_map(|r| {
+                let by_id = r.certificate_id.as_deref().map(str::trim).filter(|s| !s.is_empty());
+                let by_tp = r.thumbprint.as_deref().map(str::trim).filter(|s| !s.is_empty());
+                match (by_id, by_tp) {
+                    (Some(v), _) | (None, Some(v)) if v.starts_with('@') || v.starts_with("{{") => None,
+                    (Some(id), _) => Some(format!("{}: certificate-id=\"{id}\"", r.path)),
+                    (None, Some(tp)) => Some(format!("{}: thumbprint=\"{tp}\"", r.path)),
+                    (None, None) => None,
+                }
+            })
+            .collect();
+        if !named.is_empty() {
+            let mut f = finding(FindingId::AzureAuthCertNotFound);
+            f.severity = Severity::Info;
+            f.subject = Some(sources.to_string());
+            f.cause = "Unknown, not missing: the policy's authentication-certificate names a certificate, and no certificate entities are in the exports given (no certificates export, or an empty one), so whether the service has it cannot be checked.".into();
+            f.evidence = named;
+            f.evidence.push(
+                "unknown: the exports given hold no certificate entities (Certificates blade, service/certificates)"
+                    .into(),
+            );
+            f.fix = vec![format!(
+                "Export the certificate entities and give that file with --azure as well: {}",
+                super::backend_certs::certificates_command(az)
+            )];
+            out.push(f);
+        }
         return;
     }
     let known: Vec<String> = az.certificates.iter().map(|c| c.id.clone()).collect();

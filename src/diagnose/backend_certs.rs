@@ -11,7 +11,7 @@ use crate::cert::normalize_thumbprint;
 
 /// The command that exports the certificate entities (`NAME`, `RG`, `SUB` as placeholders unless the
 /// service's resource id is known).
-fn certificates_command(az: &AzureConfig) -> String {
+pub(super) fn certificates_command(az: &AzureConfig) -> String {
     let service = az
         .service
         .as_ref()

@@ -1611,6 +1611,10 @@ fn fires_azure_ca_replaced() {
 }
 
 fn auth_cert_run(element: &str) -> TargetRun {
+    auth_cert_run_with(element, "certificates.json")
+}
+
+fn auth_cert_run_with(element: &str, export: &str) -> TargetRun {
     let dir = Dir::new();
     let pki = LabPki::generate().expect("pki");
     let lab = pki.write_material(&dir.path("lab")).expect("material");
@@ -1618,7 +1622,7 @@ fn auth_cert_run(element: &str) -> TargetRun {
         "<policies><inbound><base />{element}</inbound><backend><base /></backend><outbound><base /></outbound><on-error><base /></on-error></policies>"
     );
     let policy = s(&dir.write("policy.xml", policy));
-    let azure = vec![azure_fixture(&dir, "certificates.json", &pki)];
+    let azure = vec![azure_fixture(&dir, export, &pki)];
     inspect(
         &[&lab.client_good.cert, &lab.client_good.key],
         Role::Client,
@@ -1646,6 +1650,13 @@ fn fires_azure_auth_cert_not_found() {
         ),
         "azure-auth-cert-not-found",
     );
+    // One page of a paged certificates list, or no certificate entities exported: unknown, as such.
+    for export in ["certificates-paged.json", "service.json"] {
+        let run = auth_cert_run_with(r#"<authentication-certificate certificate-id="backend-mtls" />"#, export);
+        let f = fires(&run, "azure-auth-cert-not-found", Severity::Info, Symptom::BadGateway502);
+        assert!(f.cause.starts_with("Unknown, not missing:"), "{export}: {}", f.cause);
+        quotes(f, "certificate-id=\"backend-mtls\"");
+    }
 }
 
 #[test]

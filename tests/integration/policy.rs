@@ -561,7 +561,7 @@ fn unsupported_expressions_are_named_not_guessed() {
             r#"context.Request.Headers.GetValueOrDefault("X-Client", "")"#,
             Some(2),
         ),
-        (r#"context.Request.Certificate.Thumbprint != "A" ? true : false"#, "?", None),
+        (r#"context.Request.Certificate.Thumbprint != "A" ?: false"#, "?:", None),
         (
             r#"context.Request.Certificate.Thumbprint.Length != 40"#,
             "context.Request.Certificate.Thumbprint.Length",

@@ -14,7 +14,8 @@ use crate::util::{openssl, Dir, Pki};
 fn made(subject: &str, exts: &[&str]) -> CertInfo {
     let dir = Dir::new();
     let (key, pem, der) = (dir.path("k.pem"), dir.path("c.pem"), dir.path("c.der"));
-    let mut args = vec!["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "30"];
+    let mut args =
+        vec!["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "30"];
     args.extend(["-subj", subject]);
     for e in exts {
         args.extend(["-addext", e]);
@@ -121,7 +122,8 @@ fn extensions_by_oid_or_friendly_name() {
 #[test]
 fn what_the_platform_decides_is_unknown_with_the_reason() {
     let with_san = rich();
-    let format = r#"@(context.Request.Certificate.Extensions["2.5.29.17"].Format(false).Contains("ops@contoso.example"))"#;
+    let format =
+        r#"@(context.Request.Certificate.Extensions["2.5.29.17"].Format(false).Contains("ops@contoso.example"))"#;
     assert!(unknown_why(format, &with_san).contains("platform-defined"));
     // OpenSSL resolves its short name on Linux; Windows does not know it.
     let short = r#"@(context.Request.Certificate.Extensions["subjectAltName"] != null)"#;
@@ -155,9 +157,11 @@ fn get_name_info_for_each_name_type() {
     let pki = Pki::new("NameInfoIssuer");
     let leaf = pki.leaf(&Spec::leaf("orders").client_only());
     let leaf = Certificate::from_der(leaf.der.clone(), "leaf").expect("parse").info;
-    let issuer_cn = r#"@(context.Request.Certificate.GetNameInfo(X509NameType.SimpleName, true) == "NameInfoIssuer Issuing CA")"#;
+    let issuer_cn =
+        r#"@(context.Request.Certificate.GetNameInfo(X509NameType.SimpleName, true) == "NameInfoIssuer Issuing CA")"#;
     assert_eq!(status(issuer_cn, &leaf), 403);
-    let issuer_dns = r#"@(context.Request.Certificate.GetNameInfo(X509NameType.DnsName, true) == "NameInfoIssuer Issuing CA")"#;
+    let issuer_dns =
+        r#"@(context.Request.Certificate.GetNameInfo(X509NameType.DnsName, true) == "NameInfoIssuer Issuing CA")"#;
     assert_eq!(status(issuer_dns, &leaf), 403, "no issuer alternative name: the issuer's CN");
     let out = run(&guard("", issuer_cn), Some(&leaf), true);
     assert_eq!(out.comparisons[0].property, "GetNameInfo(SimpleName, issuer)");
@@ -167,7 +171,8 @@ fn get_name_info_for_each_name_type() {
 #[test]
 fn simple_name_falls_back_as_windows_does() {
     let ou = made("/C=NL/O=Contoso/OU=Payments", &[]);
-    let cond = |v: &str| format!(r#"@(context.Request.Certificate.GetNameInfo(X509NameType.SimpleName, false) == "{v}")"#);
+    let cond =
+        |v: &str| format!(r#"@(context.Request.Certificate.GetNameInfo(X509NameType.SimpleName, false) == "{v}")"#);
     assert_eq!(status(&cond("Payments"), &ou), 403, "no CN: the OU before the O");
     let only_country = made("/C=NL", &[]);
     assert_eq!(status(&cond("NL"), &only_country), 403, "the only attribute");
@@ -219,7 +224,8 @@ fn conditional_operator() {
     assert_eq!(run(&guard("", &cond), Some(&c), true).status, 200);
     assert_eq!(run(&guard("", &cond), None, true).status, 403);
     // Only the chosen branch runs: no NullReferenceException without a certificate.
-    let chosen = r#"@(context.Request.Certificate != null ? context.Request.Certificate.Subject != "CN=orders" : true)"#;
+    let chosen =
+        r#"@(context.Request.Certificate != null ? context.Request.Certificate.Subject != "CN=orders" : true)"#;
     let out = run(&guard("", chosen), None, true);
     assert_eq!((out.status, out.determined), (403, true));
     assert_eq!(run(&guard("", chosen), Some(&c), true).status, 200);

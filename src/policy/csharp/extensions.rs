@@ -37,7 +37,9 @@ const FRIENDLY_NAMES: [(&str, &str); 17] = [
 fn canonical_oid(s: &str) -> bool {
     let arcs: Vec<&str> = s.split('.').collect();
     arcs.len() >= 2
-        && arcs.iter().all(|a| !a.is_empty() && a.bytes().all(|b| b.is_ascii_digit()) && (a.len() == 1 || !a.starts_with('0')))
+        && arcs
+            .iter()
+            .all(|a| !a.is_empty() && a.bytes().all(|b| b.is_ascii_digit()) && (a.len() == 1 || !a.starts_with('0')))
 }
 
 /// What `new Oid(key).Value` is on every platform, or why it depends on the platform.
@@ -109,7 +111,9 @@ impl ExprEval<'_, '_> {
     pub(super) fn extensions_member(&mut self, list: &[Extension], name: &str, span: Span) -> Result<Val, Stop> {
         match name {
             "Count" => Ok(Val::Num(list.len() as f64)),
-            _ => Err(unevaluable(self.src, span, format!("member `{name}` of X509ExtensionCollection is not supported"))),
+            _ => {
+                Err(unevaluable(self.src, span, format!("member `{name}` of X509ExtensionCollection is not supported")))
+            }
         }
     }
 
@@ -136,7 +140,13 @@ impl ExprEval<'_, '_> {
     /// `ext.Format(multiLine)`: Windows formats with CryptFormatObject, .NET on Linux with OpenSSL's
     /// printers; the texts differ (a SAN reads "DNS Name=a.example" on Windows, "DNS:a.example" on
     /// Linux), and Windows' is localized, so the result is not computed.
-    pub(super) fn extension_call(&mut self, ext: &Extension, name: &str, args: &[Expr], span: Span) -> Result<Val, Stop> {
+    pub(super) fn extension_call(
+        &mut self,
+        ext: &Extension,
+        name: &str,
+        args: &[Expr],
+        span: Span,
+    ) -> Result<Val, Stop> {
         match (name, args) {
             ("Format", [multi_line]) => {
                 match self.eval(multi_line)? {

@@ -154,7 +154,9 @@ impl ExprEval<'_, '_> {
                     fragment: self.text(span),
                     why: format!("Unable to cast object of type '{from}' to type '{ty}'"),
                 }),
-                None => Err(unevaluable(self.src, span, format!("the cast of {} to {ty} is not modelled", v.describe()))),
+                None => {
+                    Err(unevaluable(self.src, span, format!("the cast of {} to {ty} is not modelled", v.describe())))
+                }
             },
             (_, v) => Err(unevaluable(
                 self.src,
@@ -215,10 +217,7 @@ impl ExprEval<'_, '_> {
             (_, _, inner) => Err(unevaluable(
                 self.src,
                 span,
-                format!(
-                    "method `{name}` on an object holding {} is not supported (cast it first)",
-                    inner.describe()
-                ),
+                format!("method `{name}` on an object holding {} is not supported (cast it first)", inner.describe()),
             )),
         }
     }

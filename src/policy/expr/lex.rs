@@ -215,7 +215,8 @@ pub(super) fn tokenize(src: &str) -> Result<Vec<Token>, Unsupported> {
                 let span = Span { start, end: off(j) };
                 let why = match span.text(src) {
                     "??=" => "the assignment ??= is not supported".to_string(),
-                    "?:" => "`?:` is not a C# operator (the conditional operator needs a value between `?` and `:`)".to_string(),
+                    "?:" => "`?:` is not a C# operator (the conditional operator needs a value between `?` and `:`)"
+                        .to_string(),
                     "::" => "the alias qualifier `::` is not supported".to_string(),
                     ";" => "statement blocks are not supported (only single expressions)".to_string(),
                     "+" => "string concatenation and arithmetic are not supported".to_string(),

@@ -33,7 +33,8 @@ impl Parser {
         let (Some(Tok::Ident(ty)), Some(Tok::RParen)) = (self.peek(), self.peek_at(1)) else { return Ok(None) };
         let ty = ty.clone();
         let keyword = CAST_TYPES.contains(&ty.as_str());
-        let operand_follows = matches!(self.peek_at(2), Some(Tok::Ident(_) | Tok::Str(_) | Tok::Num(_) | Tok::LParen | Tok::Not));
+        let operand_follows =
+            matches!(self.peek_at(2), Some(Tok::Ident(_) | Tok::Str(_) | Tok::Num(_) | Tok::LParen | Tok::Not));
         if !operand_follows {
             return Ok(None);
         }
@@ -58,7 +59,7 @@ impl Parser {
         let base = self.depth;
         loop {
             // Each access deepens the tree by one, as a chain of operators does.
-            if self.depth - base > super::MAX_DEPTH {
+            if self.depth > super::MAX_DEPTH {
                 let span = self.tokens.get(self.pos).map(|t| t.span).unwrap_or_else(|| self.end_span());
                 return Err(Unsupported::new(span, super::TOO_DEEP));
             }
@@ -163,5 +164,9 @@ mod tests {
         assert_eq!(parse(src).expect_err("refused").span.text(src), "(X509Certificate2)");
         let src = r#"a["x", "y"]"#;
         assert!(parse(src).expect_err("refused").why.contains("one argument"));
+        // A hostile chain of accesses is refused before it makes the tree too deep to walk.
+        let long = format!("a{}", ".b[0]".repeat(50_000));
+        assert_eq!(parse(&long).expect_err("refused").why, super::super::TOO_DEEP);
+        assert!(parse(&format!("a{}", ".b".repeat(20))).is_ok());
     }
 }

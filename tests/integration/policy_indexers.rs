@@ -115,6 +115,9 @@ fn extensions_by_oid_or_friendly_name() {
     let lifted = r#"@(context.Request.Certificate.Extensions["2.5.29.17"]?.Critical == true)"#;
     assert_eq!(status(lifted, &no_san), 200);
     assert_eq!(status(lifted, &with_san), 403);
+    let none = r#"@(context.Request.Certificate?.Extensions["2.5.29.17"] != null)"#;
+    let out = run(&guard("", none), None, true);
+    assert_eq!((out.status, out.determined), (200, true), "`?.` before the indexer: null, no exception");
     let count = r#"@(context.Request.Certificate.Extensions.Count > 4)"#;
     assert_eq!(status(count, &with_san), 403, "SKI, AKI, basic constraints, SAN, IAN");
 }
@@ -212,6 +215,13 @@ fn variables_indexer_and_casts() {
     assert_eq!((out.status, out.determined), (403, true));
     let out = run_with(r#"@(context.Variables["role"].ToString() == "admin")"#, true);
     assert_eq!((out.status, out.determined), (403, true));
+    // A stored null: a reference-type cast keeps it, unboxing it to bool throws.
+    let set_null = r#"<set-variable name="t" value="@(context.Request.Certificate?.Thumbprint)" />"#;
+    let out = run(&guard(set_null, r#"@((string)context.Variables["t"] == null)"#), None, true);
+    assert_eq!((out.status, out.determined), (403, true), "{:?}", out.unevaluable);
+    let out = run(&guard(set_null, r#"@((bool)context.Variables["t"])"#), None, true);
+    assert_eq!(out.status, 500);
+    assert!(out.decided_by.unwrap_or_default().contains("NullReferenceException"));
 }
 
 #[test]

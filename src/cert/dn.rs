@@ -250,6 +250,23 @@ fn rfc4514_escape(v: &str) -> String {
     out
 }
 
+/// The attributes of a DER Name, last-encoded RDN first (the order .NET's `GetNameInfo` reads them
+/// in), each as (dotted OID, its text as Windows .NET decodes it, `None` when not a string).
+pub(crate) fn attributes_reversed(der: &[u8]) -> Option<Vec<(String, Option<String>)>> {
+    let rdns = parse_name(der)?;
+    let mut out = Vec::new();
+    for rdn in rdns.iter().rev() {
+        for atv in rdn {
+            let text = match dotnet_value(&atv.value, Platform::Windows) {
+                Some(Shown::Text(v)) => Some(v),
+                _ => None,
+            };
+            out.push((atv.oid.clone(), text));
+        }
+    }
+    Some(out)
+}
+
 /// The first common name's text as Windows .NET decodes it (for short labels).
 pub(crate) fn first_common_name(der: &[u8]) -> Option<String> {
     let rdns = parse_name(der)?;

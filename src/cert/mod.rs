@@ -18,6 +18,7 @@ mod dn;
 mod linux;
 mod oid_names;
 
+pub(crate) use dn::attributes_reversed;
 pub use dn::{dotnet_name_der, rfc4514_name_der, Platform};
 pub use linux::{LinuxView, LoadRefusal, NameField};
 

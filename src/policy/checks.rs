@@ -401,6 +401,16 @@ fn scan(e: &Expr, src: &str, cmp: Option<Span>, found: &mut Found) {
             scan(right, src, None, found);
         }
         ExprKind::Paren(inner) | ExprKind::Not(inner) | ExprKind::Neg(inner) => scan(inner, src, cmp, found),
+        ExprKind::Cast { operand, .. } => scan(operand, src, cmp, found),
+        ExprKind::Index { target, index, .. } => {
+            scan(target, src, cmp, found);
+            scan(index, src, None, found);
+        }
+        ExprKind::Conditional { cond, then, otherwise } => {
+            scan(cond, src, None, found);
+            scan(then, src, None, found);
+            scan(otherwise, src, None, found);
+        }
         ExprKind::Lambda { body, .. } => scan(body, src, None, found),
         ExprKind::Array(items) | ExprKind::NewCertificate(items) => {
             for i in items {

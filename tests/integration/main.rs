@@ -39,6 +39,7 @@ mod peers;
 mod policy;
 mod policy_blocks;
 mod policy_csharp;
+mod policy_indexers;
 mod probe_lab;
 mod probe_peers;
 mod progress_pty;

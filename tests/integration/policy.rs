@@ -561,15 +561,15 @@ fn unsupported_expressions_are_named_not_guessed() {
             r#"context.Request.Headers.GetValueOrDefault("X-Client", "")"#,
             Some(2),
         ),
-        (r#"context.Request.Certificate.Thumbprint != "A" ? true : false"#, "?", None),
+        (r#"context.Request.Certificate.Thumbprint != "A" ?: false"#, "?:", None),
         (
             r#"context.Request.Certificate.Thumbprint.Length != 40"#,
             "context.Request.Certificate.Thumbprint.Length",
             Some(1),
         ),
         (
-            r#"context.Request.Certificate.GetNameInfo(X509NameType.SimpleName, true) != "a""#,
-            "context.Request.Certificate.GetNameInfo(X509NameType.SimpleName, true)",
+            r#"context.Request.Certificate.Extensions["subjectAltName"] != null"#,
+            r#"context.Request.Certificate.Extensions["subjectAltName"]"#,
             Some(1),
         ),
     ];

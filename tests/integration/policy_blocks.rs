@@ -280,9 +280,10 @@ fn get_name_info_gives_the_common_name_and_the_dns_name() {
     assert_eq!(run(&dns, Some(&plain), None).status, 403, "no SAN: the common name");
     let out = run(&dns, Some(&with_san), None);
     assert_eq!(out.comparisons[0].property, "GetNameInfo(DnsName)");
-    // Other name types, and the issuer's names, are named rather than guessed.
-    let upn = policy("", r#"@(context.Request.Certificate.GetNameInfo(X509NameType.UpnName, false) == "a")"#);
-    assert!(!run(&upn, Some(&plain), None).determined);
+    // No UPN otherName: the empty string (tests/integration/policy_indexers.rs has the other types).
+    let upn = policy("", r#"@(context.Request.Certificate.GetNameInfo(X509NameType.UpnName, false) == "")"#);
+    let out = run(&upn, Some(&plain), None);
+    assert_eq!((out.status, out.determined), (403, true), "{:?}", out.unevaluable);
 }
 
 #[test]

@@ -79,6 +79,11 @@ impl ExprEval<'_, '_> {
             "Issuer" => CertProp::Issuer,
             "Subject" => CertProp::Subject,
             "SerialNumber" => CertProp::SerialNumber,
+            "Extensions" => {
+                return super::extensions::extensions_of(cert)
+                    .map(Val::Extensions)
+                    .map_err(|why| unevaluable(self.src, span, why))
+            }
             "NotBefore" | "NotAfter" => {
                 let prop = if name == "NotBefore" { CertProp::NotBefore } else { CertProp::NotAfter };
                 let t = if name == "NotBefore" { cert.not_before_time() } else { cert.not_after_time() };

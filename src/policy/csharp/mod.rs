@@ -4,7 +4,9 @@
 
 mod block;
 mod condition;
+mod extensions;
 mod forwarded;
+mod index;
 mod names;
 mod strings;
 mod value;
@@ -83,6 +85,11 @@ impl ExprEval<'_, '_> {
     fn as_bool(&self, v: Val, e: &Expr) -> Result<bool, Stop> {
         match v {
             Val::Bool(b) => Ok(b),
+            Val::Object(_) => Err(unevaluable(
+                self.src,
+                e.span,
+                "an object (context.Variables[…]) is not a boolean: C# needs a cast, (bool)…, to use it as one",
+            )),
             other => Err(unevaluable(self.src, e.span, format!("expected a boolean, found {}", other.describe()))),
         }
     }
@@ -149,6 +156,9 @@ impl ExprEval<'_, '_> {
                 Ok(Val::Array(vals))
             }
             ExprKind::NewCertificate(args) => self.new_certificate(args, e.span),
+            ExprKind::Conditional { cond, then, otherwise } => self.conditional(cond, then, otherwise),
+            ExprKind::Index { target, index, null_cond } => self.index(target, index, *null_cond, e.span),
+            ExprKind::Cast { ty, operand } => self.cast(ty, operand, e.span),
             ExprKind::Coalesce { left, right } => match self.eval(left)? {
                 Val::Null { .. } => self.eval(right),
                 v => {
@@ -197,6 +207,9 @@ impl ExprEval<'_, '_> {
             ExprKind::Binary { op, left, right } => {
                 let l = self.eval(left)?;
                 let r = self.eval(right)?;
+                if let Some(result) = self.object_compare(*op, &l, &r, e.span) {
+                    return result;
+                }
                 self.compare(*op, l, r, e.span)
             }
         }
@@ -232,8 +245,7 @@ impl ExprEval<'_, '_> {
             CertProp::SerialNumber => cert.serial.clone(),
             CertProp::NotBefore => cert.not_before.clone(),
             CertProp::NotAfter => cert.not_after.clone(),
-            CertProp::SimpleName => cert.common_name().unwrap_or_default(),
-            CertProp::DnsName => names::dns_name(cert).unwrap_or_default(),
+            CertProp::NameInfo { kind, issuer } => names::name_info(cert, kind, issuer).unwrap_or_default(),
         };
         Val::Str(Text { raw: value.clone(), value, origin: Origin::Cert(prop), transforms: Vec::new() })
     }
@@ -292,6 +304,11 @@ impl ExprEval<'_, '_> {
                     "Subject" => CertProp::Subject,
                     "SerialNumber" => CertProp::SerialNumber,
                     "SubjectName" => return Ok(Val::Name(CertProp::SubjectNameName)),
+                    "Extensions" => {
+                        return extensions::extensions_of(cert)
+                            .map(Val::Extensions)
+                            .map_err(|why| unevaluable(self.src, span, why))
+                    }
                     "IssuerName" => return Ok(Val::Name(CertProp::IssuerNameName)),
                     "NotBefore" | "NotAfter" => {
                         let prop = if name == "NotBefore" { CertProp::NotBefore } else { CertProp::NotAfter };
@@ -352,6 +369,14 @@ impl ExprEval<'_, '_> {
                 _ => unknown(self, "DateTime"),
             },
             Val::Built(cert) => self.built_member(&cert, name, span),
+            Val::Extensions(list) => self.extensions_member(&list, name, span),
+            Val::Extension(ext) => self.extension_member(&ext, name, span),
+            Val::ExtensionOid(oid) => self.extension_oid_member(&oid, name, span),
+            Val::Object(inner) => Err(unevaluable(
+                self.src,
+                span,
+                format!("an object holding {} has no member `{name}` in C# (cast it first)", inner.describe()),
+            )),
             Val::Type(TypeName::X509NameType) => names::name_type(name)
                 .map(Val::NameType)
                 .ok_or_else(|| unevaluable(self.src, span, format!("X509NameType.{name} is not a name type .NET has"))),
@@ -432,6 +457,11 @@ impl ExprEval<'_, '_> {
                 format!("{name}() of a certificate the policy builds itself (from a header) is not verified here"),
             )),
             Val::Headers => self.headers_call(name, args, span),
+            Val::Extension(ext) => self.extension_call(&ext, name, args, span),
+            Val::Object(inner) => match *inner {
+                Val::Null { .. } => Err(self.null_reference(target, span)),
+                inner => self.object_call(inner, name, args, span),
+            },
             Val::Date(date) => match (name, args) {
                 ("AddDays" | "AddHours" | "AddMinutes", [arg]) => {
                     let n = match self.eval(arg)? {

@@ -13,10 +13,11 @@ pub(super) enum CertProp {
     SerialNumber,
     NotBefore,
     NotAfter,
-    /// `GetNameInfo(X509NameType.SimpleName, false)`.
-    SimpleName,
-    /// `GetNameInfo(X509NameType.DnsName, false)`.
-    DnsName,
+    /// `GetNameInfo(X509NameType.<kind>, issuer)`.
+    NameInfo {
+        kind: &'static str,
+        issuer: bool,
+    },
 }
 
 impl CertProp {
@@ -30,8 +31,7 @@ impl CertProp {
             CertProp::SerialNumber => "SerialNumber",
             CertProp::NotBefore => "NotBefore",
             CertProp::NotAfter => "NotAfter",
-            CertProp::SimpleName => "GetNameInfo(SimpleName)",
-            CertProp::DnsName => "GetNameInfo(DnsName)",
+            CertProp::NameInfo { kind, issuer } => super::names::label(kind, issuer),
         }
     }
 }
@@ -124,6 +124,21 @@ pub(super) enum Val {
     Bytes(Vec<u8>),
     /// A certificate the policy built itself (`new X509Certificate2(bytes)`), e.g. from a header.
     Built(Box<crate::cert::CertInfo>),
+    /// A value typed `object` in C# (`context.Variables["x"]`): usable only after a cast.
+    Object(Box<Val>),
+    /// A certificate's `Extensions`, in encoded order.
+    Extensions(Vec<Extension>),
+    Extension(Box<Extension>),
+    /// An extension's `Oid`.
+    ExtensionOid(String),
+}
+
+/// One `X509Extension` of a certificate.
+#[derive(Debug, Clone)]
+pub(super) struct Extension {
+    /// Dotted form.
+    pub(super) oid: String,
+    pub(super) critical: bool,
 }
 
 impl Val {
@@ -152,6 +167,10 @@ impl Val {
             Val::NameType(_) => "an X509NameType",
             Val::Bytes(_) => "a byte array",
             Val::Built(_) => "a certificate built by the policy",
+            Val::Object(_) => "an object",
+            Val::Extensions(_) => "an X509ExtensionCollection",
+            Val::Extension(_) => "an X509Extension",
+            Val::ExtensionOid(_) => "an Oid",
         }
     }
 }

@@ -12,6 +12,17 @@ pub(in crate::policy) struct Variables {
     slots: Vec<(String, Slot)>,
 }
 
+impl Variables {
+    /// `context.Variables[name]`: `None` when no set-variable stored it, else its value or why
+    /// that is not known here.
+    pub(super) fn get(&self, name: &str) -> Option<Result<Val, String>> {
+        self.slots.iter().find(|(n, _)| n == name).map(|(_, slot)| match slot {
+            Slot::Known(v) => Ok(v.clone()),
+            Slot::Unknown(why) => Err(why.clone()),
+        })
+    }
+}
+
 #[derive(Debug, Clone)]
 enum Slot {
     Known(Val),

@@ -35,6 +35,10 @@ pub(super) enum Tok {
     Semi,
     /// `=` (assignment in statement blocks)
     Assign,
+    /// `?` of the conditional operator `c ? a : b`
+    Question,
+    /// `:` of the conditional operator
+    Colon,
 }
 
 #[derive(Debug, Clone)]
@@ -189,6 +193,9 @@ pub(super) fn tokenize(src: &str) -> Result<Vec<Token>, Unsupported> {
                 '>' => (Some(Tok::Gt), 1),
                 ';' => (Some(Tok::Semi), 1),
                 '=' if !matches!(at(i + 1), Some('=' | '>')) => (Some(Tok::Assign), 1),
+                // `??=` stays one unsupported operator; `?.` and `??` are matched above.
+                '?' if !matches!(at(i + 1), Some('?' | ':')) => (Some(Tok::Question), 1),
+                ':' if !matches!(at(i + 1), Some(':')) => (Some(Tok::Colon), 1),
                 _ => (None, 1),
             }
         };
@@ -208,7 +215,9 @@ pub(super) fn tokenize(src: &str) -> Result<Vec<Token>, Unsupported> {
                 let span = Span { start, end: off(j) };
                 let why = match span.text(src) {
                     "??=" => "the assignment ??= is not supported".to_string(),
-                    "?" | ":" => "the conditional operator ?: is not supported".to_string(),
+                    "?:" => "`?:` is not a C# operator (the conditional operator needs a value between `?` and `:`)"
+                        .to_string(),
+                    "::" => "the alias qualifier `::` is not supported".to_string(),
                     ";" => "statement blocks are not supported (only single expressions)".to_string(),
                     "+" => "string concatenation and arithmetic are not supported".to_string(),
                     other => format!("`{other}` is not supported"),

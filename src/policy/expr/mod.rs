@@ -4,6 +4,7 @@
 //! decided by the evaluator, which names anything it does not model instead of guessing.
 
 mod lex;
+mod ops;
 mod stmt;
 
 use self::lex::{tokenize, Tok, Token};
@@ -114,6 +115,23 @@ pub(crate) enum ExprKind {
         param: String,
         body: Box<Expr>,
     },
+    /// `cond ? then : otherwise`
+    Conditional {
+        cond: Box<Expr>,
+        then: Box<Expr>,
+        otherwise: Box<Expr>,
+    },
+    /// `target[index]`
+    Index {
+        target: Box<Expr>,
+        index: Box<Expr>,
+        null_cond: bool,
+    },
+    /// `(type)operand`
+    Cast {
+        ty: String,
+        operand: Box<Expr>,
+    },
     Not(Box<Expr>),
     Neg(Box<Expr>),
     Binary {
@@ -211,7 +229,7 @@ impl Parser {
             let span = self.tokens.get(self.pos).map(|t| t.span).unwrap_or_else(|| self.end_span());
             return Err(Unsupported::new(span, TOO_DEEP));
         }
-        let e = self.coalesce();
+        let e = self.conditional();
         self.depth -= 1;
         e
     }
@@ -223,7 +241,15 @@ impl Parser {
             return Ok(left);
         }
         self.pos += 1;
-        let right = self.expr()?;
+        // The right operand is itself a `??` chain: `a ?? b ? c : d` is `(a ?? b) ? c : d`.
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            let span = self.tokens.get(self.pos).map(|t| t.span).unwrap_or_else(|| self.end_span());
+            return Err(Unsupported::new(span, TOO_DEEP));
+        }
+        let right = self.coalesce();
+        self.depth -= 1;
+        let right = right?;
         let span = left.span.to(right.span);
         Ok(Expr { kind: ExprKind::Coalesce { left: Box::new(left), right: Box::new(right) }, span })
     }
@@ -291,54 +317,6 @@ impl Parser {
             }
             _ => self.postfix(),
         }
-    }
-
-    fn postfix(&mut self) -> Result<Expr, Unsupported> {
-        let mut e = self.primary()?;
-        while matches!(self.peek(), Some(Tok::Dot | Tok::QDot)) {
-            let null_cond = self.peek() == Some(&Tok::QDot);
-            self.pos += 1;
-            let name = match self.peek() {
-                Some(Tok::Ident(_)) => match self.next() {
-                    Some(Token { tok: Tok::Ident(n), span }) => (n, span),
-                    _ => return Err(self.unexpected("expected a member name after `.`")),
-                },
-                _ => return Err(self.unexpected("expected a member name after `.`")),
-            };
-            let type_arg = self.type_argument();
-            if self.peek() == Some(&Tok::LParen) {
-                self.pos += 1;
-                let mut args = Vec::new();
-                if self.peek() != Some(&Tok::RParen) {
-                    loop {
-                        args.push(self.argument()?);
-                        if self.peek() == Some(&Tok::Comma) {
-                            self.pos += 1;
-                            continue;
-                        }
-                        break;
-                    }
-                }
-                let close = self.expect(Tok::RParen, "expected `)` to close the argument list")?;
-                let span = e.span.to(close);
-                e = Expr {
-                    kind: ExprKind::Call { target: Box::new(e), name: name.0, type_arg, args, null_cond },
-                    span,
-                };
-            } else {
-                let span = e.span.to(name.1);
-                e = Expr { kind: ExprKind::Member { target: Box::new(e), name: name.0, null_cond }, span };
-            }
-        }
-        if let Some(Tok::LBracket) = self.peek() {
-            let start = self.tokens[self.pos].span;
-            let end = self.tokens[self.pos..].iter().find(|t| t.tok == Tok::RBracket).map(|t| t.span).unwrap_or(start);
-            return Err(Unsupported::new(e.span.to(end), "indexers are not supported"));
-        }
-        if self.peek() == Some(&Tok::LParen) {
-            return Err(self.unexpected("only methods called on an object are supported"));
-        }
-        Ok(e)
     }
 
     /// `<string>` (or `<bool>`, `<System.String>`, `<string[]>`) right before `(`: a generic
@@ -424,6 +402,9 @@ impl Parser {
                 }
             },
             Tok::LParen => {
+                if let Some(cast) = self.cast(t.span)? {
+                    return Ok(cast);
+                }
                 let inner = self.expr()?;
                 let close = self.expect(Tok::RParen, "expected `)`")?;
                 return Ok(Expr { kind: ExprKind::Paren(Box::new(inner)), span: t.span.to(close) });
@@ -536,8 +517,7 @@ mod tests {
     #[test]
     fn unsupported_fragments_are_exact() {
         let src = "a == \"x\" ? b : c";
-        let err = parse(src).expect_err("should fail");
-        assert_eq!(err.span.text(src), "?");
+        assert!(matches!(parse(src).expect("the conditional operator parses").kind, ExprKind::Conditional { .. }));
         let src = "a ??= b";
         assert_eq!(parse(src).expect_err("should fail").span.text(src), "??=");
         let src = "(a?.B ?? c ?? d) == \"x\"";

@@ -1,0 +1,224 @@
+//! The conditional operator `c ? a : b`, indexers (`context.Variables["x"]`, `Extensions[…]`,
+//! array elements), casts `(string)x` / `(bool)x`, and values typed `object` in C#.
+
+use super::super::expr::{BinOp, Expr, Span};
+use super::value::{Origin, StrCmp, Text, Val};
+use super::{unevaluable, ExprEval, Stop};
+
+/// The CLR type a boxed value has, as InvalidCastException names it; `None` when not tracked.
+fn clr_type(v: &Val) -> Option<&'static str> {
+    Some(match v {
+        Val::Str(_) => "System.String",
+        Val::Bool(_) => "System.Boolean",
+        Val::Date(_) => "System.DateTime",
+        Val::Array(_) => "System.String[]",
+        Val::Cert | Val::Built(_) => "System.Security.Cryptography.X509Certificates.X509Certificate2",
+        _ => return None,
+    })
+}
+
+impl ExprEval<'_, '_> {
+    /// Evaluate for the record only, keeping the result (three-valued `?:`).
+    fn eval_shadowed(&mut self, e: &Expr) -> Result<Val, Stop> {
+        let was = self.shadow;
+        self.shadow = true;
+        let v = self.eval(e);
+        self.shadow = was;
+        v
+    }
+
+    /// `c ? a : b`: only the chosen branch runs. When `c` is unknown and both branches give the
+    /// same boolean, that is the value whatever `c` is.
+    pub(super) fn conditional(&mut self, cond: &Expr, then: &Expr, otherwise: &Expr) -> Result<Val, Stop> {
+        match self.eval(cond).and_then(|c| self.as_bool(c, cond)) {
+            Ok(true) => {
+                let v = self.eval(then)?;
+                self.shadow_eval(otherwise);
+                Ok(v)
+            }
+            Ok(false) => {
+                self.shadow_eval(then);
+                self.eval(otherwise)
+            }
+            Err(Stop::Unevaluable { fragment, why }) => {
+                let a = self.eval_shadowed(then);
+                let b = self.eval_shadowed(otherwise);
+                match (a, b) {
+                    (Ok(Val::Bool(x)), Ok(Val::Bool(y))) if x == y => {
+                        self.masked.push((fragment, why));
+                        Ok(Val::Bool(x))
+                    }
+                    _ => Err(Stop::Unevaluable { fragment, why }),
+                }
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `target[index]` (`?[` when `null_cond`).
+    pub(super) fn index(&mut self, target: &Expr, index: &Expr, null_cond: bool, span: Span) -> Result<Val, Stop> {
+        let Some(t) = self.chain_target(target, null_cond)? else { return Ok(Val::Null { certificate: false }) };
+        match t {
+            Val::Null { .. } => Err(self.null_reference(target, span)),
+            // IReadOnlyDictionary<string, object>: an absent key throws, the value is an `object`.
+            Val::Variables => {
+                let key = match self.eval(index)? {
+                    Val::Str(k) => k.value,
+                    Val::Null { .. } => {
+                        return Err(Stop::Exception {
+                            exception: "ArgumentNullException".into(),
+                            fragment: self.text(span),
+                            why: "the key is null".into(),
+                        })
+                    }
+                    other => {
+                        return Err(unevaluable(
+                            self.src,
+                            index.span,
+                            format!("context.Variables is keyed by string, not {}", other.describe()),
+                        ))
+                    }
+                };
+                match self.variables.get(&key) {
+                    Some(Ok(v)) => Ok(Val::Object(Box::new(v))),
+                    Some(Err(why)) => {
+                        Err(unevaluable(self.src, span, format!("variable \"{key}\" is not known: {why}")))
+                    }
+                    None => Err(Stop::Exception {
+                        exception: "KeyNotFoundException".into(),
+                        fragment: self.text(span),
+                        why: format!("The given key '{key}' was not present in the dictionary (no set-variable before it names \"{key}\")"),
+                    }),
+                }
+            }
+            Val::Extensions(list) => self.extension_index(list, index, span),
+            Val::Array(items) => match self.eval(index)? {
+                Val::Num(n) if n.fract() == 0.0 => match (n >= 0.0).then(|| items.get(n as usize)).flatten() {
+                    Some(v) => Ok(v.clone()),
+                    None => Err(Stop::Exception {
+                        exception: "IndexOutOfRangeException".into(),
+                        fragment: self.text(span),
+                        why: format!("the array has {} element(s)", items.len()),
+                    }),
+                },
+                other => Err(unevaluable(
+                    self.src,
+                    index.span,
+                    format!("an array index must be an integer, not {}", other.describe()),
+                )),
+            },
+            Val::Headers => Err(unevaluable(
+                self.src,
+                span,
+                "context.Request.Headers[…] is a string[] whose splitting of the header value is not modelled (GetValueOrDefault is)",
+            )),
+            other => Err(unevaluable(self.src, span, format!("indexing {} is not supported", other.describe()))),
+        }
+    }
+
+    /// `(type)operand`. From `object` it is an unboxing or a reference conversion: the wrong type
+    /// throws InvalidCastException, and null unboxed to a value type throws NullReferenceException.
+    pub(super) fn cast(&mut self, ty: &str, operand: &Expr, span: Span) -> Result<Val, Stop> {
+        let v = self.eval(operand)?;
+        let (boxed, inner) = match v {
+            Val::Object(b) => (true, *b),
+            other => (false, other),
+        };
+        let ty = match ty {
+            "String" => "string",
+            "Boolean" => "bool",
+            "Object" => "object",
+            "Int32" => "int",
+            "Int64" => "long",
+            "Double" => "double",
+            t => t,
+        };
+        let value_type = matches!(ty, "bool" | "int" | "long" | "double");
+        match (ty, inner) {
+            ("object", v) => Ok(Val::Object(Box::new(v))),
+            ("string", v @ (Val::Str(_) | Val::Null { .. })) => Ok(v),
+            ("bool", v @ Val::Bool(_)) => Ok(v),
+            (_, Val::Null { .. }) if boxed && value_type => Err(Stop::Exception {
+                exception: "NullReferenceException".into(),
+                fragment: self.text(span),
+                why: format!("{} is null, and null cannot be unboxed to {ty}", self.text(operand.span)),
+            }),
+            ("int" | "long" | "double", Val::Num(_)) => Err(unevaluable(
+                self.src,
+                span,
+                format!("whether the number is boxed as {ty} (the only unboxing that succeeds) is not tracked here"),
+            )),
+            (_, v) if boxed => match clr_type(&v) {
+                Some(from) => Err(Stop::Exception {
+                    exception: "InvalidCastException".into(),
+                    fragment: self.text(span),
+                    why: format!("Unable to cast object of type '{from}' to type '{ty}'"),
+                }),
+                None => {
+                    Err(unevaluable(self.src, span, format!("the cast of {} to {ty} is not modelled", v.describe())))
+                }
+            },
+            (_, v) => Err(unevaluable(
+                self.src,
+                span,
+                format!("a cast of {} to {ty} is not modelled (C# may refuse to compile it)", v.describe()),
+            )),
+        }
+    }
+
+    /// `==` / `!=` with an `object` operand: reference equality in C#. Against null that is known;
+    /// against a string it compares references, not text (warning CS0252), which is not modelled.
+    pub(super) fn object_compare(&mut self, op: BinOp, l: &Val, r: &Val, span: Span) -> Option<Result<Val, Stop>> {
+        let (obj, other) = match (l, r) {
+            (Val::Object(o), other) | (other, Val::Object(o)) => (o, other),
+            _ => return None,
+        };
+        let eq = match (obj.as_ref(), other, op) {
+            (inner, Val::Null { .. }, BinOp::Eq | BinOp::Ne) => matches!(inner, Val::Null { .. }),
+            (_, _, BinOp::Eq | BinOp::Ne) => {
+                return Some(Err(unevaluable(
+                    self.src,
+                    span,
+                    format!(
+                        "an object (context.Variables[…]) compared with {}: C# compares references here, not values (cast it first, e.g. (string)…)",
+                        other.describe()
+                    ),
+                )))
+            }
+            _ => {
+                return Some(Err(unevaluable(
+                    self.src,
+                    span,
+                    format!("`{}` is not defined on an object (C# would not compile it)", op.symbol()),
+                )))
+            }
+        };
+        Some(Ok(Val::Bool(if op == BinOp::Eq { eq } else { !eq })))
+    }
+
+    /// Methods every object has: `ToString()` and `Equals(x)` (the boxed value's own).
+    pub(super) fn object_call(&mut self, inner: Val, name: &str, args: &[Expr], span: Span) -> Result<Val, Stop> {
+        match (name, args, inner) {
+            ("ToString", [], Val::Str(t)) => Ok(Val::Str(t)),
+            ("ToString", [], Val::Bool(b)) => {
+                // Boolean.ToString() is "True" / "False".
+                let value = if b { "True" } else { "False" }.to_string();
+                Ok(Val::Str(Text { raw: value.clone(), value, origin: Origin::Literal, transforms: Vec::new() }))
+            }
+            ("Equals", [arg], Val::Str(t)) => {
+                // string.Equals(object): ordinal, false for anything that is not a string.
+                match self.eval(arg)? {
+                    other @ (Val::Str(_) | Val::Null { .. }) => {
+                        self.string_equals(Val::Str(t), other, StrCmp::Ordinal, "Equals", span)
+                    }
+                    _ => Ok(Val::Bool(false)),
+                }
+            }
+            (_, _, inner) => Err(unevaluable(
+                self.src,
+                span,
+                format!("method `{name}` on an object holding {} is not supported (cast it first)", inner.describe()),
+            )),
+        }
+    }
+}

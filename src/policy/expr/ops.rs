@@ -1,0 +1,172 @@
+//! The parts of the grammar around an operand: member access, calls and indexers (`a.B(c)[d]`,
+//! `a?.B`, `a?[d]`), casts `(string)x`, and the conditional operator `c ? a : b`.
+
+use super::lex::{Tok, Token};
+use super::{Expr, ExprKind, Parser, Span, Unsupported};
+
+/// The types a cast may name here: C#'s keywords for the types variables hold, and their
+/// `System` names. `(string)x` and `(bool)x` are what policies write on `context.Variables[…]`.
+const CAST_TYPES: [&str; 12] =
+    ["string", "String", "bool", "Boolean", "object", "Object", "int", "Int32", "long", "Int64", "double", "Double"];
+
+impl Parser {
+    /// `cond ? then : otherwise`: below `??`, grouping to the right (`a ? b : c ? d : e`).
+    pub(super) fn conditional(&mut self) -> Result<Expr, Unsupported> {
+        let cond = self.coalesce()?;
+        if self.peek() != Some(&Tok::Question) {
+            return Ok(cond);
+        }
+        self.pos += 1;
+        let then = self.expr()?;
+        self.expect(Tok::Colon, "expected `:` of the conditional operator `c ? a : b`")?;
+        let otherwise = self.expr()?;
+        let span = cond.span.to(otherwise.span);
+        Ok(Expr {
+            kind: ExprKind::Conditional { cond: Box::new(cond), then: Box::new(then), otherwise: Box::new(otherwise) },
+            span,
+        })
+    }
+
+    /// Right after `(`: a cast `(type)operand`, or `None` for a parenthesized expression. As in C#,
+    /// a parenthesized name followed by an operand (a name, a literal, `(`, `!`) is a cast.
+    pub(super) fn cast(&mut self, open: Span) -> Result<Option<Expr>, Unsupported> {
+        let (Some(Tok::Ident(ty)), Some(Tok::RParen)) = (self.peek(), self.peek_at(1)) else { return Ok(None) };
+        let ty = ty.clone();
+        let keyword = CAST_TYPES.contains(&ty.as_str());
+        let operand_follows =
+            matches!(self.peek_at(2), Some(Tok::Ident(_) | Tok::Str(_) | Tok::Num(_) | Tok::LParen | Tok::Not));
+        if !operand_follows {
+            return Ok(None);
+        }
+        let close = self.tokens[self.pos + 1].span;
+        if !keyword {
+            return Err(Unsupported::new(open.to(close), format!("a cast to `{ty}` is not supported")));
+        }
+        self.pos += 2;
+        self.depth += 1;
+        if self.depth > super::MAX_DEPTH {
+            return Err(Unsupported::new(open, super::TOO_DEEP));
+        }
+        let operand = self.unary();
+        self.depth -= 1;
+        let operand = operand?;
+        let span = open.to(operand.span);
+        Ok(Some(Expr { kind: ExprKind::Cast { ty, operand: Box::new(operand) }, span }))
+    }
+
+    pub(super) fn postfix(&mut self) -> Result<Expr, Unsupported> {
+        let mut e = self.primary()?;
+        let base = self.depth;
+        loop {
+            // Each access deepens the tree by one, as a chain of operators does.
+            if self.depth > super::MAX_DEPTH {
+                let span = self.tokens.get(self.pos).map(|t| t.span).unwrap_or_else(|| self.end_span());
+                return Err(Unsupported::new(span, super::TOO_DEEP));
+            }
+            match (self.peek(), self.peek_at(1)) {
+                (Some(Tok::Dot | Tok::QDot), _) => e = self.member_or_call(e)?,
+                (Some(Tok::LBracket), _) => e = self.index(e, false)?,
+                (Some(Tok::Question), Some(Tok::LBracket)) => {
+                    self.pos += 1;
+                    e = self.index(e, true)?;
+                }
+                _ => break,
+            }
+            self.depth += 1;
+        }
+        self.depth = base;
+        if self.peek() == Some(&Tok::LParen) {
+            return Err(self.unexpected("only methods called on an object are supported"));
+        }
+        Ok(e)
+    }
+
+    /// `e[index]` (the `[` is next); one index, as the dictionaries and collections policies read.
+    fn index(&mut self, e: Expr, null_cond: bool) -> Result<Expr, Unsupported> {
+        self.pos += 1;
+        let index = self.expr()?;
+        if self.peek() == Some(&Tok::Comma) {
+            return Err(self.unexpected("an indexer takes one argument here"));
+        }
+        let close = self.expect(Tok::RBracket, "expected `]` to close the indexer")?;
+        let span = e.span.to(close);
+        Ok(Expr { kind: ExprKind::Index { target: Box::new(e), index: Box::new(index), null_cond }, span })
+    }
+
+    /// `e.Name`, `e?.Name`, `e.Name<T>(…)` (the `.` or `?.` is next).
+    fn member_or_call(&mut self, e: Expr) -> Result<Expr, Unsupported> {
+        let null_cond = self.peek() == Some(&Tok::QDot);
+        self.pos += 1;
+        let name = match self.peek() {
+            Some(Tok::Ident(_)) => match self.next() {
+                Some(Token { tok: Tok::Ident(n), span }) => (n, span),
+                _ => return Err(self.unexpected("expected a member name after `.`")),
+            },
+            _ => return Err(self.unexpected("expected a member name after `.`")),
+        };
+        let type_arg = self.type_argument();
+        if self.peek() != Some(&Tok::LParen) {
+            let span = e.span.to(name.1);
+            return Ok(Expr { kind: ExprKind::Member { target: Box::new(e), name: name.0, null_cond }, span });
+        }
+        self.pos += 1;
+        let mut args = Vec::new();
+        if self.peek() != Some(&Tok::RParen) {
+            loop {
+                args.push(self.argument()?);
+                if self.peek() == Some(&Tok::Comma) {
+                    self.pos += 1;
+                    continue;
+                }
+                break;
+            }
+        }
+        let close = self.expect(Tok::RParen, "expected `)` to close the argument list")?;
+        let span = e.span.to(close);
+        Ok(Expr { kind: ExprKind::Call { target: Box::new(e), name: name.0, type_arg, args, null_cond }, span })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{parse, ExprKind};
+
+    #[test]
+    fn conditional_groups_right_and_sits_below_coalesce() {
+        let src = r#"a ?? b ? "x" : c ? "y" : "z""#;
+        let e = parse(src).expect("parses");
+        let ExprKind::Conditional { cond, otherwise, .. } = &e.kind else { panic!("{e:?}") };
+        assert!(matches!(cond.kind, ExprKind::Coalesce { .. }));
+        assert!(matches!(otherwise.kind, ExprKind::Conditional { .. }));
+        let src = "a ? b";
+        assert!(parse(src).expect_err("no colon").why.contains("expected `:`"));
+        let src = "a ?: b";
+        assert_eq!(parse(src).expect_err("not C#").span.text(src), "?:");
+    }
+
+    #[test]
+    fn indexers_and_casts() {
+        let src = r#"(string)context.Variables["role"] == "admin""#;
+        let e = parse(src).expect("parses");
+        let ExprKind::Binary { left, .. } = &e.kind else { panic!("{e:?}") };
+        let ExprKind::Cast { ty, operand } = &left.kind else { panic!("{left:?}") };
+        assert_eq!(ty, "string");
+        assert!(matches!(operand.kind, ExprKind::Index { null_cond: false, .. }));
+        let src = r#"c.Extensions["2.5.29.17"]?.Critical"#;
+        let e = parse(src).expect("parses");
+        let ExprKind::Member { target, null_cond: true, .. } = &e.kind else { panic!("{e:?}") };
+        assert!(matches!(target.kind, ExprKind::Index { .. }));
+        let src = r#"v?["k"] == null"#;
+        assert!(parse(src).is_ok());
+        // A parenthesized name not followed by an operand is a parenthesized expression.
+        assert!(matches!(parse("(a) == b").expect("parses").kind, ExprKind::Binary { .. }));
+        let src = "(X509Certificate2)x";
+        assert_eq!(parse(src).expect_err("refused").span.text(src), "(X509Certificate2)");
+        let src = r#"a["x", "y"]"#;
+        assert!(parse(src).expect_err("refused").why.contains("one argument"));
+        // A hostile chain of accesses is refused before it makes the tree too deep to walk.
+        let long = format!("a{}", ".b[0]".repeat(50_000));
+        assert_eq!(parse(&long).expect_err("refused").why, super::super::TOO_DEEP);
+        assert!(parse(&format!("a{}", ".b".repeat(20))).is_ok());
+    }
+}

@@ -21,7 +21,7 @@ fn fail(code: i32, depth: usize) -> std::result::Result<(), VerifyError> {
 pub(super) const MAX_DEPTH: usize = 101;
 
 pub(super) struct Emulation<'a> {
-    pub(super) nodes: &'a [Node],
+    pub(super) nodes: &'a [&'a Node],
     pub(super) now: i64,
     pub(super) role: Role,
     pub(super) host: Option<&'a str>,

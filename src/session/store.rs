@@ -102,6 +102,10 @@ pub fn parse(bytes: &[u8], origin: &str) -> Result<Session> {
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(bad("empty file, not a session".into()));
     }
+    // A well-formed file of the current layout is read without a tree of the whole file.
+    if let Some(session) = super::stream::parse_streaming(bytes) {
+        return Ok(session);
+    }
     // A first pass as plain JSON: syntax errors with their line and column, and the checks that
     // must come before the real model is read (version, kind of file, string sizes).
     let value: Value = serde_json::from_slice(bytes).map_err(|e| bad(format!("not valid JSON: {e}")))?;

@@ -1,0 +1,114 @@
+//! Reading a schema-3 session without building one JSON tree of the whole file: the top-level
+//! object is walked once, the `certificates` table is kept as JSON (each distinct certificate
+//! once), and each target is read as JSON on its own, checked, its references put back and turned
+//! into the model before the next one is read. Peak memory is the file's bytes, the model being
+//! built, the certificate table and one target's tree, instead of a tree of the whole file (about
+//! six times the file's size) plus the model.
+//!
+//! This is the fast path only. Whatever it does not expect (an older version, `targets` before
+//! `certificates` or `schema_version`, a report, any error) makes it give up, and the caller reads
+//! the file the whole-tree way, which has the full checks and the exact error wording.
+
+use std::fmt;
+
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Value};
+
+use super::model::{Session, TargetRun, OLDEST_SESSION_SCHEMA_VERSION, SESSION_SCHEMA_VERSION};
+use super::store::check_strings;
+
+/// The session, or `None` when the whole-tree reader must decide (see the module text).
+pub(super) fn parse_streaming(bytes: &[u8]) -> Option<Session> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let top = de.deserialize_map(Top).ok()?;
+    de.end().ok()?;
+    let (mut header, targets) = (top.header, top.targets?);
+    let mut path = String::new();
+    check_strings(&Value::Object(header.clone()), &mut path).ok()?;
+    header.insert("targets".into(), Value::Array(Vec::new()));
+    let mut session: Session = serde_json::from_value(Value::Object(header)).ok()?;
+    session.targets = targets;
+    session.schema_version = SESSION_SCHEMA_VERSION;
+    Some(session)
+}
+
+/// The top-level fields other than the targets and certificates, and the targets once read.
+struct Parsed {
+    header: Map<String, Value>,
+    targets: Option<Vec<TargetRun>>,
+}
+
+struct Top;
+
+impl<'de> Visitor<'de> for Top {
+    type Value = Parsed;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a session object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Parsed, A::Error> {
+        let give_up = || serde::de::Error::custom("not the streaming path");
+        let mut header = Map::new();
+        let mut table: Option<Map<String, Value>> = None;
+        let mut targets = None;
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                super::CERTIFICATES if table.is_some() => return Err(give_up()),
+                "targets" if targets.is_some() => return Err(give_up()),
+                super::CERTIFICATES => match map.next_value::<Value>()? {
+                    Value::Object(m) => table = Some(m),
+                    Value::Null => table = Some(Map::new()),
+                    _ => return Err(give_up()),
+                },
+                "targets" => {
+                    let version = header.get("schema_version").and_then(Value::as_u64).ok_or_else(give_up)?;
+                    let readable = u64::from(OLDEST_SESSION_SCHEMA_VERSION).max(3)..=u64::from(SESSION_SCHEMA_VERSION);
+                    let table = table.as_ref().filter(|_| readable.contains(&version)).ok_or_else(give_up)?;
+                    let mut path = String::from(super::CERTIFICATES);
+                    check_strings(&Value::Object(table.clone()), &mut path).map_err(|_| give_up())?;
+                    targets = Some(map.next_value_seed(Targets { table })?);
+                }
+                _ if header.contains_key(&key) => return Err(give_up()),
+                _ => {
+                    let value = map.next_value::<Value>()?;
+                    header.insert(key, value);
+                }
+            }
+        }
+        Ok(Parsed { header, targets })
+    }
+}
+
+/// The `targets` array, one target at a time.
+struct Targets<'t> {
+    table: &'t Map<String, Value>,
+}
+
+impl<'de> DeserializeSeed<'de> for Targets<'_> {
+    type Value = Vec<TargetRun>;
+
+    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<Self::Value, D::Error> {
+        de.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Targets<'_> {
+    type Value = Vec<TargetRun>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an array of targets")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let give_up = |_| serde::de::Error::custom("not the streaming path");
+        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(mut value) = seq.next_element::<Value>()? {
+            let mut path = format!("targets[{}]", out.len());
+            check_strings(&value, &mut path).map_err(give_up)?;
+            super::certs::resolve(&mut value, self.table, &mut path).map_err(give_up)?;
+            out.push(serde_json::from_value::<TargetRun>(value).map_err(|e| give_up(e.to_string()))?);
+        }
+        Ok(out)
+    }
+}

@@ -112,3 +112,45 @@ impl<'de> Visitor<'de> for Targets<'_> {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session_text() -> String {
+        let runs = (0..3).map(|i| TargetRun { name: format!("target {i}"), ..Default::default() }).collect();
+        let bytes = super::super::spool::encode(&Session::new(runs), std::path::Path::new("s.json")).expect("encode");
+        String::from_utf8(bytes).expect("utf8")
+    }
+
+    #[test]
+    fn a_written_session_is_read_streaming_and_equals_the_whole_tree_reading() {
+        let text = session_text();
+        let streamed = parse_streaming(text.as_bytes()).expect("the streaming path takes a written session");
+        assert_eq!(streamed.targets.len(), 3);
+        assert_eq!(streamed.targets[2].name, "target 2");
+        // The whole-tree reader, forced by putting the targets first, reads the same session.
+        let mut v: Value = serde_json::from_str(&text).expect("json");
+        let targets = v.as_object_mut().expect("object").remove("targets").expect("targets");
+        let rest = serde_json::to_string(&v).expect("json");
+        let reordered = format!("{{\"targets\":{},{}", serde_json::to_string(&targets).expect("json"), &rest[1..]);
+        assert!(parse_streaming(reordered.as_bytes()).is_none(), "targets before certificates: whole-tree path");
+        let whole = super::super::store::parse(reordered.as_bytes(), "test").expect("whole-tree path");
+        assert_eq!(serde_json::to_value(&whole).ok(), serde_json::to_value(&streamed).ok());
+    }
+
+    #[test]
+    fn anything_unexpected_is_left_to_the_whole_tree_reader() {
+        let text = session_text();
+        for broken in [
+            text.replace("\"schema_version\": 3", "\"schema_version\": 2"),
+            text.replace("\"schema_version\": 3", "\"schema_version\": 99"),
+            text.replacen("\"name\":\"target 1\"", "\"name\":7", 1),
+            text[..text.len() / 2].to_string(),
+            text.replacen("\"name\":\"target 1\"", &format!("\"name\":\"{}\"", "x".repeat(2 << 20)), 1),
+        ] {
+            assert_ne!(broken, text, "the edit applied");
+            assert!(parse_streaming(broken.as_bytes()).is_none());
+        }
+    }
+}

@@ -285,7 +285,9 @@ pub fn verify_chain(presented: &[Certificate], trust: &TrustStore, role: Role, o
         };
     };
     let mut owned = vec![leaf_node];
-    owned.extend(presented.iter().enumerate().skip(1).filter_map(|(i, c)| Node::from_cert(&c.der, Origin::Presented(i))));
+    owned.extend(
+        presented.iter().enumerate().skip(1).filter_map(|(i, c)| Node::from_cert(&c.der, Origin::Presented(i))),
+    );
     let untrusted: Vec<usize> = (1..owned.len()).collect();
     let trusted: Vec<usize> = (owned.len()..owned.len() + prepared.nodes.len()).collect();
     let nodes: Vec<&Node> = owned.iter().chain(prepared.nodes.iter()).collect();

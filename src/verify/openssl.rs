@@ -243,7 +243,7 @@ impl Emulation<'_> {
                 if issuer.ku_rejects(KU_KEY_CERT_SIGN) {
                     return fail(code::KEYUSAGE_NO_CERTSIGN, n + 1);
                 }
-                match check_signature(&self.nodes[xs], &issuer.spki) {
+                match check_signature(self.nodes[xs], &issuer.spki) {
                     SigCheck::Invalid => return fail(code::CERT_SIGNATURE_FAILURE, n),
                     SigCheck::Valid | SigCheck::Unsupported => {}
                 }

@@ -90,8 +90,11 @@ pub fn save(session: &Session, path: &Path) -> Result<()> {
 /// ignored. Every problem is one line naming the file and where in it.
 pub fn load(path: &Path) -> Result<Session> {
     let origin = path.display().to_string();
-    let bytes = crate::fsio::read_capped(path, crate::fsio::SESSION_CAP)?;
-    let mut session = parse(&bytes, &origin)?;
+    // A well-formed current file streams from disk; anything else (and every error) is read whole.
+    let mut session = match super::stream::read_streaming(path, crate::fsio::SESSION_CAP.bytes) {
+        Some(session) => session,
+        None => parse(&crate::fsio::read_capped(path, crate::fsio::SESSION_CAP)?, &origin)?,
+    };
     super::resolve_inputs(&mut session, path);
     Ok(session)
 }

@@ -19,7 +19,22 @@ use super::store::check_strings;
 
 /// The session, or `None` when the whole-tree reader must decide (see the module text).
 pub(super) fn parse_streaming(bytes: &[u8]) -> Option<Session> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
+    read(serde_json::Deserializer::from_slice(bytes))
+}
+
+/// [`parse_streaming`] from a file, read through a buffer: the file's bytes are never held whole,
+/// so loading costs the model, not the model plus the file. At most `cap` bytes are read.
+pub(super) fn read_streaming(path: &std::path::Path, cap: u64) -> Option<Session> {
+    use std::io::Read as _;
+    let file = std::fs::File::open(path).ok()?;
+    let meta = file.metadata().ok()?;
+    if !meta.is_file() || meta.len() > cap {
+        return None;
+    }
+    read(serde_json::Deserializer::from_reader(std::io::BufReader::with_capacity(1 << 16, file.take(cap))))
+}
+
+fn read<'de, R: serde_json::de::Read<'de>>(mut de: serde_json::Deserializer<R>) -> Option<Session> {
     let top = de.deserialize_map(Top).ok()?;
     de.end().ok()?;
     let (mut header, targets) = (top.header, top.targets?);

@@ -7,6 +7,9 @@
 # (GNU time) and exit code; for the session: its size and its size re-indented the way sessions
 # were written before one target a line (python's json indent=2, what serde's pretty printer does).
 #
+# The probe step's records are counted: how many of the N are finished mTLS probes with HTTP 200
+# (a sweep that failed makes a smaller session, so check that line before quoting the sizes).
+#
 # Usage: benches/large_session.sh [-n N] [-j J] BIN [BIN…]
 # Needs: bash 5, openssl, nginx, jq, python3, /usr/bin/time.
 set -euo pipefail
@@ -101,7 +104,9 @@ SIZES=()
 for b in $(seq 0 $((${#BINS[@]} - 1))); do
   B=$b BIN=${BINS[$b]}
   step "probe --save ($N targets)" "$BIN" probe --targets targets.txt --connect-to "127.0.0.1:$PORT" --cert c.pem \
-    --key c.key --ca root.pem -j "$JOBS" --quiet --report jsonl -o /dev/null --save "s$b.json"
+    --key c.key --ca root.pem -j "$JOBS" --quiet --report jsonl -o probe.jsonl --save "s$b.json"
+  ok=$(jq -s '[.[] | select(.record == "target") | select(.probe.handshake.ok and .probe.client_cert_sent and .probe.http.status == 200)] | length' probe.jsonl)
+  echo "  binary $b: $ok of $N targets are finished mTLS probes with HTTP 200" >&2
   step "open --report json" "$BIN" open "s$b.json" --report json -o /dev/null
   [ "$(head -c 40 err.txt)" = "" ] || echo "  open: $(head -c 300 err.txt)" >&2
   step "diff FILE FILE" "$BIN" diff "s$b.json" "s$b.json"

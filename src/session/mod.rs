@@ -10,6 +10,7 @@ mod redact;
 mod relabel;
 mod spool;
 mod store;
+mod stream;
 mod summary;
 mod watch;
 

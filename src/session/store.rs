@@ -90,8 +90,11 @@ pub fn save(session: &Session, path: &Path) -> Result<()> {
 /// ignored. Every problem is one line naming the file and where in it.
 pub fn load(path: &Path) -> Result<Session> {
     let origin = path.display().to_string();
-    let bytes = crate::fsio::read_capped(path, crate::fsio::SESSION_CAP)?;
-    let mut session = parse(&bytes, &origin)?;
+    // A well-formed current file streams from disk; anything else (and every error) is read whole.
+    let mut session = match super::stream::read_streaming(path, crate::fsio::SESSION_CAP.bytes) {
+        Some(session) => session,
+        None => parse(&crate::fsio::read_capped(path, crate::fsio::SESSION_CAP)?, &origin)?,
+    };
     super::resolve_inputs(&mut session, path);
     Ok(session)
 }
@@ -101,6 +104,10 @@ pub fn parse(bytes: &[u8], origin: &str) -> Result<Session> {
     let bad = |problem: String| Error::input(origin, problem);
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(bad("empty file, not a session".into()));
+    }
+    // A well-formed file of the current layout is read without a tree of the whole file.
+    if let Some(session) = super::stream::parse_streaming(bytes) {
+        return Ok(session);
     }
     // A first pass as plain JSON: syntax errors with their line and column, and the checks that
     // must come before the real model is read (version, kind of file, string sizes).

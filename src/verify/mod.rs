@@ -62,6 +62,55 @@ pub struct TrustStore {
     pub certs: std::sync::Arc<Vec<Certificate>>,
     /// Anchors that are only name + key (webpki-roots); empty for file-based stores.
     pub anchors: Vec<rustls_pki_types::TrustAnchor<'static>>,
+    /// The anchors parsed for verification, built on first use and shared by every clone of the
+    /// store (every probe of a sweep), so the system store is parsed once, not once per probe.
+    pub prepared: Prepared,
+}
+
+/// The trust store parsed once: webpki's anchors and the openssl emulation's nodes. Clones share
+/// it. It remembers which certificates it was built from; a store whose `certs` or `anchors` were
+/// replaced after it was built is parsed afresh for each verification instead of using stale anchors.
+#[derive(Clone, Default)]
+pub struct Prepared(std::sync::Arc<std::sync::OnceLock<Anchors>>);
+
+impl std::fmt::Debug for Prepared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.get().is_some() { "Prepared(built)" } else { "Prepared(not built)" })
+    }
+}
+
+/// What [`verify_chain`] needs from a trust store, parsed.
+#[derive(Clone)]
+struct Anchors {
+    /// The certificates these were built from (compared by pointer) and the anchor count.
+    from: (std::sync::Arc<Vec<Certificate>>, usize),
+    /// webpki's trust anchors (what `to_root_store` holds).
+    roots: Vec<TrustAnchor<'static>>,
+    /// The openssl emulation's trusted nodes: certificates that parse, then name-and-key anchors.
+    nodes: Vec<Node>,
+}
+
+impl Anchors {
+    fn build(trust: &TrustStore) -> Anchors {
+        let roots = trust.to_root_store().roots;
+        let certs = trust.certs.iter().filter_map(|c| Node::from_cert(&c.der, Origin::Trusted));
+        let nodes = certs.chain(trust.anchors.iter().filter_map(Node::from_anchor)).collect();
+        Anchors { from: (trust.certs.clone(), trust.anchors.len()), roots, nodes }
+    }
+
+    fn fits(&self, trust: &TrustStore) -> bool {
+        std::sync::Arc::ptr_eq(&self.from.0, &trust.certs) && self.from.1 == trust.anchors.len()
+    }
+}
+
+/// The parsed anchors of `trust`: the shared ones when they fit, else parsed for this call.
+fn anchors_of(trust: &TrustStore) -> std::borrow::Cow<'_, Anchors> {
+    let shared = trust.prepared.0.get_or_init(|| Anchors::build(trust));
+    if shared.fits(trust) {
+        std::borrow::Cow::Borrowed(shared)
+    } else {
+        std::borrow::Cow::Owned(Anchors::build(trust))
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -149,7 +198,12 @@ impl Verdict {
 impl TrustStore {
     /// A store of full CA certificates (a CA file, API Management's uploaded CA certificates).
     pub fn from_certs(source: &str, certs: Vec<Certificate>) -> Self {
-        TrustStore { source: source.to_string(), certs: std::sync::Arc::new(certs), anchors: Vec::new() }
+        TrustStore {
+            source: source.to_string(),
+            certs: std::sync::Arc::new(certs),
+            anchors: Vec::new(),
+            prepared: Prepared::default(),
+        }
     }
 
     /// The operating system's trust store (rustls-native-certs; honours `SSL_CERT_FILE`/`SSL_CERT_DIR`).
@@ -178,6 +232,7 @@ impl TrustStore {
             source: "mozilla".to_string(),
             certs: Default::default(),
             anchors: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+            prepared: Prepared::default(),
         }
     }
 
@@ -208,8 +263,6 @@ impl TrustStore {
 pub fn verify_chain(presented: &[Certificate], trust: &TrustStore, role: Role, opts: &VerifyOptions) -> Verdict {
     let at = opts.at.unwrap_or_else(OffsetDateTime::now_utc);
     let host = opts.host.as_deref().map(str::trim).filter(|h| !h.is_empty());
-    let roots = trust.to_root_store();
-
     let Some(leaf) = presented.first() else {
         return Verdict {
             ok: false,
@@ -218,10 +271,11 @@ pub fn verify_chain(presented: &[Certificate], trust: &TrustStore, role: Role, o
         };
     };
 
-    let reason = webpki_reason(presented, &roots.roots, role, host, at);
+    let prepared = anchors_of(trust);
+    let reason = webpki_reason(presented, &prepared.roots, role, host, at);
 
-    // Node indices: presented certificates that parse, then trusted certificates, then anchors.
-    let mut nodes = Vec::new();
+    // Node indices: presented certificates that parse, then the trusted nodes (certificates, then
+    // anchors), which are parsed once per store and borrowed here.
     let Some(leaf_node) = Node::from_cert(&leaf.der, Origin::Presented(0)) else {
         return Verdict {
             ok: false,
@@ -230,27 +284,13 @@ pub fn verify_chain(presented: &[Certificate], trust: &TrustStore, role: Role, o
             ..Verdict::failure(code::UNSPECIFIED, Some(0))
         };
     };
-    nodes.push(leaf_node);
-    let mut untrusted = Vec::new();
-    for (i, cert) in presented.iter().enumerate().skip(1) {
-        if let Some(node) = Node::from_cert(&cert.der, Origin::Presented(i)) {
-            untrusted.push(nodes.len());
-            nodes.push(node);
-        }
-    }
-    let mut trusted = Vec::new();
-    for cert in trust.certs.iter() {
-        if let Some(node) = Node::from_cert(&cert.der, Origin::Trusted) {
-            trusted.push(nodes.len());
-            nodes.push(node);
-        }
-    }
-    for anchor in &trust.anchors {
-        if let Some(node) = Node::from_anchor(anchor) {
-            trusted.push(nodes.len());
-            nodes.push(node);
-        }
-    }
+    let mut owned = vec![leaf_node];
+    owned.extend(
+        presented.iter().enumerate().skip(1).filter_map(|(i, c)| Node::from_cert(&c.der, Origin::Presented(i))),
+    );
+    let untrusted: Vec<usize> = (1..owned.len()).collect();
+    let trusted: Vec<usize> = (owned.len()..owned.len() + prepared.nodes.len()).collect();
+    let nodes: Vec<&Node> = owned.iter().chain(prepared.nodes.iter()).collect();
 
     let emu = Emulation { nodes: &nodes, now: at.unix_timestamp(), role, host };
     let (chain, built) = emu.build_chain(&untrusted, &trusted);
@@ -320,7 +360,7 @@ fn variant_name(e: &impl std::fmt::Debug) -> String {
 
 fn chain_problems(
     presented: &[Certificate],
-    nodes: &[Node],
+    nodes: &[&Node],
     chain: &[usize],
     untrusted: &[usize],
     trusted: &[usize],
@@ -391,5 +431,25 @@ mod tests {
         assert!(!v.ok);
         assert_eq!(v.code, code::UNSPECIFIED);
         assert_eq!(v.reason.as_deref(), Some("NoCertificatesPresented"));
+    }
+
+    #[test]
+    fn anchors_are_parsed_once_per_store_and_never_stale() {
+        let store = TrustStore::mozilla();
+        let probe = store.clone();
+        let _ = verify_chain(&[], &probe, Role::Server, &VerifyOptions::default());
+        assert!(store.prepared.0.get().is_none(), "an empty chain needs no anchors");
+        let first = anchors_of(&probe);
+        assert!(matches!(first, std::borrow::Cow::Borrowed(_)));
+        assert_eq!(first.roots.len(), store.anchors.len());
+        // The clone built it; the original shares it.
+        assert!(store.prepared.0.get().is_some());
+        // A store whose anchors changed after the build does not use the stale set.
+        let mut changed = store.clone();
+        changed.anchors.truncate(3);
+        let fresh = anchors_of(&changed);
+        assert!(matches!(fresh, std::borrow::Cow::Owned(_)));
+        assert_eq!(fresh.roots.len(), 3);
+        assert_eq!(fresh.nodes.len(), 3);
     }
 }

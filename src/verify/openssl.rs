@@ -21,7 +21,7 @@ fn fail(code: i32, depth: usize) -> std::result::Result<(), VerifyError> {
 pub(super) const MAX_DEPTH: usize = 101;
 
 pub(super) struct Emulation<'a> {
-    pub(super) nodes: &'a [Node],
+    pub(super) nodes: &'a [&'a Node],
     pub(super) now: i64,
     pub(super) role: Role,
     pub(super) host: Option<&'a str>,
@@ -243,7 +243,7 @@ impl Emulation<'_> {
                 if issuer.ku_rejects(KU_KEY_CERT_SIGN) {
                     return fail(code::KEYUSAGE_NO_CERTSIGN, n + 1);
                 }
-                match check_signature(&self.nodes[xs], &issuer.spki) {
+                match check_signature(self.nodes[xs], &issuer.spki) {
                     SigCheck::Invalid => return fail(code::CERT_SIGNATURE_FAILURE, n),
                     SigCheck::Valid | SigCheck::Unsupported => {}
                 }

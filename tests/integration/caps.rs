@@ -28,7 +28,7 @@ fn targets_session_and_theme_files_over_their_cap_are_refused_by_name() {
         (
             vec!["open".into(), session.clone().into(), "--report".into(), "json".into()],
             &session,
-            "64 MiB this tool reads for a session file",
+            "256 MiB this tool reads for a session file",
         ),
         (
             vec!["demo".into(), "--headless".into(), "--theme".into(), theme.clone().into()],

@@ -129,7 +129,12 @@ impl GatewayPki {
 
     pub fn trust(&self) -> TrustStore {
         let root = Certificate::from_der(self.server_root.der.clone(), "server-root.pem").expect("root");
-        TrustStore { source: "server-root.pem".into(), certs: vec![root].into(), anchors: vec![] }
+        TrustStore {
+            source: "server-root.pem".into(),
+            certs: vec![root].into(),
+            anchors: vec![],
+            prepared: Default::default(),
+        }
     }
 
     pub fn identity(&self, which: Client) -> Option<ClientIdentity> {

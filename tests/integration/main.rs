@@ -48,6 +48,7 @@ mod report;
 mod revocation;
 mod san_names;
 mod session;
+mod session_large;
 mod sweep;
 mod sweep_scale;
 mod targets_partial;

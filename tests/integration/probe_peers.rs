@@ -40,7 +40,12 @@ impl Material {
 
     pub fn trust(&self) -> TrustStore {
         let root = Certificate::from_der(self.server_root.der.clone(), "server-root.pem").expect("root");
-        TrustStore { source: "server-root.pem".into(), certs: vec![root].into(), anchors: vec![] }
+        TrustStore {
+            source: "server-root.pem".into(),
+            certs: vec![root].into(),
+            anchors: vec![],
+            prepared: Default::default(),
+        }
     }
 
     pub fn identity(&self, leaf: &Issued, chain: &[&Issued]) -> ClientIdentity {

@@ -502,7 +502,7 @@ fn corrupt_files_give_one_clear_error_each() {
     let big = dir.path("big.json");
     std::fs::File::create(&big).expect("create").set_len(session::MAX_SESSION_BYTES + 1).expect("set_len");
     let err = session::load(&big).expect_err("too big").to_string();
-    assert!(err.contains("is larger than the 64 MiB this tool reads for a session file"), "{err}");
+    assert!(err.contains("is larger than the 256 MiB this tool reads for a session file"), "{err}");
     let err = session::load(&dir.path("absent.json")).expect_err("absent").to_string();
     assert!(err.contains("absent.json"), "{err}");
 }

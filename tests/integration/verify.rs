@@ -376,7 +376,12 @@ fn name_and_key_anchors_work_like_certificates() {
     let leaf = host_leaf(&pki);
     let root_der = pki.root.cert_der();
     let anchor = webpki::anchor_from_trusted_cert(&root_der).expect("anchor").to_owned();
-    let trust = TrustStore { source: "anchors".into(), certs: Default::default(), anchors: vec![anchor] };
+    let trust = TrustStore {
+        source: "anchors".into(),
+        certs: Default::default(),
+        anchors: vec![anchor],
+        prepared: Default::default(),
+    };
     assert_eq!(trust.len(), 1);
     assert_eq!(trust.to_root_store().roots.len(), 1);
     let opts = VerifyOptions::default();

@@ -73,15 +73,41 @@ pub struct Header {
 
 impl<'de> Deserialize<'de> for Header {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Shape {
-            Pair(String, String),
-            Object { name: String, value: String },
+        struct Shape;
+        impl<'de> serde::de::Visitor<'de> for Shape {
+            type Value = Header;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a header as a [name, value] pair")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<Header, A::Error> {
+                use serde::de::Error as _;
+                let name: String = seq.next_element()?.ok_or_else(|| A::Error::invalid_length(0, &self))?;
+                let value: String = seq.next_element()?.ok_or_else(|| A::Error::invalid_length(1, &self))?;
+                if seq.next_element::<serde::de::IgnoredAny>()?.is_some() {
+                    return Err(A::Error::invalid_length(3, &self));
+                }
+                Ok(Header { name, value })
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> std::result::Result<Header, A::Error> {
+                use serde::de::Error as _;
+                let (mut name, mut value) = (None, None);
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "name" => name = Some(map.next_value::<String>()?),
+                        "value" => value = Some(map.next_value::<String>()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                match (name, value) {
+                    (Some(name), Some(value)) => Ok(Header { name, value }),
+                    (None, _) => Err(A::Error::missing_field("name")),
+                    (_, None) => Err(A::Error::missing_field("value")),
+                }
+            }
         }
-        Ok(match Shape::deserialize(d)? {
-            Shape::Pair(name, value) | Shape::Object { name, value } => Header { name, value },
-        })
+        d.deserialize_any(Shape)
     }
 }
 
@@ -117,7 +143,10 @@ mod tests {
         let pair: Header = serde_json::from_str(r#"["X-Trace","t-1"]"#).expect("pair");
         let object: Header = serde_json::from_str(r#"{"name":"X-Trace","value":"t-1"}"#).expect("object");
         assert_eq!(pair, object);
-        assert!(serde_json::from_str::<Header>(r#"["X-Trace"]"#).is_err());
+        let e = serde_json::from_str::<Header>(r#"["X-Trace"]"#).expect_err("one element").to_string();
+        assert!(e.contains("a header as a [name, value] pair"), "{e}");
+        let e = serde_json::from_str::<Header>(r#"7"#).expect_err("a number").to_string();
+        assert!(e.contains("a header as a [name, value] pair") && !e.contains("untagged"), "{e}");
     }
 }
 

@@ -15,7 +15,7 @@ pub fn run_demo(args: &DemoArgs, theme: Option<String>) -> Result<i32> {
     // The lab's temporary directory is named by its files (`lab:policy.xml`), never by its path,
     // inputs included (the edit form shows them); the UI's runner reads `lab:` names from `dir`.
     let interactive_run = !args.headless && args.session.save.is_none() && interactive(&args.output);
-    let session = crate::session::relabel_dir(&session, dir.path(), "lab", false)?;
+    let session = crate::session::relabel_dir(&session, dir.path(), "lab")?;
     if interactive_run {
         // The lab (and `dir`, holding its material) stays up while the UI can re-run targets.
         let runner = crate::tui::relabelled_runner(dir.path().to_path_buf(), "lab");

@@ -116,32 +116,44 @@ fn files_of(command: &Command) -> (Vec<PathBuf>, Outputs) {
 /// The material files a `--targets` file or a replayed session names, each with where it is named
 /// (`targets.toml:6`). A file that does not parse names nothing here: the run reports it.
 fn named_inputs(command: &Command) -> Vec<(PathBuf, String)> {
-    let runs: Vec<(crate::session::TargetRun, String)> = match command {
-        Command::Probe(a) => targets_file_runs(a),
-        Command::Tui(t) => targets_file_runs(&t.probe),
-        Command::Watch(w) => targets_file_runs(&w.probe),
+    let named: Vec<(crate::session::MaterialRefs, Vec<String>, String)> = match command {
+        Command::Probe(a) => targets_file_materials(a),
+        Command::Tui(t) => targets_file_materials(&t.probe),
+        Command::Watch(w) => targets_file_materials(&w.probe),
         Command::Replay(r) => match crate::session::load(&r.file) {
             Ok(session) => {
                 let from = r.file.display().to_string();
-                session.targets.into_iter().map(|t| (t, from.clone())).collect()
+                session.targets.into_iter().map(|t| (t.material, t.files, from.clone())).collect()
             }
             Err(_) => Vec::new(),
         },
         _ => Vec::new(),
     };
     let mut out = Vec::new();
-    for (run, at) in runs {
-        for file in material_files(&run.material).into_iter().chain(run.files.iter().map(PathBuf::from)) {
+    for (material, files, at) in named {
+        for file in material_files(&material).into_iter().chain(files.iter().map(PathBuf::from)) {
             out.push((file, at.clone()));
         }
     }
     out
 }
 
-fn targets_file_runs(a: &ProbeArgs) -> Vec<(crate::session::TargetRun, String)> {
+/// Each distinct set of material a `--targets` file names, with the entry that first names it.
+/// Read through the same checked, line-at-a-time source the sweep uses, so a large targets file
+/// costs no more memory here than there.
+fn targets_file_materials(a: &ProbeArgs) -> Vec<(crate::session::MaterialRefs, Vec<String>, String)> {
     let Some(file) = &a.targets_file else { return Vec::new() };
-    let entries = crate::targets::read_entries(file, &a.defaults(), crate::targets::BadEntry::Record);
-    entries.unwrap_or_default().into_iter().map(|e| (e.run, e.at)).collect()
+    let Ok(source) =
+        crate::targets::TargetSource::with_file(Vec::new(), file, &a.defaults(), crate::targets::BadEntry::Record)
+    else {
+        return Vec::new();
+    };
+    source
+        .materials()
+        .iter()
+        .zip(source.material_origins())
+        .filter_map(|(m, at)| Some((m.clone(), Vec::new(), at.clone()?)))
+        .collect()
 }
 
 /// Every file a target's material names.

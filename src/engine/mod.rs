@@ -23,7 +23,7 @@ pub use run::{
     client_verify, diagnose_run, evaluate_policy, inspect_context, run_inspect, run_inspect_target, run_loaded,
     run_probe_target, run_target, run_target_typed,
 };
-pub use sweep::{preload, run_sweep, SweepOptions};
+pub use sweep::{run_sweep, SweepOptions};
 
 use crate::probe;
 use crate::session::{MaterialRefs, TargetKind, TargetRun};

@@ -5,11 +5,10 @@
 use std::collections::{BTreeSet, HashMap};
 use tokio::task::JoinSet;
 
-use super::load::{LoadFailure, MaterialCache};
+use super::load::MaterialCache;
 use super::run::run_loaded;
 use super::with_error;
-use crate::error::Result;
-use crate::session::{MaterialRefs, TargetRun};
+use crate::session::TargetRun;
 
 /// How a sweep runs.
 #[derive(Debug, Clone, Copy)]
@@ -20,16 +19,6 @@ pub struct SweepOptions {
     /// oldest target still running, so a caller writing runs in the order given holds at most this
     /// many finished runs that wait for an earlier one.
     pub window: Option<usize>,
-}
-
-/// Load every distinct set of material `materials` names before anything runs (prompts never
-/// interleave with running probes). With [`LoadFailure::Abort`] the first failure is the error;
-/// otherwise the targets that name it report it when they come up.
-pub fn preload(cache: &mut MaterialCache, materials: &[MaterialRefs], on_failure: LoadFailure) -> Result<()> {
-    for refs in materials {
-        cache.preload(refs, on_failure)?;
-    }
-    Ok(())
 }
 
 /// Run the targets `targets` yields (each with where a targets file writes it, `FILE:LINE`, which
@@ -102,7 +91,7 @@ pub async fn run_sweep(
 mod tests {
     use super::*;
     use crate::engine::{runtime, PasswordPrompt};
-    use crate::session::TargetKind;
+    use crate::session::{MaterialRefs, TargetKind};
 
     fn closed_port() -> u16 {
         std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()

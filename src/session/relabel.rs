@@ -11,26 +11,13 @@ use crate::error::{Error, Result};
 /// The fields of a target that are its inputs (what a re-run reads files from).
 const INPUT_FIELDS: &[&str] = &["options", "files", "material"];
 
-/// Every mention of a file under `dir` becomes `{label}:{name}`; with `keep_inputs`, a target's
-/// inputs keep the real paths so the files can still be read while the directory exists.
-pub fn relabel_dir(session: &Session, dir: &Path, label: &str, keep_inputs: bool) -> Result<Session> {
-    let prefix = dir.display().to_string();
-    if prefix.is_empty() {
-        return Ok(session.clone());
+/// Every mention of a file under `dir`, in every target, becomes `{label}:{name}`.
+pub fn relabel_dir(session: &Session, dir: &Path, label: &str) -> Result<Session> {
+    let mut out = session.clone();
+    for target in &mut out.targets {
+        *target = relabel_run(target, dir, label)?;
     }
-    let mut value =
-        serde_json::to_value(session).map_err(|e| Error::input("session", format!("cannot be serialized ({e})")))?;
-    if let Some(targets) = value.get_mut("targets").and_then(Value::as_array_mut) {
-        for target in targets {
-            let Some(fields) = target.as_object_mut() else { continue };
-            for (key, field) in fields.iter_mut() {
-                if !(keep_inputs && INPUT_FIELDS.contains(&key.as_str())) {
-                    relabel(field, &prefix, label);
-                }
-            }
-        }
-    }
-    serde_json::from_value(value).map_err(|e| Error::input("session", format!("cannot be relabelled ({e})")))
+    Ok(out)
 }
 
 /// One target with every mention of a file under `dir` (inputs, observations, findings) named

@@ -1,33 +1,67 @@
 #!/usr/bin/env bash
-# Print what a real .NET (Core 3.1 on Linux, i.e. the Linux decoder a self-hosted gateway uses)
-# shows for certificates: X500DistinguishedName.Name of Subject and Issuer, and SerialNumber, or
-# LOADFAIL when X509Certificate2 refuses the bytes.
+# A real .NET (Core 3.1 on Linux: the runtime family a self-hosted gateway runs) as an oracle.
 #
-#   scripts/dotnet-oracle.sh cert1.der [cert2.der ...]
-#
-# One tab-separated line per file. Not used by the test suite; its answers are recorded in
-# tests/integration/cert_dotnet.rs (MTLS_DOCTOR_DN_VECTORS=DIR makes that test write its DER there).
+#   scripts/dotnet-oracle.sh CERT.der...       X500DistinguishedName.Name of Subject and Issuer,
+#                                              and SerialNumber, or LOADFAIL (one line per file;
+#                                              answers recorded in tests/integration/cert_dotnet.rs)
+#   scripts/dotnet-oracle.sh --policy DIR      policy expressions: DIR/cases.txt names each case's
+#                                              context and C# (see scripts/dotnet-oracle/PolicyOracle.cs);
+#                                              prints "<n>\t<answer>" per case (tests/integration/dotnet_oracle.rs)
+#   scripts/dotnet-oracle.sh --setup           install the runtime only (.ci/run)
+#   scripts/dotnet-oracle.sh --check           exit 0 when the runtime and mcs are present, else 1
 #
 # Setup (once, into $ORACLE_DIR): the PyPI wheel dotnetcore2 3.1.23 carries the runtime; .NET Core
 # 3.1 needs OpenSSL 1.1, which Debian 12 lacks, so libssl/libcrypto 1.1 come from the
 # psycopg2-binary manylinux wheel (2.9.5: the oldest this index offers that bundles 1.1.1). The
-# C# program is compiled with Debian's mono-mcs against the runtime's reference assemblies.
+# C# programs are compiled with Debian's mono-mcs against the runtime's own assemblies.
+#
+# --policy: the expressions are wrapped, one static method each, into DIR/Cases.cs and compiled
+# with PolicyOracle.cs in one mcs run. A case that does not compile is reported as
+# "compile:CSnnnn" and the rest compiled again (a second mcs run only then). The program runs with
+# HOME=DIR/home (so .NET's CRL cache starts empty), LANG=en_US.UTF-8, and SSL_CERT_FILE /
+# SSL_CERT_DIR as the caller sets them (the trust store X509Certificate2.Verify() uses on Linux).
 set -euo pipefail
 
 ORACLE_DIR=${ORACLE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/mtls-doctor/dotnet-oracle}
-[ $# -gt 0 ] || { echo "usage: $0 CERT.der..." >&2; exit 2; }
+HERE=$(cd "$(dirname "$0")" && pwd)
+VERSION=3.1.23
+REF="$ORACLE_DIR/dn/dotnetcore2/bin/shared/Microsoft.NETCore.App/$VERSION"
+DOTNET_BIN="$ORACLE_DIR/dn/dotnetcore2/bin"
+[ $# -gt 0 ] || { echo "usage: $0 CERT.der... | --policy DIR | --setup | --check" >&2; exit 2; }
 
-setup() {
+present() {
+    command -v mcs >/dev/null && [ -x "$DOTNET_BIN/dotnet" ] && [ -f "$ORACLE_DIR/ssl/libssl.so.1.1" ]
+}
+
+setup_runtime() {
     command -v mcs >/dev/null || { echo "needs mcs: apt-get install -y mono-mcs" >&2; exit 1; }
     mkdir -p "$ORACLE_DIR/wheels" "$ORACLE_DIR/dn" "$ORACLE_DIR/pg" "$ORACLE_DIR/ssl"
     cd "$ORACLE_DIR"
-    pip download --quiet --no-deps dotnetcore2==3.1.23 -d wheels
-    pip download --quiet --no-deps --only-binary=:all: --platform manylinux2014_x86_64 \
-        --python-version 3.11 psycopg2-binary==2.9.5 -d wheels
+    ls wheels/dotnetcore2-$VERSION-*.whl >/dev/null 2>&1 ||
+        pip download --quiet --no-deps dotnetcore2==$VERSION -d wheels
+    ls wheels/psycopg2_binary-2.9.5-*.whl >/dev/null 2>&1 ||
+        pip download --quiet --no-deps --only-binary=:all: --platform manylinux2014_x86_64 \
+            --python-version 3.11 psycopg2-binary==2.9.5 -d wheels
     (cd dn && unzip -qo ../wheels/dotnetcore2-*.whl)
     (cd pg && unzip -qo ../wheels/psycopg2_binary-*.whl)
     cp pg/psycopg2_binary.libs/libssl-*.so.1.1 pg/psycopg2_binary.libs/libcrypto-*.so.1.1 ssl/
     (cd ssl && ln -sf libssl-*.so.1.1 libssl.so.1.1 && ln -sf libcrypto-*.so.1.1 libcrypto.so.1.1)
+}
+
+refs() {
+    for a in System.Runtime System.Console System.Security.Cryptography.X509Certificates \
+        System.Security.Cryptography.Encoding System.Security.Cryptography.Primitives System.IO.FileSystem \
+        System.Runtime.Extensions System.Collections System.Linq System.Private.CoreLib; do
+        printf -- '-r:%s/%s.dll\n' "$REF" "$a"
+    done
+}
+
+runtimeconfig() {
+    echo "{\"runtimeOptions\":{\"tfm\":\"netcoreapp3.1\",\"framework\":{\"name\":\"Microsoft.NETCore.App\",\"version\":\"$VERSION\"}}}" >"$1"
+}
+
+setup_dn() {
+    cd "$ORACLE_DIR"
     cat > dn_name.cs <<'CS'
 using System;
 using System.IO;
@@ -46,21 +80,85 @@ class DnName {
   }
 }
 CS
-    local ref=dn/dotnetcore2/bin/shared/Microsoft.NETCore.App/3.1.23
-    local refs=()
-    for a in System.Runtime System.Console System.Security.Cryptography.X509Certificates \
-        System.Security.Cryptography.Encoding System.IO.FileSystem System.Runtime.Extensions System.Private.CoreLib; do
-        refs+=("-r:$ref/$a.dll")
-    done
-    mcs -nostdlib -noconfig "${refs[@]}" -out:dn_name.exe dn_name.cs
-    echo '{"runtimeOptions":{"tfm":"netcoreapp3.1","framework":{"name":"Microsoft.NETCore.App","version":"3.1.23"}}}' \
-        > dn_name.runtimeconfig.json
+    mapfile -t r < <(refs)
+    mcs -nostdlib -noconfig "${r[@]}" -out:dn_name.exe dn_name.cs
+    runtimeconfig dn_name.runtimeconfig.json
 }
 
-[ -f "$ORACLE_DIR/dn_name.exe" ] || (setup)
+run_dotnet() {
+    local icu
+    icu=$(ls /usr/lib/x86_64-linux-gnu/libicuuc.so.* 2>/dev/null | sed -n 's/.*libicuuc\.so\.\([0-9]*\)$/\1/p' | head -1)
+    env -u LC_ALL -u LC_MESSAGES LD_LIBRARY_PATH="$ORACLE_DIR/ssl" CLR_ICU_VERSION_OVERRIDE="${icu:-72}" DOTNET_ROOT="$DOTNET_BIN" \
+        DOTNET_CLI_TELEMETRY_OPTOUT=1 "$DOTNET_BIN/dotnet" exec "$@"
+}
 
-dotnet_bin="$ORACLE_DIR/dn/dotnetcore2/bin"
-icu=$(ls /usr/lib/x86_64-linux-gnu/libicuuc.so.* 2>/dev/null | sed -n 's/.*libicuuc\.so\.\([0-9]*\)$/\1/p' | head -1)
-LD_LIBRARY_PATH="$ORACLE_DIR/ssl" CLR_ICU_VERSION_OVERRIDE="${icu:-72}" DOTNET_ROOT="$dotnet_bin" \
-    DOTNET_CLI_TELEMETRY_OPTOUT=1 "$dotnet_bin/dotnet" exec \
-    --runtimeconfig "$ORACLE_DIR/dn_name.runtimeconfig.json" "$ORACLE_DIR/dn_name.exe" "$@"
+# Cases.cs from cases.txt: case n's method on line n+LINE0; the cases listed in $1 (one
+# "n CSnnnn" per line) are replaced by their compile error.
+LINE0=10
+generate() {
+    local dir=$1 failed=$2 n=-1 line body
+    local -A err=()
+    while read -r k code; do [ -n "$k" ] && err[$k]=$code; done <<<"$failed"
+    {
+        printf '%s\n' 'using System;' 'using System.Collections.Generic;' 'using System.Globalization;' \
+            'using System.Linq;' 'using System.Security.Cryptography.X509Certificates;' 'using System.Text;' \
+            '#pragma warning disable 0162, 0168, 0219, 1717' '// generated by scripts/dotnet-oracle.sh from cases.txt' \
+            'public static class Cases {'
+        while IFS= read -r line; do
+            case "$line" in
+                "expr "*) n=$((n + 1)); body="return (object)(${line#expr });" ;;
+                "block "*) n=$((n + 1)); body="${line#block }" ;;
+                *) continue ;;
+            esac
+            [ -n "${err[$n]:-}" ] && body="return null;"
+            printf '    static object C%d(Context context) { %s }\n' "$n" "$body"
+        done <"$dir/cases.txt"
+        printf '    public static readonly Func<Context, object>[] All = {'
+        for ((i = 0; i <= n; i++)); do printf ' C%d,' "$i"; done
+        printf ' };\n    public static readonly string[] CompileErrors = {'
+        for ((i = 0; i <= n; i++)); do
+            if [ -n "${err[$i]:-}" ]; then printf ' "%s",' "${err[$i]}"; else printf ' null,'; fi
+        done
+        printf ' };\n}\n'
+    } >"$dir/Cases.cs"
+}
+
+policy() {
+    local dir
+    dir=$(cd "$1" && pwd)
+    mapfile -t r < <(refs)
+    local compile=(mcs -nostdlib -noconfig -langversion:7 "${r[@]}" -out:"$dir/oracle.exe"
+        "$HERE/dotnet-oracle/PolicyOracle.cs" "$dir/Cases.cs")
+    generate "$dir" ""
+    local out failed
+    if ! out=$("${compile[@]}" 2>&1); then
+        # Cases.cs(LINE,COL): error CSnnnn: … -> "n CSnnnn", first error per case.
+        failed=$(printf '%s\n' "$out" | sed -n 's/.*Cases\.cs(\([0-9]*\),[0-9]*): error \(CS[0-9]*\).*/\1 \2/p' |
+            awk -v l0=$LINE0 '!seen[$1 - l0]++ { print $1 - l0, $2 }')
+        if [ -z "$failed" ]; then printf '%s\n' "$out" >&2; exit 1; fi
+        generate "$dir" "$failed"
+        out=$("${compile[@]}" 2>&1) || { printf '%s\n' "$out" >&2; exit 1; }
+    fi
+    runtimeconfig "$dir/oracle.runtimeconfig.json"
+    mkdir -p "$dir/home"
+    HOME="$dir/home" LANG=en_US.UTF-8 run_dotnet --runtimeconfig "$dir/oracle.runtimeconfig.json" \
+        "$dir/oracle.exe" "$dir"
+}
+
+case "$1" in
+    --check) present ;;
+    --setup)
+        present || (setup_runtime)
+        [ -f "$ORACLE_DIR/dn_name.exe" ] || (setup_dn)
+        ;;
+    --policy)
+        [ $# -eq 2 ] || { echo "usage: $0 --policy DIR" >&2; exit 2; }
+        present || (setup_runtime)
+        policy "$2"
+        ;;
+    *)
+        present || (setup_runtime)
+        [ -f "$ORACLE_DIR/dn_name.exe" ] || (setup_dn)
+        run_dotnet --runtimeconfig "$ORACLE_DIR/dn_name.runtimeconfig.json" "$ORACLE_DIR/dn_name.exe" "$@"
+        ;;
+esac

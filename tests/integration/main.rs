@@ -14,6 +14,8 @@ mod curl_compat;
 mod debug_text;
 mod demo;
 mod dns;
+mod dotnet_oracle;
+mod dotnet_oracle_verify;
 mod exporter;
 mod findings;
 mod findings_docs;

@@ -57,6 +57,9 @@ impl ExprEval<'_, '_> {
                 ))
             }
         };
+        if bytes.is_empty() {
+            return Ok(Val::EmptyBuilt);
+        }
         let der = if bytes.starts_with(b"-----BEGIN") {
             rustls_pki_types::CertificateDer::from_pem_slice(&bytes).map(|d| d.to_vec()).unwrap_or_default()
         } else {
@@ -69,6 +72,15 @@ impl ExprEval<'_, '_> {
                 fragment: self.text(span),
                 why: format!("the bytes are not a certificate: {why}"),
             }),
+        }
+    }
+
+    /// Any member of an empty certificate: X509Certificate's accessors throw on the invalid handle.
+    pub(super) fn empty_built(&self, name: &str, span: Span) -> Stop {
+        Stop::Exception {
+            exception: "CryptographicException".into(),
+            fragment: self.text(span),
+            why: format!("{name} of a certificate built from no bytes (an empty header?): the certificate is empty"),
         }
     }
 

@@ -12,7 +12,7 @@ fn clr_type(v: &Val) -> Option<&'static str> {
         Val::Bool(_) => "System.Boolean",
         Val::Date(_) => "System.DateTime",
         Val::Array(_) => "System.String[]",
-        Val::Cert | Val::Built(_) => "System.Security.Cryptography.X509Certificates.X509Certificate2",
+        Val::Cert | Val::Built(_) | Val::EmptyBuilt => "System.Security.Cryptography.X509Certificates.X509Certificate2",
         _ => return None,
     })
 }

@@ -369,6 +369,7 @@ impl ExprEval<'_, '_> {
                 _ => unknown(self, "DateTime"),
             },
             Val::Built(cert) => self.built_member(&cert, name, span),
+            Val::EmptyBuilt => Err(self.empty_built(name, span)),
             Val::Extensions(list) => self.extensions_member(&list, name, span),
             Val::Extension(ext) => self.extension_member(&ext, name, span),
             Val::ExtensionOid(oid) => self.extension_oid_member(&oid, name, span),
@@ -451,6 +452,7 @@ impl ExprEval<'_, '_> {
             Val::Str(text) => self.string_method(text, name, args, span),
             Val::Variables => self.variables_call(name, type_arg, args, span),
             Val::Type(TypeName::Convert) => self.convert_call(name, args, span),
+            Val::EmptyBuilt => Err(self.empty_built(name, span)),
             Val::Built(_) => Err(unevaluable(
                 self.src,
                 span,

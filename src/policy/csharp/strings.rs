@@ -154,6 +154,9 @@ impl ExprEval<'_, '_> {
             (Val::Null { .. }, Val::Str(_) | Val::Cert | Val::Date(_) | Val::Bool(_) | Val::Num(_))
             | (Val::Str(_) | Val::Cert | Val::Date(_) | Val::Bool(_) | Val::Num(_), Val::Null { .. }) => Some(false),
             (Val::Null { .. }, Val::Extension(_)) | (Val::Extension(_), Val::Null { .. }) => Some(false),
+            // A constructed certificate is never null.
+            (Val::Null { .. }, Val::Built(_) | Val::EmptyBuilt)
+            | (Val::Built(_) | Val::EmptyBuilt, Val::Null { .. }) => Some(false),
             (Val::Str(a), Val::Str(b)) => Some(a.value == b.value),
             (Val::Bool(a), Val::Bool(b)) => Some(a == b),
             (Val::Num(a), Val::Num(b)) => Some(a == b),

@@ -124,6 +124,9 @@ pub(super) enum Val {
     Bytes(Vec<u8>),
     /// A certificate the policy built itself (`new X509Certificate2(bytes)`), e.g. from a header.
     Built(Box<crate::cert::CertInfo>),
+    /// `new X509Certificate2(bytes)` from no bytes: .NET makes an empty certificate (the constructor
+    /// loads only when there are bytes); reading any member of it throws CryptographicException.
+    EmptyBuilt,
     /// A value typed `object` in C# (`context.Variables["x"]`): usable only after a cast.
     Object(Box<Val>),
     /// A certificate's `Extensions`, in encoded order.
@@ -167,6 +170,7 @@ impl Val {
             Val::NameType(_) => "an X509NameType",
             Val::Bytes(_) => "a byte array",
             Val::Built(_) => "a certificate built by the policy",
+            Val::EmptyBuilt => "an empty certificate built by the policy",
             Val::Object(_) => "an object",
             Val::Extensions(_) => "an X509ExtensionCollection",
             Val::Extension(_) => "an X509Extension",

@@ -1,0 +1,247 @@
+//! `X509Certificate2.Verify()` and APIM's `VerifyNoRevocation()` on a real .NET (Core 3.1, Linux:
+//! trust from SSL_CERT_FILE, revocation online with CRLs fetched from the distribution point)
+//! against what `mtls-doctor inspect --client-ca ROOT --policy` answers for the same certificates,
+//! with the CRL served from 127.0.0.1 by this test: good, revoked, unreachable, no CDP at all,
+//! and a certificate from a CA that is not trusted. The recorded .NET answers are checked
+//! against the tool always, and against the live runtime when it is installed (always in CI).
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use rcgen::{
+    BasicConstraints, CertificateParams, CertificateRevocationListParams, CrlDistributionPoint, DistinguishedName,
+    DnType, IsCa, Issuer, KeyIdMethod, KeyPair, KeyUsagePurpose, RevocationReason, RevokedCertParams, SerialNumber,
+};
+use time::OffsetDateTime;
+
+use super::dotnet_oracle::{oracle_present, run_oracle};
+use crate::util::{bin, run, stdout, Dir};
+
+/// A loopback HTTP/1.1 server for CRLs, on its own thread; stopped and joined on drop.
+struct CrlServer {
+    addr: SocketAddr,
+    stop: Arc<AtomicBool>,
+    hits: Arc<AtomicUsize>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl CrlServer {
+    fn start(routes: Vec<(String, Vec<u8>)>) -> CrlServer {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+        let addr = listener.local_addr().expect("addr");
+        let (stop, hits) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicUsize::new(0)));
+        let (stop2, hits2) = (stop.clone(), hits.clone());
+        let thread = std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                if stop2.load(Ordering::SeqCst) {
+                    break;
+                }
+                if let Ok(stream) = stream {
+                    hits2.fetch_add(1, Ordering::SeqCst);
+                    serve(stream, &routes);
+                }
+            }
+        });
+        CrlServer { addr, stop, hits, thread: Some(thread) }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+}
+
+impl Drop for CrlServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(2));
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn serve(mut stream: TcpStream, routes: &[(String, Vec<u8>)]) {
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    let mut head = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 16 * 1024 {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => head.extend_from_slice(&buf[..n]),
+        }
+    }
+    let text = String::from_utf8_lossy(&head);
+    let path = text.split_whitespace().nth(1).unwrap_or("/").to_string();
+    let (status, body) = match routes.iter().find(|(p, _)| *p == path) {
+        Some((_, der)) => ("200 OK", der.clone()),
+        None => ("404 Not Found", Vec::new()),
+    };
+    let reply = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: application/pkix-crl\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    let _ = stream.write_all(reply.as_bytes());
+    let _ = stream.write_all(&body);
+}
+
+struct Made {
+    params: CertificateParams,
+    key: KeyPair,
+    der: Vec<u8>,
+}
+
+fn params(cn: &str, serial: u8, ca: bool, crl: Option<&str>) -> CertificateParams {
+    let mut p = CertificateParams::default();
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::OrganizationName, "verify oracle");
+    dn.push(DnType::CommonName, cn);
+    p.distinguished_name = dn;
+    let now = OffsetDateTime::now_utc();
+    p.not_before = now - time::Duration::days(1);
+    p.not_after = now + time::Duration::days(30);
+    p.serial_number = Some(SerialNumber::from_slice(&[0x20, serial]));
+    if ca {
+        p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+    } else {
+        p.is_ca = IsCa::ExplicitNoCa;
+        p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        p.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
+        p.use_authority_key_identifier_extension = true;
+    }
+    if let Some(url) = crl {
+        p.crl_distribution_points = vec![CrlDistributionPoint { uris: vec![url.to_string()] }];
+    }
+    p
+}
+
+fn root(cn: &str) -> Made {
+    let p = params(cn, 0x01, true, None);
+    let key = KeyPair::generate().expect("key");
+    let der = p.self_signed(&key).expect("self-sign").der().to_vec();
+    Made { params: p, key, der }
+}
+
+fn leaf(by: &Made, cn: &str, serial: u8, crl: Option<&str>) -> Made {
+    let p = params(cn, serial, false, crl);
+    let key = KeyPair::generate().expect("key");
+    let der = p.signed_by(&key, &Issuer::from_params(&by.params, &by.key)).expect("sign").der().to_vec();
+    Made { params: p, key, der }
+}
+
+fn crl(by: &Made, revoked: &[u8]) -> Vec<u8> {
+    let now = OffsetDateTime::now_utc();
+    CertificateRevocationListParams {
+        this_update: now - time::Duration::days(1),
+        next_update: now + time::Duration::days(7),
+        crl_number: SerialNumber::from(1u64),
+        issuing_distribution_point: None,
+        revoked_certs: revoked
+            .iter()
+            .map(|s| RevokedCertParams {
+                serial_number: SerialNumber::from_slice(&[0x20, *s]),
+                revocation_time: now - time::Duration::hours(3),
+                reason_code: Some(RevocationReason::KeyCompromise),
+                invalidity_date: None,
+            })
+            .collect(),
+        key_identifier_method: KeyIdMethod::Sha256,
+    }
+    .signed_by(&Issuer::from_params(&by.params, &by.key))
+    .expect("sign CRL")
+    .der()
+    .to_vec()
+}
+
+/// What the tool answers for `Verify()` and `VerifyNoRevocation()` on this certificate.
+fn tool_answers(dir: &Dir, name: &str, m: &Made) -> (bool, bool) {
+    let leaf = dir.write(&format!("{name}.pem"), mtls_doctor::cert::pem_encode(&m.der));
+    let policy = dir.write(
+        "verify.xml",
+        r#"<policies><inbound><choose><when condition="@(context.Request.Certificate.VerifyNoRevocation() &amp;&amp; !context.Request.Certificate.Verify())"><return-response><set-status code="403" reason="refused" /></return-response></when></choose></inbound></policies>"#,
+    );
+    let o = run(bin()
+        .arg("inspect")
+        .arg(&leaf)
+        .arg("--client-ca")
+        .arg(dir.path("root.pem"))
+        .arg("--policy")
+        .arg(&policy)
+        .args(["--report", "json"]));
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let calls = doc["policy"]["outcome"]["verify_calls"].as_array().unwrap_or_else(|| panic!("{name}: {doc}")).clone();
+    let result = |method: &str| {
+        calls
+            .iter()
+            .find(|c| c["method"] == method)
+            .and_then(|c| c["result"].as_bool())
+            .unwrap_or_else(|| panic!("{name}: no {method}() result in {calls:?}"))
+    };
+    (result("Verify"), result("VerifyNoRevocation"))
+}
+
+#[test]
+fn verify_and_revocation_match_dotnet() {
+    let dir = Dir::new();
+    let trusted = root("Verify Oracle Root");
+    let stranger = root("Verify Oracle Stranger");
+    let dead = TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr");
+    // The CRL revokes serial 0x2003; the server starts first so the leaves can name its port.
+    let listener_crl = crl(&trusted, &[0x03]);
+    let server = CrlServer::start(vec![("/root.crl".into(), listener_crl)]);
+    let url = server.url("/root.crl");
+    let dead_url = format!("http://{dead}/root.crl");
+    // (name, certificate, .NET's Verify(), .NET's VerifyNoRevocation())
+    let cases = [
+        ("no-cdp", leaf(&trusted, "no cdp", 0x01, None), false, true),
+        ("crl-good", leaf(&trusted, "crl good", 0x02, Some(&url)), true, true),
+        ("crl-revoked", leaf(&trusted, "crl revoked", 0x03, Some(&url)), false, true),
+        ("crl-unreachable", leaf(&trusted, "crl unreachable", 0x04, Some(&dead_url)), false, true),
+        ("untrusted", leaf(&stranger, "untrusted", 0x05, Some(&url)), false, false),
+    ];
+    dir.write("root.pem", mtls_doctor::cert::pem_encode(&trusted.der));
+    let mut text = String::new();
+    for (i, (name, m, _, _)) in cases.iter().enumerate() {
+        dir.write(&format!("{name}.der"), &m.der);
+        for (j, method) in ["Verify", "VerifyNoRevocation"].iter().enumerate() {
+            text.push_str(&format!(
+                "case {}\ncert {name}.der\nexpr context.Request.Certificate.{method}()\n",
+                2 * i + j
+            ));
+        }
+    }
+    dir.write("cases.txt", text);
+    let certs_dir = dir.path("trust-dir");
+    std::fs::create_dir_all(&certs_dir).expect("mkdir");
+
+    let mut wrong = Vec::new();
+    if oracle_present() {
+        let root_pem = dir.path("root.pem");
+        let live = run_oracle(dir.tmp.path(), &[("SSL_CERT_FILE", &root_pem), ("SSL_CERT_DIR", &certs_dir)]);
+        for (i, (name, _, verify, no_rev)) in cases.iter().enumerate() {
+            let got = (&live[2 * i], &live[2 * i + 1]);
+            let want = (if *verify { "True" } else { "False" }, if *no_rev { "True" } else { "False" });
+            if (got.0.as_str(), got.1.as_str()) != want {
+                wrong.push(format!(
+                    "{name}: .NET now answers Verify() {}, VerifyNoRevocation() {}; recorded {want:?}",
+                    got.0, got.1
+                ));
+            }
+        }
+        assert!(server.hits.load(Ordering::SeqCst) >= 1, ".NET fetched the CRL from the loopback server");
+    }
+    for (name, m, verify, no_rev) in &cases {
+        let ours = tool_answers(&dir, name, m);
+        if ours != (*verify, *no_rev) {
+            wrong.push(format!(
+                "{name}: the tool answers Verify() {}, VerifyNoRevocation() {}; .NET answers {verify}, {no_rev}",
+                ours.0, ours.1
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}

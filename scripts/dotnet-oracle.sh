@@ -17,7 +17,7 @@
 #
 # --policy: the expressions are wrapped, one static method each, into DIR/Cases.cs and compiled
 # with PolicyOracle.cs in one mcs run. A case that does not compile is reported as
-# "compile:CSnnnn" and the rest compiled again (a second mcs run only then). The program runs with
+# "compile:CSnnnn" and the rest compiled again (more mcs runs only then, at most four). The program runs with
 # HOME=DIR/home (so .NET's CRL cache starts empty), LANG=en_US.UTF-8, and SSL_CERT_FILE /
 # SSL_CERT_DIR as the caller sets them (the trust store X509Certificate2.Verify() uses on Linux).
 set -euo pipefail
@@ -38,9 +38,9 @@ setup_runtime() {
     mkdir -p "$ORACLE_DIR/wheels" "$ORACLE_DIR/dn" "$ORACLE_DIR/pg" "$ORACLE_DIR/ssl"
     cd "$ORACLE_DIR"
     ls wheels/dotnetcore2-$VERSION-*.whl >/dev/null 2>&1 ||
-        pip download --quiet --no-deps dotnetcore2==$VERSION -d wheels
+        python3 -m pip download --quiet --no-deps dotnetcore2==$VERSION -d wheels
     ls wheels/psycopg2_binary-2.9.5-*.whl >/dev/null 2>&1 ||
-        pip download --quiet --no-deps --only-binary=:all: --platform manylinux2014_x86_64 \
+        python3 -m pip download --quiet --no-deps --only-binary=:all: --platform manylinux2014_x86_64 \
             --python-version 3.11 psycopg2-binary==2.9.5 -d wheels
     (cd dn && unzip -qo ../wheels/dotnetcore2-*.whl)
     (cd pg && unzip -qo ../wheels/psycopg2_binary-*.whl)
@@ -129,16 +129,18 @@ policy() {
     mapfile -t r < <(refs)
     local compile=(mcs -nostdlib -noconfig -langversion:7 "${r[@]}" -out:"$dir/oracle.exe"
         "$HERE/dotnet-oracle/PolicyOracle.cs" "$dir/Cases.cs")
-    generate "$dir" ""
-    local out failed
-    if ! out=$("${compile[@]}" 2>&1); then
-        # Cases.cs(LINE,COL): error CSnnnn: … -> "n CSnnnn", first error per case.
-        failed=$(printf '%s\n' "$out" | sed -n 's/.*Cases\.cs(\([0-9]*\),[0-9]*): error \(CS[0-9]*\).*/\1 \2/p' |
-            awk -v l0=$LINE0 '!seen[$1 - l0]++ { print $1 - l0, $2 }')
-        if [ -z "$failed" ]; then printf '%s\n' "$out" >&2; exit 1; fi
+    local out failed="" more round
+    # mcs stops after syntax errors before it reports type errors: each round takes the cases that
+    # failed out, at most three rounds (one when every case compiles).
+    for round in 1 2 3 4; do
         generate "$dir" "$failed"
-        out=$("${compile[@]}" 2>&1) || { printf '%s\n' "$out" >&2; exit 1; }
-    fi
+        out=$("${compile[@]}" 2>&1) && break
+        # Cases.cs(LINE,COL): error CSnnnn: … -> "n CSnnnn", first error per case.
+        more=$(printf '%s\n' "$out" | sed -n 's/.*Cases\.cs(\([0-9]*\),[0-9]*): error \(CS[0-9]*\).*/\1 \2/p' |
+            awk -v l0=$LINE0 '!seen[$1 - l0]++ { print $1 - l0, $2 }')
+        if [ -z "$more" ] || [ "$round" = 4 ]; then printf '%s\n' "$out" >&2; exit 1; fi
+        failed=$(printf '%s\n%s\n' "$failed" "$more")
+    done
     runtimeconfig "$dir/oracle.runtimeconfig.json"
     mkdir -p "$dir/home"
     HOME="$dir/home" LANG=en_US.UTF-8 run_dotnet --runtimeconfig "$dir/oracle.runtimeconfig.json" \

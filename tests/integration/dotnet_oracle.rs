@@ -366,6 +366,11 @@ fn semantics_cases(certs: &BTreeMap<&str, Made>) -> Vec<Case> {
         case(None, r#""İ".ToLowerInvariant()"#, "string:\\u0130"),
         case(None, r#""ß".ToUpper()"#, "string:\\u00DF"),
         case(None, r#""abc-XYZ".ToUpper() == "ABC-XYZ""#, "True"),
+        // Simple (one-to-one) case mapping: no ligature or sharp-s expansion, no final sigma.
+        case(None, r#""\uFB01".ToUpper()"#, "string:\\uFB01"),
+        case(None, r#""\u01C6".ToUpperInvariant()"#, "string:\\u01C4"),
+        case(None, r#""\u039F\u03A3".ToLower()"#, "string:\\u03BF\\u03C3"),
+        case(None, r#""\u00C9COLE".ToLowerInvariant() == "\u00E9cole""#, "True"),
         case(None, r#""abc".ToUpperInvariant() == "ABC""#, "True"),
         case(Some("turkish"), format!("{cert}.Subject.ToUpper()"), "string:CN=\\u0130STANBUL ILIK"),
         case(Some("turkish"), format!("{cert}.Subject.ToUpperInvariant()"), "string:CN=\\u0130STANBUL \\u0131L\\u0131K"),
@@ -392,6 +397,10 @@ fn semantics_cases(certs: &BTreeMap<&str, Made>) -> Vec<Case> {
         case(None, r#""\u200EAB12".StartsWith("AB12", StringComparison.Ordinal)"#, "False"),
         case(None, r#""\u00ADAB12".StartsWith("AB12")"#, "True").refused(culture_refusal),
         case(None, r#""e\u0301".Equals("\u00E9", StringComparison.InvariantCulture)"#, "True").refused(culture_refusal),
+        case(None, r#""co-op".StartsWith("coop")"#, "False").refused(culture_refusal),
+        case(None, r#""a\0b".Equals("ab", StringComparison.InvariantCulture)"#, "True").refused(culture_refusal),
+        case(None, r#""Stra\u00DFe".Equals("STRASSE", StringComparison.InvariantCultureIgnoreCase)"#, "False")
+            .refused(culture_refusal),
         // IsNullOrEmpty / IsNullOrWhiteSpace (char.IsWhiteSpace: Unicode White_Space).
         case(None, r#"string.IsNullOrEmpty("")"#, "True"),
         case(None, r#"string.IsNullOrEmpty(null)"#, "True"),
@@ -436,6 +445,17 @@ fn semantics_cases(certs: &BTreeMap<&str, Made>) -> Vec<Case> {
         case(c, format!("{cert}.NotAfter < DateTime.Now.AddDays(30)"), "True"),
         case(c, format!("{cert}.NotBefore <= DateTime.UtcNow"), "True"),
         case(c, format!("{cert}.SubjectName == \"CN=client.example\""), "compile:CS0019"),
+        case(c, format!("{cert}.Thumbprint == 'AB'"), "compile:CS1012"),
+        case(c, format!(r#"{cert}.Issuer.StartsWith("CN=Oracle CA")"#), "True"),
+        case(c, format!(r#"{cert}.Subject.EndsWith("c=us", StringComparison.InvariantCultureIgnoreCase)"#), "True"),
+        case(c, format!(r#"{cert}.Subject.Contains("O=Contoso")"#), "False"),
+        case(c, format!(r#"{cert}?.Subject != null"#), "True"),
+        case(c, format!("DateTime.UtcNow.AddDays(-2) < {cert}.NotBefore"), "True"),
+        case(c, format!(r#"{cert}.NotAfter > DateTime.UtcNow ? "valid" : "expired""#), "string:valid"),
+        case(None, r#""\u00A0AB\u3000".Trim() == "AB""#, "True"),
+        case(None, r#""\u200EAB ".Trim()"#, "string:\\u200EAB"),
+        case(None, r#"string.Equals(null, null)"#, "True"),
+        case(None, "context.LastError == null", "True"),
         // GetNameInfo, subject and issuer side.
         case(c, format!("{cert}.GetNameInfo(X509NameType.SimpleName, false)"), "string:client.example"),
         case(c, format!("{cert}.GetNameInfo(X509NameType.EmailName, false)"), "string:ops@client.example"),
@@ -469,6 +489,16 @@ fn semantics_cases(certs: &BTreeMap<&str, Made>) -> Vec<Case> {
         case(c, format!(r#"{cert}.Extensions["1.2.3.4"].Critical"#), "exception:NullReferenceException"),
         case(c, format!(r#"{cert}.Extensions["2.5.29.18"]?.Oid.Value"#), "string:2.5.29.18"),
         case(c, format!("{cert}.Extensions[99]"), "exception:ArgumentOutOfRangeException"),
+        case(c, format!("{cert}.Extensions.Count"), "int:2"),
+        case(c, format!("{cert}.Extensions[0].Oid.Value"), "string:2.5.29.17"),
+        case(c, format!(r#"{cert}.Extensions["2.5.29.17"].Oid.FriendlyName"#), "string:X509v3 Subject Alternative Name")
+            .refused("FriendlyName"),
+        case(c, format!(r#"((X509BasicConstraintsExtension){cert}.Extensions["2.5.29.19"]) == null"#), "True")
+            .refused("a cast to `X509BasicConstraintsExtension` is not supported"),
+        case(c, r#"context.Variables.GetValueOrDefault<string>("missing", "dflt")"#, "string:dflt"),
+        case(c, r#"context.Variables.GetValueOrDefault<string>("missing") == null"#, "True"),
+        case(c, r#"context.Request.Headers.GetValueOrDefault("x-missing", "d")"#, "string:d"),
+        case(c, r#"context.Request.Headers.GetValueOrDefault("x-tier", "")"#, "string:gold").header("X-Tier", "gold"),
         case(c, r#"(string)context.Variables["tier"] == "gold""#, "True").var("tier", "gold"),
         case(c, r#"context.Variables.GetValueOrDefault<string>("tier") == "gold""#, "True").var("tier", "gold"),
         case(c, r#"(bool)context.Variables["tier"]"#, "exception:InvalidCastException").var("tier", "gold"),
@@ -492,6 +522,20 @@ fn semantics_cases(certs: &BTreeMap<&str, Made>) -> Vec<Case> {
         case(None, r#"Convert.FromBase64String(context.Request.Headers.GetValueOrDefault("X-ARR-ClientCert", "")) != null"#, "exception:FormatException")
             .header("X-ARR-ClientCert", "not base64!"),
         // Linux throws its subclass OpenSslCryptographicException; Windows a CryptographicException.
+        case(
+            None,
+            r#"new X509Certificate2(Convert.FromBase64String(context.Request.Headers.GetValueOrDefault("X-ARR-ClientCert", ""))).Issuer"#,
+            "string:CN=Oracle CA, O=Oracle Test",
+        )
+        .header("X-ARR-ClientCert", &b64),
+        case(
+            None,
+            r#"new X509Certificate2(Convert.FromBase64String(context.Request.Headers.GetValueOrDefault("X-ARR-ClientCert", ""))).NotAfter > DateTime.UtcNow"#,
+            "True",
+        )
+        .header("X-ARR-ClientCert", &b64),
+        case(None, r#"Convert.FromBase64String("aGVsbG8") != null"#, "exception:FormatException"),
+        case(None, r#"Convert.FromBase64String(" aGVs bG8= ").Length"#, "int:5").refused("member `Length` of a byte array"),
         case(None, r#"new X509Certificate2(Convert.FromBase64String("aGVsbG8=")) != null"#, "exception:OpenSslCryptographicException")
             .windows("exception:CryptographicException"),
         // No bytes make an empty certificate (X509Certificate(byte[]) loads only when there are bytes,

@@ -2,7 +2,8 @@
 //! trust from SSL_CERT_FILE, revocation online with CRLs fetched from the distribution point)
 //! against what `mtls-doctor inspect --client-ca ROOT --policy` answers for the same certificates,
 //! with the CRL served from 127.0.0.1 by this test: good, revoked, unreachable, no CDP at all,
-//! and a certificate from a CA that is not trusted. The recorded .NET answers are checked
+//! signed by an impostor with the CA's name, past its nextUpdate, answered 404; and an expired
+//! certificate and one from a CA that is not trusted. The recorded .NET answers are checked
 //! against the tool always, and against the live runtime when it is installed (always in CI).
 
 use std::io::{Read, Write};
@@ -133,11 +134,12 @@ fn leaf(by: &Made, cn: &str, serial: u8, crl: Option<&str>) -> Made {
     Made { params: p, key, der }
 }
 
-fn crl(by: &Made, revoked: &[u8]) -> Vec<u8> {
+/// A CRL from `by` revoking these serials; `next_update_days` after now (negative: stale).
+fn crl(by: &Made, revoked: &[u8], next_update_days: i64) -> Vec<u8> {
     let now = OffsetDateTime::now_utc();
     CertificateRevocationListParams {
-        this_update: now - time::Duration::days(1),
-        next_update: now + time::Duration::days(7),
+        this_update: now - time::Duration::days(2),
+        next_update: now + time::Duration::days(next_update_days),
         crl_number: SerialNumber::from(1u64),
         issuing_distribution_point: None,
         revoked_certs: revoked
@@ -191,9 +193,28 @@ fn verify_and_revocation_match_dotnet() {
     let stranger = root("Verify Oracle Stranger");
     let dead = TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr");
     // The CRL revokes serial 0x2003; the server starts first so the leaves can name its port.
-    let listener_crl = crl(&trusted, &[0x03]);
-    let server = CrlServer::start(vec![("/root.crl".into(), listener_crl)]);
+    // An impostor root with the same name but another key signs /forged.crl.
+    let impostor = root("Verify Oracle Root");
+    let server = CrlServer::start(vec![
+        ("/root.crl".into(), crl(&trusted, &[0x03], 7)),
+        ("/forged.crl".into(), crl(&impostor, &[], 7)),
+        ("/stale.crl".into(), crl(&trusted, &[], -1)),
+    ]);
     let url = server.url("/root.crl");
+    let mut expired = leaf(&trusted, "expired", 0x06, Some(&url));
+    {
+        let now = OffsetDateTime::now_utc();
+        expired.params.not_before = now - time::Duration::days(10);
+        expired.params.not_after = now - time::Duration::days(1);
+        let key = KeyPair::generate().expect("key");
+        expired.der = expired
+            .params
+            .signed_by(&key, &Issuer::from_params(&trusted.params, &trusted.key))
+            .expect("sign")
+            .der()
+            .to_vec();
+        expired.key = key;
+    }
     let dead_url = format!("http://{dead}/root.crl");
     // (name, certificate, .NET's Verify(), .NET's VerifyNoRevocation())
     let cases = [
@@ -202,6 +223,10 @@ fn verify_and_revocation_match_dotnet() {
         ("crl-revoked", leaf(&trusted, "crl revoked", 0x03, Some(&url)), false, true),
         ("crl-unreachable", leaf(&trusted, "crl unreachable", 0x04, Some(&dead_url)), false, true),
         ("untrusted", leaf(&stranger, "untrusted", 0x05, Some(&url)), false, false),
+        ("expired", expired, false, false),
+        ("crl-forged", leaf(&trusted, "crl forged", 0x07, Some(&server.url("/forged.crl"))), false, true),
+        ("crl-stale", leaf(&trusted, "crl stale", 0x08, Some(&server.url("/stale.crl"))), false, true),
+        ("crl-missing", leaf(&trusted, "crl missing", 0x09, Some(&server.url("/missing.crl"))), false, true),
     ];
     dir.write("root.pem", mtls_doctor::cert::pem_encode(&trusted.der));
     let mut text = String::new();

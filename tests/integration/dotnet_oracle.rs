@@ -48,8 +48,9 @@ pub fn oracle_present() -> bool {
 
 /// Run `cases.txt` in `dir` on .NET: one answer per case, in order.
 pub fn run_oracle(dir: &Path, env: &[(&str, &Path)]) -> Vec<String> {
-    let mut cmd = Command::new("bash");
-    cmd.arg(ORACLE).arg("--policy").arg(dir);
+    // Bounded: GNU timeout stops the script's whole process group (mcs, dotnet) after 180 s.
+    let mut cmd = Command::new("timeout");
+    cmd.args(["-k", "5", "180", "bash", ORACLE, "--policy"]).arg(dir);
     for (k, v) in env {
         cmd.env(k, v);
     }

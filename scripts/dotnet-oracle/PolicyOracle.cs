@@ -107,6 +107,11 @@ public static class PolicyOracle {
                     ctx.Variables[rest.Substring(0, eq)] = rest.Substring(eq + 1);
                     break;
                 }
+                case "varbool": {
+                    int eq = rest.IndexOf('=');
+                    ctx.Variables[rest.Substring(0, eq)] = bool.Parse(rest.Substring(eq + 1));
+                    break;
+                }
                 case "deploy": {
                     int eq = rest.IndexOf('=');
                     ctx.Deployment.Certificates[rest.Substring(0, eq)] = Load(dir, rest.Substring(eq + 1));

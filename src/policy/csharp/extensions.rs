@@ -12,7 +12,10 @@ use crate::cert::CertInfo;
 
 /// The extension names in .NET's own friendly-name table (dotnet/runtime `OidLookup.cs`,
 /// `s_friendlyNameToOid`, matched ignoring case), which `new Oid(name)` resolves the same way on
-/// every platform before asking the operating system.
+/// every platform before asking the operating system. (.NET Core 3.1 on Linux, run as an oracle in
+/// tests/integration/dotnet_oracle_cases.rs, does not resolve "Subject Alternative Name": there
+/// `Extensions["Subject Alternative Name"]` is null, and `Oid.FriendlyName` is OpenSSL's
+/// "X509v3 Subject Alternative Name". The model follows current .NET and Windows.)
 const FRIENDLY_NAMES: [(&str, &str); 17] = [
     ("Authority Information Access", "1.3.6.1.5.5.7.1.1"),
     ("Authority Key Identifier", "2.5.29.35"),

@@ -7,6 +7,10 @@
 //! - UpnName: the alternative name's first otherName of type UPN (1.3.6.1.4.1.311.20.2.3).
 //! - DnsName and DnsFromAlternativeName (both CERT_NAME_DNS_TYPE on Windows): the first dNSName,
 //!   else the CN. .NET on Linux (the self-hosted gateway) gives "" for DnsFromAlternativeName there.
+//!
+//! .NET Core 3.1 on Linux (tests/integration/dotnet_oracle.rs, a real runtime) agrees with every
+//! other answer here except two, both without a fallback on Linux: DnsFromAlternativeName without
+//! a dNSName, and SimpleName for a name without a CN ("" where Windows goes on to OU, O, E).
 //! - UrlName: the first uniformResourceIdentifier.
 //!
 //! Nothing found is "" (not null). dotnet/runtime's managed reader (`CertificateData.GetNameInfo`)

@@ -9,7 +9,7 @@
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -25,6 +25,7 @@ use crate::util::{bin, run, stdout, Dir};
 /// A loopback HTTP/1.1 server for CRLs, on its own thread; stopped and joined on drop.
 struct CrlServer {
     addr: SocketAddr,
+    routes: Arc<Mutex<Vec<(String, Vec<u8>)>>>,
     stop: Arc<AtomicBool>,
     hits: Arc<AtomicUsize>,
     thread: Option<JoinHandle<()>>,
@@ -35,7 +36,8 @@ impl CrlServer {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
         let addr = listener.local_addr().expect("addr");
         let (stop, hits) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicUsize::new(0)));
-        let (stop2, hits2) = (stop.clone(), hits.clone());
+        let routes = Arc::new(Mutex::new(routes));
+        let (stop2, hits2, routes2) = (stop.clone(), hits.clone(), routes.clone());
         let thread = std::thread::spawn(move || {
             for stream in listener.incoming() {
                 if stop2.load(Ordering::SeqCst) {
@@ -43,11 +45,17 @@ impl CrlServer {
                 }
                 if let Ok(stream) = stream {
                     hits2.fetch_add(1, Ordering::SeqCst);
+                    let routes = routes2.lock().expect("routes").clone();
                     serve(stream, &routes);
                 }
             }
         });
-        CrlServer { addr, stop, hits, thread: Some(thread) }
+        CrlServer { addr, routes, stop, hits, thread: Some(thread) }
+    }
+
+    /// Serve `body` at `path` from now on (for material that names the server's own port).
+    fn add(&self, path: &str, body: Vec<u8>) {
+        self.routes.lock().expect("routes").push((path.to_string(), body));
     }
 
     fn url(&self, path: &str) -> String {
@@ -160,8 +168,9 @@ fn crl(by: &Made, revoked: &[u8], next_update_days: i64) -> Vec<u8> {
 }
 
 /// What the tool answers for `Verify()` and `VerifyNoRevocation()` on this certificate.
-fn tool_answers(dir: &Dir, name: &str, m: &Made) -> (bool, bool) {
-    let leaf = dir.write(&format!("{name}.pem"), mtls_doctor::cert::pem_encode(&m.der));
+fn tool_answers(dir: &Dir, name: &str, chain: &[&Made]) -> (bool, bool) {
+    let pem: String = chain.iter().map(|m| mtls_doctor::cert::pem_encode(&m.der)).collect();
+    let leaf = dir.write(&format!("{name}.pem"), pem);
     let policy = dir.write(
         "verify.xml",
         r#"<policies><inbound><choose><when condition="@(context.Request.Certificate.VerifyNoRevocation() &amp;&amp; !context.Request.Certificate.Verify())"><return-response><set-status code="403" reason="refused" /></return-response></when></choose></inbound></policies>"#,
@@ -260,12 +269,93 @@ fn verify_and_revocation_match_dotnet() {
         assert!(server.hits.load(Ordering::SeqCst) >= 1, ".NET fetched the CRL from the loopback server");
     }
     for (name, m, verify, no_rev) in &cases {
-        let ours = tool_answers(&dir, name, m);
+        let ours = tool_answers(&dir, name, &[m]);
         if ours != (*verify, *no_rev) {
             wrong.push(format!(
                 "{name}: the tool answers Verify() {}, VerifyNoRevocation() {}; .NET answers {verify}, {no_rev}",
                 ours.0, ours.1
             ));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+/// An authority information access extension with one caIssuers URL.
+fn ca_issuers(url: &str) -> rcgen::CustomExtension {
+    let tlv = |tag: u8, content: &[u8]| {
+        assert!(content.len() < 0x80);
+        [&[tag, content.len() as u8][..], content].concat()
+    };
+    let method = tlv(0x06, &[0x2B, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x02]);
+    let access = tlv(0x30, &[method, tlv(0x86, url.as_bytes())].concat());
+    rcgen::CustomExtension::from_oid_content(&[1, 3, 6, 1, 5, 5, 7, 1, 1], tlv(0x30, &access))
+}
+
+#[test]
+fn intermediate_behind_a_ca_issuers_url_matches_dotnet() {
+    // Root -> intermediate (CDP: the root's CRL) -> leaf (CDP: the intermediate's CRL, and the
+    // intermediate at a caIssuers URL). .NET receives the leaf alone, as the policy's
+    // context.Request.Certificate, and fetches the intermediate itself; the tool is given the
+    // chain the client sends.
+    let dir = Dir::new();
+    let trusted = root("Verify Oracle Root");
+    let server = CrlServer::start(vec![("/root.crl".into(), crl(&trusted, &[], 7))]);
+    let mut int_params = params("Verify Oracle Issuing", 0x30, true, Some(&server.url("/root.crl")));
+    int_params.use_authority_key_identifier_extension = true;
+    let int_key = KeyPair::generate().expect("key");
+    let int_der = int_params
+        .signed_by(&int_key, &Issuer::from_params(&trusted.params, &trusted.key))
+        .expect("sign")
+        .der()
+        .to_vec();
+    let intermediate = Made { params: int_params, key: int_key, der: int_der };
+    server.add("/int.cer", intermediate.der.clone());
+    server.add("/int.crl", crl(&intermediate, &[0x32], 7));
+    let with_aia = |cn: &str, serial: u8| {
+        let mut p = params(cn, serial, false, Some(&server.url("/int.crl")));
+        p.custom_extensions.push(ca_issuers(&server.url("/int.cer")));
+        let key = KeyPair::generate().expect("key");
+        let der = p
+            .signed_by(&key, &Issuer::from_params(&intermediate.params, &intermediate.key))
+            .expect("sign")
+            .der()
+            .to_vec();
+        Made { params: p, key, der }
+    };
+    // (name, leaf, .NET's Verify(), .NET's VerifyNoRevocation())
+    let cases = [
+        ("int-good", with_aia("behind int good", 0x31), true, true),
+        ("int-revoked", with_aia("behind int revoked", 0x32), false, true),
+    ];
+    dir.write("root.pem", mtls_doctor::cert::pem_encode(&trusted.der));
+    let certs_dir = dir.path("trust-dir");
+    std::fs::create_dir_all(&certs_dir).expect("mkdir");
+    let mut text = String::new();
+    for (i, (name, m, _, _)) in cases.iter().enumerate() {
+        dir.write(&format!("{name}.der"), &m.der);
+        for (j, method) in ["Verify", "VerifyNoRevocation"].iter().enumerate() {
+            text.push_str(&format!(
+                "case {}\ncert {name}.der\nexpr context.Request.Certificate.{method}()\n",
+                2 * i + j
+            ));
+        }
+    }
+    dir.write("cases.txt", text);
+    let mut wrong = Vec::new();
+    if oracle_present() {
+        let root_pem = dir.path("root.pem");
+        let live = run_oracle(dir.tmp.path(), &[("SSL_CERT_FILE", &root_pem), ("SSL_CERT_DIR", &certs_dir)]);
+        for (i, (name, _, verify, no_rev)) in cases.iter().enumerate() {
+            let want = (if *verify { "True" } else { "False" }, if *no_rev { "True" } else { "False" });
+            if (live[2 * i].as_str(), live[2 * i + 1].as_str()) != want {
+                wrong.push(format!("{name}: .NET now answers {}, {}; recorded {want:?}", live[2 * i], live[2 * i + 1]));
+            }
+        }
+    }
+    for (name, m, verify, no_rev) in &cases {
+        let ours = tool_answers(&dir, name, &[m, &intermediate]);
+        if ours != (*verify, *no_rev) {
+            wrong.push(format!("{name}: the tool answers {ours:?}; .NET answers {verify}, {no_rev}"));
         }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));

@@ -22,17 +22,20 @@ use time::OffsetDateTime;
 use super::dotnet_oracle::{oracle_present, run_oracle};
 use crate::util::{bin, run, stdout, Dir};
 
+/// (path, body) pairs the server answers.
+type Routes = Vec<(String, Vec<u8>)>;
+
 /// A loopback HTTP/1.1 server for CRLs, on its own thread; stopped and joined on drop.
 struct CrlServer {
     addr: SocketAddr,
-    routes: Arc<Mutex<Vec<(String, Vec<u8>)>>>,
+    routes: Arc<Mutex<Routes>>,
     stop: Arc<AtomicBool>,
     hits: Arc<AtomicUsize>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl CrlServer {
-    fn start(routes: Vec<(String, Vec<u8>)>) -> CrlServer {
+    fn start(routes: Routes) -> CrlServer {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
         let addr = listener.local_addr().expect("addr");
         let (stop, hits) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicUsize::new(0)));

@@ -17,8 +17,8 @@
 #
 # --policy: the expressions are wrapped, one static method each, into DIR/Cases.cs and compiled
 # with PolicyOracle.cs in one mcs run. A case that does not compile is reported as
-# "compile:CSnnnn" and the rest compiled again (more mcs runs only then, at most four). The program runs with
-# HOME=DIR/home (so .NET's CRL cache starts empty), LANG=en_US.UTF-8, and SSL_CERT_FILE /
+# "compile:CSnnnn" and the rest compiled again (more mcs runs only then, at most four). The
+# program runs with HOME=DIR/home (so .NET's CRL cache starts empty), LANG=en_US.UTF-8, and SSL_CERT_FILE /
 # SSL_CERT_DIR as the caller sets them (the trust store X509Certificate2.Verify() uses on Linux).
 set -euo pipefail
 

@@ -49,6 +49,8 @@ pub struct TargetDefaults {
     pub deployment_certs: Vec<String>,
     /// `--named-value NAME=VALUE` entries (never saved).
     pub named_values: Vec<String>,
+    /// `--forward-cert HEADER[=FORMAT]`.
+    pub forward_cert: Option<String>,
 }
 
 impl Default for TargetDefaults {
@@ -81,6 +83,7 @@ impl Default for TargetDefaults {
             offline: false,
             deployment_certs: Vec::new(),
             named_values: Vec::new(),
+            forward_cert: None,
         }
     }
 }
@@ -137,12 +140,19 @@ impl TargetDefaults {
             offline: self.offline,
             deployment_certs: self.deployment_certs.clone(),
             named_values: self.named_values.clone(),
+            forward_cert: self.forward_cert.clone(),
         }
     }
 
     /// A probe target for `target` (`HOST[:PORT]`) with these options.
     pub fn target(&self, target: &str) -> Result<TargetRun> {
         let o = self.probe_options(target)?;
+        if let Some(spec) = &self.forward_cert {
+            crate::material::forward::ForwardSpec::parse(spec)?;
+            if self.cert.is_none() && self.pfx.is_none() {
+                return Err(Error::Usage(format!("--forward-cert {spec}: needs the client certificate (--cert or --pfx)")));
+            }
+        }
         Ok(TargetRun { expiring_days: Some(self.expiring_days), ..engine::probe_target(o, self.material()) })
     }
 }

@@ -17,6 +17,7 @@ mod dns;
 mod exporter;
 mod findings;
 mod findings_docs;
+mod forwarded;
 mod fuzz;
 mod gateway_peers;
 mod gateway_requests;

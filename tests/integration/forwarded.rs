@@ -1,0 +1,148 @@
+//! `--forward-cert`: the client certificate in a request header, encoded as a TLS-terminating front
+//! end forwards it. nginx is the reference for the percent-encoded PEM (`$ssl_client_escaped_cert`,
+//! which Application Gateway's `{var_client_certificate}` matches): it logs the value it computes
+//! from the handshake next to the header the probe sent, and the two must be byte for byte the
+//! same; curl sending that value gets the same log line. The policy is evaluated on the header.
+
+use base64::Engine as _;
+
+use crate::peers::{nginx, nginx_binary};
+use crate::probe_peers::Material;
+use crate::util::{bin, run, stdout, Dir};
+
+/// nginx terminating mTLS (any client certificate, as a front end that leaves the judging to the
+/// gateway) and logging what it computed beside what it received.
+fn logging_site(m: &Material, log: &std::path::Path) -> String {
+    format!(
+        "log_format fwd escape=none '$ssl_client_escaped_cert|$http_x_client_cert|$http_x_arr_clientcert';\n\
+         server {{\n listen 127.0.0.1:{{PORT}} ssl;\n ssl_protocols TLSv1.2 TLSv1.3;\n ssl_certificate {d}/server.pem;\n \
+         ssl_certificate_key {d}/server.key;\n ssl_client_certificate {d}/client-ca.pem;\n ssl_verify_client optional_no_ca;\n \
+         access_log {log} fwd;\n location / {{ return 200 \"ok\\n\"; }}\n}}\n",
+        d = m.dir.tmp.path().display(),
+        log = log.display()
+    )
+}
+
+/// The guard a policy behind Application Gateway or nginx uses: URL-decode, drop the PEM markers,
+/// base64-decode, then check the chain and the thumbprint.
+fn escaped_pem_policy(header: &str, thumbprint: &str) -> String {
+    format!(
+        r#"<policies><inbound><choose>
+  <when condition="@{{
+      var h = context.Request.Headers.GetValueOrDefault(&quot;{header}&quot;, &quot;&quot;);
+      if (string.IsNullOrWhiteSpace(h)) {{ return true; }}
+      var pem = System.Net.WebUtility.UrlDecode(h).Replace(&quot;-----BEGIN CERTIFICATE-----&quot;, &quot;&quot;).Replace(&quot;-----END CERTIFICATE-----&quot;, &quot;&quot;);
+      var cert = new X509Certificate2(Convert.FromBase64String(pem));
+      return !cert.VerifyNoRevocation() || cert.Thumbprint != &quot;{thumbprint}&quot;;
+  }}">
+    <return-response><set-status code="403" reason="Invalid client certificate" /></return-response>
+  </when>
+</choose></inbound></policies>"#
+    )
+}
+
+/// The App Service shape: the header is base64 of the DER.
+fn base64_der_policy(header: &str, thumbprint: &str) -> String {
+    format!(
+        r#"<policies><inbound><choose>
+  <when condition="@{{
+      var h = context.Request.Headers.GetValueOrDefault(&quot;{header}&quot;, &quot;&quot;);
+      if (string.IsNullOrEmpty(h)) {{ return true; }}
+      var cert = new X509Certificate2(Convert.FromBase64String(h));
+      return !cert.VerifyNoRevocation() || cert.Thumbprint != &quot;{thumbprint}&quot;;
+  }}">
+    <return-response><set-status code="403" reason="Invalid client certificate" /></return-response>
+  </when>
+</choose></inbound></policies>"#
+    )
+}
+
+fn probe_json(port: u16, m: &Material, policy: &std::path::Path, forward: &str) -> serde_json::Value {
+    let d = m.dir.tmp.path();
+    let url = format!("https://localhost:{port}/");
+    let mut cmd = bin();
+    cmd.args(["probe", &url, "--resolve", &format!("localhost:{port}:127.0.0.1")])
+        .arg("--cert")
+        .arg(d.join("fwd-client.pem"))
+        .arg("--key")
+        .arg(d.join("fwd-client.key"))
+        .arg("--ca")
+        .arg(d.join("server-root.pem"))
+        .arg("--client-ca")
+        .arg(d.join("client-ca.pem"))
+        .arg("--policy")
+        .arg(policy)
+        .args(["--forward-cert", forward, "--no-compare", "--timeout", "30", "--report", "json"]);
+    let out = run(&mut cmd);
+    let text = stdout(&out);
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("probe --report json: {e}\n{text}"))
+}
+
+fn log_lines(log: &std::path::Path) -> Vec<Vec<String>> {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    text.lines().map(|l| l.split('|').map(str::to_string).collect()).collect()
+}
+
+#[test]
+fn forwarded_header_is_what_nginx_computes_and_the_policy_reads_it() {
+    assert!(nginx_binary().is_some(), "nginx is required for this test: apt-get install -y nginx (.ci/run does this)");
+    let m = Material::new();
+    m.dir.write_issued("fwd-client", &m.client);
+    let ndir = Dir::new();
+    let log = ndir.path("fwd.log");
+    let peer = nginx(&ndir.path("run"), &logging_site(&m, &log));
+    let thumbprint = mtls_doctor::cert::Certificate::from_der(m.client.der.clone(), "client")
+        .expect("parse")
+        .info
+        .thumbprint_sha1;
+
+    // Percent-encoded PEM (nginx, Application Gateway).
+    let policy = m.dir.write("escaped.xml", escaped_pem_policy("X-Client-Cert", &thumbprint));
+    let report = probe_json(peer.port, &m, &policy, "X-Client-Cert=nginx");
+    let eval = &report["evaluations"][0];
+    assert_eq!(eval["policy"]["outcome"]["status"], 200, "{eval:#}");
+    assert_eq!(eval["policy"]["outcome"]["determined"], true, "{eval:#}");
+    let calls = eval["policy"]["outcome"]["verify_calls"].as_array().expect("verify calls");
+    assert_eq!(calls[0]["forwarded"], "X-Client-Cert", "{calls:?}");
+    assert_eq!(eval["forwarded"]["format"], "nginx");
+    assert_eq!(eval["forwarded"]["verify"]["verdict"]["ok"], true, "{eval:#}");
+
+    let lines = log_lines(&log);
+    let ours = lines.iter().find(|l| l.len() == 3 && l[1] != "-").expect("nginx logged the probe's request").clone();
+    assert_eq!(ours[0], ours[1], "the header the probe sent is nginx's own $ssl_client_escaped_cert");
+    assert!(ours[1].starts_with("-----BEGIN%20CERTIFICATE-----%0A"), "{}", ours[1]);
+
+    // curl with the same header value and the same certificate: nginx logs the same line.
+    let d = m.dir.tmp.path();
+    let port = peer.port;
+    let out = run(std::process::Command::new("curl")
+        .args(["-sS", "--max-time", "30", "--resolve", &format!("localhost:{port}:127.0.0.1")])
+        .arg("--cacert")
+        .arg(d.join("server-root.pem"))
+        .arg("--cert")
+        .arg(d.join("fwd-client.pem"))
+        .arg("--key")
+        .arg(d.join("fwd-client.key"))
+        .args(["-H", &format!("X-Client-Cert: {}", ours[1]), &format!("https://localhost:{port}/")]));
+    assert_eq!(stdout(&out), "ok\n", "curl reaches nginx");
+    let lines = log_lines(&log);
+    let curl_line = lines.last().expect("curl's request logged");
+    assert_eq!(curl_line, &ours, "curl with the same value: the same line");
+
+    // The same policy on the base64 format: WebUtility.UrlDecode turns each + into a space and the
+    // decoded bytes are not the certificate, which the evaluator says instead of passing it.
+    let report = probe_json(peer.port, &m, &policy, "X-Client-Cert=arr");
+    let outcome = &report["evaluations"][0]["policy"]["outcome"];
+    let der_b64 = base64::engine::general_purpose::STANDARD.encode(&m.client.der);
+    if der_b64.contains('+') {
+        assert_ne!(outcome["status"], 200, "{outcome:#}");
+    }
+
+    // Base64 DER (App Service X-ARR-ClientCert, the default format).
+    let policy = m.dir.write("arr.xml", base64_der_policy("X-ARR-ClientCert", &thumbprint));
+    let report = probe_json(peer.port, &m, &policy, "X-ARR-ClientCert");
+    assert_eq!(report["evaluations"][0]["policy"]["outcome"]["status"], 200, "{report:#}");
+    let lines = log_lines(&log);
+    let arr = lines.last().expect("logged");
+    assert_eq!(arr[2], der_b64, "base64 of the DER, one line");
+}

@@ -146,3 +146,100 @@ fn forwarded_header_is_what_nginx_computes_and_the_policy_reads_it() {
     let arr = lines.last().expect("logged");
     assert_eq!(arr[2], der_b64, "base64 of the DER, one line");
 }
+
+/// `Verify()` on a certificate the policy builds from the header, as the one the gateway would get
+/// from App Service or Application Gateway: it needs the CA (root.pem) uploaded and the CRL the
+/// certificate names (served on loopback).
+const VERIFY_FORWARDED: &str = r#"<policies><inbound><choose>
+  <when condition="@{
+      var h = context.Request.Headers.GetValueOrDefault(&quot;X-ARR-ClientCert&quot;, &quot;&quot;);
+      if (string.IsNullOrEmpty(h)) { return true; }
+      return !new X509Certificate2(Convert.FromBase64String(h)).Verify();
+  }">
+    <return-response><set-status code="403" reason="Invalid client certificate" /></return-response>
+  </when>
+</choose></inbound></policies>"#;
+
+/// `inspect LEAF --forward-cert X-ARR-ClientCert --client-ca root.pem --policy …`: text and JSON.
+fn inspect_forwarded(
+    w: &crate::revocation::World,
+    name: &str,
+    leaf_pem: &str,
+    policy: &std::path::Path,
+    offline: bool,
+) -> (String, serde_json::Value) {
+    let leaf = w.dir.write(&format!("{name}.pem"), leaf_pem);
+    let root = w.dir.path("root.pem");
+    let go = |json: bool| {
+        let mut cmd = bin();
+        cmd.arg("inspect").arg(&leaf).arg("--client-ca").arg(&root).arg("--policy").arg(policy);
+        cmd.args(["--forward-cert", "X-ARR-ClientCert"]);
+        if offline {
+            cmd.arg("--offline");
+        }
+        if json {
+            cmd.args(["--report", "json"]);
+        }
+        stdout(&run(&mut cmd))
+    };
+    let text = go(false);
+    let json = go(true);
+    (text, serde_json::from_str(&json).unwrap_or_else(|e| panic!("inspect --report json: {e}\n{json}")))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_on_a_forwarded_certificate_fetches_its_crl_like_a_presented_one() {
+    use crate::revocation::{issued, params, self_signed, with_urls};
+    let w = crate::revocation::world().await;
+    let url = w.server.url("/root.crl");
+    let good = issued(with_urls(params("forwarded good", 0x01, false), Some(&url), None), &w.root);
+    let revoked = issued(with_urls(params("forwarded revoked", 0x02, false), Some(&url), None), &w.root);
+    let stranger_root = self_signed(params("Stranger Root", 0x01, true));
+    let untrusted = issued(with_urls(params("forwarded untrusted", 0x03, false), Some(&url), None), &stranger_root);
+    let policy = w.dir.write("verify-forwarded.xml", VERIFY_FORWARDED);
+    let w = std::sync::Arc::new(w);
+    let (w2, p2) = (w.clone(), policy.clone());
+    let pems = [good.pem(), revoked.pem(), untrusted.pem()];
+    let runs = tokio::task::spawn_blocking(move || {
+        [
+            inspect_forwarded(&w2, "good", &pems[0], &p2, false),
+            inspect_forwarded(&w2, "revoked", &pems[1], &p2, false),
+            inspect_forwarded(&w2, "untrusted", &pems[2], &p2, false),
+            inspect_forwarded(&w2, "good-offline", &pems[0], &p2, true),
+        ]
+    })
+    .await
+    .expect("cli runs");
+    let [(good_text, good_json), (revoked_text, revoked_json), (untrusted_text, untrusted_json), (offline_text, offline_json)] =
+        runs;
+    if std::env::var_os("SHOW_CLI").is_some() {
+        eprintln!("{good_text}\n----\n{revoked_text}\n----\n{untrusted_text}\n----\n{offline_text}");
+    }
+    let status = |j: &serde_json::Value| j["policy"]["outcome"]["status"].clone();
+
+    // Good: the chain builds to the uploaded root, the CRL is fetched and does not list it.
+    assert_eq!(status(&good_json), 200, "{good_text}");
+    assert_eq!(good_json["forwarded"]["verify"]["revocation_answer"]["answer"], "passes", "{good_json:#}");
+    assert_eq!(good_json["policy"]["outcome"]["verify_calls"][0]["forwarded"], "X-ARR-ClientCert");
+    assert!(good_text.contains("Forwarded in X-ARR-ClientCert (arr)"), "{good_text}");
+    assert!(good_text.contains(&format!("Revocation 0 CRL {url}: good")), "{good_text}");
+
+    // Revoked: listed in that CRL, Verify() false, the 403 says why.
+    assert_eq!(status(&revoked_json), 403, "{revoked_text}");
+    assert_eq!(revoked_json["forwarded"]["verify"]["revocation_answer"]["answer"], "revoked", "{revoked_json:#}");
+    assert!(revoked_json["policy"]["outcome"]["verify_calls"][0]["revocation"].as_str().is_some_and(|r| r.contains("revoked")));
+
+    // Untrusted: no chain to the uploaded root; nothing to fetch, Verify() false.
+    assert_eq!(status(&untrusted_json), 403, "{untrusted_text}");
+    assert_eq!(untrusted_json["forwarded"]["verify"]["verdict"]["ok"], false, "{untrusted_json:#}");
+    assert!(untrusted_json["forwarded"]["verify"]["revocation"].is_null(), "{untrusted_json:#}");
+
+    // --offline: nothing fetched, and the answer is not guessed.
+    assert_eq!(offline_json["policy"]["outcome"]["determined"], false, "{offline_text}");
+    assert!(offline_text.contains("not fetched (--offline)"), "{offline_text}");
+
+    // Two inspect runs (text, JSON) of three online certificates that name the CRL, one CRL fetch
+    // each for those whose chain builds (good, revoked): the presented and the forwarded check
+    // share the run's cache.
+    assert_eq!(w.server.routes.hits.load(std::sync::atomic::Ordering::SeqCst), 4);
+}

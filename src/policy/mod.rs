@@ -11,6 +11,7 @@
 mod checks;
 mod csharp;
 mod expr;
+mod lookalike;
 mod named;
 mod routing;
 mod validate;
@@ -23,6 +24,7 @@ use crate::cert::CertInfo;
 use crate::error::Result;
 
 pub use checks::{CheckKind, CheckSite, CommentedCheck, CompileError, PolicyChecks, ThumbprintPin, TrustOff};
+pub use lookalike::LookAlike;
 pub use named::resolve_named_values;
 pub use routing::{outbound_policy, BackendRoute, BackendRouting, OutboundPolicy, SetBackendService};
 pub use walk::evaluate;

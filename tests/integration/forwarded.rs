@@ -75,7 +75,9 @@ fn probe_json(port: u16, m: &Material, policy: &std::path::Path, forward: &str) 
         .args(["--forward-cert", forward, "--no-compare", "--timeout", "30", "--report", "json"]);
     let out = run(&mut cmd);
     let text = stdout(&out);
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("probe --report json: {e}\n{text}"))
+    let report = serde_json::from_str(&text).unwrap_or_else(|e| panic!("probe --report json: {e}\n{text}"));
+    crate::report::assert_valid("probe_report", "probe --forward-cert --report json", &report);
+    report
 }
 
 fn log_lines(log: &std::path::Path) -> Vec<Vec<String>> {
@@ -184,7 +186,9 @@ fn inspect_forwarded(
     };
     let text = go(false);
     let json = go(true);
-    (text, serde_json::from_str(&json).unwrap_or_else(|e| panic!("inspect --report json: {e}\n{json}")))
+    let report = serde_json::from_str(&json).unwrap_or_else(|e| panic!("inspect --report json: {e}\n{json}"));
+    crate::report::assert_valid("inspect_report", "inspect --forward-cert --report json", &report);
+    (text, report)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -233,6 +237,26 @@ async fn verify_on_a_forwarded_certificate_fetches_its_crl_like_a_presented_one(
     assert_eq!(status(&untrusted_json), 403, "{untrusted_text}");
     assert_eq!(untrusted_json["forwarded"]["verify"]["verdict"]["ok"], false, "{untrusted_json:#}");
     assert!(untrusted_json["forwarded"]["verify"]["revocation"].is_null(), "{untrusted_json:#}");
+
+    // A saved session keeps the forwarded certificate and its revocation record, and still loads.
+    let session = w.dir.path("forwarded-session.json");
+    let out = run(bin()
+        .arg("inspect")
+        .arg(w.dir.path("good.pem"))
+        .arg("--client-ca")
+        .arg(w.dir.path("root.pem"))
+        .arg("--policy")
+        .arg(&policy)
+        .args(["--forward-cert", "X-ARR-ClientCert", "--offline", "--save"])
+        .arg(&session));
+    assert!(session.exists(), "{}", crate::util::stderr(&out));
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&session).expect("read session")).expect("session is JSON");
+    crate::report::assert_valid("session", "a session saved with --forward-cert", &saved);
+    assert_eq!(saved["targets"][0]["material"]["forward_cert"], "X-ARR-ClientCert");
+    assert_eq!(saved["targets"][0]["forwarded"]["header"], "X-ARR-ClientCert");
+    let replayed = stdout(&run(bin().arg("open").arg(&session).args(["--report", "text"])));
+    assert!(replayed.contains("Forwarded in X-ARR-ClientCert (arr)"), "{replayed}");
 
     // --offline: nothing fetched, and the answer is not guessed.
     assert_eq!(offline_json["policy"]["outcome"]["determined"], false, "{offline_text}");

@@ -368,6 +368,7 @@ pub fn diagnose_run(run: &mut TargetRun, keyless: &[String]) {
         policy: run.policy.as_ref(),
         outbound_policy: run.outbound_policy.as_ref(),
         client_verify: run.client_verify.as_ref(),
+        forwarded_verify: run.forwarded.as_ref().and_then(|f| f.verify.as_ref()),
         uploaded_cas: &run.uploaded_cas,
         azure: run.azure.as_ref(),
         keyless_identities: keyless,

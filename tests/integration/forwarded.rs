@@ -232,6 +232,13 @@ async fn verify_on_a_forwarded_certificate_fetches_its_crl_like_a_presented_one(
     assert_eq!(status(&revoked_json), 403, "{revoked_text}");
     assert_eq!(revoked_json["forwarded"]["verify"]["revocation_answer"]["answer"], "revoked", "{revoked_json:#}");
     assert!(revoked_json["policy"]["outcome"]["verify_calls"][0]["revocation"].as_str().is_some_and(|r| r.contains("revoked")));
+    let findings = revoked_json["findings"].as_array().expect("findings");
+    let revocation: Vec<&serde_json::Value> =
+        findings.iter().filter(|f| f["id"] == "policy-revocation-unknown").collect();
+    assert_eq!(revocation.len(), 1, "{findings:#?}");
+    let evidence = revocation[0]["evidence"].to_string();
+    assert!(evidence.contains("on the certificate forwarded in X-ARR-ClientCert"), "{evidence}");
+    assert!(evidence.contains(&url), "what was fetched: {evidence}");
 
     // Untrusted: no chain to the uploaded root; nothing to fetch, Verify() false.
     assert_eq!(status(&untrusted_json), 403, "{untrusted_text}");

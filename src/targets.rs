@@ -150,7 +150,9 @@ impl TargetDefaults {
         if let Some(spec) = &self.forward_cert {
             crate::material::forward::ForwardSpec::parse(spec)?;
             if self.cert.is_none() && self.pfx.is_none() {
-                return Err(Error::Usage(format!("--forward-cert {spec}: needs the client certificate (--cert or --pfx)")));
+                return Err(Error::Usage(format!(
+                    "--forward-cert {spec}: needs the client certificate (--cert or --pfx)"
+                )));
             }
         }
         Ok(TargetRun { expiring_days: Some(self.expiring_days), ..engine::probe_target(o, self.material()) })

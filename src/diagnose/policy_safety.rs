@@ -139,11 +139,8 @@ fn name_without_chain(c: &PolicyChecks) -> Option<Finding> {
 fn trust_off(c: &PolicyChecks) -> Option<Finding> {
     // A chain check the request meets first (a <when> before it refusing !Verify()) covers it.
     let reached = |path: &str| look_alike(c).is_none_or(|l| l.admitted && l.through.iter().any(|p| p == path));
-    let weak: Vec<_> = c
-        .trust_off
-        .iter()
-        .filter(|t| (t.identities == 0 || t.without_thumbprint > 0) && reached(&t.path))
-        .collect();
+    let weak: Vec<_> =
+        c.trust_off.iter().filter(|t| (t.identities == 0 || t.without_thumbprint > 0) && reached(&t.path)).collect();
     if weak.is_empty() {
         return None;
     }

@@ -110,7 +110,11 @@ pub fn client_verify(chain: &[CertInfo], uploaded: &[Certificate], uploaded_name
 
 /// The chain whose revocation `Verify()` checks, when the chain itself verifies (otherwise
 /// `Verify()` is false already and nothing needs fetching).
-pub(super) fn revocation_chain(verify: &ClientVerify, chain: &[CertInfo], uploaded: &[Certificate]) -> Option<Vec<Certificate>> {
+pub(super) fn revocation_chain(
+    verify: &ClientVerify,
+    chain: &[CertInfo],
+    uploaded: &[Certificate],
+) -> Option<Vec<Certificate>> {
     if !verify.verdict.ok {
         return None;
     }

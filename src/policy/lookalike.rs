@@ -177,11 +177,8 @@ fn step(el: &Element, mut s: State) -> Option<Vec<State>> {
                 Some(Setting::Expression(_)) => vec![true, false],
                 Some(Setting::Fixed(false)) => {
                     // Its names match any identity that pins no thumbprint.
-                    let open: Vec<&super::Identity> = v
-                        .identities
-                        .iter()
-                        .filter(|i| !i.attributes.iter().any(|a| a.name == "thumbprint"))
-                        .collect();
+                    let open: Vec<&super::Identity> =
+                        v.identities.iter().filter(|i| !i.attributes.iter().any(|a| a.name == "thumbprint")).collect();
                     if v.identities.is_empty() || !open.is_empty() {
                         s.through.insert(el.path.clone());
                         s.through.extend(open.iter().map(|i| i.path.clone()));
@@ -208,11 +205,7 @@ fn step(el: &Element, mut s: State) -> Option<Vec<State>> {
 }
 
 /// A `when` condition or a `set-variable` value: its possible values and the name checks in it.
-fn condition(
-    path: &str,
-    raw: &str,
-    vars: &BTreeMap<String, (Bits, BTreeSet<String>)>,
-) -> (Bits, BTreeSet<String>) {
+fn condition(path: &str, raw: &str, vars: &BTreeMap<String, (Bits, BTreeSet<String>)>) -> (Bits, BTreeSet<String>) {
     let raw = raw.trim();
     let mut c = Cond { path, vars, locals: BTreeMap::new(), names: BTreeSet::new(), budget: 10_000 };
     let bits = if let Some(src) = raw.strip_prefix("@(").and_then(|r| r.strip_suffix(')')) {
@@ -482,7 +475,9 @@ impl Cond<'_> {
                     self.scan(a);
                 }
             }
-            ExprKind::Paren(x) | ExprKind::Not(x) | ExprKind::Neg(x) | ExprKind::Cast { operand: x, .. } => self.scan(x),
+            ExprKind::Paren(x) | ExprKind::Not(x) | ExprKind::Neg(x) | ExprKind::Cast { operand: x, .. } => {
+                self.scan(x)
+            }
             ExprKind::Lambda { body, .. } => self.scan(body),
             ExprKind::Index { target, index, .. } => {
                 self.scan(target);

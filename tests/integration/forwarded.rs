@@ -93,10 +93,8 @@ fn forwarded_header_is_what_nginx_computes_and_the_policy_reads_it() {
     let ndir = Dir::new();
     let log = ndir.path("fwd.log");
     let peer = nginx(&ndir.path("run"), &logging_site(&m, &log));
-    let thumbprint = mtls_doctor::cert::Certificate::from_der(m.client.der.clone(), "client")
-        .expect("parse")
-        .info
-        .thumbprint_sha1;
+    let thumbprint =
+        mtls_doctor::cert::Certificate::from_der(m.client.der.clone(), "client").expect("parse").info.thumbprint_sha1;
 
     // Percent-encoded PEM (nginx, Application Gateway).
     let policy = m.dir.write("escaped.xml", escaped_pem_policy("X-Client-Cert", &thumbprint));
@@ -231,7 +229,9 @@ async fn verify_on_a_forwarded_certificate_fetches_its_crl_like_a_presented_one(
     // Revoked: listed in that CRL, Verify() false, the 403 says why.
     assert_eq!(status(&revoked_json), 403, "{revoked_text}");
     assert_eq!(revoked_json["forwarded"]["verify"]["revocation_answer"]["answer"], "revoked", "{revoked_json:#}");
-    assert!(revoked_json["policy"]["outcome"]["verify_calls"][0]["revocation"].as_str().is_some_and(|r| r.contains("revoked")));
+    assert!(revoked_json["policy"]["outcome"]["verify_calls"][0]["revocation"]
+        .as_str()
+        .is_some_and(|r| r.contains("revoked")));
     let findings = revoked_json["findings"].as_array().expect("findings");
     let revocation: Vec<&serde_json::Value> =
         findings.iter().filter(|f| f["id"] == "policy-revocation-unknown").collect();

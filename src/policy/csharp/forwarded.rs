@@ -107,7 +107,9 @@ impl ExprEval<'_, '_> {
             return Err(unevaluable(
                 self.src,
                 span,
-                format!("Verify() is VerifyNoRevocation() (true here) plus .NET's online revocation check, and {answer}"),
+                format!(
+                    "Verify() is VerifyNoRevocation() (true here) plus .NET's online revocation check, and {answer}"
+                ),
             ));
         }
         let revocation = revocation.filter(|_| known == Some(false)).map(|a| a.to_string());
@@ -150,7 +152,8 @@ impl ExprEval<'_, '_> {
                 ),
             ));
         };
-        let (full, chain, revocation, header) = (f.verify_ok, f.verify_no_revocation_ok, f.revocation, f.header.clone());
+        let (full, chain, revocation, header) =
+            (f.verify_ok, f.verify_no_revocation_ok, f.revocation, f.header.clone());
         self.verify_call(name, full, chain, revocation, Some(header), span)
     }
 

@@ -46,16 +46,26 @@ impl ExprEval<'_, '_> {
                         return Err(throw(self, "ArgumentException", "the text to replace is empty"))
                     }
                     Val::Str(t) => t.value,
-                    Val::Null { .. } => return Err(throw(self, "ArgumentNullException", "the text to replace is null")),
+                    Val::Null { .. } => {
+                        return Err(throw(self, "ArgumentNullException", "the text to replace is null"))
+                    }
                     other => {
-                        return Err(unevaluable(self.src, args[0].span, format!("expected a string, found {}", other.describe())))
+                        return Err(unevaluable(
+                            self.src,
+                            args[0].span,
+                            format!("expected a string, found {}", other.describe()),
+                        ))
                     }
                 };
                 let new = match self.eval(&args[1])? {
                     Val::Str(t) => t.value,
                     Val::Null { .. } => String::new(),
                     other => {
-                        return Err(unevaluable(self.src, args[1].span, format!("expected a string, found {}", other.describe())))
+                        return Err(unevaluable(
+                            self.src,
+                            args[1].span,
+                            format!("expected a string, found {}", other.describe()),
+                        ))
                     }
                 };
                 let v = text.value.replace(&old, &new);

@@ -389,6 +389,19 @@ impl Cond<'_> {
                 out
             }
             ExprKind::Call { target, name, args, .. } => self.call(target, name, args),
+            ExprKind::Cast { operand, .. } => self.truth(operand),
+            // `cert?.Verify() ?? false`: the look-alike presents a certificate, so the left side is
+            // never null there; anything else may be.
+            ExprKind::Coalesce { left, right } => {
+                let l = self.truth(left);
+                let on_cert = matches!(&strip_parens(left).kind, ExprKind::Call { target, .. } if self.is_cert(target));
+                if on_cert {
+                    self.scan(right);
+                    l
+                } else {
+                    l | self.truth(right)
+                }
+            }
             _ => {
                 self.scan(e);
                 ANY

@@ -129,3 +129,27 @@ fn trust_off_behind_a_chain_check_is_covered() {
     absent(&run, "policy-trust-off");
     assert_eq!(look_alike_status(&c, &guarded), 403);
 }
+
+#[test]
+fn null_conditional_chain_checks_and_casts_are_read_for_the_look_alike() {
+    let c = PolicyCase::new();
+    let subject = "context.Request.Certificate?.Subject.Contains(\"CN=lab-client-good\") == true";
+    // `?.` and `??`: the look-alike presents a certificate, so the chain check decides.
+    let coalesced = admit_when(&format!("(context.Request.Certificate?.VerifyNoRevocation() ?? false) &amp;&amp; {subject}"));
+    absent(&c.run(&coalesced), "policy-name-check-without-chain");
+    assert_eq!(look_alike_status(&c, &coalesced), 403);
+    // A variable set from the chain check, read back with a cast, and-ed with the name: quiet.
+    let by_variable = format!(
+        r#"<policies><inbound><set-variable name="chained" value="@(context.Request.Certificate != null &amp;&amp; context.Request.Certificate.VerifyNoRevocation())" /><choose>
+  <when condition="@((bool)context.Variables[&quot;chained&quot;] &amp;&amp; {})"><set-header name="X-Ok" exists-action="override"><value>1</value></set-header></when>
+  <otherwise><return-response><set-status code="403" /></return-response></otherwise>
+</choose></inbound></policies>"#,
+        subject.replace('"', "&quot;")
+    );
+    absent(&c.run(&by_variable), "policy-name-check-without-chain");
+    assert_eq!(look_alike_status(&c, &by_variable), 403);
+    // Or-ed with it instead: the name alone lets the look-alike in.
+    let or_ed = by_variable.replace("] &amp;&amp; ", "] || ");
+    fires(&c.run(&or_ed), "policy-name-check-without-chain", Severity::Warning, Symptom::Forbidden403);
+    assert_eq!(look_alike_status(&c, &or_ed), 200);
+}

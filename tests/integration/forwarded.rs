@@ -264,6 +264,8 @@ async fn verify_on_a_forwarded_certificate_fetches_its_crl_like_a_presented_one(
     assert_eq!(saved["targets"][0]["forwarded"]["header"], "X-ARR-ClientCert");
     let replayed = stdout(&run(bin().arg("open").arg(&session).args(["--report", "text"])));
     assert!(replayed.contains("Forwarded in X-ARR-ClientCert (arr)"), "{replayed}");
+    let markdown = stdout(&run(bin().arg("open").arg(&session).args(["--report", "markdown"])));
+    assert!(markdown.contains("- Forwarded in `X-ARR-ClientCert` (arr): `"), "{markdown}");
 
     // --offline: nothing fetched, and the answer is not guessed.
     assert_eq!(offline_json["policy"]["outcome"]["determined"], false, "{offline_text}");

@@ -341,18 +341,20 @@ fn inspect_with(
                 record_revocation(cv, crate::revocation::check_chain_blocking(&chain, loaded.fetcher.as_deref(), now));
             }
         }
-        // --forward-cert: the leaf in the header, judged alone (the front end forwards no chain); the
-        // request is then taken to carry that header only.
+        // --forward-cert: the request as it reaches the gateway behind the front end. The front end
+        // ended TLS, so no certificate is in the gateway's handshake; the leaf is in the header,
+        // judged alone (front ends forward no chain), and no other header is known.
         let mut headers = None;
         if let (Some(spec), Some(leaf)) = (super::forward::spec(run.material.forward_cert.as_deref())?, certs.first()) {
             headers = Some(vec![super::forward::header(&spec, leaf)]);
             run.forwarded = Some(super::forward::judge_blocking(loaded, &spec, leaf, (uploaded.0, uploaded.1)));
         }
+        let presented = if run.forwarded.is_some() { None } else { infos.first() };
         run.policy =
-            evaluate_policy(loaded, infos.first(), &infos, run.client_verify.as_ref(), headers, run.forwarded.as_ref());
+            evaluate_policy(loaded, presented, &infos, run.client_verify.as_ref(), headers, run.forwarded.as_ref());
         if let (Some(p), Some(f)) = (run.policy.as_mut(), &run.forwarded) {
             p.outcome.notes.push(format!(
-                "inspect sends no request: the policy sees {} and no other header (a probe adds Host, User-Agent and -H)",
+                "as behind the front end: context.Request.Certificate is null (TLS ended there) and the request carries {} and no other header (a probe sends the certificate in its handshake too, with Host, User-Agent and -H)",
                 f.header
             ));
         }

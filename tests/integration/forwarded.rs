@@ -276,3 +276,36 @@ async fn verify_on_a_forwarded_certificate_fetches_its_crl_like_a_presented_one(
     // share the run's cache.
     assert_eq!(w.server.routes.hits.load(std::sync::atomic::Ordering::SeqCst), 4);
 }
+
+/// A policy that prefers the handshake's certificate and falls back to the header.
+const EITHER: &str = r#"<policies><inbound><choose>
+  <when condition="@{
+      var cert = context.Request.Certificate;
+      if (cert == null) {
+          var h = context.Request.Headers.GetValueOrDefault(&quot;X-ARR-ClientCert&quot;, &quot;&quot;);
+          if (string.IsNullOrEmpty(h)) { return true; }
+          cert = new X509Certificate2(Convert.FromBase64String(h));
+      }
+      return !cert.VerifyNoRevocation();
+  }">
+    <return-response><set-status code="403" /></return-response>
+  </when>
+</choose></inbound></policies>"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inspect_with_a_forwarded_certificate_is_the_request_behind_the_front_end() {
+    use crate::revocation::{issued, params};
+    let w = crate::revocation::world().await;
+    let leaf = issued(params("behind the front end", 0x01, false), &w.root);
+    let policy = w.dir.write("either.xml", EITHER);
+    let pem = leaf.pem();
+    let (text, json) = tokio::task::spawn_blocking(move || inspect_forwarded(&w, "behind", &pem, &policy, true))
+        .await
+        .expect("cli runs");
+    let o = &json["policy"]["outcome"];
+    assert_eq!(o["status"], 200, "{text}");
+    // The handshake carried no certificate (the front end ended TLS): the header branch decided.
+    assert_eq!(json["policy"]["certificate"], serde_json::Value::Null, "{json:#}");
+    assert_eq!(o["verify_calls"][0]["forwarded"], "X-ARR-ClientCert", "{o:#}");
+    assert!(o["notes"].to_string().contains("context.Request.Certificate is null"), "{o:#}");
+}

@@ -13,7 +13,7 @@ use super::run::{client_verify, record_revocation, revocation_chain, tier_client
 use crate::cert::Certificate;
 use crate::diagnose::ClientVerify;
 use crate::error::{Error, Result};
-use crate::material::forward::ForwardSpec;
+use crate::material::forward::{ForwardFormat, ForwardSpec};
 use crate::policy::ForwardedVerify;
 use crate::probe::Header;
 use crate::session::ForwardedCert;
@@ -39,6 +39,17 @@ pub fn probe_leaf(loaded: &Loaded) -> Result<Certificate> {
         .or_else(|| chain.first())
         .cloned()
         .ok_or_else(|| Error::Usage("--forward-cert needs the client certificate: give --cert or --pfx".into()))
+}
+
+/// Without `--forward-cert`: the first `-H` header whose value is a certificate in one of the
+/// formats (copied from a front end's log, say). It is already on the wire; it is judged like a
+/// forwarded certificate so that `Verify()` on what the policy builds from it is known.
+pub fn from_headers(headers: &[Header]) -> Option<(ForwardSpec, Certificate)> {
+    headers.iter().find_map(|h| {
+        let (format, der) = ForwardFormat::decode(&h.value)?;
+        let cert = Certificate::from_der(der, &format!("the {} header", h.name)).ok()?;
+        Some((ForwardSpec { header: h.name.clone(), format }, cert))
+    })
 }
 
 /// The header as the front end would write it.

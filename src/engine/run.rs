@@ -226,6 +226,7 @@ pub async fn run_probe_target(mut run: TargetRun, loaded: &Loaded) -> TargetRun 
     if let Some((spec, leaf)) = &forward {
         options.headers.push(super::forward::header(spec, leaf));
     }
+    let forward = forward.or_else(|| super::forward::from_headers(&options.headers));
     let ctx = ProbeContext { identity: loaded.identity.clone(), trust: loaded.trust.clone() };
     let mut result: ProbeResult = probe::run_probe(&options, &ctx).await;
     if result.client_chain.is_empty() && !loaded.keyless_chain.is_empty() {

@@ -112,6 +112,48 @@ impl fmt::Display for ForwardSpec {
     }
 }
 
+impl ForwardFormat {
+    /// The certificate a header value holds, when it is written in one of these formats (as a
+    /// `-H` header copied from a front end's log would be): its format and DER bytes.
+    pub fn decode(value: &str) -> Option<(ForwardFormat, Vec<u8>)> {
+        let value = value.trim();
+        if value.starts_with("-----BEGIN%20CERTIFICATE-----") {
+            let pem = percent_decode(value)?;
+            let body: String = pem
+                .lines()
+                .filter(|l| !l.starts_with("-----"))
+                .flat_map(|l| l.chars().filter(|c| !c.is_whitespace()))
+                .collect();
+            let der = base64::engine::general_purpose::STANDARD.decode(body).ok()?;
+            return Some((ForwardFormat::Appgw, der));
+        }
+        if value.len() < 64 || !value.bytes().all(|b| b.is_ascii_alphanumeric() || b"+/=".contains(&b)) {
+            return None;
+        }
+        let der = base64::engine::general_purpose::STANDARD.decode(value).ok()?;
+        // A DER certificate is a SEQUENCE.
+        (der.first() == Some(&0x30)).then_some((ForwardFormat::Arr, der))
+    }
+}
+
+/// `%XX` to bytes (ASCII text only); `None` on a malformed escape.
+fn percent_decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = text.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
 /// PEM as OpenSSL writes it: 64 base64 characters a line, a line break after each line.
 fn pem_text(der: &[u8]) -> String {
     let b64 = base64::engine::general_purpose::STANDARD.encode(der);
@@ -162,6 +204,16 @@ mod tests {
         let v = ForwardFormat::Nginx.encode(&[0xfb, 0xff]);
         assert_eq!(v, "-----BEGIN%20CERTIFICATE-----%0A%2B%2F8%3D%0A-----END%20CERTIFICATE-----%0A");
         assert_eq!(ForwardFormat::Arr.encode(&[0xfb, 0xff]), "+/8=");
+        // What each format writes decodes back to the same bytes.
+        let der: Vec<u8> = (0..200u8).map(|b| b.wrapping_mul(7)).chain([0x30]).collect();
+        let der = [vec![0x30], der].concat();
+        for f in ForwardFormat::ALL {
+            let (format, back) = ForwardFormat::decode(&f.encode(&der)).expect("decodes");
+            assert_eq!(back, der);
+            assert_eq!(format, if f == ForwardFormat::Arr { ForwardFormat::Arr } else { ForwardFormat::Appgw });
+        }
+        assert!(ForwardFormat::decode("Bearer abc").is_none());
+        assert!(ForwardFormat::decode("-----BEGIN%20CERTIFICATE-----%ZZ").is_none());
         // Long input breaks at 64 characters.
         let v = ForwardFormat::Appgw.encode(&[0u8; 60]);
         assert_eq!(v.matches("%0A").count(), 4, "{v}");

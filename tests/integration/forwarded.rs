@@ -57,7 +57,7 @@ fn base64_der_policy(header: &str, thumbprint: &str) -> String {
     )
 }
 
-fn probe_json(port: u16, m: &Material, policy: &std::path::Path, forward: &str) -> serde_json::Value {
+fn probe_json(port: u16, m: &Material, policy: &std::path::Path, extra: &[&str]) -> serde_json::Value {
     let d = m.dir.tmp.path();
     let url = format!("https://localhost:{port}/");
     let mut cmd = bin();
@@ -72,7 +72,8 @@ fn probe_json(port: u16, m: &Material, policy: &std::path::Path, forward: &str) 
         .arg(d.join("client-ca.pem"))
         .arg("--policy")
         .arg(policy)
-        .args(["--forward-cert", forward, "--no-compare", "--timeout", "30", "--report", "json"]);
+        .args(extra)
+        .args(["--no-compare", "--timeout", "30", "--report", "json"]);
     let out = run(&mut cmd);
     let text = stdout(&out);
     let report = serde_json::from_str(&text).unwrap_or_else(|e| panic!("probe --report json: {e}\n{text}"));
@@ -98,7 +99,7 @@ fn forwarded_header_is_what_nginx_computes_and_the_policy_reads_it() {
 
     // Percent-encoded PEM (nginx, Application Gateway).
     let policy = m.dir.write("escaped.xml", escaped_pem_policy("X-Client-Cert", &thumbprint));
-    let report = probe_json(peer.port, &m, &policy, "X-Client-Cert=nginx");
+    let report = probe_json(peer.port, &m, &policy, &["--forward-cert", "X-Client-Cert=nginx"]);
     let eval = &report["evaluations"][0];
     assert_eq!(eval["policy"]["outcome"]["status"], 200, "{eval:#}");
     assert_eq!(eval["policy"]["outcome"]["determined"], true, "{eval:#}");
@@ -131,7 +132,7 @@ fn forwarded_header_is_what_nginx_computes_and_the_policy_reads_it() {
 
     // The same policy on the base64 format: WebUtility.UrlDecode turns each + into a space and the
     // decoded bytes are not the certificate, which the evaluator says instead of passing it.
-    let report = probe_json(peer.port, &m, &policy, "X-Client-Cert=arr");
+    let report = probe_json(peer.port, &m, &policy, &["--forward-cert", "X-Client-Cert=arr"]);
     let outcome = &report["evaluations"][0]["policy"]["outcome"];
     let der_b64 = base64::engine::general_purpose::STANDARD.encode(&m.client.der);
     if der_b64.contains('+') {
@@ -140,11 +141,22 @@ fn forwarded_header_is_what_nginx_computes_and_the_policy_reads_it() {
 
     // Base64 DER (App Service X-ARR-ClientCert, the default format).
     let policy = m.dir.write("arr.xml", base64_der_policy("X-ARR-ClientCert", &thumbprint));
-    let report = probe_json(peer.port, &m, &policy, "X-ARR-ClientCert");
+    let report = probe_json(peer.port, &m, &policy, &["--forward-cert", "X-ARR-ClientCert"]);
     assert_eq!(report["evaluations"][0]["policy"]["outcome"]["status"], 200, "{report:#}");
     let lines = log_lines(&log);
     let arr = lines.last().expect("logged");
     assert_eq!(arr[2], der_b64, "base64 of the DER, one line");
+
+    // The same value given with -H (no --forward-cert): the certificate in it is recognised and
+    // judged, so Verify() on what the policy builds is known too.
+    let header = format!("X-ARR-ClientCert: {der_b64}");
+    let report = probe_json(peer.port, &m, &policy, &["-H", &header]);
+    let eval = &report["evaluations"][0];
+    assert_eq!(eval["policy"]["outcome"]["status"], 200, "{eval:#}");
+    assert_eq!(eval["forwarded"]["header"], "X-ARR-ClientCert", "{eval:#}");
+    assert_eq!(eval["policy"]["outcome"]["verify_calls"][0]["forwarded"], "X-ARR-ClientCert");
+    let lines = log_lines(&log);
+    assert_eq!(lines.last().expect("logged")[2], der_b64, "sent once, as given");
 }
 
 /// `Verify()` on a certificate the policy builds from the header, as the one the gateway would get

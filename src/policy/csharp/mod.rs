@@ -233,7 +233,7 @@ impl ExprEval<'_, '_> {
             "StringComparison" => Ok(Val::Type(TypeName::StringComparison)),
             "X509NameType" => Ok(Val::Type(TypeName::X509NameType)),
             "Convert" => Ok(Val::Type(TypeName::Convert)),
-            "WebUtility" | "HttpUtility" | "Uri" | "System" => Ok(forwarded::decoder_type(name)),
+            "WebUtility" | "Uri" | "System" => Ok(forwarded::decoder_type(name)),
             _ => Err(unevaluable(self.src, span, format!("unknown name `{name}`"))),
         }
     }

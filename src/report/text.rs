@@ -89,6 +89,11 @@ pub fn inspect_text(r: &InspectReport, origins: &[String]) -> String {
     }
     if let Some(f) = &r.forwarded {
         forwarded_text(&mut out, f);
+        wrapped_line(
+            &mut out,
+            "Evaluated",
+            "as behind the front end: no certificate in the gateway's handshake (context.Request.Certificate is null), this header and no other",
+        );
     }
     if let Some(p) = &r.policy {
         out.push('\n');

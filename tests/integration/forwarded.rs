@@ -321,3 +321,29 @@ async fn inspect_with_a_forwarded_certificate_is_the_request_behind_the_front_en
     assert_eq!(o["verify_calls"][0]["forwarded"], "X-ARR-ClientCert", "{o:#}");
     assert!(o["notes"].to_string().contains("context.Request.Certificate is null"), "{o:#}");
 }
+
+/// HAProxy computes `%[ssl_c_der,base64]` from the handshake: the `arr` format is that text.
+#[tokio::test]
+async fn the_arr_format_is_what_haproxy_computes_from_the_handshake() {
+    use crate::gateways::{haproxy, haproxy_binary, local_opts, Client, GatewayPki};
+    use mtls_doctor::material::forward::ForwardFormat;
+    assert!(
+        haproxy_binary().is_some(),
+        "haproxy is required for this test: apt-get install -y haproxy (.ci/run does this)"
+    );
+    let pki = GatewayPki::new();
+    let gw = haproxy(
+        &pki,
+        "verify optional ca-file {DIR}/client-ca.pem crt-ignore-err all ca-ignore-err all",
+        "  http-request return status 200 content-type text/plain lf-string \"%[ssl_c_der,base64]|%[req.hdr(X-ARR-ClientCert)]\"",
+    );
+    let mut o = local_opts(gw.port);
+    let sent = ForwardFormat::Arr.encode(&pki.client.der);
+    o.headers.push(mtls_doctor::probe::Header { name: "X-ARR-ClientCert".into(), value: sent.clone() });
+    o.compare_without_cert = false;
+    let r = mtls_doctor::probe::run_probe(&o, &pki.context(Client::Good)).await;
+    let body = r.http.as_ref().map(|h| h.body_preview.clone()).unwrap_or_default();
+    let (computed, received) = body.split_once('|').unwrap_or_else(|| panic!("haproxy answered {body:?}"));
+    assert_eq!(computed, sent, "HAProxy's ssl_c_der,base64 is the header the probe sends");
+    assert_eq!(received, sent);
+}

@@ -9,11 +9,13 @@
 //!               (engine/load: material cache; engine/run: the one dispatch; engine/batch: jobs;
 //!               engine/sweep: targets pulled lazily, memory bounded by -j)
 //!   -> material PEM / DER / PFX into certificates and keys      (material/, cert/, fsio caps reads)
+//!               and --forward-cert: a certificate in a header as a front end writes it (material/forward)
 //!   -> verify   chains with openssl-compatible verdicts         (verify/: code, openssl, host, der)
 //!               and .NET's revocation check for Verify(): CRL / OCSP fetched over http, bounded,
 //!               cached per run, signatures checked against the issuer   (revocation/)
 //!   -> probe    DNS, TCP, TLS, HTTP; every failure is data      (probe/: dns, tls, http; listen, lab)
 //!   -> diagnose pure rules from observations to findings        (diagnose/, policy/, azure/)
+//!               (policy/lookalike: how a look-alike certificate fares through the conditions' logic)
 //!   -> session  inputs + observations + findings, serializable  (session/: model, store, redact, diff;
 //!               certs: each certificate stored once, spool: a sweep saved target by target)
 //!   -> views    JSON, text, Markdown, TUI panes                 (report/, tui/)

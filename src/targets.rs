@@ -49,6 +49,8 @@ pub struct TargetDefaults {
     pub deployment_certs: Vec<String>,
     /// `--named-value NAME=VALUE` entries (never saved).
     pub named_values: Vec<String>,
+    /// `--forward-cert HEADER[=FORMAT]`.
+    pub forward_cert: Option<String>,
 }
 
 impl Default for TargetDefaults {
@@ -81,6 +83,7 @@ impl Default for TargetDefaults {
             offline: false,
             deployment_certs: Vec::new(),
             named_values: Vec::new(),
+            forward_cert: None,
         }
     }
 }
@@ -137,12 +140,21 @@ impl TargetDefaults {
             offline: self.offline,
             deployment_certs: self.deployment_certs.clone(),
             named_values: self.named_values.clone(),
+            forward_cert: self.forward_cert.clone(),
         }
     }
 
     /// A probe target for `target` (`HOST[:PORT]`) with these options.
     pub fn target(&self, target: &str) -> Result<TargetRun> {
         let o = self.probe_options(target)?;
+        if let Some(spec) = &self.forward_cert {
+            crate::material::forward::ForwardSpec::parse(spec)?;
+            if self.cert.is_none() && self.pfx.is_none() {
+                return Err(Error::Usage(format!(
+                    "--forward-cert {spec}: needs the client certificate (--cert or --pfx)"
+                )));
+            }
+        }
         Ok(TargetRun { expiring_days: Some(self.expiring_days), ..engine::probe_target(o, self.material()) })
     }
 }
@@ -178,6 +190,8 @@ struct TomlTarget {
     client_ca: Option<Vec<PathBuf>>,
     policy: Option<PathBuf>,
     azure: Option<Vec<PathBuf>>,
+    /// `--forward-cert HEADER[=FORMAT]`.
+    forward_cert: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, serde::Deserialize)]
@@ -568,6 +582,9 @@ fn overlay(
     if let Some(v) = t.azure {
         a.azure = v.into_iter().map(rel).collect();
     }
+    if let Some(v) = t.forward_cert {
+        a.forward_cert = Some(v);
+    }
     Ok(a)
 }
 
@@ -618,6 +635,22 @@ mod tests {
         let bad = write(dir.path(), "bad.toml", "[[target]]\nhost = \"a\"\nresolve = [\"a:443\"]\n");
         let e = targets_from_file(&bad, &TargetDefaults::default()).expect_err("bad resolve").to_string();
         assert!(e.starts_with(&format!("{}:1: --resolve", bad.display())), "{e}");
+    }
+
+    #[test]
+    fn forward_cert_needs_a_certificate_and_a_known_format() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let text = "[[target]]\nhost = \"a.local\"\ncert = \"c.pem\"\nforward_cert = \"X-Client-Cert=appgw\"\n";
+        let runs = targets_from_file(&write(dir.path(), "t.toml", text), &TargetDefaults::default()).expect("toml");
+        assert_eq!(runs[0].material.forward_cert.as_deref(), Some("X-Client-Cert=appgw"));
+        let text = "[[target]]\nhost = \"a.local\"\nforward_cert = \"X-Client-Cert\"\n";
+        let bad = write(dir.path(), "no-cert.toml", text);
+        let e = targets_from_file(&bad, &TargetDefaults::default()).expect_err("no certificate").to_string();
+        assert!(e.contains("--forward-cert") && e.contains("--cert or --pfx"), "{e}");
+        let text = "[[target]]\nhost = \"a.local\"\ncert = \"c.pem\"\nforward_cert = \"X-Client-Cert=pem\"\n";
+        let bad = write(dir.path(), "bad-format.toml", text);
+        let e = targets_from_file(&bad, &TargetDefaults::default()).expect_err("unknown format").to_string();
+        assert!(e.contains("unknown format \"pem\""), "{e}");
     }
 
     #[test]

@@ -422,6 +422,12 @@ pub struct DiagnosisArgs {
     /// export (secret entries carry no value there); never saved in a session.
     #[arg(long, value_name = "NAME=VALUE|@FILE")]
     pub named_value: Vec<String>,
+    /// Also send the client certificate (--cert/--pfx; inspect: the leaf) in this request header,
+    /// encoded as a TLS-terminating front end forwards it, for policies that read it from there:
+    /// arr (default; base64 DER, App Service X-ARR-ClientCert), appgw (percent-encoded PEM,
+    /// Application Gateway {var_client_certificate}), nginx ($ssl_client_escaped_cert, the same).
+    #[arg(long, value_name = "HEADER[=FORMAT]")]
+    pub forward_cert: Option<String>,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -627,6 +633,7 @@ impl ProbeArgs {
             offline: self.diagnosis.offline,
             deployment_certs: self.diagnosis.deployment_cert.clone(),
             named_values: self.diagnosis.named_value.clone(),
+            forward_cert: self.diagnosis.forward_cert.clone(),
         }
     }
 }

@@ -15,6 +15,7 @@ pub fn run_inspect(args: &InspectArgs) -> Result<i32> {
         offline: args.diagnosis.offline,
         deployment_certs: args.diagnosis.deployment_cert.clone(),
         named_values: args.diagnosis.named_value.clone(),
+        forward_cert: args.diagnosis.forward_cert.clone(),
         ..Default::default()
     };
     let files = paths(&args.files);

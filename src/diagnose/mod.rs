@@ -111,6 +111,8 @@ pub struct Observations<'a> {
     /// Outbound probes: the policy's backend routing and authentication certificates.
     pub outbound_policy: Option<&'a crate::policy::OutboundPolicy>,
     pub client_verify: Option<&'a ClientVerify>,
+    /// `--forward-cert`: `Verify()` of the certificate sent in a request header.
+    pub forwarded_verify: Option<&'a ClientVerify>,
     /// CA certificates uploaded to the gateway (`--client-ca`).
     pub uploaded_cas: &'a [CertInfo],
     pub azure: Option<&'a AzureConfig>,
@@ -127,6 +129,7 @@ impl<'a> Observations<'a> {
             policy: None,
             outbound_policy: None,
             client_verify: None,
+            forwarded_verify: None,
             uploaded_cas: &[],
             azure: None,
             keyless_identities: &[],
@@ -281,7 +284,10 @@ pub fn diagnose(obs: &Observations) -> Vec<Finding> {
         policy_rules::policy_findings(ev, cert, &issuer_tps, &mut out);
         policy_safety::policy_safety_findings(ev, &known_ca_certificates(obs), &mut out);
         if let Some(cv) = obs.client_verify {
-            revocation_rules::revocation_findings(cv, ev, &mut out);
+            revocation_rules::revocation_findings(cv, ev, false, &mut out);
+        }
+        if let Some(cv) = obs.forwarded_verify {
+            revocation_rules::revocation_findings(cv, ev, true, &mut out);
         }
     }
 

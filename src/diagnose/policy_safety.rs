@@ -83,23 +83,40 @@ fn not_saveable(c: &PolicyChecks) -> Option<Finding> {
     Some(f)
 }
 
+/// The look-alike walk, when the policy was read with it and it decided.
+fn look_alike(c: &PolicyChecks) -> Option<&crate::policy::LookAlike> {
+    c.look_alike.as_ref().filter(|l| l.undecided.is_none())
+}
+
 fn name_without_chain(c: &PolicyChecks) -> Option<Finding> {
-    if !c.chain_checks.is_empty() {
-        return None;
-    }
-    let unpinned: Vec<_> = c.name_checks.iter().filter(|n| !n.pinned).collect();
+    // Through the conditions' logic: the name checks a look-alike passes on a path that lets it
+    // in. Without that walk (older sessions, too many paths): any chain check or pin quiets it.
+    let unpinned: Vec<_> = match look_alike(c) {
+        Some(l) => c.name_checks.iter().filter(|n| l.admitted && l.through.contains(&n.path)).collect(),
+        None if !c.chain_checks.is_empty() => return None,
+        None => c.name_checks.iter().filter(|n| !n.pinned).collect(),
+    };
     if unpinned.is_empty() {
         return None;
     }
     let mut f = finding(FindingId::PolicyNameCheckWithoutChain);
     let substring = unpinned.iter().any(|n| n.kind == CheckKind::NameSubstring);
-    f.cause = format!(
-        "The policy lets a certificate in by its names{}, and nothing in it checks the chain (Verify(), \
-         VerifyNoRevocation(), validate-client-certificate with validate-trust on) or pins a thumbprint \
-         next to these checks. Anyone can make a certificate that carries these names, so a look-alike \
-         passes.",
-        if substring { " (some only by a part of them)" } else { "" }
-    );
+    let part = if substring { " (some only by a part of them)" } else { "" };
+    f.cause = if look_alike(c).is_some() && !(c.chain_checks.is_empty() && c.thumbprint_pins.is_empty()) {
+        format!(
+            "The policy lets a certificate in by its names{part}: a chain check (Verify(), VerifyNoRevocation(), \
+             validate-client-certificate with validate-trust on) or a pinned thumbprint is there, but not on the \
+             path these checks let the request take (it is or-ed with them, sits in another <when>, or comes \
+             after the return). Anyone can make a certificate that carries these names, so a look-alike passes."
+        )
+    } else {
+        format!(
+            "The policy lets a certificate in by its names{part}, and nothing in it checks the chain (Verify(), \
+             VerifyNoRevocation(), validate-client-certificate with validate-trust on) or pins a thumbprint \
+             next to these checks. Anyone can make a certificate that carries these names, so a look-alike \
+             passes."
+        )
+    };
     for n in &unpinned {
         let how = if n.kind == CheckKind::NameSubstring { "searched" } else { "compared" };
         f.evidence.push(format!("{} (line {}): name {how}: {}", n.path, n.line, visible(&n.text)));
@@ -120,7 +137,10 @@ fn name_without_chain(c: &PolicyChecks) -> Option<Finding> {
 }
 
 fn trust_off(c: &PolicyChecks) -> Option<Finding> {
-    let weak: Vec<_> = c.trust_off.iter().filter(|t| t.identities == 0 || t.without_thumbprint > 0).collect();
+    // A chain check the request meets first (a <when> before it refusing !Verify()) covers it.
+    let reached = |path: &str| look_alike(c).is_none_or(|l| l.admitted && l.through.iter().any(|p| p == path));
+    let weak: Vec<_> =
+        c.trust_off.iter().filter(|t| (t.identities == 0 || t.without_thumbprint > 0) && reached(&t.path)).collect();
     if weak.is_empty() {
         return None;
     }

@@ -8,14 +8,19 @@ use super::{ClientVerify, PolicyEvaluation};
 use crate::policy::{ElementOutcome, ValidationFailure};
 use crate::revocation::{RevocationStatus, VerifyRevocationAnswer};
 
-pub fn revocation_findings(cv: &ClientVerify, ev: &PolicyEvaluation, out: &mut Vec<Finding>) {
+/// `cv` is the presented certificate's check, or with `forwarded` the one of the certificate sent
+/// in a header (`--forward-cert`), which only `Verify()` on a certificate built from it reaches.
+pub fn revocation_findings(cv: &ClientVerify, ev: &PolicyEvaluation, forwarded: bool, out: &mut Vec<Finding>) {
     let Some(answer) = &cv.revocation_answer else { return };
     if answer.passes() != Some(false) {
         return;
     }
     let o = &ev.outcome;
-    let verify_call = o.verify_calls.iter().find(|c| c.evaluated && c.method == "Verify" && c.revocation.is_some());
-    let rejected = o.elements.iter().find(|e| {
+    let verify_call = o
+        .verify_calls
+        .iter()
+        .find(|c| c.evaluated && c.method == "Verify" && c.revocation.is_some() && c.forwarded.is_some() == forwarded);
+    let rejected = o.elements.iter().filter(|_| !forwarded).find(|e| {
         matches!(&e.outcome, ElementOutcome::CertificateRejected { failures, ignored: false }
             if failures.contains(&ValidationFailure::RevocationCheckFailed))
     });
@@ -25,8 +30,11 @@ pub fn revocation_findings(cv: &ClientVerify, ev: &PolicyEvaluation, out: &mut V
     let mut f = catalog::finding(FindingId::PolicyRevocationUnknown);
     f.subject = Some(format!("policy {}", ev.source));
     if let Some(c) = verify_call {
-        f.evidence
-            .push(format!("{} condition clause {}: Verify() is false, VerifyNoRevocation() is true", c.path, c.clause));
+        let on = c.forwarded.as_ref().map(|h| format!(" (on the certificate forwarded in {h})")).unwrap_or_default();
+        f.evidence.push(format!(
+            "{} condition clause {}: Verify() is false, VerifyNoRevocation() is true{on}",
+            c.path, c.clause
+        ));
     }
     if let Some(e) = rejected {
         f.evidence.push(format!("{}: validate-revocation (default true) fails", e.path));

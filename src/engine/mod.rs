@@ -7,8 +7,10 @@
 //! - `batch`: many targets at once: loading first, then a concurrency limit and a progress
 //!   callback; and the tokio runtime the front ends block on.
 //! - `sweep`: many targets pulled lazily, in memory proportional to the concurrency.
+//! - `forward`: `--forward-cert`, the client certificate in a request header as a front end sends it.
 
 mod batch;
+pub mod forward;
 mod load;
 mod named_values;
 mod run;
@@ -36,6 +38,7 @@ pub fn with_error(mut run: TargetRun, error: String) -> TargetRun {
     run.inspected = None;
     run.policy = None;
     run.client_verify = None;
+    run.forwarded = None;
     run.findings.clear();
     run
 }

@@ -73,7 +73,7 @@ pub fn inspect_context(run: &TargetRun) -> (Role, Option<String>) {
 /// On the tiers without a CA certificate store (Consumption, v2, from `--azure`), `Verify()` can
 /// chain only to the platform's public roots (Mozilla's list stands for them here): the
 /// `--client-ca` files are not what the gateway trusts there. `None` on other tiers.
-fn tier_client_verify(loaded: &Loaded, chain: &[CertInfo]) -> Option<ClientVerify> {
+pub(super) fn tier_client_verify(loaded: &Loaded, chain: &[CertInfo]) -> Option<ClientVerify> {
     let tier = loaded.azure.as_ref()?.service.as_ref()?.tier();
     if tier.allows_ca_upload() || chain.is_empty() {
         return None;
@@ -110,7 +110,11 @@ pub fn client_verify(chain: &[CertInfo], uploaded: &[Certificate], uploaded_name
 
 /// The chain whose revocation `Verify()` checks, when the chain itself verifies (otherwise
 /// `Verify()` is false already and nothing needs fetching).
-fn revocation_chain(verify: &ClientVerify, chain: &[CertInfo], uploaded: &[Certificate]) -> Option<Vec<Certificate>> {
+pub(super) fn revocation_chain(
+    verify: &ClientVerify,
+    chain: &[CertInfo],
+    uploaded: &[Certificate],
+) -> Option<Vec<Certificate>> {
     if !verify.verdict.ok {
         return None;
     }
@@ -121,7 +125,7 @@ fn revocation_chain(verify: &ClientVerify, chain: &[CertInfo], uploaded: &[Certi
     Some(crate::revocation::issuer_chain(leaf, &pool))
 }
 
-fn record_revocation(verify: &mut ClientVerify, report: crate::revocation::RevocationReport) {
+pub(super) fn record_revocation(verify: &mut ClientVerify, report: crate::revocation::RevocationReport) {
     verify.revocation_answer = Some(crate::revocation::verify_answer(&report));
     verify.revocation = Some(report);
 }
@@ -157,6 +161,7 @@ pub fn evaluate_policy(
     chain: &[CertInfo],
     verify: Option<&ClientVerify>,
     headers: Option<Vec<crate::probe::Header>>,
+    forwarded: Option<&crate::session::ForwardedCert>,
 ) -> Option<PolicyEvaluation> {
     let (source, policy) = loaded.policy.as_ref()?;
     let issuer_thumbprint = cert.and_then(|c| {
@@ -175,8 +180,18 @@ pub fn evaluate_policy(
         deployment_certificates: deployment_certificates(loaded),
         headers,
         now: time::OffsetDateTime::now_utc(),
+        forwarded: forwarded.map(super::forward::policy_view).into_iter().collect(),
     };
-    let outcome = policy::evaluate(policy, &input);
+    let mut outcome = policy::evaluate(policy, &input);
+    if let Some(f) = forwarded {
+        outcome.notes.push(format!(
+            "{} carries the client certificate {} ({}); {}",
+            f.header,
+            f.thumbprint,
+            f.format.describe(),
+            super::forward::AIA_NOTE
+        ));
+    }
     Some(PolicyEvaluation { source: source.clone(), certificate: cert.map(|c| c.thumbprint_sha1.clone()), outcome })
 }
 
@@ -200,6 +215,18 @@ pub async fn run_probe_target(mut run: TargetRun, loaded: &Loaded) -> TargetRun 
         run.error = Some("target has no probe options".into());
         return run;
     };
+    // --forward-cert: the header goes on the wire (and to the policy) with the -H ones.
+    let forward = match super::forward::spec(run.material.forward_cert.as_deref())
+        .and_then(|spec| spec.map(|s| super::forward::probe_leaf(loaded).map(|leaf| (s, leaf))).transpose())
+    {
+        Ok(f) => f,
+        Err(e) => return super::with_error(run, e.to_string()),
+    };
+    let mut options = options;
+    if let Some((spec, leaf)) = &forward {
+        options.headers.push(super::forward::header(spec, leaf));
+    }
+    let forward = forward.or_else(|| super::forward::from_headers(&options.headers));
     let ctx = ProbeContext { identity: loaded.identity.clone(), trust: loaded.trust.clone() };
     let mut result: ProbeResult = probe::run_probe(&options, &ctx).await;
     if result.client_chain.is_empty() && !loaded.keyless_chain.is_empty() {
@@ -216,6 +243,10 @@ pub async fn run_probe_target(mut run: TargetRun, loaded: &Loaded) -> TargetRun 
             record_revocation(cv, report);
         }
     }
+    if let Some((spec, leaf)) = &forward {
+        let uploaded = (loaded.client_cas.as_slice(), run.material.client_ca.as_slice());
+        run.forwarded = Some(super::forward::judge(loaded, spec, leaf, uploaded).await);
+    }
     // Inbound: the policy sees the certificate only if the handshake carried it.
     let presented = if result.client_cert_sent { result.client_chain.first() } else { None };
     if options.role == ProbeRole::Inbound {
@@ -225,6 +256,7 @@ pub async fn run_probe_target(mut run: TargetRun, loaded: &Loaded) -> TargetRun 
             &result.client_chain,
             run.client_verify.as_ref(),
             Some(request_headers(&options)),
+            run.forwarded.as_ref(),
         );
     } else {
         run.outbound_policy = loaded.policy.as_ref().map(|(source, p)| crate::policy::outbound_policy(p, source));
@@ -310,7 +342,23 @@ fn inspect_with(
                 record_revocation(cv, crate::revocation::check_chain_blocking(&chain, loaded.fetcher.as_deref(), now));
             }
         }
-        run.policy = evaluate_policy(loaded, infos.first(), &infos, run.client_verify.as_ref(), None);
+        // --forward-cert: the request as it reaches the gateway behind the front end. The front end
+        // ended TLS, so no certificate is in the gateway's handshake; the leaf is in the header,
+        // judged alone (front ends forward no chain), and no other header is known.
+        let mut headers = None;
+        if let (Some(spec), Some(leaf)) = (super::forward::spec(run.material.forward_cert.as_deref())?, certs.first()) {
+            headers = Some(vec![super::forward::header(&spec, leaf)]);
+            run.forwarded = Some(super::forward::judge_blocking(loaded, &spec, leaf, (uploaded.0, uploaded.1)));
+        }
+        let presented = if run.forwarded.is_some() { None } else { infos.first() };
+        run.policy =
+            evaluate_policy(loaded, presented, &infos, run.client_verify.as_ref(), headers, run.forwarded.as_ref());
+        if let (Some(p), Some(f)) = (run.policy.as_mut(), &run.forwarded) {
+            p.outcome.notes.push(format!(
+                "as behind the front end: context.Request.Certificate is null (TLS ended there) and the request carries {} and no other header (a probe sends the certificate in its handshake too, with Host, User-Agent and -H)",
+                f.header
+            ));
+        }
     }
     run.inspected = Some(InspectedChain { origin: run.files.join(", "), certs: infos, role, verdict, key_mismatch });
     run.azure = loaded.azure.clone();
@@ -327,6 +375,7 @@ pub fn diagnose_run(run: &mut TargetRun, keyless: &[String]) {
         policy: run.policy.as_ref(),
         outbound_policy: run.outbound_policy.as_ref(),
         client_verify: run.client_verify.as_ref(),
+        forwarded_verify: run.forwarded.as_ref().and_then(|f| f.verify.as_ref()),
         uploaded_cas: &run.uploaded_cas,
         azure: run.azure.as_ref(),
         keyless_identities: keyless,

@@ -9,6 +9,7 @@
 
 mod der;
 mod encrypted;
+pub mod forward;
 mod key;
 mod key_report;
 mod password;

@@ -28,6 +28,10 @@ pub struct PolicyChecks {
     /// Expressions (in any section) that do not compile: APIM refuses to save the policy.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub compile_errors: Vec<CompileError>,
+    /// How a look-alike certificate (the expected names, another key, no chain to an uploaded CA)
+    /// fares through the inbound section's logic; `None` in sessions from before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub look_alike: Option<super::lookalike::LookAlike>,
 }
 
 /// An expression the C# compiler rejects, so the gateway will not accept the policy at all.
@@ -124,6 +128,7 @@ pub(crate) fn certificate_checks(policy: &Policy, input: &PolicyInput) -> Policy
             out.compile_errors.append(&mut other.compile_errors);
         }
     }
+    out.look_alike = Some(super::lookalike::analyse(policy));
     if let Some(entities) = &input.deployment_certificates {
         for pin in &mut out.thumbprint_pins {
             pin.deployment_ca =
@@ -255,7 +260,13 @@ fn scan_block(stmts: &[Stmt], src: &str, found: &mut Found) {
     for st in stmts {
         match st {
             Stmt::Local { name, init: Some(e), .. } | Stmt::Assign { name, value: e, .. } => {
-                if is_request_certificate(e, &found.aliases) {
+                // A certificate built from a header (`new X509Certificate2(…)`) is checked like the
+                // request's: its names, its thumbprint, its chain.
+                let built = matches!(&strip_parens(e).kind, ExprKind::NewCertificate(_));
+                if built {
+                    scan(e, src, None, found);
+                }
+                if built || is_request_certificate(e, &found.aliases) {
                     found.aliases.push(name.clone());
                 } else {
                     scan(e, src, None, found);
@@ -284,7 +295,7 @@ struct Found {
     hex_literals: Vec<String>,
 }
 
-fn strip_parens(e: &Expr) -> &Expr {
+pub(super) fn strip_parens(e: &Expr) -> &Expr {
     match &e.kind {
         ExprKind::Paren(inner) => strip_parens(inner),
         _ => e,
@@ -292,7 +303,7 @@ fn strip_parens(e: &Expr) -> &Expr {
 }
 
 /// `context.Request.Certificate` (with `.` or `?.`), or a local a statement block set to it.
-fn is_request_certificate(e: &Expr, aliases: &[String]) -> bool {
+pub(super) fn is_request_certificate(e: &Expr, aliases: &[String]) -> bool {
     if let ExprKind::Ident(name) = &strip_parens(e).kind {
         return aliases.contains(name);
     }
@@ -305,7 +316,7 @@ fn is_request_certificate(e: &Expr, aliases: &[String]) -> bool {
 }
 
 /// A read of the request certificate's subject or issuer name, through any case or trim call.
-fn is_name_read(e: &Expr, aliases: &[String]) -> bool {
+pub(super) fn is_name_read(e: &Expr, aliases: &[String]) -> bool {
     match &strip_parens(e).kind {
         ExprKind::Member { target, name, .. } => {
             (matches!(name.as_str(), "Subject" | "Issuer") && is_request_certificate(target, aliases))

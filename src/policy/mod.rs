@@ -11,6 +11,7 @@
 mod checks;
 mod csharp;
 mod expr;
+mod lookalike;
 mod named;
 mod routing;
 mod validate;
@@ -23,6 +24,7 @@ use crate::cert::CertInfo;
 use crate::error::Result;
 
 pub use checks::{CheckKind, CheckSite, CommentedCheck, CompileError, PolicyChecks, ThumbprintPin, TrustOff};
+pub use lookalike::LookAlike;
 pub use named::resolve_named_values;
 pub use routing::{outbound_policy, BackendRoute, BackendRouting, OutboundPolicy, SetBackendService};
 pub use walk::evaluate;
@@ -258,6 +260,22 @@ pub struct PolicyInput<'a> {
     pub headers: Option<Vec<crate::probe::Header>>,
     /// `DateTime.UtcNow` (and `DateTime.Now`: gateways run on UTC).
     pub now: time::OffsetDateTime,
+    /// Certificates put in a request header with `--forward-cert`, judged against the uploaded CA
+    /// certificates like a presented one: what `Verify()` / `VerifyNoRevocation()` answer on a
+    /// certificate the policy builds from that header. Empty when none was forwarded.
+    pub forwarded: Vec<ForwardedVerify<'a>>,
+}
+
+/// `Verify()` and `VerifyNoRevocation()` of a forwarded certificate (found by its thumbprint).
+#[derive(Debug, Clone)]
+pub struct ForwardedVerify<'a> {
+    /// The header it was sent in.
+    pub header: String,
+    /// Uppercase SHA-1 of the DER.
+    pub thumbprint: String,
+    pub verify_ok: Option<bool>,
+    pub verify_no_revocation_ok: Option<bool>,
+    pub revocation: Option<&'a crate::revocation::VerifyRevocationAnswer>,
 }
 
 /// One entry of `context.Deployment.Certificates`.
@@ -429,6 +447,10 @@ pub struct VerifyCall {
     /// For `Verify()` false while the chain itself verifies: why the revocation check fails.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revocation: Option<String>,
+    /// Called on a certificate the policy built from this request header (`--forward-cert`),
+    /// not on `context.Request.Certificate`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forwarded: Option<String>,
 }
 
 /// `context.LastError` as the gateway sets it when a policy fails.

@@ -26,6 +26,9 @@ pub struct InspectReport {
     pub policy: Option<PolicyEvaluation>,
     /// What Verify() would say against the uploaded CA certificates (with `--client-ca`).
     pub client_verify: Option<ClientVerify>,
+    /// `--forward-cert`: the leaf as a front end would forward it, and `Verify()` on it alone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub forwarded: Option<crate::session::ForwardedCert>,
     /// The Azure configuration imported with `--azure`, as read (absent without it).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub azure: Option<AzureConfig>,
@@ -48,6 +51,7 @@ impl InspectReport {
             }),
             policy: t.policy.clone(),
             client_verify: t.client_verify.clone(),
+            forwarded: t.forwarded.clone(),
             azure: t.azure.clone(),
             findings: t.findings.clone(),
         }
@@ -107,6 +111,9 @@ pub struct Evaluation {
     pub target: String,
     pub policy: Option<PolicyEvaluation>,
     pub client_verify: Option<ClientVerify>,
+    /// `--forward-cert`: the certificate sent in a request header, and `Verify()` on it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub forwarded: Option<crate::session::ForwardedCert>,
     /// The Azure configuration imported with `--azure`, as read (absent without it).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub azure: Option<AzureConfig>,
@@ -138,13 +145,18 @@ impl ProbeReport {
                 .collect(),
             evaluations: targets()
                 .filter(|(_, t)| {
-                    t.policy.is_some() || t.client_verify.is_some() || t.azure.is_some() || t.outbound_policy.is_some()
+                    t.policy.is_some()
+                        || t.client_verify.is_some()
+                        || t.forwarded.is_some()
+                        || t.azure.is_some()
+                        || t.outbound_policy.is_some()
                 })
                 .map(|(i, t)| Evaluation {
                     target_id: target_id(i),
                     target: t.name.clone(),
                     policy: t.policy.clone(),
                     client_verify: t.client_verify.clone(),
+                    forwarded: t.forwarded.clone(),
                     azure: t.azure.clone(),
                     outbound_policy: t.outbound_policy.clone(),
                 })

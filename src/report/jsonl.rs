@@ -24,6 +24,9 @@ pub struct TargetRecord<'a> {
     pub probe: Option<&'a ProbeResult>,
     pub policy: Option<&'a PolicyEvaluation>,
     pub client_verify: Option<&'a ClientVerify>,
+    /// `--forward-cert`: the certificate sent in a request header, and `Verify()` on it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub forwarded: Option<&'a crate::session::ForwardedCert>,
     /// What an outbound probe read from `--policy` (backend routing, authentication certificates), as
     /// the JSON report's evaluation carries it; absent otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -44,6 +47,7 @@ impl<'a> TargetRecord<'a> {
             probe: t.probe.as_ref(),
             policy: t.policy.as_ref(),
             client_verify: t.client_verify.as_ref(),
+            forwarded: t.forwarded.as_ref(),
             outbound_policy: t.outbound_policy.as_ref(),
             error: t.error.as_deref(),
             findings: &t.findings,

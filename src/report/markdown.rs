@@ -166,6 +166,23 @@ fn target_markdown(out: &mut String, t: &TargetRun) {
             }
         ));
     }
+    if let Some(f) = &t.forwarded {
+        let verify = match &f.verify {
+            None => "not known (no CA certificates to judge it by)".to_string(),
+            Some(cv) if !cv.verdict.ok => format!("false ({})", md_text(&text::verdict_summary(&cv.verdict))),
+            Some(cv) => match &cv.revocation_answer {
+                Some(a) if a.passes() == Some(false) => format!("false ({})", md_text(&a.to_string())),
+                Some(a) if a.passes().is_none() => format!("not known here ({})", md_text(&a.to_string())),
+                _ => "true".to_string(),
+            },
+        };
+        out.push_str(&format!(
+            "- Forwarded in {} ({}): {}, Verify() of it: {verify}\n",
+            md_code(&f.header),
+            f.format,
+            md_code(&f.thumbprint)
+        ));
+    }
     if let Some(p) = &t.policy {
         let o = &p.outcome;
         let answer = if !o.determined {

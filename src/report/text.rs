@@ -87,6 +87,14 @@ pub fn inspect_text(r: &InspectReport, origins: &[String]) -> String {
         verdict_text(&mut out, &cv.verdict);
         revocation_text(&mut out, cv);
     }
+    if let Some(f) = &r.forwarded {
+        forwarded_text(&mut out, f);
+        wrapped_line(
+            &mut out,
+            "Evaluated",
+            "as behind the front end: no certificate in the gateway's handshake (context.Request.Certificate is null), this header and no other",
+        );
+    }
     if let Some(p) = &r.policy {
         out.push('\n');
         policy_text(&mut out, p);
@@ -94,6 +102,25 @@ pub fn inspect_text(r: &InspectReport, origins: &[String]) -> String {
     out.push('\n');
     findings_text(&mut out, &r.findings);
     out
+}
+
+/// `--forward-cert`: the header sent, then `Verify()` of the forwarded certificate on its own.
+fn forwarded_text(out: &mut String, f: &crate::session::ForwardedCert) {
+    out.push_str(&format!(
+        "\nForwarded in {} ({}): {} {}\n",
+        clean(&f.header),
+        f.format,
+        clean(&f.thumbprint),
+        clean(&f.subject)
+    ));
+    match &f.verify {
+        Some(cv) => {
+            out.push_str(&format!("Verify() of it against {}\n", clean(&cv.uploaded.join(", "))));
+            verdict_text(out, &cv.verdict);
+            revocation_text(out, cv);
+        }
+        None => wrapped_line(out, "Verify()", "not known: no CA certificates (--client-ca) to judge it by"),
+    }
 }
 
 /// The revocation part of `Verify()`: each certificate's sources and answers, then the outcome,
@@ -243,6 +270,9 @@ pub fn target_text(t: &TargetRun, several: bool, verbose: bool) -> String {
         } else {
             format!("false ({})\n", clean(&text::verdict_summary(&cv.verdict)))
         });
+    }
+    if let Some(f) = &t.forwarded {
+        forwarded_text(&mut out, f);
     }
     if let Some(p) = &t.policy {
         policy_text(&mut out, p);

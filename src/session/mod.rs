@@ -17,8 +17,8 @@ mod watch;
 pub use self::certs::{CERTIFICATES, CERT_REF};
 pub use self::diff::{diff, CertSummary, Change, DiffSide, SessionDiff, TargetDiff, TargetStatus, DIFF_SCHEMA_VERSION};
 pub use self::model::{
-    InspectContext, MaterialRefs, PasswordRef, Session, TargetKind, TargetRun, OLDEST_SESSION_SCHEMA_VERSION, REDACTED,
-    SESSION_SCHEMA_VERSION,
+    ForwardedCert, InspectContext, MaterialRefs, PasswordRef, Session, TargetKind, TargetRun,
+    OLDEST_SESSION_SCHEMA_VERSION, REDACTED, SESSION_SCHEMA_VERSION,
 };
 pub use self::paths::{absolute_inputs, absolute_target_inputs, resolve_inputs};
 pub use self::redact::{redacted, redacted_target, secrets_of};

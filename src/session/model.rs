@@ -64,6 +64,10 @@ pub struct MaterialRefs {
     /// session replays with them unresolved (and says so).
     #[serde(skip)]
     pub named_values: Vec<String>,
+    /// `--forward-cert HEADER[=FORMAT]`: the client certificate is also sent in this request
+    /// header, encoded the way a TLS-terminating front end forwards it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub forward_cert: Option<String>,
 }
 
 /// What kind of run a target is.
@@ -115,6 +119,9 @@ pub struct TargetRun {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub outbound_policy: Option<crate::policy::OutboundPolicy>,
     pub client_verify: Option<ClientVerify>,
+    /// `--forward-cert`: the certificate sent in a request header, and `Verify()` on it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub forwarded: Option<ForwardedCert>,
     pub uploaded_cas: Vec<CertInfo>,
     pub azure: Option<AzureConfig>,
     pub findings: Vec<Finding>,
@@ -143,6 +150,21 @@ impl TargetRun {
             ..Default::default()
         }
     }
+}
+
+/// A certificate put in a request header with `--forward-cert`, as a front end that terminates
+/// TLS would forward it, and what `Verify()` says of it: a front end forwards the certificate
+/// alone, so its chain is built from it and the uploaded CA certificates only.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ForwardedCert {
+    pub header: String,
+    pub format: crate::material::forward::ForwardFormat,
+    /// SHA-1 thumbprint (uppercase hex) and subject of the forwarded certificate.
+    pub thumbprint: String,
+    pub subject: String,
+    /// `Verify()` / `VerifyNoRevocation()` of it against `--client-ca` (or the tier's roots), with
+    /// the revocation fetched for it; `None` without CA certificates to judge it by.
+    pub verify: Option<ClientVerify>,
 }
 
 /// A whole session.

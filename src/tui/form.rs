@@ -429,6 +429,7 @@ impl TargetForm {
             offline: self.base.material.offline,
             deployment_certs: self.base.material.deployment_certs.clone(),
             named_values: self.base.material.named_values.clone(),
+            forward_cert: self.base.material.forward_cert.clone(),
         };
         // A name that was only the automatic label follows the new host, port and role.
         let old_label = self.base.options.as_ref().map(crate::engine::probe_label);

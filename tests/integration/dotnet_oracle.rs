@@ -210,6 +210,7 @@ fn evaluate_case(case: &Case, answer: &str, certs: &BTreeMap<&str, Made>) -> (St
                 .map(|(n, v)| mtls_doctor::probe::Header { name: n.clone(), value: v.clone() })
                 .collect(),
         ),
+        forwarded: Vec::new(),
         now: OffsetDateTime::now_utc(),
     };
     let out = evaluate(&policy, &input);

@@ -1773,6 +1773,8 @@ async fn fires_http_403_client_cert() {
 include!("findings_routes.rs");
 include!("findings_kv.rs");
 include!("findings_policy_safety.rs");
+include!("findings_lookalike.rs");
+include!("findings_forwarded.rs");
 
 /// The `azure-backend-cert-not-found` findings of a run, by the backend their evidence names.
 fn backend_cert_finding<'a>(run: &'a TargetRun, backend: &str) -> Option<&'a Finding> {

@@ -355,12 +355,20 @@ fn checks_are_read_through_statement_blocks_and_variables() {
     let f = fires(&run, "policy-name-check-without-chain", Severity::Warning, Symptom::Forbidden403);
     quotes(f, r#"name searched: cert.Subject.Contains("lab-client")"#);
 
-    // The chain checked in a set-variable the condition reads: quiet.
-    let with_chain = block.replace(
+    // The chain checked in a set-variable that nothing reads: still a look-alike's way in.
+    let unread = block.replace(
         "<inbound><choose>",
         r#"<inbound><set-variable name="chainOk" value="@(context.Request.Certificate?.VerifyNoRevocation() == true)" /><choose>"#,
     );
-    let run = c.run(&with_chain);
+    let run = c.run(&unread);
+    fires(&run, "policy-name-check-without-chain", Severity::Warning, Symptom::Forbidden403);
+
+    // The condition reads that variable before the name: quiet.
+    let read = unread.replace(
+        "if (cert == null) { return true; }",
+        r#"if (cert == null || !context.Variables.GetValueOrDefault<bool>("chainOk")) { return true; }"#,
+    );
+    let run = c.run(&read);
     absent(&run, "policy-name-check-without-chain");
 }
 

@@ -269,6 +269,7 @@ fn parse_and_evaluate(xml: &str) {
                     deployment_certificates: None,
                     headers: None,
                     now: time::OffsetDateTime::UNIX_EPOCH,
+                    forwarded: Vec::new(),
                 };
                 let _ = evaluate(&policy, &input);
             }

@@ -20,6 +20,7 @@ mod dotnet_oracle_verify;
 mod exporter;
 mod findings;
 mod findings_docs;
+mod forwarded;
 mod fuzz;
 mod gateway_peers;
 mod gateway_requests;

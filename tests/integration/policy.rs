@@ -25,6 +25,7 @@ fn input(cert: Option<&CertInfo>) -> PolicyInput<'_> {
         deployment_certificates: None,
         headers: None,
         now: OffsetDateTime::now_utc(),
+        forwarded: Vec::new(),
     }
 }
 

@@ -33,6 +33,7 @@ fn input<'a>(cert: Option<&'a CertInfo>, headers: Option<&[(&str, &str)]>) -> Po
             h.iter().map(|(n, v)| mtls_doctor::probe::Header { name: n.to_string(), value: v.to_string() }).collect()
         }),
         now: OffsetDateTime::now_utc(),
+        forwarded: Vec::new(),
     }
 }
 

@@ -40,6 +40,7 @@ fn input(cert: Option<&CertInfo>, verified: bool) -> PolicyInput<'_> {
         deployment_certificates: None,
         headers: None,
         now: OffsetDateTime::now_utc(),
+        forwarded: Vec::new(),
     }
 }
 

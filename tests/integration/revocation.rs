@@ -44,17 +44,17 @@ use x509_cert::der::Encode;
 use crate::util::{openssl, Dir};
 
 /// A generated certificate for these tests (rcgen directly: the lab's `Spec` has no CDP/AIA).
-struct Made {
+pub(crate) struct Made {
     params: CertificateParams,
     key: KeyPair,
     der: Vec<u8>,
 }
 
 impl Made {
-    fn cert(&self) -> Certificate {
+    pub(crate) fn cert(&self) -> Certificate {
         Certificate::from_der(self.der.clone(), "test").expect("parse generated certificate")
     }
-    fn pem(&self) -> String {
+    pub(crate) fn pem(&self) -> String {
         mtls_doctor::cert::pem_encode(&self.der)
     }
     fn issuer(&self) -> Issuer<'_, &KeyPair> {
@@ -62,7 +62,7 @@ impl Made {
     }
 }
 
-fn params(cn: &str, serial: u8, ca: bool) -> CertificateParams {
+pub(crate) fn params(cn: &str, serial: u8, ca: bool) -> CertificateParams {
     let mut p = CertificateParams::default();
     let mut dn = DistinguishedName::new();
     dn.push(DnType::OrganizationName, "revocation test");
@@ -84,7 +84,7 @@ fn params(cn: &str, serial: u8, ca: bool) -> CertificateParams {
     p
 }
 
-fn with_urls(mut p: CertificateParams, crl: Option<&str>, ocsp: Option<&str>) -> CertificateParams {
+pub(crate) fn with_urls(mut p: CertificateParams, crl: Option<&str>, ocsp: Option<&str>) -> CertificateParams {
     if let Some(url) = crl {
         p.crl_distribution_points = vec![CrlDistributionPoint { uris: vec![url.to_string()] }];
     }
@@ -101,13 +101,13 @@ fn with_urls(mut p: CertificateParams, crl: Option<&str>, ocsp: Option<&str>) ->
     p
 }
 
-fn self_signed(p: CertificateParams) -> Made {
+pub(crate) fn self_signed(p: CertificateParams) -> Made {
     let key = KeyPair::generate().expect("key");
     let der = p.self_signed(&key).expect("self-sign").der().to_vec();
     Made { params: p, key, der }
 }
 
-fn issued(p: CertificateParams, by: &Made) -> Made {
+pub(crate) fn issued(p: CertificateParams, by: &Made) -> Made {
     let key = KeyPair::generate().expect("key");
     let der = p.signed_by(&key, &by.issuer()).expect("sign").der().to_vec();
     Made { params: p, key, der }
@@ -135,18 +135,18 @@ fn crl(by: &Made, revoked_serials: &[u8], next_update_days: i64) -> Vec<u8> {
 }
 
 /// What the loopback server serves. OCSP answers come from `openssl ocsp` run on each request.
-struct Routes {
+pub(crate) struct Routes {
     crls: Vec<(&'static str, Vec<u8>)>,
     /// (path, responder certificate file, responder key file) for `openssl ocsp -rsigner/-rkey`.
     ocsp: Vec<(&'static str, PathBuf, PathBuf)>,
     ca_pem: PathBuf,
     index: PathBuf,
-    hits: AtomicUsize,
+    pub(crate) hits: AtomicUsize,
 }
 
-struct Server {
+pub(crate) struct Server {
     addr: SocketAddr,
-    routes: Arc<Routes>,
+    pub(crate) routes: Arc<Routes>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -176,7 +176,7 @@ impl Server {
         Server { addr, routes, task }
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }
 }
@@ -237,7 +237,7 @@ async fn answer(routes: Arc<Routes>, req: Request<hyper::body::Incoming>) -> Res
     reply(404, Vec::new())
 }
 
-fn path_str(p: &std::path::Path) -> &str {
+pub(crate) fn path_str(p: &std::path::Path) -> &str {
     p.to_str().expect("utf-8 temp path")
 }
 
@@ -247,17 +247,17 @@ fn index_line(status: char, serial: u8, cn: &str) -> String {
     format!("{status}\t351231235959Z\t{revoked}\t10{serial:02X}\tunknown\t/O=revocation test/CN={cn}\n")
 }
 
-struct World {
-    dir: Dir,
-    root: Made,
-    server: Server,
-    dead_url: String,
+pub(crate) struct World {
+    pub(crate) dir: Dir,
+    pub(crate) root: Made,
+    pub(crate) server: Server,
+    pub(crate) dead_url: String,
 }
 
 /// Root CA, its CRL (revoking serial 0x1002) at /root.crl, an impostor CRL (same name, other key)
 /// at /forged.crl, a stale CRL at /stale.crl, OCSP at /ocsp (delegated responder), /ocsp-ca (the
 /// CA itself) and /ocsp-rogue (a certificate without OCSPSigning), and a URL where nothing listens.
-async fn world() -> World {
+pub(crate) async fn world() -> World {
     let dir = Dir::new();
     let root = self_signed(params("Test Root", 0x01, true));
     let impostor = self_signed(params("Test Root", 0x01, true));

@@ -7,11 +7,156 @@ use rustls_pki_types::pem::PemObject as _;
 use time::OffsetDateTime;
 
 use super::super::expr::{Expr, Span};
-use super::value::{CertProp, Date, DateOrigin, Val};
+use super::super::VerifyCall;
+use super::value::{CertProp, Date, DateOrigin, Text, TypeName, Val};
 use super::{unevaluable, ExprEval, Stop};
 use crate::cert::CertInfo;
+use crate::revocation::VerifyRevocationAnswer;
+
+/// `WebUtility`, `Uri`, `System`: the names a policy reaches the URL decoders by.
+pub(super) fn decoder_type(name: &str) -> Val {
+    match name {
+        "System" => Val::Type(TypeName::Namespace("System")),
+        "Uri" => Val::Type(TypeName::UrlDecoder("Uri")),
+        _ => Val::Type(TypeName::UrlDecoder("WebUtility")),
+    }
+}
+
+/// `System.Net`, `System.Net.WebUtility`, `System.Uri`.
+pub(super) fn namespace_member(ns: &str, name: &str) -> Option<Val> {
+    match (ns, name) {
+        ("System", "Net") => Some(Val::Type(TypeName::Namespace("System.Net"))),
+        ("System", "Uri") => Some(Val::Type(TypeName::UrlDecoder("Uri"))),
+        ("System.Net", "WebUtility") => Some(Val::Type(TypeName::UrlDecoder("WebUtility"))),
+        _ => None,
+    }
+}
+
+/// Percent-decoding as `WebUtility.UrlDecode` does it: `%XX` sequences become bytes read as UTF-8
+/// (a malformed sequence becomes U+FFFD), a `%` not followed by two hex digits stays, `+` becomes
+/// a space. `Uri.UnescapeDataString` keeps `+` (and keeps a malformed UTF-8 sequence escaped
+/// where this gives U+FFFD; forwarded certificates are ASCII, where the two agree).
+fn percent_decode(text: &str, plus_is_space: bool) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        let hex = |c: u8| (c as char).to_digit(16);
+        if b == b'%' && i + 2 < bytes.len() {
+            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(if plus_is_space && b == b'+' { b' ' } else { b });
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
 
 impl ExprEval<'_, '_> {
+    /// `WebUtility.UrlDecode(s)`, `Uri.UnescapeDataString(s)`.
+    pub(super) fn url_decode_call(&mut self, ty: &str, name: &str, args: &[Expr], span: Span) -> Result<Val, Stop> {
+        let plus_is_space = match (ty, name, args.len()) {
+            ("WebUtility", "UrlDecode", 1) => true,
+            ("Uri", "UnescapeDataString", 1) => false,
+            _ => {
+                return Err(unevaluable(
+                    self.src,
+                    span,
+                    format!("{ty}.{name} with {} argument(s) is not supported", args.len()),
+                ))
+            }
+        };
+        match self.eval(&args[0])? {
+            // WebUtility.UrlDecode(null) is null; Uri.UnescapeDataString(null) throws.
+            Val::Null { .. } if plus_is_space => Ok(Val::Null { certificate: false }),
+            Val::Null { .. } => Err(Stop::Exception {
+                exception: "ArgumentNullException".into(),
+                fragment: self.text(span),
+                why: "the string is null".into(),
+            }),
+            Val::Str(t) => {
+                let mut transforms = t.transforms.clone();
+                transforms.push(format!("{ty}.{name}"));
+                let value = percent_decode(&t.value, plus_is_space);
+                Ok(Val::Str(Text { value, raw: t.raw, origin: t.origin, transforms }))
+            }
+            other => Err(unevaluable(self.src, args[0].span, format!("expected a string, found {}", other.describe()))),
+        }
+    }
+
+    /// `Verify()` / `VerifyNoRevocation()` from what the caller computed: `full` is `Verify()`'s
+    /// answer, `chain` the chain without revocation, `revocation` how the revocation part ends.
+    /// `forwarded` names the header a built certificate came from.
+    pub(super) fn verify_call(
+        &mut self,
+        name: &str,
+        full: Option<bool>,
+        chain: Option<bool>,
+        revocation: Option<&VerifyRevocationAnswer>,
+        forwarded: Option<String>,
+        span: Span,
+    ) -> Result<Val, Stop> {
+        let is_full = name == "Verify";
+        let known = if is_full { full } else { chain };
+        let revocation = revocation.filter(|_| is_full && chain == Some(true));
+        if let (None, Some(answer)) = (known, revocation) {
+            return Err(unevaluable(
+                self.src,
+                span,
+                format!(
+                    "Verify() is VerifyNoRevocation() (true here) plus .NET's online revocation check, and {answer}"
+                ),
+            ));
+        }
+        let revocation = revocation.filter(|_| known == Some(false)).map(|a| a.to_string());
+        let Some(result) = known else {
+            return Err(unevaluable(
+                self.src,
+                span,
+                format!("the result of {name}() needs the chain verification against the uploaded CA certificates, which was not supplied"),
+            ));
+        };
+        self.verify_calls.push(VerifyCall {
+            path: self.path.to_string(),
+            clause: self.clause,
+            method: name.to_string(),
+            result,
+            evaluated: !self.shadow,
+            revocation,
+            forwarded,
+        });
+        Ok(Val::Bool(result))
+    }
+
+    /// Methods of a certificate the policy built: `Verify()` and `VerifyNoRevocation()` are known
+    /// for the certificate given with `--forward-cert` (judged like a presented one), by thumbprint.
+    pub(super) fn built_call(&mut self, cert: &CertInfo, name: &str, args: &[Expr], span: Span) -> Result<Val, Stop> {
+        if !(matches!(name, "Verify" | "VerifyNoRevocation") && args.is_empty()) {
+            return Err(unevaluable(
+                self.src,
+                span,
+                format!("{name}() of a certificate the policy builds itself (from a header) is not supported"),
+            ));
+        }
+        let Some(f) = self.input.forwarded.iter().find(|f| f.thumbprint == cert.thumbprint_sha1) else {
+            return Err(unevaluable(
+                self.src,
+                span,
+                format!(
+                    "{name}() of the certificate built from a header ({}) needs its chain judged against the uploaded CA certificates: give the certificate with --forward-cert",
+                    cert.thumbprint_sha1
+                ),
+            ));
+        };
+        let (full, chain, revocation, header) =
+            (f.verify_ok, f.verify_no_revocation_ok, f.revocation, f.header.clone());
+        self.verify_call(name, full, chain, revocation, Some(header), span)
+    }
+
     /// `Convert.FromBase64String(s)`: a FormatException on text that is not base64.
     pub(super) fn convert_call(&mut self, name: &str, args: &[Expr], span: Span) -> Result<Val, Stop> {
         let ("FromBase64String", [arg]) = (name, args) else {

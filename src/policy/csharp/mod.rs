@@ -233,6 +233,7 @@ impl ExprEval<'_, '_> {
             "StringComparison" => Ok(Val::Type(TypeName::StringComparison)),
             "X509NameType" => Ok(Val::Type(TypeName::X509NameType)),
             "Convert" => Ok(Val::Type(TypeName::Convert)),
+            "WebUtility" | "Uri" | "System" => Ok(forwarded::decoder_type(name)),
             _ => Err(unevaluable(self.src, span, format!("unknown name `{name}`"))),
         }
     }
@@ -378,6 +379,8 @@ impl ExprEval<'_, '_> {
                 span,
                 format!("an object holding {} has no member `{name}` in C# (cast it first)", inner.describe()),
             )),
+            Val::Type(TypeName::Namespace(ns)) => forwarded::namespace_member(ns, name)
+                .ok_or_else(|| unevaluable(self.src, span, format!("{ns}.{name} is not supported"))),
             Val::Type(TypeName::X509NameType) => names::name_type(name)
                 .map(Val::NameType)
                 .ok_or_else(|| unevaluable(self.src, span, format!("X509NameType.{name} is not a name type .NET has"))),
@@ -417,34 +420,9 @@ impl ExprEval<'_, '_> {
         match recv {
             Val::Cert => match (name, args.len()) {
                 ("Verify", 0) | ("VerifyNoRevocation", 0) => {
-                    let full = name == "Verify";
-                    let known = if full { self.input.verify_ok } else { self.input.verify_no_revocation_ok };
-                    let chain_ok = self.input.verify_no_revocation_ok == Some(true);
-                    let revocation = self.input.revocation.filter(|_| full && chain_ok);
-                    if let (None, Some(answer)) = (known, revocation) {
-                        return Err(unevaluable(
-                            self.src,
-                            span,
-                            format!("Verify() is VerifyNoRevocation() (true here) plus .NET's online revocation check, and {answer}"),
-                        ));
-                    }
-                    let revocation = revocation.filter(|_| known == Some(false)).map(|a| a.to_string());
-                    let Some(result) = known else {
-                        return Err(unevaluable(
-                            self.src,
-                            span,
-                            format!("the result of {name}() needs the chain verification against the uploaded CA certificates, which was not supplied"),
-                        ));
-                    };
-                    self.verify_calls.push(VerifyCall {
-                        path: self.path.to_string(),
-                        clause: self.clause,
-                        method: name.to_string(),
-                        result,
-                        evaluated: !self.shadow,
-                        revocation,
-                    });
-                    Ok(Val::Bool(result))
+                    let (full, chain, revocation) =
+                        (self.input.verify_ok, self.input.verify_no_revocation_ok, self.input.revocation);
+                    self.verify_call(name, full, chain, revocation, None, span)
                 }
                 ("GetNameInfo", 2) => self.get_name_info(args, span),
                 _ => unsupported(self, "the certificate"),
@@ -453,11 +431,8 @@ impl ExprEval<'_, '_> {
             Val::Variables => self.variables_call(name, type_arg, args, span),
             Val::Type(TypeName::Convert) => self.convert_call(name, args, span),
             Val::EmptyBuilt => Err(self.empty_built(name, span)),
-            Val::Built(_) => Err(unevaluable(
-                self.src,
-                span,
-                format!("{name}() of a certificate the policy builds itself (from a header) is not verified here"),
-            )),
+            Val::Type(TypeName::UrlDecoder(ty)) => self.url_decode_call(ty, name, args, span),
+            Val::Built(cert) => self.built_call(&cert, name, args, span),
             Val::Headers => self.headers_call(name, args, span),
             Val::Extension(ext) => self.extension_call(&ext, name, args, span),
             Val::Object(inner) => match *inner {

@@ -34,6 +34,43 @@ impl ExprEval<'_, '_> {
                 let v = text.value.trim_matches(char::is_whitespace).to_string();
                 Ok(transform(text, v))
             }
+            // String.Replace(string, string) is ordinal; a null replacement removes the text.
+            ("Replace", 2) => {
+                let throw = |me: &Self, exception: &str, why: &str| Stop::Exception {
+                    exception: exception.into(),
+                    fragment: me.text(span),
+                    why: why.into(),
+                };
+                let old = match self.eval(&args[0])? {
+                    Val::Str(t) if t.value.is_empty() => {
+                        return Err(throw(self, "ArgumentException", "the text to replace is empty"))
+                    }
+                    Val::Str(t) => t.value,
+                    Val::Null { .. } => {
+                        return Err(throw(self, "ArgumentNullException", "the text to replace is null"))
+                    }
+                    other => {
+                        return Err(unevaluable(
+                            self.src,
+                            args[0].span,
+                            format!("expected a string, found {}", other.describe()),
+                        ))
+                    }
+                };
+                let new = match self.eval(&args[1])? {
+                    Val::Str(t) => t.value,
+                    Val::Null { .. } => String::new(),
+                    other => {
+                        return Err(unevaluable(
+                            self.src,
+                            args[1].span,
+                            format!("expected a string, found {}", other.describe()),
+                        ))
+                    }
+                };
+                let v = text.value.replace(&old, &new);
+                Ok(transform(text, v))
+            }
             ("Equals", 1) | ("Equals", 2) => {
                 let other = self.eval(&args[0])?;
                 let cmp = match args.get(1) {

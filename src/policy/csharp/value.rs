@@ -87,6 +87,10 @@ pub(super) enum TypeName {
     StringComparison,
     X509NameType,
     Convert,
+    /// `System`, `System.Net`, `System.Web`: namespaces on the way to a type.
+    Namespace(&'static str),
+    /// `WebUtility`, `HttpUtility`, `Uri`: what policies URL-decode a forwarded certificate with.
+    UrlDecoder(&'static str),
 }
 
 #[derive(Debug, Clone)]

@@ -80,6 +80,17 @@ impl View<'_> {
             }
         }
 
+        // --forward-cert: Verify() of the certificate sent in a header, on its own.
+        if let Some(f) = &t.forwarded {
+            let mut l = vec![label("Forwarded")];
+            match &f.verify {
+                Some(cv) => l.extend(self.verdict_spans(&cv.verdict)),
+                None => l.push(none("– no uploaded CA certificates given")),
+            }
+            paras.push((Line::from(l), COLUMN));
+            paras.push(more(format!("in {} ({})", clean(&f.header), f.format), Role::Muted));
+        }
+
         // The policy's verdict.
         let mut l = vec![label("Policy")];
         match &t.policy {

@@ -40,6 +40,8 @@ mod policy;
 mod policy_blocks;
 mod policy_csharp;
 mod policy_indexers;
+mod policy_linq;
+mod policy_numbers;
 mod probe_lab;
 mod probe_peers;
 mod progress_pty;

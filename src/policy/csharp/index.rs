@@ -8,6 +8,7 @@ use super::{unevaluable, ExprEval, Stop};
 /// The CLR type a boxed value has, as InvalidCastException names it; `None` when not tracked.
 fn clr_type(v: &Val) -> Option<&'static str> {
     Some(match v {
+        Val::Num(n) => n.clr(),
         Val::Str(_) => "System.String",
         Val::Bool(_) => "System.Boolean",
         Val::Date(_) => "System.DateTime",
@@ -17,7 +18,35 @@ fn clr_type(v: &Val) -> Option<&'static str> {
     })
 }
 
+/// The CLR name of a cast's target type.
+fn clr_name(ty: &str) -> &str {
+    match ty {
+        "string" => "System.String",
+        "bool" => "System.Boolean",
+        "int" => "System.Int32",
+        "long" => "System.Int64",
+        "double" => "System.Double",
+        "object" => "System.Object",
+        other => other,
+    }
+}
+
 impl ExprEval<'_, '_> {
+    /// `operand as T`: the value when it is a T, else null; `as` never throws.
+    pub(super) fn as_conversion(&mut self, ty: &str, operand: &Expr, span: Span) -> Result<Val, Stop> {
+        let v = match self.eval(operand)? {
+            Val::Object(inner) => *inner,
+            v => v,
+        };
+        match (ty, v) {
+            (_, v @ Val::Null { .. }) => Ok(v),
+            (_, Val::Extension(ext)) => self.extension_conversion(*ext, ty, true, span),
+            ("string" | "String", v @ Val::Str(_)) => Ok(v),
+            ("string" | "String", Val::Bool(_) | Val::Num(_) | Val::Date(_)) => Ok(Val::Null { certificate: false }),
+            (_, v) => Err(unevaluable(self.src, span, format!("`as {ty}` on {} is not modelled", v.describe()))),
+        }
+    }
+
     /// Evaluate for the record only, keeping the result (three-valued `?:`).
     fn eval_shadowed(&mut self, e: &Expr) -> Result<Val, Stop> {
         let was = self.shadow;
@@ -92,26 +121,43 @@ impl ExprEval<'_, '_> {
                 }
             }
             Val::Extensions(list) => self.extension_index(list, index, span),
+            Val::Headers => self.header_index(index, span),
+            Val::HeaderValues(why) => Err(unevaluable(self.src, span, why)),
+            Val::Oids(oids) => match self.eval(index)? {
+                Val::Num(n) if n.integral().is_some() => {
+                    let i = n.integral().unwrap_or(-1);
+                    match usize::try_from(i).ok().and_then(|i| oids.get(i)) {
+                        Some(o) => Ok(Val::ExtensionOid(o.clone())),
+                        None => Err(Stop::Exception {
+                            exception: "ArgumentOutOfRangeException".into(),
+                            fragment: self.text(span),
+                            why: format!("the collection has {} element(s)", oids.len()),
+                        }),
+                    }
+                }
+                other => Err(unevaluable(
+                    self.src,
+                    index.span,
+                    format!("an OidCollection index other than an integer ({}) is not modelled", other.describe()),
+                )),
+            },
             Val::Array(items) => match self.eval(index)? {
-                Val::Num(n) if n.fract() == 0.0 => match (n >= 0.0).then(|| items.get(n as usize)).flatten() {
-                    Some(v) => Ok(v.clone()),
-                    None => Err(Stop::Exception {
-                        exception: "IndexOutOfRangeException".into(),
-                        fragment: self.text(span),
-                        why: format!("the array has {} element(s)", items.len()),
-                    }),
-                },
+                Val::Num(n) if n.integral().is_some() => {
+                    match n.integral().and_then(|i| usize::try_from(i).ok()).and_then(|i| items.get(i)) {
+                        Some(v) => Ok(v.clone()),
+                        None => Err(Stop::Exception {
+                            exception: "IndexOutOfRangeException".into(),
+                            fragment: self.text(span),
+                            why: format!("the array has {} element(s)", items.len()),
+                        }),
+                    }
+                }
                 other => Err(unevaluable(
                     self.src,
                     index.span,
                     format!("an array index must be an integer, not {}", other.describe()),
                 )),
             },
-            Val::Headers => Err(unevaluable(
-                self.src,
-                span,
-                "context.Request.Headers[…] is a string[] whose splitting of the header value is not modelled (GetValueOrDefault is)",
-            )),
             other => Err(unevaluable(self.src, span, format!("indexing {} is not supported", other.describe()))),
         }
     }
@@ -143,16 +189,21 @@ impl ExprEval<'_, '_> {
                 fragment: self.text(span),
                 why: format!("{} is null, and null cannot be unboxed to {ty}", self.text(operand.span)),
             }),
-            ("int" | "long" | "double", Val::Num(_)) => Err(unevaluable(
-                self.src,
-                span,
-                format!("whether the number is boxed as {ty} (the only unboxing that succeeds) is not tracked here"),
-            )),
+            // Unboxing succeeds only to the exact type that was boxed.
+            ("int" | "long" | "double", Val::Num(n)) if boxed && n.keyword() != ty => Err(Stop::Exception {
+                exception: "InvalidCastException".into(),
+                fragment: self.text(span),
+                why: format!("Unable to cast object of type '{}' to type '{}'.", n.clr(), clr_name(ty)),
+            }),
+            ("int" | "long" | "double", Val::Num(n)) if boxed => Ok(Val::Num(n)),
+            ("int" | "long" | "double", Val::Num(n)) => self.numeric_cast(ty, n, span),
+            (_, Val::Extension(ext)) => self.extension_conversion(*ext, ty, false, span),
+            (t, v @ Val::Null { .. }) if t.starts_with("X509") => Ok(v),
             (_, v) if boxed => match clr_type(&v) {
                 Some(from) => Err(Stop::Exception {
                     exception: "InvalidCastException".into(),
                     fragment: self.text(span),
-                    why: format!("Unable to cast object of type '{from}' to type '{ty}'"),
+                    why: format!("Unable to cast object of type '{from}' to type '{}'.", clr_name(ty)),
                 }),
                 None => {
                     Err(unevaluable(self.src, span, format!("the cast of {} to {ty} is not modelled", v.describe())))

@@ -151,12 +151,23 @@ impl ExprEval<'_, '_> {
         let eq_result = match (&l, &r) {
             (Val::Null { .. }, Val::Null { .. }) => Some(true),
             // A null bool?/DateTime? (from `?.`) equals no value: lifted equality.
-            (Val::Null { .. }, Val::Str(_) | Val::Cert | Val::Date(_) | Val::Bool(_) | Val::Num(_))
-            | (Val::Str(_) | Val::Cert | Val::Date(_) | Val::Bool(_) | Val::Num(_), Val::Null { .. }) => Some(false),
+            (
+                Val::Null { .. },
+                Val::Str(_) | Val::Cert | Val::Date(_) | Val::Bool(_) | Val::Num(_) | Val::TimeSpan(_) | Val::Flags(_),
+            )
+            | (
+                Val::Str(_) | Val::Cert | Val::Date(_) | Val::Bool(_) | Val::Num(_) | Val::TimeSpan(_) | Val::Flags(_),
+                Val::Null { .. },
+            ) => Some(false),
+            // Arrays, sequences and collections are references: never null once obtained.
+            (Val::Null { .. }, Val::Array(_) | Val::HeaderValues(_) | Val::Seq(_) | Val::Oids(_))
+            | (Val::Array(_) | Val::HeaderValues(_) | Val::Seq(_) | Val::Oids(_), Val::Null { .. }) => Some(false),
+            (Val::Flags(a), Val::Flags(b)) => Some(a == b),
+            (Val::TimeSpan(a), Val::TimeSpan(b)) => Some(a == b),
             (Val::Null { .. }, Val::Extension(_)) | (Val::Extension(_), Val::Null { .. }) => Some(false),
             (Val::Str(a), Val::Str(b)) => Some(a.value == b.value),
             (Val::Bool(a), Val::Bool(b)) => Some(a == b),
-            (Val::Num(a), Val::Num(b)) => Some(a == b),
+            (Val::Num(a), Val::Num(b)) => Some(super::number::compare(*a, *b) == Some(std::cmp::Ordering::Equal)),
             (Val::Date(a), Val::Date(b)) => Some(a.t == b.t),
             _ => None,
         };
@@ -180,11 +191,11 @@ impl ExprEval<'_, '_> {
             _ => {
                 let ordering = match (&l, &r) {
                     // Lifted `<`, `>`, `<=`, `>=` are false when either side is null.
-                    (Val::Null { .. }, Val::Date(_) | Val::Num(_)) | (Val::Date(_) | Val::Num(_), Val::Null { .. }) => {
-                        return Ok(Val::Bool(false))
-                    }
+                    (Val::Null { .. }, Val::Date(_) | Val::Num(_) | Val::TimeSpan(_))
+                    | (Val::Date(_) | Val::Num(_) | Val::TimeSpan(_), Val::Null { .. }) => return Ok(Val::Bool(false)),
                     (Val::Date(a), Val::Date(b)) => a.t.partial_cmp(&b.t),
-                    (Val::Num(a), Val::Num(b)) => a.partial_cmp(b),
+                    (Val::Num(a), Val::Num(b)) => super::number::compare(*a, *b),
+                    (Val::TimeSpan(a), Val::TimeSpan(b)) => Some(a.cmp(b)),
                     _ => {
                         return Err(unevaluable(
                             self.src,

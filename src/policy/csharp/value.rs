@@ -87,6 +87,11 @@ pub(super) enum TypeName {
     StringComparison,
     X509NameType,
     Convert,
+    Int,
+    Long,
+    Double,
+    TimeSpan,
+    X509KeyUsageFlags,
 }
 
 #[derive(Debug, Clone)]
@@ -96,8 +101,12 @@ pub(super) enum Val {
         certificate: bool,
     },
     Bool(bool),
-    Num(f64),
+    Num(super::number::Number),
     Str(Text),
+    /// A `TimeSpan`, in ticks of 100 ns as .NET counts.
+    TimeSpan(i64),
+    /// An `X509KeyUsageFlags` value.
+    Flags(u32),
     Date(Date),
     Context,
     Request,
@@ -131,6 +140,13 @@ pub(super) enum Val {
     Extension(Box<Extension>),
     /// An extension's `Oid`.
     ExtensionOid(String),
+    /// An `OidCollection` (`EnhancedKeyUsages`), dotted values in encoded order.
+    Oids(Vec<String>),
+    /// An `IEnumerable<T>` from LINQ (`Cast<T>()`, `Where(…)`): each element, or the exception
+    /// enumerating up to it throws (a `Cast` to the wrong type throws only when reached).
+    Seq(Vec<Result<Val, super::Stop>>),
+    /// `context.Request.Headers[name]` when its elements are not known: why.
+    HeaderValues(String),
 }
 
 /// One `X509Extension` of a certificate.
@@ -139,6 +155,10 @@ pub(super) struct Extension {
     /// Dotted form.
     pub(super) oid: String,
     pub(super) critical: bool,
+    /// What its value decodes to, for the types .NET gives their own class.
+    pub(super) decoded: super::typed::Decoded,
+    /// The type the expression holds it as (`X509Extension` until a cast or `OfType`).
+    pub(super) as_type: super::typed::ExtType,
 }
 
 impl Val {
@@ -171,6 +191,11 @@ impl Val {
             Val::Extensions(_) => "an X509ExtensionCollection",
             Val::Extension(_) => "an X509Extension",
             Val::ExtensionOid(_) => "an Oid",
+            Val::TimeSpan(_) => "a TimeSpan",
+            Val::Flags(_) => "an X509KeyUsageFlags",
+            Val::Oids(_) => "an OidCollection",
+            Val::Seq(_) => "a sequence (IEnumerable)",
+            Val::HeaderValues(_) => "a header's string[]",
         }
     }
 }

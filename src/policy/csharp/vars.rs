@@ -136,12 +136,15 @@ impl ExprEval<'_, '_> {
                         }
                     }
                 };
+                use super::number::Number;
                 let fits = matches!(
                     (type_arg.map(|t| t.trim_start_matches("System.")), &v),
                     (None | Some("object"), _)
                         | (Some("string" | "String"), Val::Str(_) | Val::Null { .. })
                         | (Some("bool" | "Boolean"), Val::Bool(_))
-                        | (Some("int" | "long" | "double" | "Int32" | "Int64" | "Double"), Val::Num(_))
+                        | (Some("int" | "Int32"), Val::Num(Number::Int(_)))
+                        | (Some("long" | "Int64"), Val::Num(Number::Long(_)))
+                        | (Some("double" | "Double"), Val::Num(Number::Double(_)))
                 );
                 if !fits {
                     return Err(unevaluable(
@@ -210,7 +213,9 @@ impl ExprEval<'_, '_> {
 fn default_of(type_arg: Option<&str>) -> Val {
     match type_arg.map(|t| t.trim_start_matches("System.")) {
         Some("bool" | "Boolean") => Val::Bool(false),
-        Some("int" | "long" | "double" | "Int32" | "Int64" | "Double") => Val::Num(0.0),
+        Some("int" | "Int32") => Val::Num(super::number::Number::Int(0)),
+        Some("long" | "Int64") => Val::Num(super::number::Number::Long(0)),
+        Some("double" | "Double") => Val::Num(super::number::Number::Double(0.0)),
         _ => Val::Null { certificate: false },
     }
 }

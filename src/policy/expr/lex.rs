@@ -7,13 +7,23 @@ use super::{Span, Unsupported};
 pub(super) enum Tok {
     Ident(String),
     Str(String),
+    /// A real literal (`1.5`, `2d`): a C# double.
     Num(f64),
+    /// An integer literal; `long` when it has the `L` suffix.
+    Int {
+        value: u64,
+        long: bool,
+    },
     Dot,
     Comma,
     LParen,
     RParen,
     Not,
     Minus,
+    Plus,
+    Star,
+    Slash,
+    Percent,
     EqEq,
     NotEq,
     Lt,
@@ -93,12 +103,27 @@ pub(super) fn tokenize(src: &str) -> Result<Vec<Token>, Unsupported> {
             while at(j).is_some_and(|c| c.is_ascii_digit()) {
                 j += 1;
             }
+            let mut real = false;
             if at(j) == Some('.') && at(j + 1).is_some_and(|c| c.is_ascii_digit()) {
+                real = true;
                 j += 1;
                 while at(j).is_some_and(|c| c.is_ascii_digit()) {
                     j += 1;
                 }
             }
+            let digits = Span { start, end: off(j) };
+            // The suffixes C# gives a literal its type by: `L` long, `D` double.
+            let suffix = match at(j) {
+                Some('L' | 'l') if !real && !at(j + 1).is_some_and(|c| c.is_ascii_alphanumeric() || c == '_') => {
+                    j += 1;
+                    Some('L')
+                }
+                Some('D' | 'd') if !at(j + 1).is_some_and(|c| c.is_ascii_alphanumeric() || c == '_') => {
+                    j += 1;
+                    Some('D')
+                }
+                _ => None,
+            };
             if at(j).is_some_and(|c| c.is_ascii_alphanumeric() || c == '_') {
                 let mut k = j;
                 while at(k).is_some_and(|c| c.is_ascii_alphanumeric() || c == '_') {
@@ -106,12 +131,20 @@ pub(super) fn tokenize(src: &str) -> Result<Vec<Token>, Unsupported> {
                 }
                 return Err(Unsupported::new(
                     Span { start, end: off(k) },
-                    "numeric literals with a suffix or in hex are not supported",
+                    "numeric literals in hex or with a suffix other than L or D (uint, float, decimal) are not supported",
                 ));
             }
             let span = Span { start, end: off(j) };
-            let value = span.text(src).parse::<f64>().map_err(|_| Unsupported::new(span, "number out of range"))?;
-            out.push(Token { tok: Tok::Num(value), span });
+            let text = digits.text(src);
+            let tok = if real || suffix == Some('D') {
+                Tok::Num(text.parse::<f64>().map_err(|_| Unsupported::new(span, "number out of range"))?)
+            } else {
+                let value = text
+                    .parse::<u64>()
+                    .map_err(|_| Unsupported::compile(span, "CS1021: Integral constant is too large"))?;
+                Tok::Int { value, long: suffix == Some('L') }
+            };
+            out.push(Token { tok, span });
             i = j;
             continue;
         }
@@ -189,6 +222,10 @@ pub(super) fn tokenize(src: &str) -> Result<Vec<Token>, Unsupported> {
                 ']' => (Some(Tok::RBracket), 1),
                 '!' => (Some(Tok::Not), 1),
                 '-' if at(i + 1) != Some('-') && at(i + 1) != Some('=') => (Some(Tok::Minus), 1),
+                '+' if at(i + 1) != Some('+') && at(i + 1) != Some('=') => (Some(Tok::Plus), 1),
+                '*' if at(i + 1) != Some('=') => (Some(Tok::Star), 1),
+                '/' if at(i + 1) != Some('=') => (Some(Tok::Slash), 1),
+                '%' if at(i + 1) != Some('=') => (Some(Tok::Percent), 1),
                 '<' => (Some(Tok::Lt), 1),
                 '>' => (Some(Tok::Gt), 1),
                 ';' => (Some(Tok::Semi), 1),
@@ -219,7 +256,7 @@ pub(super) fn tokenize(src: &str) -> Result<Vec<Token>, Unsupported> {
                         .to_string(),
                     "::" => "the alias qualifier `::` is not supported".to_string(),
                     ";" => "statement blocks are not supported (only single expressions)".to_string(),
-                    "+" => "string concatenation and arithmetic are not supported".to_string(),
+                    "++" | "--" => "the increment and decrement operators are not supported".to_string(),
                     other => format!("`{other}` is not supported"),
                 };
                 return Err(Unsupported::new(span, why));

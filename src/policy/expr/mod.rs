@@ -56,6 +56,11 @@ pub(crate) enum BinOp {
     Gt,
     Le,
     Ge,
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Rem,
 }
 
 impl BinOp {
@@ -69,6 +74,11 @@ impl BinOp {
             BinOp::Gt => ">",
             BinOp::Le => "<=",
             BinOp::Ge => ">=",
+            BinOp::Add => "+",
+            BinOp::Sub => "-",
+            BinOp::Mul => "*",
+            BinOp::Div => "/",
+            BinOp::Rem => "%",
         }
     }
 }
@@ -83,7 +93,13 @@ pub(crate) struct Expr {
 pub(crate) enum ExprKind {
     /// A string literal after C# unescaping.
     Str(String),
+    /// A real literal: a C# double.
     Num(f64),
+    /// An integer literal: an `int`, or a `long` (the `L` suffix, or too large for an int).
+    Int {
+        value: i64,
+        long: bool,
+    },
     Bool(bool),
     Null,
     Ident(String),
@@ -132,6 +148,16 @@ pub(crate) enum ExprKind {
         ty: String,
         operand: Box<Expr>,
     },
+    /// `operand as type`: the reference conversion, null when it does not hold.
+    As {
+        ty: String,
+        operand: Box<Expr>,
+    },
+    /// An `out` argument: `out x`, or a declaration `out var x` / `out string[] x`.
+    Out {
+        name: String,
+        declared: bool,
+    },
     Not(Box<Expr>),
     Neg(Box<Expr>),
     Binary {
@@ -139,6 +165,22 @@ pub(crate) enum ExprKind {
         left: Box<Expr>,
         right: Box<Expr>,
     },
+}
+
+/// The type C# gives an integer literal without a `U` suffix: int, else long (a literal between
+/// int.MaxValue and uint.MaxValue is a uint, which is not modelled).
+fn integer_literal(value: u64, long: bool, span: Span) -> Result<ExprKind, Unsupported> {
+    let signed = i64::try_from(value).map_err(|_| Unsupported::new(span, "a ulong literal is not supported"))?;
+    if long || signed > i64::from(u32::MAX) {
+        return Ok(ExprKind::Int { value: signed, long: true });
+    }
+    if signed > i64::from(i32::MAX) {
+        return Err(Unsupported::new(
+            span,
+            "an integer literal above int.MaxValue is a uint in C#, which is not modelled",
+        ));
+    }
+    Ok(ExprKind::Int { value: signed, long: false })
 }
 
 /// Parse a whole expression; anything left over is unsupported.
@@ -292,10 +334,44 @@ impl Parser {
     }
 
     fn relational(&mut self) -> Result<Expr, Unsupported> {
-        self.binary_level(
-            Self::unary,
-            &[(Tok::Lt, BinOp::Lt), (Tok::Gt, BinOp::Gt), (Tok::Le, BinOp::Le), (Tok::Ge, BinOp::Ge)],
-        )
+        let base = self.depth;
+        let mut left = self.additive()?;
+        let ops = [(Tok::Lt, BinOp::Lt), (Tok::Gt, BinOp::Gt), (Tok::Le, BinOp::Le), (Tok::Ge, BinOp::Ge)];
+        loop {
+            self.depth += 1;
+            if self.depth > MAX_DEPTH {
+                let span = self.tokens.get(self.pos).map(|t| t.span).unwrap_or_else(|| self.end_span());
+                return Err(Unsupported::new(span, TOO_DEEP));
+            }
+            // `x as T`, at the level of the relational operators as in C#.
+            if matches!(self.peek(), Some(Tok::Ident(w)) if w == "as") {
+                let as_span = self.tokens[self.pos].span;
+                self.pos += 1;
+                let (ty, end) = match self.next() {
+                    Some(Token { tok: Tok::Ident(ty), span }) => (ty, span),
+                    _ => return Err(Unsupported::new(as_span, "expected a type name after `as`")),
+                };
+                let span = left.span.to(end);
+                left = Expr { kind: ExprKind::As { ty, operand: Box::new(left) }, span };
+                continue;
+            }
+            let Some(op) = ops.iter().find(|(t, _)| self.peek() == Some(t)).map(|(_, op)| *op) else {
+                self.depth = base;
+                return Ok(left);
+            };
+            self.pos += 1;
+            let right = self.additive()?;
+            let span = left.span.to(right.span);
+            left = Expr { kind: ExprKind::Binary { op, left: Box::new(left), right: Box::new(right) }, span };
+        }
+    }
+
+    fn additive(&mut self) -> Result<Expr, Unsupported> {
+        self.binary_level(Self::multiplicative, &[(Tok::Plus, BinOp::Add), (Tok::Minus, BinOp::Sub)])
+    }
+
+    fn multiplicative(&mut self) -> Result<Expr, Unsupported> {
+        self.binary_level(Self::unary, &[(Tok::Star, BinOp::Mul), (Tok::Slash, BinOp::Div), (Tok::Percent, BinOp::Rem)])
     }
 
     fn unary(&mut self) -> Result<Expr, Unsupported> {
@@ -352,6 +428,9 @@ impl Parser {
     }
 
     fn argument(&mut self) -> Result<Expr, Unsupported> {
+        if matches!(self.peek(), Some(Tok::Ident(w)) if w == "out") {
+            return self.out_argument();
+        }
         // `c => …` and `(c) => …`
         if let (Some(Tok::Ident(_)), Some(Tok::Arrow)) = (self.peek(), self.peek_at(1)) {
             return self.lambda(false);
@@ -389,6 +468,7 @@ impl Parser {
         let kind = match t.tok {
             Tok::Str(s) => ExprKind::Str(s),
             Tok::Num(n) => ExprKind::Num(n),
+            Tok::Int { value, long } => integer_literal(value, long, t.span)?,
             Tok::Ident(name) => match name.as_str() {
                 "true" => ExprKind::Bool(true),
                 "false" => ExprKind::Bool(false),
@@ -527,8 +607,8 @@ mod tests {
         let ExprKind::Coalesce { left: first, right: rest } = &inner.kind else { panic!() };
         assert!(matches!(&first.kind, ExprKind::Member { null_cond: true, .. }));
         assert!(matches!(&rest.kind, ExprKind::Coalesce { .. }));
-        let src = "a + \"b\"";
-        assert_eq!(parse(src).expect_err("should fail").span.text(src), "+");
+        let src = "a++ == b";
+        assert_eq!(parse(src).expect_err("should fail").span.text(src), "++");
         let src = "$\"x{a}\" == b";
         assert_eq!(parse(src).expect_err("should fail").span.text(src), "$\"x{a}\"");
         let src = "\"abc";
@@ -537,6 +617,45 @@ mod tests {
         assert_eq!(parse(src).expect_err("should fail").span.text(src), "c");
         let src = "(a == b";
         assert!(parse(src).expect_err("should fail").why.contains("expected `)`"));
+    }
+
+    #[test]
+    fn arithmetic_literals_as_and_out() {
+        // `*` binds tighter than `+`, `+` tighter than `<`.
+        let src = "a + b * 2 < 30.5";
+        let e = parse(src).expect("parses");
+        let ExprKind::Binary { op: BinOp::Lt, left, right } = &e.kind else { panic!("{e:?}") };
+        assert_eq!(right.kind, ExprKind::Num(30.5));
+        let ExprKind::Binary { op: BinOp::Add, right: mul, .. } = &left.kind else { panic!("{left:?}") };
+        assert!(matches!(&mul.kind, ExprKind::Binary { op: BinOp::Mul, .. }));
+        assert_eq!(parse("7L").expect("long").kind, ExprKind::Int { value: 7, long: true });
+        assert_eq!(parse("7d").expect("double").kind, ExprKind::Num(7.0));
+        assert_eq!(parse("5000000000").expect("long").kind, ExprKind::Int { value: 5_000_000_000, long: true });
+        assert!(parse("3000000000").expect_err("uint").why.contains("uint"));
+        assert!(parse("7u").is_err() && parse("1.5m").is_err());
+        let src = "e as X509KeyUsageExtension != null";
+        let e = parse(src).expect("parses");
+        let ExprKind::Binary { op: BinOp::Ne, left, .. } = &e.kind else { panic!("{e:?}") };
+        assert!(matches!(&left.kind, ExprKind::As { ty, .. } if ty == "X509KeyUsageExtension"));
+        let src = r#"h.TryGetValue("X", out var v) && int.TryParse(s, out int n) && d.TryGetValue("k", out string[] w) && g.F(out z)"#;
+        let e = parse(src).expect("parses");
+        let (_, cl) = clauses(&e);
+        let outs: Vec<_> = cl
+            .iter()
+            .map(|c| match &c.kind {
+                ExprKind::Call { args, .. } => args.last().map(|a| a.kind.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            outs,
+            [
+                Some(ExprKind::Out { name: "v".into(), declared: true }),
+                Some(ExprKind::Out { name: "n".into(), declared: true }),
+                Some(ExprKind::Out { name: "w".into(), declared: true }),
+                Some(ExprKind::Out { name: "z".into(), declared: false }),
+            ]
+        );
     }
 
     #[test]
@@ -559,6 +678,6 @@ mod tests {
         let e = parse(src).expect("should succeed");
         let ExprKind::Binary { op: BinOp::Lt, left, .. } = &e.kind else { panic!() };
         let ExprKind::Call { args, .. } = &left.kind else { panic!() };
-        assert!(matches!(&args[0].kind, ExprKind::Neg(n) if n.kind == ExprKind::Num(30.0)));
+        assert!(matches!(&args[0].kind, ExprKind::Neg(n) if n.kind == ExprKind::Int { value: 30, long: false }));
     }
 }

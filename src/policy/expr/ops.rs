@@ -6,8 +6,27 @@ use super::{Expr, ExprKind, Parser, Span, Unsupported};
 
 /// The types a cast may name here: C#'s keywords for the types variables hold, and their
 /// `System` names. `(string)x` and `(bool)x` are what policies write on `context.Variables[…]`.
-const CAST_TYPES: [&str; 12] =
-    ["string", "String", "bool", "Boolean", "object", "Object", "int", "Int32", "long", "Int64", "double", "Double"];
+const CAST_TYPES: [&str; 18] = [
+    "string",
+    "String",
+    "bool",
+    "Boolean",
+    "object",
+    "Object",
+    "int",
+    "Int32",
+    "long",
+    "Int64",
+    "double",
+    "Double",
+    // The certificate extension types policies cast an `X509Extension` to.
+    "X509Extension",
+    "X509KeyUsageExtension",
+    "X509BasicConstraintsExtension",
+    "X509EnhancedKeyUsageExtension",
+    "X509SubjectKeyIdentifierExtension",
+    "Oid",
+];
 
 impl Parser {
     /// `cond ? then : otherwise`: below `??`, grouping to the right (`a ? b : c ? d : e`).
@@ -33,8 +52,12 @@ impl Parser {
         let (Some(Tok::Ident(ty)), Some(Tok::RParen)) = (self.peek(), self.peek_at(1)) else { return Ok(None) };
         let ty = ty.clone();
         let keyword = CAST_TYPES.contains(&ty.as_str());
-        let operand_follows =
-            matches!(self.peek_at(2), Some(Tok::Ident(_) | Tok::Str(_) | Tok::Num(_) | Tok::LParen | Tok::Not));
+        // After a predefined type's keyword, `(int)-x` is a cast too; after a name it is a subtraction.
+        let predefined = matches!(ty.as_str(), "string" | "bool" | "object" | "int" | "long" | "double");
+        let operand_follows = matches!(
+            self.peek_at(2),
+            Some(Tok::Ident(_) | Tok::Str(_) | Tok::Num(_) | Tok::Int { .. } | Tok::LParen | Tok::Not)
+        ) || (predefined && self.peek_at(2) == Some(&Tok::Minus));
         if !operand_follows {
             return Ok(None);
         }
@@ -52,6 +75,31 @@ impl Parser {
         let operand = operand?;
         let span = open.to(operand.span);
         Ok(Some(Expr { kind: ExprKind::Cast { ty, operand: Box::new(operand) }, span }))
+    }
+
+    /// `out x`, `out var x`, `out string[] x` (the `out` is next).
+    pub(super) fn out_argument(&mut self) -> Result<Expr, Unsupported> {
+        let start = self.tokens[self.pos].span;
+        self.pos += 1;
+        let mut n = 0;
+        let declared = match (self.peek(), self.peek_at(1), self.peek_at(2), self.peek_at(3)) {
+            (Some(Tok::Ident(_)), Some(Tok::Ident(_)), _, _) => {
+                n = 1;
+                true
+            }
+            (Some(Tok::Ident(_)), Some(Tok::LBracket), Some(Tok::RBracket), Some(Tok::Ident(_))) => {
+                n = 3;
+                true
+            }
+            _ => false,
+        };
+        self.pos += n;
+        match self.next() {
+            Some(Token { tok: Tok::Ident(name), span }) => {
+                Ok(Expr { kind: ExprKind::Out { name, declared }, span: start.to(span) })
+            }
+            _ => Err(Unsupported::new(start, "expected a variable after `out`")),
+        }
     }
 
     pub(super) fn postfix(&mut self) -> Result<Expr, Unsupported> {

@@ -42,6 +42,7 @@ mod policy_csharp;
 mod policy_indexers;
 mod policy_linq;
 mod policy_numbers;
+mod policy_numbers_cli;
 mod probe_lab;
 mod probe_peers;
 mod progress_pty;

@@ -171,6 +171,10 @@ fn parsing_and_converting_throw_as_dotnet_does() {
     let bad = [("X-Count", "4x")];
     let why = thrown(r#"@(int.Parse(context.Request.Headers.GetValueOrDefault("X-Count")) == 4)"#, &bad);
     assert!(why.contains("FormatException"), "{why}");
+    // A header's value never appears in what the evaluator says (it may be a secret).
+    let secret = [("Authorization", "Bearer s3cret-token")];
+    let why = thrown(r#"@(int.Parse(context.Request.Headers.GetValueOrDefault("Authorization")) == 4)"#, &secret);
+    assert!(why.contains("FormatException: the header's value is not an integer") && !why.contains("s3cret"), "{why}");
     let big = [("X-Count", "3000000000")];
     let why = thrown(r#"@(int.Parse(context.Request.Headers.GetValueOrDefault("X-Count")) &gt; 0)"#, &big);
     assert!(why.contains("OverflowException"), "{why}");

@@ -131,10 +131,9 @@ pub(super) enum Parsed {
 /// not documented, so a text holding one is unknown.
 pub(super) fn parse_integer(s: &str, long: bool) -> Parsed {
     if !s.is_ascii() || s.contains('\0') {
-        return Parsed::Unknown(format!(
-            "{} holds characters beyond ASCII (or NUL): whether they parse depends on the gateway's culture and .NET version, which are not documented",
-            quoted(s)
-        ));
+        return Parsed::Unknown(
+            "the text holds characters beyond ASCII (or NUL): whether they parse depends on the gateway's culture and .NET version, which are not documented".into(),
+        );
     }
     // char.IsWhiteSpace for NumberStyles: U+0009..U+000D and U+0020.
     let white = |c: char| matches!(c, '\t'..='\r' | ' ');
@@ -323,13 +322,18 @@ impl ExprEval<'_, '_> {
         }
     }
 
-    fn parse_result(&self, parsed: Parsed, long: bool, text: &str, span: Span) -> Result<Val, Stop> {
+    /// The parse's value or exception; a header's text is never quoted (it may be a secret).
+    fn parse_result(&self, parsed: Parsed, long: bool, text: &Text, span: Span) -> Result<Val, Stop> {
+        let shown = match text.origin {
+            Origin::Header => "the header's value".to_string(),
+            _ => quoted(&text.value),
+        };
         match parsed {
             Parsed::Value(v) => Ok(int_val(v, long)),
             Parsed::Format => Err(Stop::Exception {
                 exception: "FormatException".into(),
                 fragment: self.text(span),
-                why: format!("{} is not an integer (NumberStyles.Integer)", quoted(text)),
+                why: format!("{shown} is not an integer (NumberStyles.Integer)"),
             }),
             Parsed::Overflow => Err(Stop::Exception {
                 exception: "OverflowException".into(),
@@ -357,7 +361,7 @@ impl ExprEval<'_, '_> {
                 match self.eval(arg)? {
                     Val::Str(t) => {
                         let parsed = parse_integer(&t.value, long);
-                        self.parse_result(parsed, long, &t.value, span)
+                        self.parse_result(parsed, long, &t, span)
                     }
                     Val::Null { .. } => Err(Stop::Exception {
                         exception: "ArgumentNullException".into(),
@@ -478,7 +482,7 @@ impl ExprEval<'_, '_> {
             ("double", Val::Bool(b)) => Ok(Val::Num(Number::Double(if b { 1.0 } else { 0.0 }))),
             (_, Val::Str(t)) => {
                 let parsed = parse_integer(&t.value, long);
-                self.parse_result(parsed, long, &t.value, span)
+                self.parse_result(parsed, long, &t, span)
             }
             (_, Val::Num(Number::Double(x))) => {
                 // Convert rounds half to even, and throws when the result does not fit.

@@ -206,6 +206,16 @@ fn unboxing_a_variable_needs_its_exact_type() {
     assert_eq!((out.status, out.determined), (403, true));
     let out = run(set, r#"@(context.Variables.GetValueOrDefault<int>("absent") == 0)"#, Some(&c), None);
     assert_eq!((out.status, out.determined), (403, true));
+    let try_get = r#"@(context.Variables.TryGetValue("count", out object v) &amp;&amp; (int)v * 2 == 6)"#;
+    let out = run(set, try_get, Some(&c), None);
+    assert_eq!((out.status, out.determined), (403, true), "{:?}", out.unevaluable);
+    let out = run(set, r#"@(context.Variables.TryGetValue("absent", out var v) || v != null)"#, Some(&c), None);
+    assert_eq!((out.status, out.determined), (200, true), "{:?}", out.unevaluable);
+    // A number's text: the digits of a non-negative integer are the same in every culture.
+    let out = run(set, r#"@(((int)context.Variables["count"]).ToString() + "x" == "3x")"#, Some(&c), None);
+    assert_eq!((out.status, out.determined), (403, true), "{:?}", out.unevaluable);
+    let out = run(set, r#"@((-(int)context.Variables["count"]).ToString() == "-3")"#, Some(&c), None);
+    assert!(!out.determined && out.unevaluable[0].why.contains("minus sign"), "{:?}", out.unevaluable);
 }
 
 #[test]

@@ -48,12 +48,12 @@ impl ExprEval<'_, '_> {
                 ))
             }
         };
-        let mut header = false;
+        let mut origins = Vec::new();
         let mut parts = Vec::new();
         for item in items {
             match item? {
                 Val::Str(t) => {
-                    header |= matches!(t.origin, Origin::Header);
+                    origins.push(t.origin);
                     parts.push(t.value);
                 }
                 Val::Null { .. } => parts.push(String::new()),
@@ -67,7 +67,7 @@ impl ExprEval<'_, '_> {
             }
         }
         let value = parts.join(&sep);
-        let origin = if header { Origin::Header } else { Origin::Literal };
+        let origin = Origin::combined(&origins);
         Ok(Val::Str(Text { raw: value.clone(), value, origin, transforms: Vec::new() }))
     }
 

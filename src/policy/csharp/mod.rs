@@ -498,6 +498,10 @@ impl ExprEval<'_, '_> {
             }
             Val::Headers if name == "TryGetValue" && args.len() == 2 => self.header_try_get(&args[0], &args[1], span),
             Val::Flags(flags) => self.flags_call(flags, name, args, span),
+            Val::Num(n) if name == "ToString" && args.is_empty() => {
+                let value = self.number_text(n, span)?;
+                Ok(Val::Str(Text { raw: value.clone(), value, origin: Origin::Computed, transforms: Vec::new() }))
+            }
             Val::HeaderValues(why) => Err(unevaluable(self.src, span, why)),
             Val::Seq(items) => self.sequence_call(items, name, type_arg, args, span),
             recv @ (Val::Extensions(_) | Val::Oids(_)) => self.collection_call(recv, name, type_arg, args, span),

@@ -253,27 +253,17 @@ impl ExprEval<'_, '_> {
 
     /// `a + b` with a string operand: string.Concat, null as "", the other operand's ToString().
     fn concat(&mut self, l: Val, r: Val, span: Span) -> Result<Val, Stop> {
-        let mut header = false;
+        let mut origins = Vec::new();
         let mut value = String::new();
         for v in [l, r] {
             match v {
                 Val::Str(t) => {
-                    header |= matches!(t.origin, Origin::Header);
+                    origins.push(t.origin);
                     value.push_str(&t.value);
                 }
                 Val::Null { .. } => {}
                 Val::Bool(b) => value.push_str(if b { "True" } else { "False" }),
-                Val::Num(n) => match n.integral() {
-                    // The invariant and common cultures write integers with '-' and ASCII digits.
-                    Some(i) => value.push_str(&i.to_string()),
-                    None => {
-                        return Err(unevaluable(
-                            self.src,
-                            span,
-                            "a double's text differs between .NET Framework (15 significant digits) and .NET Core 3.0 and later (the shortest round-trip form), and which one the gateway runs is not documented",
-                        ))
-                    }
-                },
+                Val::Num(n) => value.push_str(&self.number_text(n, span)?),
                 other => {
                     return Err(unevaluable(
                         self.src,
@@ -283,8 +273,25 @@ impl ExprEval<'_, '_> {
                 }
             }
         }
-        let origin = if header { Origin::Header } else { Origin::Literal };
+        let origin = Origin::combined(&origins);
         Ok(Val::Str(Text { raw: value.clone(), value, origin, transforms: Vec::new() }))
+    }
+
+    /// A number's `ToString()`: the digits of a non-negative integer are the same in every culture.
+    pub(super) fn number_text(&self, n: Number, span: Span) -> Result<String, Stop> {
+        match n.integral() {
+            Some(i) if i >= 0 => Ok(i.to_string()),
+            Some(_) => Err(unevaluable(
+                self.src,
+                span,
+                "a negative number's text uses the current culture's minus sign (U+2212 in some cultures), and the gateway's culture is not documented",
+            )),
+            None => Err(unevaluable(
+                self.src,
+                span,
+                "a double's text differs between .NET Framework (15 significant digits) and .NET Core 3.0 and later (the shortest round-trip form), and which one the gateway runs is not documented",
+            )),
+        }
     }
 
     /// `(int)x`, `(long)x`, `(double)x` on a value that is not boxed: C#'s explicit numeric conversions.

@@ -236,7 +236,7 @@ impl ExprEval<'_, '_> {
                         compared: t.value.clone(),
                         transforms: t.transforms.iter().map(|x| format!("literal.{x}")).collect(),
                     },
-                    Origin::Header => return None,
+                    Origin::Header | Origin::Computed => return None,
                     Origin::Deployment(i) => Side::Given {
                         literal: t.raw.clone(),
                         source: format!("deployment certificate {}", i + 1),

@@ -235,9 +235,12 @@ impl ExprEval<'_, '_> {
                 Val::Num(Number::Int(path_len.map(i32::from).unwrap_or(0)))
             }
             (Decoded::EnhancedKeyUsage(oids), _) => Val::Oids(oids.clone()),
-            (Decoded::SubjectKeyIdentifier(hex), _) => {
-                Val::Str(Text { raw: hex.clone(), value: hex.clone(), origin: Origin::Literal, transforms: Vec::new() })
-            }
+            (Decoded::SubjectKeyIdentifier(hex), _) => Val::Str(Text {
+                raw: hex.clone(),
+                value: hex.clone(),
+                origin: Origin::Computed,
+                transforms: Vec::new(),
+            }),
             (Decoded::Malformed(why), _) => {
                 return Some(Err(unevaluable(
                     self.src,

@@ -44,6 +44,28 @@ pub(super) enum Origin {
     Deployment(usize),
     /// A request header's value: never recorded in a comparison (it may be a secret).
     Header,
+    /// Text the policy computed from several sources (a concatenation, a join, a decoded extension
+    /// value): not a literal of the policy, so not recorded as one.
+    Computed,
+}
+
+impl Origin {
+    /// The origin of text built from parts: a header's taints it, literals only stay a literal.
+    pub(super) fn combined<'o>(parts: impl IntoIterator<Item = &'o Origin>) -> Origin {
+        let mut all_literal = true;
+        for p in parts {
+            match p {
+                Origin::Header => return Origin::Header,
+                Origin::Literal => {}
+                _ => all_literal = false,
+            }
+        }
+        if all_literal {
+            Origin::Literal
+        } else {
+            Origin::Computed
+        }
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -121,6 +121,20 @@ impl ExprEval<'_, '_> {
                 let key = self.string_arg(key)?;
                 Ok(Val::Bool(self.variables.slots.iter().any(|(n, _)| *n == key)))
             }
+            // IReadOnlyDictionary<string, object>.TryGetValue: the value as an object, or null.
+            ("TryGetValue", [key, out]) => {
+                let key_text = self.string_arg(key)?;
+                let found = self.variables.slots.iter().find(|(n, _)| *n == key_text).map(|(_, s)| s.clone());
+                let (ok, v) = match found {
+                    Some(Slot::Known(v)) => (true, Val::Object(Box::new(v))),
+                    Some(Slot::Unknown(why)) => {
+                        return Err(unevaluable(self.src, span, format!("variable \"{key_text}\" is not known: {why}")))
+                    }
+                    None => (false, Val::Null { certificate: false }),
+                };
+                self.assign_out(out, v)?;
+                Ok(Val::Bool(ok))
+            }
             ("GetValueOrDefault", [key]) | ("GetValueOrDefault", [key, _]) => {
                 let key_text = self.string_arg(key)?;
                 let found = self.variables.slots.iter().find(|(n, _)| *n == key_text).map(|(_, s)| s.clone());

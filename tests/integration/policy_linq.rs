@@ -133,6 +133,12 @@ fn key_usage_flags_and_basic_constraints() {
     assert_eq!(status(is_ca, &leaf), 200);
     let path = r#"@((context.Request.Certificate.Extensions["2.5.29.19"] as X509BasicConstraintsExtension).PathLengthConstraint == 2)"#;
     assert_eq!(status(path, &ca), 403);
+    // A mask compared with 0 (the constant converts to the enum), as .NET's own code writes it.
+    let masked = r#"@((context.Request.Certificate.Extensions.OfType&lt;X509KeyUsageExtension&gt;().First().KeyUsages &amp; (X509KeyUsageFlags.KeyAgreement | X509KeyUsageFlags.KeyEncipherment)) != 0)"#;
+    assert_eq!(status(masked, &leaf), 403);
+    let exact = r#"@(context.Request.Certificate.Extensions.OfType&lt;X509KeyUsageExtension&gt;().First().KeyUsages == (X509KeyUsageFlags.DigitalSignature | X509KeyUsageFlags.KeyAgreement))"#;
+    assert_eq!(status(exact, &leaf), 403);
+    assert_eq!(status(exact, &ca), 200);
     // The member needs the class: on an X509Extension it does not compile.
     let plain = r#"@(context.Request.Certificate.Extensions["2.5.29.15"].KeyUsages.HasFlag(X509KeyUsageFlags.DigitalSignature))"#;
     let out = run(plain, &leaf);

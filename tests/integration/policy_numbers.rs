@@ -234,6 +234,17 @@ fn certificate_date_arithmetic() {
     let span = "@(context.Request.Certificate.NotAfter - DateTime.UtcNow &lt; TimeSpan.FromDays(30))";
     assert_eq!(run("", span, Some(&soon), None).status, 403);
     assert_eq!(run("", span, Some(&later), None).status, 200);
+    let subtract = "@(context.Request.Certificate.NotAfter.Subtract(DateTime.UtcNow).TotalDays &lt; 30)";
+    assert_eq!(run("", subtract, Some(&soon), None).status, 403);
+    let compare = "@(DateTime.Compare(context.Request.Certificate.NotAfter, DateTime.UtcNow.AddMonths(1)) &lt; 0)";
+    assert_eq!(run("", compare, Some(&soon), None).status, 403);
+    assert_eq!(run("", compare, Some(&later), None).status, 200);
+    let out = run("", "@(DateTime.UtcNow.AddDays(0.1234567) &gt; DateTime.UtcNow)", Some(&soon), None);
+    assert!(
+        !out.determined && out.unevaluable[0].why.contains("whole number of milliseconds"),
+        "{:?}",
+        out.unevaluable
+    );
     let out = run("", "@(DateTime.UtcNow - TimeSpan.FromDays(1.5) &lt; DateTime.UtcNow)", Some(&soon), None);
     assert!(!out.determined && out.unevaluable[0].why.contains("whole milliseconds"), "{:?}", out.unevaluable);
 }

@@ -4,6 +4,7 @@
 
 mod block;
 mod condition;
+mod dates;
 mod extensions;
 mod forwarded;
 mod headers;
@@ -18,8 +19,6 @@ mod vars;
 
 pub(super) use condition::{named_value, CondResult};
 pub(super) use vars::Variables;
-
-use time::Duration;
 
 use self::value::{CertProp, Date, DateOrigin, Origin, StrCmp, Text, TypeName, Val};
 use super::expr::{BinOp, Expr, ExprKind, Span};
@@ -213,6 +212,11 @@ impl ExprEval<'_, '_> {
                     }
                     Err(e) => Err(e),
                 }
+            }
+            ExprKind::Binary { op: op @ (BinOp::BitAnd | BinOp::BitOr), left, right } => {
+                let l = self.eval(left)?;
+                let r = self.eval(right)?;
+                self.bitwise(*op, l, r, e.span)
             }
             ExprKind::Binary {
                 op: op @ (BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::Rem),
@@ -496,6 +500,7 @@ impl ExprEval<'_, '_> {
             Val::Type(ty @ (TypeName::Int | TypeName::Long | TypeName::Double | TypeName::TimeSpan)) => {
                 self.number_type_call(ty, name, args, span)
             }
+            Val::Type(TypeName::DateTime) => self.datetime_type_call(name, args, span),
             Val::Headers if name == "TryGetValue" && args.len() == 2 => self.header_try_get(&args[0], &args[1], span),
             Val::Flags(flags) => self.flags_call(flags, name, args, span),
             Val::Num(n) if name == "ToString" && args.is_empty() => {
@@ -516,38 +521,7 @@ impl ExprEval<'_, '_> {
                 Val::Null { .. } => Err(self.null_reference(target, span)),
                 inner => self.object_call(inner, name, args, span),
             },
-            Val::Date(date) => match (name, args) {
-                ("AddDays" | "AddHours" | "AddMinutes", [arg]) => {
-                    let n = match self.eval(arg)? {
-                        Val::Num(n) => n.f64(),
-                        other => {
-                            return Err(unevaluable(
-                                self.src,
-                                arg.span,
-                                format!("expected a number, found {}", other.describe()),
-                            ))
-                        }
-                    };
-                    let unit = match name {
-                        "AddDays" => 86_400.0,
-                        "AddHours" => 3_600.0,
-                        _ => 60.0,
-                    };
-                    let secs = n * unit;
-                    let t =
-                        Duration::checked_seconds_f64(secs).and_then(|d| date.t.checked_add(d)).ok_or_else(|| {
-                            Stop::Exception {
-                                exception: "ArgumentOutOfRangeException".into(),
-                                fragment: self.text(span),
-                                why: "the date is out of range".into(),
-                            }
-                        })?;
-                    let mut transforms = date.transforms.clone();
-                    transforms.push(format!("{name}({})", self.text(arg.span)));
-                    Ok(Val::Date(Date { t, raw: date.raw, origin: date.origin, text: self.text(span), transforms }))
-                }
-                _ => unsupported(self, "a DateTime"),
-            },
+            Val::Date(date) => self.date_call(date, name, args, span),
             Val::Type(TypeName::String) => match (name, args) {
                 ("Equals", [a, b]) | ("Equals", [a, b, _]) => {
                     let left = self.eval(a)?;

@@ -1,13 +1,12 @@
 //! Numbers as C# computes them: `int`, `long` and `double` with C#'s binary promotions, integer
-//! division and its exceptions, explicit casts, `int.Parse` / `int.TryParse` / `Convert.ToInt32`;
-//! and `TimeSpan`, what subtracting two dates gives (`(NotAfter - DateTime.UtcNow).TotalDays`).
+//! division and its exceptions, explicit casts, `int.Parse` / `int.TryParse` / `Convert.ToInt32`.
 //! Where .NET leaves the answer to how the expression was compiled or to the runtime (an overflow
 //! in an unchecked context, a double formatted as text), the answer is unknown, with that reason.
 
 use std::cmp::Ordering;
 
 use super::super::expr::{BinOp, Expr, ExprKind, Span};
-use super::value::{Date, Origin, Text, TypeName, Val};
+use super::value::{Origin, Text, TypeName, Val};
 use super::{unevaluable, ExprEval, Stop};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -19,11 +18,6 @@ pub(super) enum Number {
 
 /// Why an integer overflow has no single answer.
 pub(super) const OVERFLOW_UNKNOWN: &str = "the result overflows its type: in a checked context C# throws OverflowException, in an unchecked one the value wraps, and whether API Management compiles policy expressions checked is not documented";
-
-const TICKS_PER_SECOND: i64 = 10_000_000;
-const TICKS_PER_DAY: i64 = 86_400 * TICKS_PER_SECOND;
-/// TimeSpan.MaxValue.Ticks is i64::MAX; the From… methods refuse more than about 10.7 million days.
-const MAX_TIMESPAN_DAYS: i64 = i64::MAX / TICKS_PER_DAY;
 
 impl Number {
     pub(super) fn f64(self) -> f64 {
@@ -200,14 +194,6 @@ impl ExprEval<'_, '_> {
         }
     }
 
-    fn timespan_overflow(&self, span: Span) -> Stop {
-        Stop::Exception {
-            exception: "OverflowException".into(),
-            fragment: self.text(span),
-            why: "TimeSpan overflowed because the duration is too long.".into(),
-        }
-    }
-
     /// `+ - * / %`: numbers, string concatenation, and date arithmetic.
     pub(super) fn arithmetic(&mut self, op: BinOp, l: Val, r: Val, span: Span) -> Result<Val, Stop> {
         match (op, l, r) {
@@ -218,30 +204,8 @@ impl ExprEval<'_, '_> {
                 ArithError::Unknown(why) => unevaluable(self.src, span, why),
             }),
             (BinOp::Add, l @ Val::Str(_), r) | (BinOp::Add, l, r @ Val::Str(_)) => self.concat(l, r, span),
-            (BinOp::Sub, Val::Date(a), Val::Date(b)) => {
-                // DateTime subtraction ignores Kind: NotAfter (local) minus UtcNow agrees on a
-                // gateway whose local time is UTC, as this evaluator assumes throughout.
-                let ticks = (a.t - b.t).whole_nanoseconds() / 100;
-                i64::try_from(ticks).map(Val::TimeSpan).map_err(|_| self.timespan_overflow(span))
-            }
-            (BinOp::Add | BinOp::Sub, Val::Date(d), Val::TimeSpan(t))
-            | (BinOp::Add, Val::TimeSpan(t), Val::Date(d)) => {
-                let ticks = if op == BinOp::Sub { t.checked_neg().unwrap_or(i64::MAX) } else { t };
-                let moved = time::Duration::nanoseconds_i128(i128::from(ticks) * 100);
-                let t = d.t.checked_add(moved).filter(|t| (1..=9999).contains(&t.year())).ok_or_else(|| {
-                    Stop::Exception {
-                        exception: "ArgumentOutOfRangeException".into(),
-                        fragment: self.text(span),
-                        why: "The added or subtracted value results in an un-representable DateTime.".into(),
-                    }
-                })?;
-                let mut transforms = d.transforms.clone();
-                transforms.push(format!("{} TimeSpan", op.symbol()));
-                Ok(Val::Date(Date { t, raw: d.raw, origin: d.origin, text: self.text(span), transforms }))
-            }
-            (BinOp::Add | BinOp::Sub, Val::TimeSpan(a), Val::TimeSpan(b)) => {
-                let r = if op == BinOp::Add { a.checked_add(b) } else { a.checked_sub(b) };
-                r.map(Val::TimeSpan).ok_or_else(|| self.timespan_overflow(span))
+            (_, l @ (Val::Date(_) | Val::TimeSpan(_)), r) | (_, l, r @ (Val::Date(_) | Val::TimeSpan(_))) => {
+                self.date_arithmetic(op, l, r, span)
             }
             (_, l, r) => Err(unevaluable(
                 self.src,
@@ -407,37 +371,7 @@ impl ExprEval<'_, '_> {
                 span,
                 "double.Parse reads the decimal separator of the gateway's culture, which is not documented",
             )),
-            (TypeName::TimeSpan, "FromDays" | "FromHours" | "FromMinutes" | "FromSeconds", [arg]) => {
-                let per_unit = match name {
-                    "FromDays" => TICKS_PER_DAY,
-                    "FromHours" => 3_600 * TICKS_PER_SECOND,
-                    "FromMinutes" => 60 * TICKS_PER_SECOND,
-                    _ => TICKS_PER_SECOND,
-                };
-                let n = match self.eval(arg)? {
-                    Val::Num(n) => n,
-                    other => {
-                        return Err(unevaluable(
-                            self.src,
-                            arg.span,
-                            format!("expected a number, found {}", other.describe()),
-                        ))
-                    }
-                };
-                let x = n.f64();
-                if x.fract() != 0.0 {
-                    return Err(unevaluable(
-                        self.src,
-                        span,
-                        format!("TimeSpan.{name} of a fractional value rounds to whole milliseconds on some .NET versions and not on others, and which one the gateway runs is not documented"),
-                    ));
-                }
-                let ticks = x * per_unit as f64;
-                if !ticks.is_finite() || ticks.abs() > (MAX_TIMESPAN_DAYS * TICKS_PER_DAY) as f64 {
-                    return Err(self.timespan_overflow(span));
-                }
-                Ok(Val::TimeSpan(ticks as i64))
-            }
+            (TypeName::TimeSpan, _, _) => self.timespan_type_call(name, args, span),
             _ => Err(unevaluable(
                 self.src,
                 span,
@@ -512,26 +446,6 @@ impl ExprEval<'_, '_> {
                 arg.span,
                 format!("Convert.{name} of {} is not modelled", other.describe()),
             )),
-        }
-    }
-
-    /// `TimeSpan` members: the Total… doubles and the whole components.
-    pub(super) fn timespan_member(&self, ticks: i64, name: &str, span: Span) -> Result<Val, Stop> {
-        let per = |unit: i64| ticks as f64 / unit as f64;
-        let double = |x: f64| Ok(Val::Num(Number::Double(x)));
-        let int = |x: i64| Ok(Val::Num(Number::Int(x as i32)));
-        match name {
-            "TotalDays" => double(per(TICKS_PER_DAY)),
-            "TotalHours" => double(per(3_600 * TICKS_PER_SECOND)),
-            "TotalMinutes" => double(per(60 * TICKS_PER_SECOND)),
-            "TotalSeconds" => double(per(TICKS_PER_SECOND)),
-            "TotalMilliseconds" => double(per(10_000)),
-            "Days" => int(ticks / TICKS_PER_DAY),
-            "Hours" => int(ticks / (3_600 * TICKS_PER_SECOND) % 24),
-            "Minutes" => int(ticks / (60 * TICKS_PER_SECOND) % 60),
-            "Seconds" => int(ticks / TICKS_PER_SECOND % 60),
-            "Ticks" => Ok(Val::Num(Number::Long(ticks))),
-            _ => Err(unevaluable(self.src, span, format!("member `{name}` of a TimeSpan is not supported"))),
         }
     }
 

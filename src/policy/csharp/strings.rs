@@ -163,6 +163,9 @@ impl ExprEval<'_, '_> {
             (Val::Null { .. }, Val::Array(_) | Val::HeaderValues(_) | Val::Seq(_) | Val::Oids(_))
             | (Val::Array(_) | Val::HeaderValues(_) | Val::Seq(_) | Val::Oids(_), Val::Null { .. }) => Some(false),
             (Val::Flags(a), Val::Flags(b)) => Some(a == b),
+            // The constant 0 converts to any enum type; C# compares flags with it after a mask.
+            (Val::Flags(a), Val::Num(super::number::Number::Int(0)))
+            | (Val::Num(super::number::Number::Int(0)), Val::Flags(a)) => Some(*a == 0),
             (Val::TimeSpan(a), Val::TimeSpan(b)) => Some(a == b),
             (Val::Null { .. }, Val::Extension(_)) | (Val::Extension(_), Val::Null { .. }) => Some(false),
             (Val::Str(a), Val::Str(b)) => Some(a.value == b.value),

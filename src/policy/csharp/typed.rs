@@ -8,7 +8,7 @@ use x509_cert::der::asn1::{BitString, OctetString};
 use x509_cert::der::Decode as _;
 use x509_cert::ext::pkix::{BasicConstraints, ExtendedKeyUsage};
 
-use super::super::expr::{Expr, Span};
+use super::super::expr::{BinOp, Expr, Span};
 use super::number::Number;
 use super::value::{Extension, Origin, Text, Val};
 use super::{unevaluable, ExprEval, Stop};
@@ -278,6 +278,29 @@ impl ExprEval<'_, '_> {
                 format!("method `{name}` with {} argument(s) on X509KeyUsageFlags is not supported", args.len()),
             )),
         }
+    }
+
+    /// `a & b`, `a | b`: on flags and integers bit by bit, on booleans both sides evaluated.
+    pub(super) fn bitwise(&mut self, op: BinOp, l: Val, r: Val, span: Span) -> Result<Val, Stop> {
+        let and = op == BinOp::BitAnd;
+        Ok(match (l, r) {
+            (Val::Flags(a), Val::Flags(b)) => Val::Flags(if and { a & b } else { a | b }),
+            (Val::Bool(a), Val::Bool(b)) => Val::Bool(if and { a & b } else { a | b }),
+            (Val::Num(Number::Int(a)), Val::Num(Number::Int(b))) => {
+                Val::Num(Number::Int(if and { a & b } else { a | b }))
+            }
+            (Val::Num(a), Val::Num(b)) if a.integral().is_some() && b.integral().is_some() => {
+                let (a, b) = (a.integral().unwrap_or(0), b.integral().unwrap_or(0));
+                Val::Num(Number::Long(if and { a & b } else { a | b }))
+            }
+            (l, r) => {
+                return Err(unevaluable(
+                    self.src,
+                    span,
+                    format!("`{}` between {} and {} is not supported", op.symbol(), l.describe(), r.describe()),
+                ))
+            }
+        })
     }
 
     /// `OidCollection`: `Count` and `[i]`; LINQ needs `Cast<Oid>()` (see the sequence methods).

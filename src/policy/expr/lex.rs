@@ -21,6 +21,10 @@ pub(super) enum Tok {
     Not,
     Minus,
     Plus,
+    /// `&` (bitwise and, or the non-short-circuit logical and)
+    Amp,
+    /// `|`
+    Pipe,
     Star,
     Slash,
     Percent,
@@ -224,6 +228,8 @@ pub(super) fn tokenize(src: &str) -> Result<Vec<Token>, Unsupported> {
                 '-' if at(i + 1) != Some('-') && at(i + 1) != Some('=') => (Some(Tok::Minus), 1),
                 '+' if at(i + 1) != Some('+') && at(i + 1) != Some('=') => (Some(Tok::Plus), 1),
                 '*' if at(i + 1) != Some('=') => (Some(Tok::Star), 1),
+                '&' if at(i + 1) != Some('=') => (Some(Tok::Amp), 1),
+                '|' if at(i + 1) != Some('=') => (Some(Tok::Pipe), 1),
                 '/' if at(i + 1) != Some('=') => (Some(Tok::Slash), 1),
                 '%' if at(i + 1) != Some('=') => (Some(Tok::Percent), 1),
                 '<' => (Some(Tok::Lt), 1),

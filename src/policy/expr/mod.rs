@@ -61,6 +61,8 @@ pub(crate) enum BinOp {
     Mul,
     Div,
     Rem,
+    BitAnd,
+    BitOr,
 }
 
 impl BinOp {
@@ -79,6 +81,8 @@ impl BinOp {
             BinOp::Mul => "*",
             BinOp::Div => "/",
             BinOp::Rem => "%",
+            BinOp::BitAnd => "&",
+            BinOp::BitOr => "|",
         }
     }
 }
@@ -165,22 +169,6 @@ pub(crate) enum ExprKind {
         left: Box<Expr>,
         right: Box<Expr>,
     },
-}
-
-/// The type C# gives an integer literal without a `U` suffix: int, else long (a literal between
-/// int.MaxValue and uint.MaxValue is a uint, which is not modelled).
-fn integer_literal(value: u64, long: bool, span: Span) -> Result<ExprKind, Unsupported> {
-    let signed = i64::try_from(value).map_err(|_| Unsupported::new(span, "a ulong literal is not supported"))?;
-    if long || signed > i64::from(u32::MAX) {
-        return Ok(ExprKind::Int { value: signed, long: true });
-    }
-    if signed > i64::from(i32::MAX) {
-        return Err(Unsupported::new(
-            span,
-            "an integer literal above int.MaxValue is a uint in C#, which is not modelled",
-        ));
-    }
-    Ok(ExprKind::Int { value: signed, long: false })
 }
 
 /// Parse a whole expression; anything left over is unsupported.
@@ -326,52 +314,19 @@ impl Parser {
     }
 
     fn and(&mut self) -> Result<Expr, Unsupported> {
-        self.binary_level(Self::equality, &[(Tok::AndAnd, BinOp::And)])
+        self.binary_level(Self::bit_or, &[(Tok::AndAnd, BinOp::And)])
+    }
+
+    fn bit_or(&mut self) -> Result<Expr, Unsupported> {
+        self.binary_level(Self::bit_and, &[(Tok::Pipe, BinOp::BitOr)])
+    }
+
+    fn bit_and(&mut self) -> Result<Expr, Unsupported> {
+        self.binary_level(Self::equality, &[(Tok::Amp, BinOp::BitAnd)])
     }
 
     fn equality(&mut self) -> Result<Expr, Unsupported> {
         self.binary_level(Self::relational, &[(Tok::EqEq, BinOp::Eq), (Tok::NotEq, BinOp::Ne)])
-    }
-
-    fn relational(&mut self) -> Result<Expr, Unsupported> {
-        let base = self.depth;
-        let mut left = self.additive()?;
-        let ops = [(Tok::Lt, BinOp::Lt), (Tok::Gt, BinOp::Gt), (Tok::Le, BinOp::Le), (Tok::Ge, BinOp::Ge)];
-        loop {
-            self.depth += 1;
-            if self.depth > MAX_DEPTH {
-                let span = self.tokens.get(self.pos).map(|t| t.span).unwrap_or_else(|| self.end_span());
-                return Err(Unsupported::new(span, TOO_DEEP));
-            }
-            // `x as T`, at the level of the relational operators as in C#.
-            if matches!(self.peek(), Some(Tok::Ident(w)) if w == "as") {
-                let as_span = self.tokens[self.pos].span;
-                self.pos += 1;
-                let (ty, end) = match self.next() {
-                    Some(Token { tok: Tok::Ident(ty), span }) => (ty, span),
-                    _ => return Err(Unsupported::new(as_span, "expected a type name after `as`")),
-                };
-                let span = left.span.to(end);
-                left = Expr { kind: ExprKind::As { ty, operand: Box::new(left) }, span };
-                continue;
-            }
-            let Some(op) = ops.iter().find(|(t, _)| self.peek() == Some(t)).map(|(_, op)| *op) else {
-                self.depth = base;
-                return Ok(left);
-            };
-            self.pos += 1;
-            let right = self.additive()?;
-            let span = left.span.to(right.span);
-            left = Expr { kind: ExprKind::Binary { op, left: Box::new(left), right: Box::new(right) }, span };
-        }
-    }
-
-    fn additive(&mut self) -> Result<Expr, Unsupported> {
-        self.binary_level(Self::multiplicative, &[(Tok::Plus, BinOp::Add), (Tok::Minus, BinOp::Sub)])
-    }
-
-    fn multiplicative(&mut self) -> Result<Expr, Unsupported> {
-        self.binary_level(Self::unary, &[(Tok::Star, BinOp::Mul), (Tok::Slash, BinOp::Div), (Tok::Percent, BinOp::Rem)])
     }
 
     fn unary(&mut self) -> Result<Expr, Unsupported> {
@@ -468,7 +423,7 @@ impl Parser {
         let kind = match t.tok {
             Tok::Str(s) => ExprKind::Str(s),
             Tok::Num(n) => ExprKind::Num(n),
-            Tok::Int { value, long } => integer_literal(value, long, t.span)?,
+            Tok::Int { value, long } => ops::integer_literal(value, long, t.span)?,
             Tok::Ident(name) => match name.as_str() {
                 "true" => ExprKind::Bool(true),
                 "false" => ExprKind::Bool(false),
@@ -617,45 +572,6 @@ mod tests {
         assert_eq!(parse(src).expect_err("should fail").span.text(src), "c");
         let src = "(a == b";
         assert!(parse(src).expect_err("should fail").why.contains("expected `)`"));
-    }
-
-    #[test]
-    fn arithmetic_literals_as_and_out() {
-        // `*` binds tighter than `+`, `+` tighter than `<`.
-        let src = "a + b * 2 < 30.5";
-        let e = parse(src).expect("parses");
-        let ExprKind::Binary { op: BinOp::Lt, left, right } = &e.kind else { panic!("{e:?}") };
-        assert_eq!(right.kind, ExprKind::Num(30.5));
-        let ExprKind::Binary { op: BinOp::Add, right: mul, .. } = &left.kind else { panic!("{left:?}") };
-        assert!(matches!(&mul.kind, ExprKind::Binary { op: BinOp::Mul, .. }));
-        assert_eq!(parse("7L").expect("long").kind, ExprKind::Int { value: 7, long: true });
-        assert_eq!(parse("7d").expect("double").kind, ExprKind::Num(7.0));
-        assert_eq!(parse("5000000000").expect("long").kind, ExprKind::Int { value: 5_000_000_000, long: true });
-        assert!(parse("3000000000").expect_err("uint").why.contains("uint"));
-        assert!(parse("7u").is_err() && parse("1.5m").is_err());
-        let src = "e as X509KeyUsageExtension != null";
-        let e = parse(src).expect("parses");
-        let ExprKind::Binary { op: BinOp::Ne, left, .. } = &e.kind else { panic!("{e:?}") };
-        assert!(matches!(&left.kind, ExprKind::As { ty, .. } if ty == "X509KeyUsageExtension"));
-        let src = r#"h.TryGetValue("X", out var v) && int.TryParse(s, out int n) && d.TryGetValue("k", out string[] w) && g.F(out z)"#;
-        let e = parse(src).expect("parses");
-        let (_, cl) = clauses(&e);
-        let outs: Vec<_> = cl
-            .iter()
-            .map(|c| match &c.kind {
-                ExprKind::Call { args, .. } => args.last().map(|a| a.kind.clone()),
-                _ => None,
-            })
-            .collect();
-        assert_eq!(
-            outs,
-            [
-                Some(ExprKind::Out { name: "v".into(), declared: true }),
-                Some(ExprKind::Out { name: "n".into(), declared: true }),
-                Some(ExprKind::Out { name: "w".into(), declared: true }),
-                Some(ExprKind::Out { name: "z".into(), declared: false }),
-            ]
-        );
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! `a?.B`, `a?[d]`), casts `(string)x`, and the conditional operator `c ? a : b`.
 
 use super::lex::{Tok, Token};
-use super::{Expr, ExprKind, Parser, Span, Unsupported};
+use super::{BinOp, Expr, ExprKind, Parser, Span, Unsupported};
 
 /// The types a cast may name here: C#'s keywords for the types variables hold, and their
 /// `System` names. `(string)x` and `(bool)x` are what policies write on `context.Variables[…]`.
@@ -28,7 +28,64 @@ const CAST_TYPES: [&str; 18] = [
     "Oid",
 ];
 
+/// The type C# gives an integer literal without a `U` suffix: int, else long (a literal between
+/// int.MaxValue and uint.MaxValue is a uint, which is not modelled).
+pub(super) fn integer_literal(value: u64, long: bool, span: Span) -> Result<ExprKind, Unsupported> {
+    let signed = i64::try_from(value).map_err(|_| Unsupported::new(span, "a ulong literal is not supported"))?;
+    if long || signed > i64::from(u32::MAX) {
+        return Ok(ExprKind::Int { value: signed, long: true });
+    }
+    if signed > i64::from(i32::MAX) {
+        return Err(Unsupported::new(
+            span,
+            "an integer literal above int.MaxValue is a uint in C#, which is not modelled",
+        ));
+    }
+    Ok(ExprKind::Int { value: signed, long: false })
+}
+
 impl Parser {
+    pub(super) fn relational(&mut self) -> Result<Expr, Unsupported> {
+        let base = self.depth;
+        let mut left = self.additive()?;
+        let ops = [(Tok::Lt, BinOp::Lt), (Tok::Gt, BinOp::Gt), (Tok::Le, BinOp::Le), (Tok::Ge, BinOp::Ge)];
+        loop {
+            self.depth += 1;
+            if self.depth > super::MAX_DEPTH {
+                let span = self.tokens.get(self.pos).map(|t| t.span).unwrap_or_else(|| self.end_span());
+                return Err(Unsupported::new(span, super::TOO_DEEP));
+            }
+            // `x as T`, at the level of the relational operators as in C#.
+            if matches!(self.peek(), Some(Tok::Ident(w)) if w == "as") {
+                let as_span = self.tokens[self.pos].span;
+                self.pos += 1;
+                let (ty, end) = match self.next() {
+                    Some(Token { tok: Tok::Ident(ty), span }) => (ty, span),
+                    _ => return Err(Unsupported::new(as_span, "expected a type name after `as`")),
+                };
+                let span = left.span.to(end);
+                left = Expr { kind: ExprKind::As { ty, operand: Box::new(left) }, span };
+                continue;
+            }
+            let Some(op) = ops.iter().find(|(t, _)| self.peek() == Some(t)).map(|(_, op)| *op) else {
+                self.depth = base;
+                return Ok(left);
+            };
+            self.pos += 1;
+            let right = self.additive()?;
+            let span = left.span.to(right.span);
+            left = Expr { kind: ExprKind::Binary { op, left: Box::new(left), right: Box::new(right) }, span };
+        }
+    }
+
+    fn additive(&mut self) -> Result<Expr, Unsupported> {
+        self.binary_level(Self::multiplicative, &[(Tok::Plus, BinOp::Add), (Tok::Minus, BinOp::Sub)])
+    }
+
+    fn multiplicative(&mut self) -> Result<Expr, Unsupported> {
+        self.binary_level(Self::unary, &[(Tok::Star, BinOp::Mul), (Tok::Slash, BinOp::Div), (Tok::Percent, BinOp::Rem)])
+    }
+
     /// `cond ? then : otherwise`: below `??`, grouping to the right (`a ? b : c ? d : e`).
     pub(super) fn conditional(&mut self) -> Result<Expr, Unsupported> {
         let cond = self.coalesce()?;
@@ -216,5 +273,47 @@ mod tests {
         let long = format!("a{}", ".b[0]".repeat(50_000));
         assert_eq!(parse(&long).expect_err("refused").why, super::super::TOO_DEEP);
         assert!(parse(&format!("a{}", ".b".repeat(20))).is_ok());
+    }
+
+    #[test]
+    fn arithmetic_literals_as_and_out() {
+        // `*` binds tighter than `+`, `+` tighter than `<`.
+        let src = "a + b * 2 < 30.5";
+        let e = super::super::parse(src).expect("parses");
+        let ExprKind::Binary { op: super::super::BinOp::Lt, left, right } = &e.kind else { panic!("{e:?}") };
+        assert_eq!(right.kind, ExprKind::Num(30.5));
+        let ExprKind::Binary { op: super::super::BinOp::Add, right: mul, .. } = &left.kind else { panic!("{left:?}") };
+        assert!(matches!(&mul.kind, ExprKind::Binary { op: super::super::BinOp::Mul, .. }));
+        assert_eq!(super::super::parse("7L").expect("long").kind, ExprKind::Int { value: 7, long: true });
+        assert_eq!(super::super::parse("7d").expect("double").kind, ExprKind::Num(7.0));
+        assert_eq!(
+            super::super::parse("5000000000").expect("long").kind,
+            ExprKind::Int { value: 5_000_000_000, long: true }
+        );
+        assert!(super::super::parse("3000000000").expect_err("uint").why.contains("uint"));
+        assert!(super::super::parse("7u").is_err() && super::super::parse("1.5m").is_err());
+        let src = "e as X509KeyUsageExtension != null";
+        let e = super::super::parse(src).expect("parses");
+        let ExprKind::Binary { op: super::super::BinOp::Ne, left, .. } = &e.kind else { panic!("{e:?}") };
+        assert!(matches!(&left.kind, ExprKind::As { ty, .. } if ty == "X509KeyUsageExtension"));
+        let src = r#"h.TryGetValue("X", out var v) && int.TryParse(s, out int n) && d.TryGetValue("k", out string[] w) && g.F(out z)"#;
+        let e = super::super::parse(src).expect("parses");
+        let (_, cl) = super::super::clauses(&e);
+        let outs: Vec<_> = cl
+            .iter()
+            .map(|c| match &c.kind {
+                ExprKind::Call { args, .. } => args.last().map(|a| a.kind.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            outs,
+            [
+                Some(ExprKind::Out { name: "v".into(), declared: true }),
+                Some(ExprKind::Out { name: "n".into(), declared: true }),
+                Some(ExprKind::Out { name: "w".into(), declared: true }),
+                Some(ExprKind::Out { name: "z".into(), declared: false }),
+            ]
+        );
     }
 }

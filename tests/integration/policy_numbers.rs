@@ -219,6 +219,24 @@ fn unboxing_a_variable_needs_its_exact_type() {
 }
 
 #[test]
+fn a_number_kept_in_a_variable_as_text() {
+    // The documentation's shape: a string variable parsed when present, a default otherwise.
+    let cond = r#"@((context.Variables.ContainsKey("maxAge") ? int.Parse((string)context.Variables["maxAge"]) : 3600) &gt; 600)"#;
+    let c = cert(30);
+    let set = |v: &str| format!(r#"<set-variable name="maxAge" value="{v}" />"#);
+    assert_eq!(run(&set("60"), cond, Some(&c), None).status, 200);
+    assert_eq!(run("", cond, Some(&c), None).status, 403, "absent: the default 3600");
+    let out = run(&set("1h"), cond, Some(&c), None);
+    assert_eq!(out.status, 500);
+    assert!(out.decided_by.unwrap_or_default().contains(r#"FormatException: "1h" is not an integer"#));
+    // `as string` on the object: the text, or null for anything else.
+    let as_string = r#"@((context.Variables["maxAge"] as string) == "60")"#;
+    assert_eq!(run(&set("60"), as_string, Some(&c), None).status, 403);
+    let boxed = r#"<set-variable name="maxAge" value="@(60)" />"#;
+    assert_eq!(run(boxed, r#"@((context.Variables["maxAge"] as string) == null)"#, Some(&c), None).status, 403);
+}
+
+#[test]
 fn certificate_date_arithmetic() {
     let soon = cert(10);
     let later = cert(90);

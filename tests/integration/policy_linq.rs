@@ -10,10 +10,25 @@ use time::OffsetDateTime;
 use crate::util::{openssl, Dir};
 
 fn made(exts: &[&str]) -> CertInfo {
+    make(exts, false)
+}
+
+/// Only `exts` (and the subject key identifier openssl always adds): no basic constraints from the
+/// default configuration's v3_ca section.
+fn made_bare(exts: &[&str]) -> CertInfo {
+    make(exts, true)
+}
+
+fn make(exts: &[&str], bare: bool) -> CertInfo {
     let dir = Dir::new();
     let (key, pem, der) = (dir.path("k.pem"), dir.path("c.pem"), dir.path("c.der"));
-    let mut args = vec![
-        "req",
+    let config = dir.write("min.cnf", "[req]\ndistinguished_name=dn\n[dn]\n");
+    let config = config.to_string_lossy().to_string();
+    let mut args = vec!["req"];
+    if bare {
+        args.extend(["-config", config.as_str()]);
+    }
+    args.extend([
         "-x509",
         "-newkey",
         "ec",
@@ -24,7 +39,7 @@ fn made(exts: &[&str]) -> CertInfo {
         "30",
         "-subj",
         "/CN=linq",
-    ];
+    ]);
     for e in exts {
         args.extend(["-addext", e]);
     }
@@ -131,6 +146,17 @@ fn key_usage_flags_and_basic_constraints() {
     let is_ca = r#"@(context.Request.Certificate.Extensions.OfType&lt;X509BasicConstraintsExtension&gt;().Any(b =&gt; b.CertificateAuthority))"#;
     assert_eq!(status(is_ca, &ca), 403);
     assert_eq!(status(is_ca, &leaf), 200);
+    // `?.` after FirstOrDefault: null when there is none, a lifted comparison with true.
+    let lifted = r#"@(context.Request.Certificate.Extensions.OfType&lt;X509BasicConstraintsExtension&gt;().FirstOrDefault()?.CertificateAuthority == true)"#;
+    assert_eq!(status(lifted, &ca), 403);
+    assert_eq!(status(lifted, &made(&["keyUsage=digitalSignature", "basicConstraints=CA:FALSE"])), 200);
+    let bare = made_bare(&["keyUsage=digitalSignature"]);
+    assert_eq!(
+        status(r#"@(context.Request.Certificate.Extensions["2.5.29.19"] == null)"#, &bare),
+        403,
+        "no basic constraints"
+    );
+    assert_eq!(status(lifted, &bare), 200, "null == true is false, no exception");
     let path = r#"@((context.Request.Certificate.Extensions["2.5.29.19"] as X509BasicConstraintsExtension).PathLengthConstraint == 2)"#;
     assert_eq!(status(path, &ca), 403);
     // A mask compared with 0 (the constant converts to the enum), as .NET's own code writes it.

@@ -401,7 +401,9 @@ fn scan(e: &Expr, src: &str, cmp: Option<Span>, found: &mut Found) {
             scan(right, src, None, found);
         }
         ExprKind::Paren(inner) | ExprKind::Not(inner) | ExprKind::Neg(inner) => scan(inner, src, cmp, found),
-        ExprKind::Cast { operand, .. } | ExprKind::As { operand, .. } => scan(operand, src, cmp, found),
+        ExprKind::Cast { operand, .. } | ExprKind::As { operand, .. } | ExprKind::Is { operand, .. } => {
+            scan(operand, src, cmp, found)
+        }
         ExprKind::Index { target, index, .. } => {
             scan(target, src, cmp, found);
             scan(index, src, None, found);

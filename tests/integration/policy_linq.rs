@@ -159,6 +159,16 @@ fn key_usage_flags_and_basic_constraints() {
     assert_eq!(status(lifted, &bare), 200, "null == true is false, no exception");
     let path = r#"@((context.Request.Certificate.Extensions["2.5.29.19"] as X509BasicConstraintsExtension).PathLengthConstraint == 2)"#;
     assert_eq!(status(path, &ca), 403);
+    // C# 7 type patterns, as .NET's own code tests an extension's class.
+    let pattern = r#"@(context.Request.Certificate.Extensions.Cast&lt;X509Extension&gt;().Any(e =&gt; e is X509KeyUsageExtension ku &amp;&amp; ku.KeyUsages.HasFlag(X509KeyUsageFlags.DigitalSignature)))"#;
+    assert_eq!(status(pattern, &leaf), 403);
+    assert_eq!(status(pattern, &ca), 200);
+    let bc = r#"@(context.Request.Certificate.Extensions["2.5.29.19"] is X509BasicConstraintsExtension bc &amp;&amp; bc.CertificateAuthority)"#;
+    assert_eq!(status(bc, &ca), 403);
+    assert_eq!(status(bc, &leaf), 200);
+    let not_ku = r#"@(context.Request.Certificate.Extensions["2.5.29.19"] is X509KeyUsageExtension)"#;
+    assert_eq!(status(not_ku, &ca), 200);
+    assert_eq!(status("@(context.Request.Certificate is null)", &ca), 200);
     // A mask compared with 0 (the constant converts to the enum), as .NET's own code writes it.
     let masked = r#"@((context.Request.Certificate.Extensions.OfType&lt;X509KeyUsageExtension&gt;().First().KeyUsages &amp; (X509KeyUsageFlags.KeyAgreement | X509KeyUsageFlags.KeyEncipherment)) != 0)"#;
     assert_eq!(status(masked, &leaf), 403);

@@ -47,6 +47,44 @@ impl ExprEval<'_, '_> {
         }
     }
 
+    /// `operand is T [name]`: whether the value is a non-null T; `name` then holds it as a T (and
+    /// is unassigned otherwise, as C#'s definite assignment has it).
+    pub(super) fn is_pattern(&mut self, ty: &str, bind: Option<&str>, operand: &Expr, span: Span) -> Result<Val, Stop> {
+        let v = match self.eval(operand)? {
+            Val::Object(inner) => *inner,
+            v => v,
+        };
+        let matched = match (ty, v) {
+            ("null", v) => return Ok(Val::Bool(matches!(v, Val::Null { .. }))),
+            (_, Val::Null { .. }) => None,
+            (_, Val::Extension(ext)) => match self.extension_conversion(*ext, ty, true, span)? {
+                Val::Null { .. } => None,
+                v => Some(v),
+            },
+            ("string" | "String", v @ Val::Str(_)) | ("bool" | "Boolean", v @ Val::Bool(_)) => Some(v),
+            ("int" | "long" | "double", Val::Num(n)) => (n.keyword() == ty).then_some(Val::Num(n)),
+            ("string" | "String" | "bool" | "Boolean" | "int" | "long" | "double", _) => None,
+            (_, v) => {
+                return Err(unevaluable(self.src, span, format!("`is {ty}` on {} is not modelled", v.describe())))
+            }
+        };
+        if let Some(name) = bind {
+            if self.bindings.iter().any(|(n, _)| n == name) {
+                return Err(unevaluable(
+                    self.src,
+                    span,
+                    format!("`{name}` is declared twice (C# would not compile it)"),
+                ));
+            }
+            let value = match (&matched, self.shadow) {
+                (Some(v), false) => v.clone(),
+                _ => Val::Unassigned,
+            };
+            self.bindings.push((name.to_string(), value));
+        }
+        Ok(Val::Bool(matched.is_some()))
+    }
+
     /// Evaluate for the record only, keeping the result (three-valued `?:`).
     fn eval_shadowed(&mut self, e: &Expr) -> Result<Val, Stop> {
         let was = self.shadow;

@@ -134,6 +134,7 @@ impl ExprEval<'_, '_> {
                 Err(unevaluable(self.src, e.span, "an `out` argument is only supported in TryGetValue and TryParse"))
             }
             ExprKind::As { ty, operand } => self.as_conversion(ty, operand, e.span),
+            ExprKind::Is { ty, bind, operand } => self.is_pattern(ty, bind.as_deref(), operand, e.span),
             ExprKind::Bool(b) => Ok(Val::Bool(*b)),
             ExprKind::Null => Ok(Val::Null { certificate: false }),
             ExprKind::Paren(inner) => self.eval(inner),

@@ -157,6 +157,12 @@ pub(crate) enum ExprKind {
         ty: String,
         operand: Box<Expr>,
     },
+    /// `operand is type` / `operand is type name` / `operand is null`.
+    Is {
+        ty: String,
+        bind: Option<String>,
+        operand: Box<Expr>,
+    },
     /// An `out` argument: `out x`, or a declaration `out var x` / `out string[] x`.
     Out {
         name: String,

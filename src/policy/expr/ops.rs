@@ -67,6 +67,32 @@ impl Parser {
                 left = Expr { kind: ExprKind::As { ty, operand: Box::new(left) }, span };
                 continue;
             }
+            // `x is T`, `x is T name` (C# 7 type patterns), `x is null`.
+            if matches!(self.peek(), Some(Tok::Ident(w)) if w == "is") {
+                let is_span = self.tokens[self.pos].span;
+                self.pos += 1;
+                let (ty, mut end) = match self.next() {
+                    Some(Token { tok: Tok::Ident(ty), span }) if ty != "not" => (ty, span),
+                    _ => {
+                        return Err(Unsupported::new(
+                            is_span,
+                            "only `is T`, `is T name` and `is null` patterns are supported",
+                        ))
+                    }
+                };
+                let bind = match self.peek() {
+                    Some(Tok::Ident(name)) if ty != "null" => {
+                        let name = name.clone();
+                        end = self.tokens[self.pos].span;
+                        self.pos += 1;
+                        Some(name)
+                    }
+                    _ => None,
+                };
+                let span = left.span.to(end);
+                left = Expr { kind: ExprKind::Is { ty, bind, operand: Box::new(left) }, span };
+                continue;
+            }
             let Some(op) = ops.iter().find(|(t, _)| self.peek() == Some(t)).map(|(_, op)| *op) else {
                 self.depth = base;
                 return Ok(left);
@@ -296,6 +322,15 @@ mod tests {
         let e = super::super::parse(src).expect("parses");
         let ExprKind::Binary { op: super::super::BinOp::Ne, left, .. } = &e.kind else { panic!("{e:?}") };
         assert!(matches!(&left.kind, ExprKind::As { ty, .. } if ty == "X509KeyUsageExtension"));
+        let src = "e is X509KeyUsageExtension ku && ku.Critical";
+        let e = super::super::parse(src).expect("parses");
+        let (_, cl) = super::super::clauses(&e);
+        assert!(
+            matches!(&cl[0].kind, ExprKind::Is { ty, bind: Some(b), .. } if ty == "X509KeyUsageExtension" && b == "ku")
+        );
+        let e = super::super::parse("c is null").expect("parses");
+        assert!(matches!(&e.kind, ExprKind::Is { ty, bind: None, .. } if ty == "null"));
+        assert!(super::super::parse("c is not null").is_err(), "C# 9");
         let src = r#"h.TryGetValue("X", out var v) && int.TryParse(s, out int n) && d.TryGetValue("k", out string[] w) && g.F(out z)"#;
         let e = super::super::parse(src).expect("parses");
         let (_, cl) = super::super::clauses(&e);

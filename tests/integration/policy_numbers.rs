@@ -266,3 +266,29 @@ fn certificate_date_arithmetic() {
     let out = run("", "@(DateTime.UtcNow - TimeSpan.FromDays(1.5) &lt; DateTime.UtcNow)", Some(&soon), None);
     assert!(!out.determined && out.unevaluable[0].why.contains("whole milliseconds"), "{:?}", out.unevaluable);
 }
+
+#[test]
+fn deployment_certificates_count() {
+    let c = cert(30);
+    let xml = r#"<choose><when condition="@(context.Deployment.Certificates.Count &lt; 2)"><return-response><set-status code="403" /></return-response></when></choose>"#;
+    let policy = parse_policy(xml, "policy.xml").expect("parses");
+    let entity = |id: &str| mtls_doctor::policy::DeploymentCertificate {
+        id: id.into(),
+        thumbprint: "0".repeat(40),
+        is_ca: false,
+    };
+    let mut input = PolicyInput {
+        cert: Some(&c),
+        verify_ok: Some(true),
+        verify_no_revocation_ok: Some(true),
+        revocation: None,
+        issuer_thumbprint: None,
+        deployment_certificates: Some(vec![entity("a"), entity("b")]),
+        headers: None,
+        now: OffsetDateTime::now_utc(),
+    };
+    let out = evaluate(&policy, &input);
+    assert_eq!((out.status, out.determined), (200, true));
+    input.deployment_certificates = None;
+    assert!(!evaluate(&policy, &input).determined, "not given: unknown");
+}

@@ -98,7 +98,11 @@ impl ExprEval<'_, '_> {
             (Val::Extensions(_), _, _, _) => {
                 Err(unevaluable(self.src, span, not_generic("X509ExtensionCollection", "X509Extension")))
             }
-            (_, _, _, _) => Err(unevaluable(self.src, span, not_generic("OidCollection", "Oid"))),
+            (_, _, _, _) => Err(unevaluable(
+                self.src,
+                span,
+                "OidCollection is a non-generic collection (ICollection, IEnumerable) in .NET Framework and in the dotnet/runtime sources checked: LINQ such as Any or Where needs .Cast<Oid>() first, and without it C# does not compile the policy there (CS1061)",
+            )),
         }
     }
 

@@ -408,6 +408,9 @@ impl ExprEval<'_, '_> {
             Val::Array(items) if name == "Length" => Ok(Val::Num(number::Number::Int(items.len() as i32))),
             Val::HeaderValues(why) => Err(unevaluable(self.src, span, why)),
             Val::TimeSpan(ticks) => self.timespan_member(ticks, name, span),
+            Val::DeploymentCertificates if name == "Count" => {
+                Ok(Val::Num(number::Number::Int(self.deployment()?.len() as i32)))
+            }
             Val::Oids(oids) => self.oids_member(&oids, name, span),
             Val::Type(ty @ (TypeName::Int | TypeName::Long | TypeName::Double | TypeName::TimeSpan)) => {
                 self.number_type_member(ty, name, span)

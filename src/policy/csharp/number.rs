@@ -155,8 +155,11 @@ pub(super) fn parse_integer(s: &str, long: bool) -> Parsed {
     }
 }
 
+/// The text as it reads in a message: control and invisible characters shown, long text cut.
 fn quoted(s: &str) -> String {
-    format!("\"{}\"", s.escape_debug())
+    let cut: String = s.chars().take(64).collect();
+    let more = if cut.len() < s.len() { "…" } else { "" };
+    format!("\"{}{more}\"", crate::text::clean(&cut))
 }
 
 fn int_val(v: i64, long: bool) -> Val {
@@ -428,7 +431,11 @@ impl ExprEval<'_, '_> {
             (_, Val::Num(Number::Double(x))) => {
                 // Convert rounds half to even, and throws when the result does not fit.
                 let r = x.round_ties_even();
-                let fits = if long { r >= -9.223_372_036_854_776e18 && r < 9.223_372_036_854_776e18 } else { r >= -2_147_483_648.0 && r <= 2_147_483_647.0 };
+                let fits = if long {
+                    (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&r)
+                } else {
+                    (-2_147_483_648.0..=2_147_483_647.0).contains(&r)
+                };
                 if !fits {
                     return Err(overflow(self));
                 }

@@ -249,6 +249,22 @@ fn certificate_date_arithmetic() {
     let whole = "@((context.Request.Certificate.NotAfter - DateTime.UtcNow).Days == 9)";
     let out = run("", whole, Some(&soon), None);
     assert_eq!((out.status, out.determined), (403, true), "a few seconds short of 10 days: 9 whole days");
+    let rounded = "@(Math.Round((context.Request.Certificate.NotAfter - DateTime.UtcNow).TotalDays) == 10)";
+    assert_eq!(run("", rounded, Some(&soon), None).status, 403);
+    let floor = "@(Math.Floor((context.Request.Certificate.NotAfter - DateTime.UtcNow).TotalDays) == 9)";
+    assert_eq!(run("", floor, Some(&soon), None).status, 403);
+    let ambiguous = run("", "@(Math.Floor(3) == 3)", Some(&soon), None);
+    assert!(!ambiguous.determined && ambiguous.unevaluable[0].why.starts_with("CS0121"), "{:?}", ambiguous.unevaluable);
+    assert_eq!(
+        run(
+            "",
+            "@(Math.Abs(-3) == 3 &amp;&amp; Math.Max(2, 7L) == 7 &amp;&amp; Math.Round(2.5) == 2)",
+            Some(&soon),
+            None
+        )
+        .status,
+        403
+    );
     let span = "@(context.Request.Certificate.NotAfter - DateTime.UtcNow &lt; TimeSpan.FromDays(30))";
     assert_eq!(run("", span, Some(&soon), None).status, 403);
     assert_eq!(run("", span, Some(&later), None).status, 200);

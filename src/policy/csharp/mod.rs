@@ -10,6 +10,7 @@ mod forwarded;
 mod headers;
 mod index;
 mod linq;
+mod math;
 mod names;
 mod number;
 mod strings;
@@ -262,6 +263,7 @@ impl ExprEval<'_, '_> {
             "double" | "Double" => Ok(Val::Type(TypeName::Double)),
             "TimeSpan" => Ok(Val::Type(TypeName::TimeSpan)),
             "X509KeyUsageFlags" => Ok(Val::Type(TypeName::X509KeyUsageFlags)),
+            "Math" => Ok(Val::Type(TypeName::Math)),
             _ => Err(unevaluable(self.src, span, format!("unknown name `{name}`"))),
         }
     }
@@ -406,6 +408,11 @@ impl ExprEval<'_, '_> {
             // string.Length counts UTF-16 code units.
             Val::Str(t) if name == "Length" => Ok(Val::Num(number::Number::Int(t.value.encode_utf16().count() as i32))),
             Val::Array(items) if name == "Length" => Ok(Val::Num(number::Number::Int(items.len() as i32))),
+            Val::Array(_) if name == "Count" => Err(unevaluable(
+                self.src,
+                span,
+                "an array has Length, not a Count property (C# would not compile it; LINQ's Count() would)",
+            )),
             Val::HeaderValues(why) => Err(unevaluable(self.src, span, why)),
             Val::TimeSpan(ticks) => self.timespan_member(ticks, name, span),
             Val::DeploymentCertificates if name == "Count" => {
@@ -505,6 +512,7 @@ impl ExprEval<'_, '_> {
                 self.number_type_call(ty, name, args, span)
             }
             Val::Type(TypeName::DateTime) => self.datetime_type_call(name, args, span),
+            Val::Type(TypeName::Math) => self.math_call(name, args, span),
             Val::Headers if name == "TryGetValue" && args.len() == 2 => self.header_try_get(&args[0], &args[1], span),
             Val::Flags(flags) => self.flags_call(flags, name, args, span),
             Val::Num(n) if name == "ToString" && args.is_empty() => {

@@ -114,6 +114,7 @@ pub(super) enum TypeName {
     Double,
     TimeSpan,
     X509KeyUsageFlags,
+    Math,
 }
 
 #[derive(Debug, Clone)]

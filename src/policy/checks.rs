@@ -424,6 +424,7 @@ fn scan(e: &Expr, src: &str, cmp: Option<Span>, found: &mut Found) {
             format!("CS0103: The name '{name}' does not exist in the current context (a placeholder left unreplaced)"),
         )),
         ExprKind::Num(_)
+        | ExprKind::Char(_)
         | ExprKind::Int { .. }
         | ExprKind::Out { .. }
         | ExprKind::Bool(_)

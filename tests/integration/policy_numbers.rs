@@ -144,6 +144,27 @@ fn try_get_value_in_a_block_as_the_documentation_writes_it() {
 }
 
 #[test]
+fn a_header_value_split_at_a_char() {
+    let xff = [("X-Forwarded-For", "203.0.113.7, 10.0.0.1")];
+    let first =
+        r#"@(context.Request.Headers.GetValueOrDefault("X-Forwarded-For", "").Split(',')[0].Trim() == "203.0.113.7")"#;
+    assert_eq!(status(first, &xff), 403);
+    let count = r#"@(context.Request.Headers.GetValueOrDefault("X-Forwarded-For", "").Split(',').Length == 2)"#;
+    assert_eq!(status(count, &xff), 403);
+    let second = r#"@(context.Request.Headers.GetValueOrDefault("X-Forwarded-For", "").Split(',')[1] == " 10.0.0.1")"#;
+    assert_eq!(status(second, &xff), 403, "Split keeps the space");
+    let index = r#"@(context.Request.Headers.GetValueOrDefault("X-Forwarded-For", "").IndexOf(',') == 11)"#;
+    assert_eq!(status(index, &xff), 403);
+    assert_eq!(status(r#"@("abc"[0] == 'a' &amp;&amp; "abc"[1] == 98 &amp;&amp; "a,b".Contains(','))"#, &xff), 403);
+    let why = unknown("", r#"@("a, b".Split(", ").Length == 2)"#, &xff);
+    assert!(why.contains("only in .NET Core 2.0"), "{why}");
+    let why = unknown("", r#"@("abc"[0] == "a")"#, &xff);
+    assert!(why.starts_with("CS0019"), "{why}");
+    let why = thrown(r#"@("abc"[3] == 'a')"#, &xff);
+    assert!(why.contains("IndexOutOfRangeException"), "{why}");
+}
+
+#[test]
 fn numbers_literals_arithmetic_and_comparisons() {
     let h: [(&str, &str); 0] = [];
     assert_eq!(status("@(7 / 2 == 3)", &h), 403, "integer division");

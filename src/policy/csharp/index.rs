@@ -160,6 +160,7 @@ impl ExprEval<'_, '_> {
             }
             Val::Extensions(list) => self.extension_index(list, index, span),
             Val::Headers => self.header_index(index, span),
+            Val::Str(text) => self.string_index(&text, index, span),
             Val::HeaderValues(why) => Err(unevaluable(self.src, span, why)),
             Val::Oids(oids) => match self.eval(index)? {
                 Val::Num(n) if n.integral().is_some() => {

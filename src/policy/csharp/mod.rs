@@ -3,6 +3,7 @@
 //! recording every comparison; anything outside the subset is reported as not evaluable.
 
 mod block;
+mod chars;
 mod condition;
 mod dates;
 mod extensions;
@@ -137,6 +138,7 @@ impl ExprEval<'_, '_> {
             ExprKind::As { ty, operand } => self.as_conversion(ty, operand, e.span),
             ExprKind::Is { ty, bind, operand } => self.is_pattern(ty, bind.as_deref(), operand, e.span),
             ExprKind::Bool(b) => Ok(Val::Bool(*b)),
+            ExprKind::Char(c) => Ok(Val::Char(*c)),
             ExprKind::Null => Ok(Val::Null { certificate: false }),
             ExprKind::Paren(inner) => self.eval(inner),
             ExprKind::Ident(name) => self.ident(name, e.span),
@@ -502,6 +504,12 @@ impl ExprEval<'_, '_> {
                 ("GetNameInfo", 2) => self.get_name_info(args, span),
                 _ => unsupported(self, "the certificate"),
             },
+            Val::Str(text)
+                if matches!(name, "Split" | "IndexOf" | "TrimStart" | "TrimEnd")
+                    || (name == "Trim" && !args.is_empty()) =>
+            {
+                self.char_method(text, name, args, span)
+            }
             Val::Str(text) => self.string_method(text, name, args, span),
             Val::Variables => self.variables_call(name, type_arg, args, span),
             Val::Type(TypeName::Convert) if matches!((name, args.len()), ("ToInt32" | "ToInt64" | "ToDouble", 1)) => {

@@ -45,6 +45,16 @@ impl ExprEval<'_, '_> {
             ("Contains" | "StartsWith" | "EndsWith", 1) | ("Contains" | "StartsWith" | "EndsWith", 2) => {
                 let arg = match self.eval(&args[0])? {
                     Val::Str(t) => t,
+                    // string.Contains(char) is .NET Core 2.1+, and on .NET Framework LINQ's
+                    // Contains<char> applies: an ordinal search either way.
+                    Val::Char(c) if name == "Contains" && args.len() == 1 => return Ok(Val::Bool(text.value.contains(c))),
+                    Val::Char(_) => {
+                        return Err(unevaluable(
+                            self.src,
+                            span,
+                            format!("{name}(char) exists only in .NET Core 2.0 and later (on .NET Framework it does not compile), and which runtime API Management compiles expressions for is not documented"),
+                        ))
+                    }
                     Val::Null { .. } => {
                         return Err(Stop::Exception {
                             exception: "ArgumentNullException".into(),
@@ -163,6 +173,18 @@ impl ExprEval<'_, '_> {
             (Val::Null { .. }, Val::Array(_) | Val::HeaderValues(_) | Val::Seq(_) | Val::Oids(_))
             | (Val::Array(_) | Val::HeaderValues(_) | Val::Seq(_) | Val::Oids(_), Val::Null { .. }) => Some(false),
             (Val::Flags(a), Val::Flags(b)) => Some(a == b),
+            (Val::Char(a), Val::Char(b)) => Some(a == b),
+            // A char converts to int: 'A' == 65.
+            (Val::Char(c), Val::Num(n)) | (Val::Num(n), Val::Char(c)) => {
+                Some(super::number::compare(super::number::Number::Int(*c as i32), *n) == Some(std::cmp::Ordering::Equal))
+            }
+            (Val::Char(_), Val::Str(_)) | (Val::Str(_), Val::Char(_)) => {
+                return Err(unevaluable(
+                    self.src,
+                    span,
+                    format!("CS0019: Operator '{}' cannot be applied to operands of type 'char' and 'string' (C# would not compile it)", op.symbol()),
+                ))
+            }
             // The constant 0 converts to any enum type; C# compares flags with it after a mask.
             (Val::Flags(a), Val::Num(super::number::Number::Int(0)))
             | (Val::Num(super::number::Number::Int(0)), Val::Flags(a)) => Some(*a == 0),

@@ -125,6 +125,8 @@ pub(super) enum Val {
     },
     Bool(bool),
     Num(super::number::Number),
+    /// A `char` (one UTF-16 code unit of the Basic Multilingual Plane).
+    Char(char),
     Str(Text),
     /// A `TimeSpan`, in ticks of 100 ns as .NET counts.
     TimeSpan(i64),
@@ -190,6 +192,7 @@ impl Val {
             Val::Null { .. } => "null",
             Val::Bool(_) => "a boolean",
             Val::Num(_) => "a number",
+            Val::Char(_) => "a char",
             Val::Str(_) => "a string",
             Val::Date(_) => "a DateTime",
             Val::Context => "context",

@@ -7,6 +7,8 @@ use super::{Span, Unsupported};
 pub(super) enum Tok {
     Ident(String),
     Str(String),
+    /// A character literal `'x'` (one UTF-16 code unit in C#; one outside the BMP is refused).
+    Char(char),
     /// A real literal (`1.5`, `2d`): a C# double.
     Num(f64),
     /// An integer literal; `long` when it has the `L` suffix.
@@ -169,31 +171,39 @@ pub(super) fn tokenize(src: &str) -> Result<Vec<Token>, Unsupported> {
             return Err(Unsupported::new(Span { start, end }, "interpolated strings are not supported"));
         }
         if c == '\'' {
-            // Count the characters it holds (an escape is one) to tell C#'s own errors apart.
+            // The characters between the quotes, an escape kept whole.
             let mut j = i + 1;
-            let mut held = 0;
+            let mut body = String::new();
             let mut closed = false;
             while let Some(d) = at(j) {
+                if d == '\n' {
+                    break;
+                }
                 j += 1;
-                if d == '\\' {
-                    j += 1;
-                    held += 1;
-                } else if d == '\'' {
+                if d == '\'' {
                     closed = true;
                     break;
-                } else if d == '\n' {
-                    break;
-                } else {
-                    held += 1;
+                }
+                body.push(d);
+                if d == '\\' {
+                    if let Some(e) = at(j).filter(|e| *e != '\n') {
+                        body.push(e);
+                        j += 1;
+                    }
                 }
             }
             let span = Span { start, end: off(j) };
-            return Err(match (closed, held) {
-                (true, 0) => Unsupported::compile(span, "CS1011: Empty character literal"),
-                (true, 1) => Unsupported::new(span, "character literals are not supported"),
-                (true, _) => Unsupported::compile(span, "CS1012: Too many characters in character literal"),
-                (false, _) => Unsupported::compile(span, "CS1010: Newline in constant"),
-            });
+            if !closed {
+                return Err(Unsupported::compile(span, "CS1010: Newline in constant"));
+            }
+            let tok = char_literal(&body).map_err(|e| match e {
+                CharError::Empty => Unsupported::compile(span, "CS1011: Empty character literal"),
+                CharError::TooMany => Unsupported::compile(span, "CS1012: Too many characters in character literal"),
+                CharError::Other(why) => Unsupported::new(span, why),
+            })?;
+            out.push(Token { tok: Tok::Char(tok), span });
+            i = j;
+            continue;
         }
         let two = |a: char, b: char| c == a && at(i + 1) == Some(b);
         let (tok, len) = if two('=', '=') {
@@ -270,6 +280,63 @@ pub(super) fn tokenize(src: &str) -> Result<Vec<Token>, Unsupported> {
         }
     }
     Ok(out)
+}
+
+enum CharError {
+    Empty,
+    TooMany,
+    Other(&'static str),
+}
+
+/// The value of a character literal's body (between the quotes), as C# reads it.
+fn char_literal(body: &str) -> Result<char, CharError> {
+    let mut chars = body.chars();
+    let Some(first) = chars.next() else { return Err(CharError::Empty) };
+    let rest: String = chars.collect();
+    let unit = if first != '\\' {
+        if !rest.is_empty() || first.len_utf16() > 1 {
+            return Err(CharError::TooMany);
+        }
+        return Ok(first);
+    } else {
+        let mut esc = rest.chars();
+        let kind = esc.next().ok_or(CharError::Other("unterminated escape in character literal"))?;
+        let hex: String = esc.collect();
+        let simple = match kind {
+            '\'' => Some('\''),
+            '"' => Some('"'),
+            '\\' => Some('\\'),
+            '0' => Some('\0'),
+            'a' => Some('\u{7}'),
+            'b' => Some('\u{8}'),
+            'f' => Some('\u{c}'),
+            'n' => Some('\n'),
+            'r' => Some('\r'),
+            't' => Some('\t'),
+            'v' => Some('\u{b}'),
+            _ => None,
+        };
+        if let Some(c) = simple {
+            return if hex.is_empty() { Ok(c) } else { Err(CharError::TooMany) };
+        }
+        let (min, max) = match kind {
+            'u' => (4, 4),
+            'x' => (1, 4),
+            'U' => (8, 8),
+            _ => return Err(CharError::Other("unknown escape sequence in character literal")),
+        };
+        if hex.len() < min || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(CharError::Other("malformed escape sequence in character literal"));
+        }
+        if hex.len() > max {
+            return Err(CharError::TooMany);
+        }
+        u32::from_str_radix(&hex, 16).map_err(|_| CharError::Other("malformed escape sequence"))?
+    };
+    if unit > 0xFFFF {
+        return Err(CharError::TooMany);
+    }
+    char::from_u32(unit).ok_or(CharError::Other("a lone UTF-16 surrogate in a character literal is not supported"))
 }
 
 /// Byte offset just past the string literal (of any kind) that starts at char index `i`, or the end.

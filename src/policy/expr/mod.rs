@@ -97,6 +97,8 @@ pub(crate) struct Expr {
 pub(crate) enum ExprKind {
     /// A string literal after C# unescaping.
     Str(String),
+    /// A character literal.
+    Char(char),
     /// A real literal: a C# double.
     Num(f64),
     /// An integer literal: an `int`, or a `long` (the `L` suffix, or too large for an int).
@@ -429,6 +431,7 @@ impl Parser {
         let kind = match t.tok {
             Tok::Str(s) => ExprKind::Str(s),
             Tok::Num(n) => ExprKind::Num(n),
+            Tok::Char(c) => ExprKind::Char(c),
             Tok::Int { value, long } => ops::integer_literal(value, long, t.span)?,
             Tok::Ident(name) => match name.as_str() {
                 "true" => ExprKind::Bool(true),

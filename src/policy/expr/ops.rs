@@ -139,7 +139,7 @@ impl Parser {
         let predefined = matches!(ty.as_str(), "string" | "bool" | "object" | "int" | "long" | "double");
         let operand_follows = matches!(
             self.peek_at(2),
-            Some(Tok::Ident(_) | Tok::Str(_) | Tok::Num(_) | Tok::Int { .. } | Tok::LParen | Tok::Not)
+            Some(Tok::Ident(_) | Tok::Str(_) | Tok::Char(_) | Tok::Num(_) | Tok::Int { .. } | Tok::LParen | Tok::Not)
         ) || (predefined && self.peek_at(2) == Some(&Tok::Minus));
         if !operand_follows {
             return Ok(None);
@@ -331,6 +331,16 @@ mod tests {
         let e = super::super::parse("c is null").expect("parses");
         assert!(matches!(&e.kind, ExprKind::Is { ty, bind: None, .. } if ty == "null"));
         assert!(super::super::parse("c is not null").is_err(), "C# 9");
+        // Character literals, with C#'s own errors for what it refuses.
+        for (src, c) in [("'a'", 'a'), (r"'\''", '\''), (r"'\u0041'", 'A'), (r"'\x2C'", ','), (r"'\n'", '\n')] {
+            assert_eq!(super::super::parse(src).expect("a char").kind, ExprKind::Char(c), "{src}");
+        }
+        for (src, error) in
+            [("''", "CS1011"), ("'ab'", "CS1012"), ("'\u{1F600}'", "CS1012"), (r"'\U0001F600'", "CS1012")]
+        {
+            let e = super::super::parse(src).expect_err("refused");
+            assert!(e.compile_error.as_deref().is_some_and(|c| c.starts_with(error)), "{src}: {e:?}");
+        }
         let src = r#"h.TryGetValue("X", out var v) && int.TryParse(s, out int n) && d.TryGetValue("k", out string[] w) && g.F(out z)"#;
         let e = super::super::parse(src).expect("parses");
         let (_, cl) = super::super::clauses(&e);

@@ -40,6 +40,7 @@ mod policy;
 mod policy_blocks;
 mod policy_csharp;
 mod policy_indexers;
+mod policy_json;
 mod policy_linq;
 mod policy_numbers;
 mod policy_numbers_cli;

@@ -161,6 +161,7 @@ impl ExprEval<'_, '_> {
             Val::Extensions(list) => self.extension_index(list, index, span),
             Val::Headers => self.header_index(index, span),
             Val::Str(text) => self.string_index(&text, index, span),
+            Val::Json(j) => self.json_index(*j, index, span),
             Val::HeaderValues(why) => Err(unevaluable(self.src, span, why)),
             Val::Oids(oids) => match self.eval(index)? {
                 Val::Num(n) if n.integral().is_some() => {
@@ -222,6 +223,7 @@ impl ExprEval<'_, '_> {
         match (ty, inner) {
             ("object", v) => Ok(Val::Object(Box::new(v))),
             ("string", v @ (Val::Str(_) | Val::Null { .. })) => Ok(v),
+            ("string", Val::Json(j)) if !boxed => self.json_as_string(&j, span),
             ("bool", v @ Val::Bool(_)) => Ok(v),
             (_, Val::Null { .. }) if boxed && value_type => Err(Stop::Exception {
                 exception: "NullReferenceException".into(),

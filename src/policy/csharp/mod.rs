@@ -10,6 +10,7 @@ mod extensions;
 mod forwarded;
 mod headers;
 mod index;
+mod json;
 mod linq;
 mod math;
 mod names;
@@ -266,6 +267,7 @@ impl ExprEval<'_, '_> {
             "TimeSpan" => Ok(Val::Type(TypeName::TimeSpan)),
             "X509KeyUsageFlags" => Ok(Val::Type(TypeName::X509KeyUsageFlags)),
             "Math" => Ok(Val::Type(TypeName::Math)),
+            "JObject" => Ok(Val::Type(TypeName::JObject)),
             _ => Err(unevaluable(self.src, span, format!("unknown name `{name}`"))),
         }
     }
@@ -306,6 +308,11 @@ impl ExprEval<'_, '_> {
                     None => Val::Null { certificate: true },
                 }),
                 "Headers" => Ok(Val::Headers),
+                "Body" => Err(unevaluable(
+                    self.src,
+                    span,
+                    "the request body is not known here (the probe sends none, and none can be given)",
+                )),
                 _ => unknown(self, "context.Request"),
             },
             Val::Deployment => match name {
@@ -521,6 +528,8 @@ impl ExprEval<'_, '_> {
             }
             Val::Type(TypeName::DateTime) => self.datetime_type_call(name, args, span),
             Val::Type(TypeName::Math) => self.math_call(name, args, span),
+            Val::Type(TypeName::JObject) if name == "Parse" => self.jobject_parse(args, span),
+            Val::Json(j) => self.json_call(*j, name, type_arg, args, span),
             Val::Headers if name == "TryGetValue" && args.len() == 2 => self.header_try_get(&args[0], &args[1], span),
             Val::Flags(flags) => self.flags_call(flags, name, args, span),
             Val::Num(n) if name == "ToString" && args.is_empty() => {

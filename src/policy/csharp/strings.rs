@@ -170,8 +170,10 @@ impl ExprEval<'_, '_> {
                 Val::Null { .. },
             ) => Some(false),
             // Arrays, sequences and collections are references: never null once obtained.
-            (Val::Null { .. }, Val::Array(_) | Val::HeaderValues(_) | Val::Seq(_) | Val::Oids(_))
-            | (Val::Array(_) | Val::HeaderValues(_) | Val::Seq(_) | Val::Oids(_), Val::Null { .. }) => Some(false),
+            (Val::Null { .. }, Val::Array(_) | Val::HeaderValues(_) | Val::Seq(_) | Val::Oids(_) | Val::Json(_))
+            | (Val::Array(_) | Val::HeaderValues(_) | Val::Seq(_) | Val::Oids(_) | Val::Json(_), Val::Null { .. }) => {
+                Some(false)
+            }
             (Val::Flags(a), Val::Flags(b)) => Some(a == b),
             (Val::Char(a), Val::Char(b)) => Some(a == b),
             // A char converts to int: 'A' == 65.

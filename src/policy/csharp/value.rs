@@ -115,6 +115,7 @@ pub(super) enum TypeName {
     TimeSpan,
     X509KeyUsageFlags,
     Math,
+    JObject,
 }
 
 #[derive(Debug, Clone)]
@@ -172,6 +173,8 @@ pub(super) enum Val {
     Seq(Vec<Result<Val, super::Stop>>),
     /// `context.Request.Headers[name]` when its elements are not known: why.
     HeaderValues(String),
+    /// A Newtonsoft `JToken` (never a null reference; JSON's null is a JValue).
+    Json(Box<super::json::Json>),
 }
 
 /// One `X509Extension` of a certificate.
@@ -222,6 +225,7 @@ impl Val {
             Val::Oids(_) => "an OidCollection",
             Val::Seq(_) => "a sequence (IEnumerable)",
             Val::HeaderValues(_) => "a header's string[]",
+            Val::Json(_) => "a JToken",
         }
     }
 }

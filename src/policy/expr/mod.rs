@@ -394,6 +394,13 @@ impl Parser {
         if matches!(self.peek(), Some(Tok::Ident(w)) if w == "out") {
             return self.out_argument();
         }
+        // `preserveContent: true` (Body.As<T>): a named argument that does not change the value read.
+        if let (Some(Tok::Ident(name)), Some(Tok::Colon)) = (self.peek(), self.peek_at(1)) {
+            if name != "preserveContent" {
+                return Err(Unsupported::new(self.tokens[self.pos].span, "named arguments are not supported"));
+            }
+            self.pos += 2;
+        }
         // `c => …` and `(c) => …`
         if let (Some(Tok::Ident(_)), Some(Tok::Arrow)) = (self.peek(), self.peek_at(1)) {
             return self.lambda(false);

@@ -37,6 +37,13 @@ const CERT_POLICY: &str = r#"<policies><inbound><choose>
   </when>
 </choose></inbound></policies>"#;
 
+/// A claim from JSON a header carries (Newtonsoft's JObject.Parse).
+const CLAIM_POLICY: &str = r#"<policies><inbound><choose>
+  <when condition="@(JObject.Parse(context.Request.Headers.GetValueOrDefault("X-Claims", "{}"))["role"]?.ToString() != "admin")">
+    <return-response><set-status code="403" reason="Not an admin" /></return-response>
+  </when>
+</choose></inbound></policies>"#;
+
 struct World {
     dir: Dir,
     port: u16,
@@ -54,6 +61,7 @@ fn world() -> World {
     dir.write("root-as-client.pem", root.cert_pem());
     dir.write("policy.xml", POLICY);
     dir.write("cert-policy.xml", CERT_POLICY);
+    dir.write("claim-policy.xml", CLAIM_POLICY);
     let ca = dir.path("root.pem");
     let ca = ca.to_string_lossy();
     let server = s_server(&scert, &skey, &["-www", "-Verify", "1", "-CAfile", &ca]);
@@ -62,6 +70,10 @@ fn world() -> World {
 
 /// `probe --policy` with the client certificate and `headers`; the JSON report's policy outcome.
 fn probe(w: &World, headers: &[&str]) -> Value {
+    probe_with(w, "policy.xml", headers)
+}
+
+fn probe_with(w: &World, policy: &str, headers: &[&str]) -> Value {
     let mut cmd = bin();
     cmd.args(["probe", &format!("https://localhost:{}/", w.port)])
         .args(["--resolve", &format!("localhost:{}:127.0.0.1", w.port), "--no-compare", "--timeout", "20"])
@@ -74,7 +86,7 @@ fn probe(w: &World, headers: &[&str]) -> Value {
         .arg("--key")
         .arg(w.dir.path("client.key"))
         .arg("--policy")
-        .arg(w.dir.path("policy.xml"))
+        .arg(w.dir.path(policy))
         .args(["--report", "json"]);
     for h in headers {
         cmd.args(["-H", h]);
@@ -118,6 +130,14 @@ fn probe_evaluates_header_arrays_and_numbers_from_the_request_it_sends() {
     // But a decisive later clause still decides: version 1 refuses whatever the split is.
     let decided = probe(&w, &["X-Client-Id: orders-app, billing", "X-Api-Version: 1"]);
     assert_eq!((decided["status"].as_u64(), decided["determined"].as_bool()), (Some(403), Some(true)), "{decided}");
+
+    // A claim in a JSON header.
+    let admin = probe_with(&w, "claim-policy.xml", &[r#"X-Claims: {"role":"admin","tier":3}"#]);
+    assert_eq!(admin["status"].as_u64(), Some(200), "{admin}");
+    let user = probe_with(&w, "claim-policy.xml", &[r#"X-Claims: {"role":"user"}"#]);
+    assert_eq!(user["status"].as_u64(), Some(403), "{user}");
+    let broken = probe_with(&w, "claim-policy.xml", &["X-Claims: [1]"]);
+    assert!(broken["decided_by"].as_str().unwrap_or_default().contains("JsonReaderException"), "{broken}");
 }
 
 fn inspect(w: &World, cert: &str, policy: &str) -> String {

@@ -390,47 +390,6 @@ impl Parser {
         Some(name)
     }
 
-    fn argument(&mut self) -> Result<Expr, Unsupported> {
-        if matches!(self.peek(), Some(Tok::Ident(w)) if w == "out") {
-            return self.out_argument();
-        }
-        // `preserveContent: true` (Body.As<T>): a named argument that does not change the value read.
-        if let (Some(Tok::Ident(name)), Some(Tok::Colon)) = (self.peek(), self.peek_at(1)) {
-            if name != "preserveContent" {
-                return Err(Unsupported::new(self.tokens[self.pos].span, "named arguments are not supported"));
-            }
-            self.pos += 2;
-        }
-        // `c => …` and `(c) => …`
-        if let (Some(Tok::Ident(_)), Some(Tok::Arrow)) = (self.peek(), self.peek_at(1)) {
-            return self.lambda(false);
-        }
-        if let (Some(Tok::LParen), Some(Tok::Ident(_)), Some(Tok::RParen), Some(Tok::Arrow)) =
-            (self.peek(), self.peek_at(1), self.peek_at(2), self.peek_at(3))
-        {
-            return self.lambda(true);
-        }
-        self.expr()
-    }
-
-    fn lambda(&mut self, parenthesized: bool) -> Result<Expr, Unsupported> {
-        let first = self.tokens.get(self.pos).map(|t| t.span).unwrap_or_else(|| self.end_span());
-        if parenthesized {
-            self.pos += 1;
-        }
-        let param = match self.next() {
-            Some(Token { tok: Tok::Ident(n), .. }) => n,
-            _ => return Err(self.unexpected("expected a lambda parameter")),
-        };
-        if parenthesized {
-            self.expect(Tok::RParen, "expected `)` after the lambda parameter")?;
-        }
-        self.expect(Tok::Arrow, "expected `=>`")?;
-        let body = self.expr()?;
-        let span = first.to(body.span);
-        Ok(Expr { kind: ExprKind::Lambda { param, body: Box::new(body) }, span })
-    }
-
     fn primary(&mut self) -> Result<Expr, Unsupported> {
         let Some(t) = self.next() else {
             return Err(self.unexpected("expected a value"));

@@ -412,7 +412,9 @@ fn scan(e: &Expr, src: &str, cmp: Option<Span>, found: &mut Found) {
             scan(right, src, None, found);
         }
         ExprKind::Paren(inner) | ExprKind::Not(inner) | ExprKind::Neg(inner) => scan(inner, src, cmp, found),
-        ExprKind::Cast { operand, .. } => scan(operand, src, cmp, found),
+        ExprKind::Cast { operand, .. } | ExprKind::As { operand, .. } | ExprKind::Is { operand, .. } => {
+            scan(operand, src, cmp, found)
+        }
         ExprKind::Index { target, index, .. } => {
             scan(target, src, cmp, found);
             scan(index, src, None, found);
@@ -432,6 +434,12 @@ fn scan(e: &Expr, src: &str, cmp: Option<Span>, found: &mut Found) {
             name.clone(),
             format!("CS0103: The name '{name}' does not exist in the current context (a placeholder left unreplaced)"),
         )),
-        ExprKind::Num(_) | ExprKind::Bool(_) | ExprKind::Null | ExprKind::Ident(_) => {}
+        ExprKind::Num(_)
+        | ExprKind::Char(_)
+        | ExprKind::Int { .. }
+        | ExprKind::Out { .. }
+        | ExprKind::Bool(_)
+        | ExprKind::Null
+        | ExprKind::Ident(_) => {}
     }
 }

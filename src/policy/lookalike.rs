@@ -488,9 +488,12 @@ impl Cond<'_> {
                     self.scan(a);
                 }
             }
-            ExprKind::Paren(x) | ExprKind::Not(x) | ExprKind::Neg(x) | ExprKind::Cast { operand: x, .. } => {
-                self.scan(x)
-            }
+            ExprKind::Paren(x)
+            | ExprKind::Not(x)
+            | ExprKind::Neg(x)
+            | ExprKind::Cast { operand: x, .. }
+            | ExprKind::As { operand: x, .. }
+            | ExprKind::Is { operand: x, .. } => self.scan(x),
             ExprKind::Lambda { body, .. } => self.scan(body),
             ExprKind::Index { target, index, .. } => {
                 self.scan(target);
@@ -510,7 +513,14 @@ impl Cond<'_> {
                     self.scan(i);
                 }
             }
-            ExprKind::Str(_) | ExprKind::Num(_) | ExprKind::Bool(_) | ExprKind::Null | ExprKind::Ident(_) => {}
+            ExprKind::Str(_)
+            | ExprKind::Char(_)
+            | ExprKind::Num(_)
+            | ExprKind::Int { .. }
+            | ExprKind::Bool(_)
+            | ExprKind::Null
+            | ExprKind::Ident(_)
+            | ExprKind::Out { .. } => {}
         }
     }
 }

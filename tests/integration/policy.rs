@@ -564,8 +564,8 @@ fn unsupported_expressions_are_named_not_guessed() {
         ),
         (r#"context.Request.Certificate.Thumbprint != "A" ?: false"#, "?:", None),
         (
-            r#"context.Request.Certificate.Thumbprint.Length != 40"#,
-            "context.Request.Certificate.Thumbprint.Length",
+            r#"context.Request.Certificate.Thumbprint.Substring(0, 2) != "AB""#,
+            "context.Request.Certificate.Thumbprint.Substring(0, 2)",
             Some(1),
         ),
         (

@@ -62,7 +62,14 @@ pub(super) fn resolve_oid(key: &str) -> Result<String, String> {
 pub(super) fn extensions_of(cert: &CertInfo) -> Result<Vec<Extension>, String> {
     let der = cert.der().ok_or("the certificate's encoding is not available")?;
     let (_, x) = X509Certificate::from_der(&der).map_err(|e| format!("the certificate does not parse ({e})"))?;
-    Ok(x.extensions().iter().map(|e| Extension { oid: e.oid.to_id_string(), critical: e.critical }).collect())
+    Ok(x.extensions()
+        .iter()
+        .map(|e| {
+            let oid = e.oid.to_id_string();
+            let decoded = super::typed::decode(&oid, e.value);
+            Extension { oid, critical: e.critical, decoded, as_type: super::typed::ExtType::Extension }
+        })
+        .collect())
 }
 
 fn literal(value: String) -> Val {
@@ -80,8 +87,9 @@ impl ExprEval<'_, '_> {
                     None => Val::Null { certificate: false },
                 })
             }
-            Val::Num(n) if n.fract() == 0.0 => {
-                if n < 0.0 {
+            Val::Num(n) if n.integral().is_some() => {
+                let n = n.integral().unwrap_or(-1);
+                if n < 0 {
                     // X509ExtensionCollection's int indexer says so for a negative index.
                     return Err(Stop::Exception {
                         exception: "InvalidOperationException".into(),
@@ -113,7 +121,7 @@ impl ExprEval<'_, '_> {
 
     pub(super) fn extensions_member(&mut self, list: &[Extension], name: &str, span: Span) -> Result<Val, Stop> {
         match name {
-            "Count" => Ok(Val::Num(list.len() as f64)),
+            "Count" => Ok(Val::Num(super::number::Number::Int(list.len() as i32))),
             _ => {
                 Err(unevaluable(self.src, span, format!("member `{name}` of X509ExtensionCollection is not supported")))
             }

@@ -8,6 +8,7 @@ use super::{unevaluable, ExprEval, Stop};
 /// The CLR type a boxed value has, as InvalidCastException names it; `None` when not tracked.
 fn clr_type(v: &Val) -> Option<&'static str> {
     Some(match v {
+        Val::Num(n) => n.clr(),
         Val::Str(_) => "System.String",
         Val::Bool(_) => "System.Boolean",
         Val::Date(_) => "System.DateTime",
@@ -17,7 +18,73 @@ fn clr_type(v: &Val) -> Option<&'static str> {
     })
 }
 
+/// The CLR name of a cast's target type.
+fn clr_name(ty: &str) -> &str {
+    match ty {
+        "string" => "System.String",
+        "bool" => "System.Boolean",
+        "int" => "System.Int32",
+        "long" => "System.Int64",
+        "double" => "System.Double",
+        "object" => "System.Object",
+        other => other,
+    }
+}
+
 impl ExprEval<'_, '_> {
+    /// `operand as T`: the value when it is a T, else null; `as` never throws.
+    pub(super) fn as_conversion(&mut self, ty: &str, operand: &Expr, span: Span) -> Result<Val, Stop> {
+        let v = match self.eval(operand)? {
+            Val::Object(inner) => *inner,
+            v => v,
+        };
+        match (ty, v) {
+            (_, v @ Val::Null { .. }) => Ok(v),
+            (_, Val::Extension(ext)) => self.extension_conversion(*ext, ty, true, span),
+            ("string" | "String", v @ Val::Str(_)) => Ok(v),
+            ("string" | "String", Val::Bool(_) | Val::Num(_) | Val::Date(_)) => Ok(Val::Null { certificate: false }),
+            (_, v) => Err(unevaluable(self.src, span, format!("`as {ty}` on {} is not modelled", v.describe()))),
+        }
+    }
+
+    /// `operand is T [name]`: whether the value is a non-null T; `name` then holds it as a T (and
+    /// is unassigned otherwise, as C#'s definite assignment has it).
+    pub(super) fn is_pattern(&mut self, ty: &str, bind: Option<&str>, operand: &Expr, span: Span) -> Result<Val, Stop> {
+        let v = match self.eval(operand)? {
+            Val::Object(inner) => *inner,
+            v => v,
+        };
+        let matched = match (ty, v) {
+            ("null", v) => return Ok(Val::Bool(matches!(v, Val::Null { .. }))),
+            (_, Val::Null { .. }) => None,
+            (_, Val::Extension(ext)) => match self.extension_conversion(*ext, ty, true, span)? {
+                Val::Null { .. } => None,
+                v => Some(v),
+            },
+            ("string" | "String", v @ Val::Str(_)) | ("bool" | "Boolean", v @ Val::Bool(_)) => Some(v),
+            ("int" | "long" | "double", Val::Num(n)) => (n.keyword() == ty).then_some(Val::Num(n)),
+            ("string" | "String" | "bool" | "Boolean" | "int" | "long" | "double", _) => None,
+            (_, v) => {
+                return Err(unevaluable(self.src, span, format!("`is {ty}` on {} is not modelled", v.describe())))
+            }
+        };
+        if let Some(name) = bind {
+            if self.bindings.iter().any(|(n, _)| n == name) {
+                return Err(unevaluable(
+                    self.src,
+                    span,
+                    format!("`{name}` is declared twice (C# would not compile it)"),
+                ));
+            }
+            let value = match (&matched, self.shadow) {
+                (Some(v), false) => v.clone(),
+                _ => Val::Unassigned,
+            };
+            self.bindings.push((name.to_string(), value));
+        }
+        Ok(Val::Bool(matched.is_some()))
+    }
+
     /// Evaluate for the record only, keeping the result (three-valued `?:`).
     fn eval_shadowed(&mut self, e: &Expr) -> Result<Val, Stop> {
         let was = self.shadow;
@@ -92,26 +159,45 @@ impl ExprEval<'_, '_> {
                 }
             }
             Val::Extensions(list) => self.extension_index(list, index, span),
+            Val::Headers => self.header_index(index, span),
+            Val::Str(text) => self.string_index(&text, index, span),
+            Val::Json(j) => self.json_index(*j, index, span),
+            Val::HeaderValues(why) => Err(unevaluable(self.src, span, why)),
+            Val::Oids(oids) => match self.eval(index)? {
+                Val::Num(n) if n.integral().is_some() => {
+                    let i = n.integral().unwrap_or(-1);
+                    match usize::try_from(i).ok().and_then(|i| oids.get(i)) {
+                        Some(o) => Ok(Val::ExtensionOid(o.clone())),
+                        None => Err(Stop::Exception {
+                            exception: "ArgumentOutOfRangeException".into(),
+                            fragment: self.text(span),
+                            why: format!("the collection has {} element(s)", oids.len()),
+                        }),
+                    }
+                }
+                other => Err(unevaluable(
+                    self.src,
+                    index.span,
+                    format!("an OidCollection index other than an integer ({}) is not modelled", other.describe()),
+                )),
+            },
             Val::Array(items) => match self.eval(index)? {
-                Val::Num(n) if n.fract() == 0.0 => match (n >= 0.0).then(|| items.get(n as usize)).flatten() {
-                    Some(v) => Ok(v.clone()),
-                    None => Err(Stop::Exception {
-                        exception: "IndexOutOfRangeException".into(),
-                        fragment: self.text(span),
-                        why: format!("the array has {} element(s)", items.len()),
-                    }),
-                },
+                Val::Num(n) if n.integral().is_some() => {
+                    match n.integral().and_then(|i| usize::try_from(i).ok()).and_then(|i| items.get(i)) {
+                        Some(v) => Ok(v.clone()),
+                        None => Err(Stop::Exception {
+                            exception: "IndexOutOfRangeException".into(),
+                            fragment: self.text(span),
+                            why: format!("the array has {} element(s)", items.len()),
+                        }),
+                    }
+                }
                 other => Err(unevaluable(
                     self.src,
                     index.span,
                     format!("an array index must be an integer, not {}", other.describe()),
                 )),
             },
-            Val::Headers => Err(unevaluable(
-                self.src,
-                span,
-                "context.Request.Headers[…] is a string[] whose splitting of the header value is not modelled (GetValueOrDefault is)",
-            )),
             other => Err(unevaluable(self.src, span, format!("indexing {} is not supported", other.describe()))),
         }
     }
@@ -137,22 +223,28 @@ impl ExprEval<'_, '_> {
         match (ty, inner) {
             ("object", v) => Ok(Val::Object(Box::new(v))),
             ("string", v @ (Val::Str(_) | Val::Null { .. })) => Ok(v),
+            ("string", Val::Json(j)) if !boxed => self.json_as_string(&j, span),
             ("bool", v @ Val::Bool(_)) => Ok(v),
             (_, Val::Null { .. }) if boxed && value_type => Err(Stop::Exception {
                 exception: "NullReferenceException".into(),
                 fragment: self.text(span),
                 why: format!("{} is null, and null cannot be unboxed to {ty}", self.text(operand.span)),
             }),
-            ("int" | "long" | "double", Val::Num(_)) => Err(unevaluable(
-                self.src,
-                span,
-                format!("whether the number is boxed as {ty} (the only unboxing that succeeds) is not tracked here"),
-            )),
+            // Unboxing succeeds only to the exact type that was boxed.
+            ("int" | "long" | "double", Val::Num(n)) if boxed && n.keyword() != ty => Err(Stop::Exception {
+                exception: "InvalidCastException".into(),
+                fragment: self.text(span),
+                why: format!("Unable to cast object of type '{}' to type '{}'.", n.clr(), clr_name(ty)),
+            }),
+            ("int" | "long" | "double", Val::Num(n)) if boxed => Ok(Val::Num(n)),
+            ("int" | "long" | "double", Val::Num(n)) => self.numeric_cast(ty, n, span),
+            (_, Val::Extension(ext)) => self.extension_conversion(*ext, ty, false, span),
+            (t, v @ Val::Null { .. }) if t.starts_with("X509") => Ok(v),
             (_, v) if boxed => match clr_type(&v) {
                 Some(from) => Err(Stop::Exception {
                     exception: "InvalidCastException".into(),
                     fragment: self.text(span),
-                    why: format!("Unable to cast object of type '{from}' to type '{ty}'"),
+                    why: format!("Unable to cast object of type '{from}' to type '{}'.", clr_name(ty)),
                 }),
                 None => {
                     Err(unevaluable(self.src, span, format!("the cast of {} to {ty} is not modelled", v.describe())))

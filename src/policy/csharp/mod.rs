@@ -3,19 +3,25 @@
 //! recording every comparison; anything outside the subset is reported as not evaluable.
 
 mod block;
+mod chars;
 mod condition;
+mod dates;
 mod extensions;
 mod forwarded;
+mod headers;
 mod index;
+mod json;
+mod linq;
+mod math;
 mod names;
+mod number;
 mod strings;
+mod typed;
 mod value;
 mod vars;
 
 pub(super) use condition::{named_value, CondResult};
 pub(super) use vars::Variables;
-
-use time::Duration;
 
 use self::value::{CertProp, Date, DateOrigin, Origin, StrCmp, Text, TypeName, Val};
 use super::expr::{BinOp, Expr, ExprKind, Span};
@@ -124,8 +130,16 @@ impl ExprEval<'_, '_> {
             ExprKind::Str(s) => {
                 Ok(Val::Str(Text { value: s.clone(), raw: s.clone(), origin: Origin::Literal, transforms: Vec::new() }))
             }
-            ExprKind::Num(n) => Ok(Val::Num(*n)),
+            ExprKind::Num(_) | ExprKind::Int { .. } => {
+                self.number_literal(e).ok_or_else(|| unevaluable(self.src, e.span, "not a number"))
+            }
+            ExprKind::Out { .. } => {
+                Err(unevaluable(self.src, e.span, "an `out` argument is only supported in TryGetValue and TryParse"))
+            }
+            ExprKind::As { ty, operand } => self.as_conversion(ty, operand, e.span),
+            ExprKind::Is { ty, bind, operand } => self.is_pattern(ty, bind.as_deref(), operand, e.span),
             ExprKind::Bool(b) => Ok(Val::Bool(*b)),
+            ExprKind::Char(c) => Ok(Val::Char(*c)),
             ExprKind::Null => Ok(Val::Null { certificate: false }),
             ExprKind::Paren(inner) => self.eval(inner),
             ExprKind::Ident(name) => self.ident(name, e.span),
@@ -173,10 +187,10 @@ impl ExprEval<'_, '_> {
                 let v = self.eval(inner)?;
                 Ok(Val::Bool(!self.as_bool(v, inner)?))
             }
-            ExprKind::Neg(inner) => match self.eval(inner)? {
-                Val::Num(n) => Ok(Val::Num(-n)),
-                other => Err(unevaluable(self.src, e.span, format!("cannot negate {}", other.describe()))),
-            },
+            ExprKind::Neg(inner) => {
+                let v = self.eval(inner)?;
+                self.negate(v, e.span)
+            }
             ExprKind::Binary { op: op @ (BinOp::Or | BinOp::And), left, right } => {
                 // `||` stops at true, `&&` at false; an unknown left operand is decided by the right
                 // one when that is the stopping value (`unknown || true` is true), else stays unknown.
@@ -203,6 +217,20 @@ impl ExprEval<'_, '_> {
                     }
                     Err(e) => Err(e),
                 }
+            }
+            ExprKind::Binary { op: op @ (BinOp::BitAnd | BinOp::BitOr), left, right } => {
+                let l = self.eval(left)?;
+                let r = self.eval(right)?;
+                self.bitwise(*op, l, r, e.span)
+            }
+            ExprKind::Binary {
+                op: op @ (BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::Rem),
+                left,
+                right,
+            } => {
+                let l = self.eval(left)?;
+                let r = self.eval(right)?;
+                self.arithmetic(*op, l, r, e.span)
             }
             ExprKind::Binary { op, left, right } => {
                 let l = self.eval(left)?;
@@ -234,6 +262,13 @@ impl ExprEval<'_, '_> {
             "X509NameType" => Ok(Val::Type(TypeName::X509NameType)),
             "Convert" => Ok(Val::Type(TypeName::Convert)),
             "WebUtility" | "Uri" | "System" => Ok(forwarded::decoder_type(name)),
+            "int" | "Int32" => Ok(Val::Type(TypeName::Int)),
+            "long" | "Int64" => Ok(Val::Type(TypeName::Long)),
+            "double" | "Double" => Ok(Val::Type(TypeName::Double)),
+            "TimeSpan" => Ok(Val::Type(TypeName::TimeSpan)),
+            "X509KeyUsageFlags" => Ok(Val::Type(TypeName::X509KeyUsageFlags)),
+            "Math" => Ok(Val::Type(TypeName::Math)),
+            "JObject" => Ok(Val::Type(TypeName::JObject)),
             _ => Err(unevaluable(self.src, span, format!("unknown name `{name}`"))),
         }
     }
@@ -274,6 +309,11 @@ impl ExprEval<'_, '_> {
                     None => Val::Null { certificate: true },
                 }),
                 "Headers" => Ok(Val::Headers),
+                "Body" => Err(unevaluable(
+                    self.src,
+                    span,
+                    "the request body is not known here (the probe sends none, and none can be given)",
+                )),
                 _ => unknown(self, "context.Request"),
             },
             Val::Deployment => match name {
@@ -372,7 +412,30 @@ impl ExprEval<'_, '_> {
             Val::Built(cert) => self.built_member(&cert, name, span),
             Val::EmptyBuilt => Err(self.empty_built(name, span)),
             Val::Extensions(list) => self.extensions_member(&list, name, span),
-            Val::Extension(ext) => self.extension_member(&ext, name, span),
+            Val::Extension(ext) => match self.typed_extension_member(&ext, name, span) {
+                Some(r) => r,
+                None => self.extension_member(&ext, name, span),
+            },
+            // string.Length counts UTF-16 code units.
+            Val::Str(t) if name == "Length" => Ok(Val::Num(number::Number::Int(t.value.encode_utf16().count() as i32))),
+            Val::Array(items) if name == "Length" => Ok(Val::Num(number::Number::Int(items.len() as i32))),
+            Val::Array(_) if name == "Count" => Err(unevaluable(
+                self.src,
+                span,
+                "an array has Length, not a Count property (C# would not compile it; LINQ's Count() would)",
+            )),
+            Val::HeaderValues(why) => Err(unevaluable(self.src, span, why)),
+            Val::TimeSpan(ticks) => self.timespan_member(ticks, name, span),
+            Val::DeploymentCertificates if name == "Count" => {
+                Ok(Val::Num(number::Number::Int(self.deployment()?.len() as i32)))
+            }
+            Val::Oids(oids) => self.oids_member(&oids, name, span),
+            Val::Type(ty @ (TypeName::Int | TypeName::Long | TypeName::Double | TypeName::TimeSpan)) => {
+                self.number_type_member(ty, name, span)
+            }
+            Val::Type(TypeName::X509KeyUsageFlags) => typed::key_usage_flag(name)
+                .map(Val::Flags)
+                .ok_or_else(|| unevaluable(self.src, span, format!("X509KeyUsageFlags.{name} is not a flag .NET has"))),
             Val::ExtensionOid(oid) => self.extension_oid_member(&oid, name, span),
             Val::Object(inner) => Err(unevaluable(
                 self.src,
@@ -427,50 +490,44 @@ impl ExprEval<'_, '_> {
                 ("GetNameInfo", 2) => self.get_name_info(args, span),
                 _ => unsupported(self, "the certificate"),
             },
+            Val::Str(text)
+                if matches!(name, "Split" | "IndexOf" | "TrimStart" | "TrimEnd")
+                    || (name == "Trim" && !args.is_empty()) =>
+            {
+                self.char_method(text, name, args, span)
+            }
             Val::Str(text) => self.string_method(text, name, args, span),
             Val::Variables => self.variables_call(name, type_arg, args, span),
+            Val::Type(TypeName::Convert) if matches!((name, args.len()), ("ToInt32" | "ToInt64" | "ToDouble", 1)) => {
+                self.convert_number(name, &args[0], span)
+            }
             Val::Type(TypeName::Convert) => self.convert_call(name, args, span),
             Val::EmptyBuilt => Err(self.empty_built(name, span)),
             Val::Type(TypeName::UrlDecoder(ty)) => self.url_decode_call(ty, name, args, span),
             Val::Built(cert) => self.built_call(&cert, name, args, span),
+            Val::Type(ty @ (TypeName::Int | TypeName::Long | TypeName::Double | TypeName::TimeSpan)) => {
+                self.number_type_call(ty, name, args, span)
+            }
+            Val::Type(TypeName::DateTime) => self.datetime_type_call(name, args, span),
+            Val::Type(TypeName::Math) => self.math_call(name, args, span),
+            Val::Type(TypeName::JObject) if name == "Parse" => self.jobject_parse(args, span),
+            Val::Json(j) => self.json_call(*j, name, type_arg, args, span),
+            Val::Headers if name == "TryGetValue" && args.len() == 2 => self.header_try_get(&args[0], &args[1], span),
+            Val::Flags(flags) => self.flags_call(flags, name, args, span),
+            Val::Num(n) if name == "ToString" && args.is_empty() => {
+                let value = self.number_text(n, span)?;
+                Ok(Val::Str(Text { raw: value.clone(), value, origin: Origin::Computed, transforms: Vec::new() }))
+            }
+            Val::HeaderValues(why) => Err(unevaluable(self.src, span, why)),
+            Val::Seq(items) => self.sequence_call(items, name, type_arg, args, span),
+            recv @ (Val::Extensions(_) | Val::Oids(_)) => self.collection_call(recv, name, type_arg, args, span),
             Val::Headers => self.headers_call(name, args, span),
             Val::Extension(ext) => self.extension_call(&ext, name, args, span),
             Val::Object(inner) => match *inner {
                 Val::Null { .. } => Err(self.null_reference(target, span)),
                 inner => self.object_call(inner, name, args, span),
             },
-            Val::Date(date) => match (name, args) {
-                ("AddDays" | "AddHours" | "AddMinutes", [arg]) => {
-                    let n = match self.eval(arg)? {
-                        Val::Num(n) => n,
-                        other => {
-                            return Err(unevaluable(
-                                self.src,
-                                arg.span,
-                                format!("expected a number, found {}", other.describe()),
-                            ))
-                        }
-                    };
-                    let unit = match name {
-                        "AddDays" => 86_400.0,
-                        "AddHours" => 3_600.0,
-                        _ => 60.0,
-                    };
-                    let secs = n * unit;
-                    let t =
-                        Duration::checked_seconds_f64(secs).and_then(|d| date.t.checked_add(d)).ok_or_else(|| {
-                            Stop::Exception {
-                                exception: "ArgumentOutOfRangeException".into(),
-                                fragment: self.text(span),
-                                why: "the date is out of range".into(),
-                            }
-                        })?;
-                    let mut transforms = date.transforms.clone();
-                    transforms.push(format!("{name}({})", self.text(arg.span)));
-                    Ok(Val::Date(Date { t, raw: date.raw, origin: date.origin, text: self.text(span), transforms }))
-                }
-                _ => unsupported(self, "a DateTime"),
-            },
+            Val::Date(date) => self.date_call(date, name, args, span),
             Val::Type(TypeName::String) => match (name, args) {
                 ("Equals", [a, b]) | ("Equals", [a, b, _]) => {
                     let left = self.eval(a)?;
@@ -481,6 +538,7 @@ impl ExprEval<'_, '_> {
                     };
                     self.string_equals(left, right, cmp, "string.Equals", span)
                 }
+                ("Join", [sep, seq]) => self.string_join(sep, seq, span),
                 ("IsNullOrEmpty" | "IsNullOrWhiteSpace", [a]) => match self.eval(a)? {
                     Val::Null { .. } => Ok(Val::Bool(true)),
                     // char.IsWhiteSpace is Unicode White_Space, as Rust's char::is_whitespace.
@@ -500,23 +558,7 @@ impl ExprEval<'_, '_> {
                 }
                 _ => unsupported(self, "context.Deployment.Certificates"),
             },
-            Val::Array(items) => match (name, args) {
-                ("Any", []) => Ok(Val::Bool(!items.is_empty())),
-                ("Any", [lambda]) => self.any(items, lambda),
-                // Enumerable.Contains on string[] uses the default comparer: ordinal equality.
-                ("Contains", [needle]) => {
-                    let needle = self.eval(needle)?;
-                    for item in items {
-                        if let Val::Bool(true) =
-                            self.string_equals(item, needle.clone(), StrCmp::Ordinal, "Contains", span)?
-                        {
-                            return Ok(Val::Bool(true));
-                        }
-                    }
-                    Ok(Val::Bool(false))
-                }
-                _ => unsupported(self, "an array"),
-            },
+            Val::Array(items) => self.sequence_call(items.into_iter().map(Ok).collect(), name, type_arg, args, span),
             other => unsupported(self, other.describe()),
         }
     }
@@ -527,9 +569,10 @@ impl ExprEval<'_, '_> {
             return Err(unevaluable(self.src, lambda.span, "Any() needs a lambda `c => …`"));
         };
         for item in items {
+            let scope = self.bindings.len();
             self.bindings.push((param.clone(), item));
             let r = self.eval(body).and_then(|v| self.as_bool(v, body));
-            self.bindings.pop();
+            self.bindings.truncate(scope);
             if r? {
                 return Ok(Val::Bool(true));
             }

@@ -82,6 +82,16 @@ impl ExprEval<'_, '_> {
             ("Contains" | "StartsWith" | "EndsWith", 1) | ("Contains" | "StartsWith" | "EndsWith", 2) => {
                 let arg = match self.eval(&args[0])? {
                     Val::Str(t) => t,
+                    // string.Contains(char) is .NET Core 2.1+, and on .NET Framework LINQ's
+                    // Contains<char> applies: an ordinal search either way.
+                    Val::Char(c) if name == "Contains" && args.len() == 1 => return Ok(Val::Bool(text.value.contains(c))),
+                    Val::Char(_) => {
+                        return Err(unevaluable(
+                            self.src,
+                            span,
+                            format!("{name}(char) exists only in .NET Core 2.0 and later (on .NET Framework it does not compile), and which runtime API Management compiles expressions for is not documented"),
+                        ))
+                    }
                     Val::Null { .. } => {
                         return Err(Stop::Exception {
                             exception: "ArgumentNullException".into(),
@@ -188,15 +198,43 @@ impl ExprEval<'_, '_> {
         let eq_result = match (&l, &r) {
             (Val::Null { .. }, Val::Null { .. }) => Some(true),
             // A null bool?/DateTime? (from `?.`) equals no value: lifted equality.
-            (Val::Null { .. }, Val::Str(_) | Val::Cert | Val::Date(_) | Val::Bool(_) | Val::Num(_))
-            | (Val::Str(_) | Val::Cert | Val::Date(_) | Val::Bool(_) | Val::Num(_), Val::Null { .. }) => Some(false),
+            (
+                Val::Null { .. },
+                Val::Str(_) | Val::Cert | Val::Date(_) | Val::Bool(_) | Val::Num(_) | Val::TimeSpan(_) | Val::Flags(_),
+            )
+            | (
+                Val::Str(_) | Val::Cert | Val::Date(_) | Val::Bool(_) | Val::Num(_) | Val::TimeSpan(_) | Val::Flags(_),
+                Val::Null { .. },
+            ) => Some(false),
+            // Arrays, sequences and collections are references: never null once obtained.
+            (Val::Null { .. }, Val::Array(_) | Val::HeaderValues(_) | Val::Seq(_) | Val::Oids(_) | Val::Json(_))
+            | (Val::Array(_) | Val::HeaderValues(_) | Val::Seq(_) | Val::Oids(_) | Val::Json(_), Val::Null { .. }) => {
+                Some(false)
+            }
+            (Val::Flags(a), Val::Flags(b)) => Some(a == b),
+            (Val::Char(a), Val::Char(b)) => Some(a == b),
+            // A char converts to int: 'A' == 65.
+            (Val::Char(c), Val::Num(n)) | (Val::Num(n), Val::Char(c)) => {
+                Some(super::number::compare(super::number::Number::Int(*c as i32), *n) == Some(std::cmp::Ordering::Equal))
+            }
+            (Val::Char(_), Val::Str(_)) | (Val::Str(_), Val::Char(_)) => {
+                return Err(unevaluable(
+                    self.src,
+                    span,
+                    format!("CS0019: Operator '{}' cannot be applied to operands of type 'char' and 'string' (C# would not compile it)", op.symbol()),
+                ))
+            }
+            // The constant 0 converts to any enum type; C# compares flags with it after a mask.
+            (Val::Flags(a), Val::Num(super::number::Number::Int(0)))
+            | (Val::Num(super::number::Number::Int(0)), Val::Flags(a)) => Some(*a == 0),
+            (Val::TimeSpan(a), Val::TimeSpan(b)) => Some(a == b),
             (Val::Null { .. }, Val::Extension(_)) | (Val::Extension(_), Val::Null { .. }) => Some(false),
             // A constructed certificate is never null.
             (Val::Null { .. }, Val::Built(_) | Val::EmptyBuilt)
             | (Val::Built(_) | Val::EmptyBuilt, Val::Null { .. }) => Some(false),
             (Val::Str(a), Val::Str(b)) => Some(a.value == b.value),
             (Val::Bool(a), Val::Bool(b)) => Some(a == b),
-            (Val::Num(a), Val::Num(b)) => Some(a == b),
+            (Val::Num(a), Val::Num(b)) => Some(super::number::compare(*a, *b) == Some(std::cmp::Ordering::Equal)),
             (Val::Date(a), Val::Date(b)) => Some(a.t == b.t),
             _ => None,
         };
@@ -220,11 +258,11 @@ impl ExprEval<'_, '_> {
             _ => {
                 let ordering = match (&l, &r) {
                     // Lifted `<`, `>`, `<=`, `>=` are false when either side is null.
-                    (Val::Null { .. }, Val::Date(_) | Val::Num(_)) | (Val::Date(_) | Val::Num(_), Val::Null { .. }) => {
-                        return Ok(Val::Bool(false))
-                    }
+                    (Val::Null { .. }, Val::Date(_) | Val::Num(_) | Val::TimeSpan(_))
+                    | (Val::Date(_) | Val::Num(_) | Val::TimeSpan(_), Val::Null { .. }) => return Ok(Val::Bool(false)),
                     (Val::Date(a), Val::Date(b)) => a.t.partial_cmp(&b.t),
-                    (Val::Num(a), Val::Num(b)) => a.partial_cmp(b),
+                    (Val::Num(a), Val::Num(b)) => super::number::compare(*a, *b),
+                    (Val::TimeSpan(a), Val::TimeSpan(b)) => Some(a.cmp(b)),
                     _ => {
                         return Err(unevaluable(
                             self.src,
@@ -265,7 +303,7 @@ impl ExprEval<'_, '_> {
                         compared: t.value.clone(),
                         transforms: t.transforms.iter().map(|x| format!("literal.{x}")).collect(),
                     },
-                    Origin::Header => return None,
+                    Origin::Header | Origin::Computed => return None,
                     Origin::Deployment(i) => Side::Given {
                         literal: t.raw.clone(),
                         source: format!("deployment certificate {}", i + 1),

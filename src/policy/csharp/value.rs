@@ -44,6 +44,28 @@ pub(super) enum Origin {
     Deployment(usize),
     /// A request header's value: never recorded in a comparison (it may be a secret).
     Header,
+    /// Text the policy computed from several sources (a concatenation, a join, a decoded extension
+    /// value): not a literal of the policy, so not recorded as one.
+    Computed,
+}
+
+impl Origin {
+    /// The origin of text built from parts: a header's taints it, literals only stay a literal.
+    pub(super) fn combined<'o>(parts: impl IntoIterator<Item = &'o Origin>) -> Origin {
+        let mut all_literal = true;
+        for p in parts {
+            match p {
+                Origin::Header => return Origin::Header,
+                Origin::Literal => {}
+                _ => all_literal = false,
+            }
+        }
+        if all_literal {
+            Origin::Literal
+        } else {
+            Origin::Computed
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -91,6 +113,13 @@ pub(super) enum TypeName {
     Namespace(&'static str),
     /// `WebUtility`, `HttpUtility`, `Uri`: what policies URL-decode a forwarded certificate with.
     UrlDecoder(&'static str),
+    Int,
+    Long,
+    Double,
+    TimeSpan,
+    X509KeyUsageFlags,
+    Math,
+    JObject,
 }
 
 #[derive(Debug, Clone)]
@@ -100,8 +129,14 @@ pub(super) enum Val {
         certificate: bool,
     },
     Bool(bool),
-    Num(f64),
+    Num(super::number::Number),
+    /// A `char` (one UTF-16 code unit of the Basic Multilingual Plane).
+    Char(char),
     Str(Text),
+    /// A `TimeSpan`, in ticks of 100 ns as .NET counts.
+    TimeSpan(i64),
+    /// An `X509KeyUsageFlags` value.
+    Flags(u32),
     Date(Date),
     Context,
     Request,
@@ -138,6 +173,15 @@ pub(super) enum Val {
     Extension(Box<Extension>),
     /// An extension's `Oid`.
     ExtensionOid(String),
+    /// An `OidCollection` (`EnhancedKeyUsages`), dotted values in encoded order.
+    Oids(Vec<String>),
+    /// An `IEnumerable<T>` from LINQ (`Cast<T>()`, `Where(…)`): each element, or the exception
+    /// enumerating up to it throws (a `Cast` to the wrong type throws only when reached).
+    Seq(Vec<Result<Val, super::Stop>>),
+    /// `context.Request.Headers[name]` when its elements are not known: why.
+    HeaderValues(String),
+    /// A Newtonsoft `JToken` (never a null reference; JSON's null is a JValue).
+    Json(Box<super::json::Json>),
 }
 
 /// One `X509Extension` of a certificate.
@@ -146,6 +190,10 @@ pub(super) struct Extension {
     /// Dotted form.
     pub(super) oid: String,
     pub(super) critical: bool,
+    /// What its value decodes to, for the types .NET gives their own class.
+    pub(super) decoded: super::typed::Decoded,
+    /// The type the expression holds it as (`X509Extension` until a cast or `OfType`).
+    pub(super) as_type: super::typed::ExtType,
 }
 
 impl Val {
@@ -154,6 +202,7 @@ impl Val {
             Val::Null { .. } => "null",
             Val::Bool(_) => "a boolean",
             Val::Num(_) => "a number",
+            Val::Char(_) => "a char",
             Val::Str(_) => "a string",
             Val::Date(_) => "a DateTime",
             Val::Context => "context",
@@ -179,6 +228,12 @@ impl Val {
             Val::Extensions(_) => "an X509ExtensionCollection",
             Val::Extension(_) => "an X509Extension",
             Val::ExtensionOid(_) => "an Oid",
+            Val::TimeSpan(_) => "a TimeSpan",
+            Val::Flags(_) => "an X509KeyUsageFlags",
+            Val::Oids(_) => "an OidCollection",
+            Val::Seq(_) => "a sequence (IEnumerable)",
+            Val::HeaderValues(_) => "a header's string[]",
+            Val::Json(_) => "a JToken",
         }
     }
 }

@@ -121,6 +121,20 @@ impl ExprEval<'_, '_> {
                 let key = self.string_arg(key)?;
                 Ok(Val::Bool(self.variables.slots.iter().any(|(n, _)| *n == key)))
             }
+            // IReadOnlyDictionary<string, object>.TryGetValue: the value as an object, or null.
+            ("TryGetValue", [key, out]) => {
+                let key_text = self.string_arg(key)?;
+                let found = self.variables.slots.iter().find(|(n, _)| *n == key_text).map(|(_, s)| s.clone());
+                let (ok, v) = match found {
+                    Some(Slot::Known(v)) => (true, Val::Object(Box::new(v))),
+                    Some(Slot::Unknown(why)) => {
+                        return Err(unevaluable(self.src, span, format!("variable \"{key_text}\" is not known: {why}")))
+                    }
+                    None => (false, Val::Null { certificate: false }),
+                };
+                self.assign_out(out, v)?;
+                Ok(Val::Bool(ok))
+            }
             ("GetValueOrDefault", [key]) | ("GetValueOrDefault", [key, _]) => {
                 let key_text = self.string_arg(key)?;
                 let found = self.variables.slots.iter().find(|(n, _)| *n == key_text).map(|(_, s)| s.clone());
@@ -136,12 +150,15 @@ impl ExprEval<'_, '_> {
                         }
                     }
                 };
+                use super::number::Number;
                 let fits = matches!(
                     (type_arg.map(|t| t.trim_start_matches("System.")), &v),
                     (None | Some("object"), _)
                         | (Some("string" | "String"), Val::Str(_) | Val::Null { .. })
                         | (Some("bool" | "Boolean"), Val::Bool(_))
-                        | (Some("int" | "long" | "double" | "Int32" | "Int64" | "Double"), Val::Num(_))
+                        | (Some("int" | "Int32"), Val::Num(Number::Int(_)))
+                        | (Some("long" | "Int64"), Val::Num(Number::Long(_)))
+                        | (Some("double" | "Double"), Val::Num(Number::Double(_)))
                 );
                 if !fits {
                     return Err(unevaluable(
@@ -210,7 +227,9 @@ impl ExprEval<'_, '_> {
 fn default_of(type_arg: Option<&str>) -> Val {
     match type_arg.map(|t| t.trim_start_matches("System.")) {
         Some("bool" | "Boolean") => Val::Bool(false),
-        Some("int" | "long" | "double" | "Int32" | "Int64" | "Double") => Val::Num(0.0),
+        Some("int" | "Int32") => Val::Num(super::number::Number::Int(0)),
+        Some("long" | "Int64") => Val::Num(super::number::Number::Long(0)),
+        Some("double" | "Double") => Val::Num(super::number::Number::Double(0.0)),
         _ => Val::Null { certificate: false },
     }
 }

@@ -7,13 +7,29 @@ use super::{Span, Unsupported};
 pub(super) enum Tok {
     Ident(String),
     Str(String),
+    /// A character literal `'x'` (one UTF-16 code unit in C#; one outside the BMP is refused).
+    Char(char),
+    /// A real literal (`1.5`, `2d`): a C# double.
     Num(f64),
+    /// An integer literal; `long` when it has the `L` suffix.
+    Int {
+        value: u64,
+        long: bool,
+    },
     Dot,
     Comma,
     LParen,
     RParen,
     Not,
     Minus,
+    Plus,
+    /// `&` (bitwise and, or the non-short-circuit logical and)
+    Amp,
+    /// `|`
+    Pipe,
+    Star,
+    Slash,
+    Percent,
     EqEq,
     NotEq,
     Lt,
@@ -93,12 +109,27 @@ pub(super) fn tokenize(src: &str) -> Result<Vec<Token>, Unsupported> {
             while at(j).is_some_and(|c| c.is_ascii_digit()) {
                 j += 1;
             }
+            let mut real = false;
             if at(j) == Some('.') && at(j + 1).is_some_and(|c| c.is_ascii_digit()) {
+                real = true;
                 j += 1;
                 while at(j).is_some_and(|c| c.is_ascii_digit()) {
                     j += 1;
                 }
             }
+            let digits = Span { start, end: off(j) };
+            // The suffixes C# gives a literal its type by: `L` long, `D` double.
+            let suffix = match at(j) {
+                Some('L' | 'l') if !real && !at(j + 1).is_some_and(|c| c.is_ascii_alphanumeric() || c == '_') => {
+                    j += 1;
+                    Some('L')
+                }
+                Some('D' | 'd') if !at(j + 1).is_some_and(|c| c.is_ascii_alphanumeric() || c == '_') => {
+                    j += 1;
+                    Some('D')
+                }
+                _ => None,
+            };
             if at(j).is_some_and(|c| c.is_ascii_alphanumeric() || c == '_') {
                 let mut k = j;
                 while at(k).is_some_and(|c| c.is_ascii_alphanumeric() || c == '_') {
@@ -106,12 +137,20 @@ pub(super) fn tokenize(src: &str) -> Result<Vec<Token>, Unsupported> {
                 }
                 return Err(Unsupported::new(
                     Span { start, end: off(k) },
-                    "numeric literals with a suffix or in hex are not supported",
+                    "numeric literals in hex or with a suffix other than L or D (uint, float, decimal) are not supported",
                 ));
             }
             let span = Span { start, end: off(j) };
-            let value = span.text(src).parse::<f64>().map_err(|_| Unsupported::new(span, "number out of range"))?;
-            out.push(Token { tok: Tok::Num(value), span });
+            let text = digits.text(src);
+            let tok = if real || suffix == Some('D') {
+                Tok::Num(text.parse::<f64>().map_err(|_| Unsupported::new(span, "number out of range"))?)
+            } else {
+                let value = text
+                    .parse::<u64>()
+                    .map_err(|_| Unsupported::compile(span, "CS1021: Integral constant is too large"))?;
+                Tok::Int { value, long: suffix == Some('L') }
+            };
+            out.push(Token { tok, span });
             i = j;
             continue;
         }
@@ -132,31 +171,39 @@ pub(super) fn tokenize(src: &str) -> Result<Vec<Token>, Unsupported> {
             return Err(Unsupported::new(Span { start, end }, "interpolated strings are not supported"));
         }
         if c == '\'' {
-            // Count the characters it holds (an escape is one) to tell C#'s own errors apart.
+            // The characters between the quotes, an escape kept whole.
             let mut j = i + 1;
-            let mut held = 0;
+            let mut body = String::new();
             let mut closed = false;
             while let Some(d) = at(j) {
+                if d == '\n' {
+                    break;
+                }
                 j += 1;
-                if d == '\\' {
-                    j += 1;
-                    held += 1;
-                } else if d == '\'' {
+                if d == '\'' {
                     closed = true;
                     break;
-                } else if d == '\n' {
-                    break;
-                } else {
-                    held += 1;
+                }
+                body.push(d);
+                if d == '\\' {
+                    if let Some(e) = at(j).filter(|e| *e != '\n') {
+                        body.push(e);
+                        j += 1;
+                    }
                 }
             }
             let span = Span { start, end: off(j) };
-            return Err(match (closed, held) {
-                (true, 0) => Unsupported::compile(span, "CS1011: Empty character literal"),
-                (true, 1) => Unsupported::new(span, "character literals are not supported"),
-                (true, _) => Unsupported::compile(span, "CS1012: Too many characters in character literal"),
-                (false, _) => Unsupported::compile(span, "CS1010: Newline in constant"),
-            });
+            if !closed {
+                return Err(Unsupported::compile(span, "CS1010: Newline in constant"));
+            }
+            let tok = char_literal(&body).map_err(|e| match e {
+                CharError::Empty => Unsupported::compile(span, "CS1011: Empty character literal"),
+                CharError::TooMany => Unsupported::compile(span, "CS1012: Too many characters in character literal"),
+                CharError::Other(why) => Unsupported::new(span, why),
+            })?;
+            out.push(Token { tok: Tok::Char(tok), span });
+            i = j;
+            continue;
         }
         let two = |a: char, b: char| c == a && at(i + 1) == Some(b);
         let (tok, len) = if two('=', '=') {
@@ -189,6 +236,12 @@ pub(super) fn tokenize(src: &str) -> Result<Vec<Token>, Unsupported> {
                 ']' => (Some(Tok::RBracket), 1),
                 '!' => (Some(Tok::Not), 1),
                 '-' if at(i + 1) != Some('-') && at(i + 1) != Some('=') => (Some(Tok::Minus), 1),
+                '+' if at(i + 1) != Some('+') && at(i + 1) != Some('=') => (Some(Tok::Plus), 1),
+                '*' if at(i + 1) != Some('=') => (Some(Tok::Star), 1),
+                '&' if at(i + 1) != Some('=') => (Some(Tok::Amp), 1),
+                '|' if at(i + 1) != Some('=') => (Some(Tok::Pipe), 1),
+                '/' if at(i + 1) != Some('=') => (Some(Tok::Slash), 1),
+                '%' if at(i + 1) != Some('=') => (Some(Tok::Percent), 1),
                 '<' => (Some(Tok::Lt), 1),
                 '>' => (Some(Tok::Gt), 1),
                 ';' => (Some(Tok::Semi), 1),
@@ -219,7 +272,7 @@ pub(super) fn tokenize(src: &str) -> Result<Vec<Token>, Unsupported> {
                         .to_string(),
                     "::" => "the alias qualifier `::` is not supported".to_string(),
                     ";" => "statement blocks are not supported (only single expressions)".to_string(),
-                    "+" => "string concatenation and arithmetic are not supported".to_string(),
+                    "++" | "--" => "the increment and decrement operators are not supported".to_string(),
                     other => format!("`{other}` is not supported"),
                 };
                 return Err(Unsupported::new(span, why));
@@ -227,6 +280,63 @@ pub(super) fn tokenize(src: &str) -> Result<Vec<Token>, Unsupported> {
         }
     }
     Ok(out)
+}
+
+enum CharError {
+    Empty,
+    TooMany,
+    Other(&'static str),
+}
+
+/// The value of a character literal's body (between the quotes), as C# reads it.
+fn char_literal(body: &str) -> Result<char, CharError> {
+    let mut chars = body.chars();
+    let Some(first) = chars.next() else { return Err(CharError::Empty) };
+    let rest: String = chars.collect();
+    let unit = if first != '\\' {
+        if !rest.is_empty() || first.len_utf16() > 1 {
+            return Err(CharError::TooMany);
+        }
+        return Ok(first);
+    } else {
+        let mut esc = rest.chars();
+        let kind = esc.next().ok_or(CharError::Other("unterminated escape in character literal"))?;
+        let hex: String = esc.collect();
+        let simple = match kind {
+            '\'' => Some('\''),
+            '"' => Some('"'),
+            '\\' => Some('\\'),
+            '0' => Some('\0'),
+            'a' => Some('\u{7}'),
+            'b' => Some('\u{8}'),
+            'f' => Some('\u{c}'),
+            'n' => Some('\n'),
+            'r' => Some('\r'),
+            't' => Some('\t'),
+            'v' => Some('\u{b}'),
+            _ => None,
+        };
+        if let Some(c) = simple {
+            return if hex.is_empty() { Ok(c) } else { Err(CharError::TooMany) };
+        }
+        let (min, max) = match kind {
+            'u' => (4, 4),
+            'x' => (1, 4),
+            'U' => (8, 8),
+            _ => return Err(CharError::Other("unknown escape sequence in character literal")),
+        };
+        if hex.len() < min || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(CharError::Other("malformed escape sequence in character literal"));
+        }
+        if hex.len() > max {
+            return Err(CharError::TooMany);
+        }
+        u32::from_str_radix(&hex, 16).map_err(|_| CharError::Other("malformed escape sequence"))?
+    };
+    if unit > 0xFFFF {
+        return Err(CharError::TooMany);
+    }
+    char::from_u32(unit).ok_or(CharError::Other("a lone UTF-16 surrogate in a character literal is not supported"))
 }
 
 /// Byte offset just past the string literal (of any kind) that starts at char index `i`, or the end.

@@ -56,6 +56,13 @@ pub(crate) enum BinOp {
     Gt,
     Le,
     Ge,
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Rem,
+    BitAnd,
+    BitOr,
 }
 
 impl BinOp {
@@ -69,6 +76,13 @@ impl BinOp {
             BinOp::Gt => ">",
             BinOp::Le => "<=",
             BinOp::Ge => ">=",
+            BinOp::Add => "+",
+            BinOp::Sub => "-",
+            BinOp::Mul => "*",
+            BinOp::Div => "/",
+            BinOp::Rem => "%",
+            BinOp::BitAnd => "&",
+            BinOp::BitOr => "|",
         }
     }
 }
@@ -83,7 +97,15 @@ pub(crate) struct Expr {
 pub(crate) enum ExprKind {
     /// A string literal after C# unescaping.
     Str(String),
+    /// A character literal.
+    Char(char),
+    /// A real literal: a C# double.
     Num(f64),
+    /// An integer literal: an `int`, or a `long` (the `L` suffix, or too large for an int).
+    Int {
+        value: i64,
+        long: bool,
+    },
     Bool(bool),
     Null,
     Ident(String),
@@ -131,6 +153,22 @@ pub(crate) enum ExprKind {
     Cast {
         ty: String,
         operand: Box<Expr>,
+    },
+    /// `operand as type`: the reference conversion, null when it does not hold.
+    As {
+        ty: String,
+        operand: Box<Expr>,
+    },
+    /// `operand is type` / `operand is type name` / `operand is null`.
+    Is {
+        ty: String,
+        bind: Option<String>,
+        operand: Box<Expr>,
+    },
+    /// An `out` argument: `out x`, or a declaration `out var x` / `out string[] x`.
+    Out {
+        name: String,
+        declared: bool,
     },
     Not(Box<Expr>),
     Neg(Box<Expr>),
@@ -284,18 +322,19 @@ impl Parser {
     }
 
     fn and(&mut self) -> Result<Expr, Unsupported> {
-        self.binary_level(Self::equality, &[(Tok::AndAnd, BinOp::And)])
+        self.binary_level(Self::bit_or, &[(Tok::AndAnd, BinOp::And)])
+    }
+
+    fn bit_or(&mut self) -> Result<Expr, Unsupported> {
+        self.binary_level(Self::bit_and, &[(Tok::Pipe, BinOp::BitOr)])
+    }
+
+    fn bit_and(&mut self) -> Result<Expr, Unsupported> {
+        self.binary_level(Self::equality, &[(Tok::Amp, BinOp::BitAnd)])
     }
 
     fn equality(&mut self) -> Result<Expr, Unsupported> {
         self.binary_level(Self::relational, &[(Tok::EqEq, BinOp::Eq), (Tok::NotEq, BinOp::Ne)])
-    }
-
-    fn relational(&mut self) -> Result<Expr, Unsupported> {
-        self.binary_level(
-            Self::unary,
-            &[(Tok::Lt, BinOp::Lt), (Tok::Gt, BinOp::Gt), (Tok::Le, BinOp::Le), (Tok::Ge, BinOp::Ge)],
-        )
     }
 
     fn unary(&mut self) -> Result<Expr, Unsupported> {
@@ -351,37 +390,6 @@ impl Parser {
         Some(name)
     }
 
-    fn argument(&mut self) -> Result<Expr, Unsupported> {
-        // `c => …` and `(c) => …`
-        if let (Some(Tok::Ident(_)), Some(Tok::Arrow)) = (self.peek(), self.peek_at(1)) {
-            return self.lambda(false);
-        }
-        if let (Some(Tok::LParen), Some(Tok::Ident(_)), Some(Tok::RParen), Some(Tok::Arrow)) =
-            (self.peek(), self.peek_at(1), self.peek_at(2), self.peek_at(3))
-        {
-            return self.lambda(true);
-        }
-        self.expr()
-    }
-
-    fn lambda(&mut self, parenthesized: bool) -> Result<Expr, Unsupported> {
-        let first = self.tokens.get(self.pos).map(|t| t.span).unwrap_or_else(|| self.end_span());
-        if parenthesized {
-            self.pos += 1;
-        }
-        let param = match self.next() {
-            Some(Token { tok: Tok::Ident(n), .. }) => n,
-            _ => return Err(self.unexpected("expected a lambda parameter")),
-        };
-        if parenthesized {
-            self.expect(Tok::RParen, "expected `)` after the lambda parameter")?;
-        }
-        self.expect(Tok::Arrow, "expected `=>`")?;
-        let body = self.expr()?;
-        let span = first.to(body.span);
-        Ok(Expr { kind: ExprKind::Lambda { param, body: Box::new(body) }, span })
-    }
-
     fn primary(&mut self) -> Result<Expr, Unsupported> {
         let Some(t) = self.next() else {
             return Err(self.unexpected("expected a value"));
@@ -389,6 +397,8 @@ impl Parser {
         let kind = match t.tok {
             Tok::Str(s) => ExprKind::Str(s),
             Tok::Num(n) => ExprKind::Num(n),
+            Tok::Char(c) => ExprKind::Char(c),
+            Tok::Int { value, long } => ops::integer_literal(value, long, t.span)?,
             Tok::Ident(name) => match name.as_str() {
                 "true" => ExprKind::Bool(true),
                 "false" => ExprKind::Bool(false),
@@ -527,8 +537,8 @@ mod tests {
         let ExprKind::Coalesce { left: first, right: rest } = &inner.kind else { panic!() };
         assert!(matches!(&first.kind, ExprKind::Member { null_cond: true, .. }));
         assert!(matches!(&rest.kind, ExprKind::Coalesce { .. }));
-        let src = "a + \"b\"";
-        assert_eq!(parse(src).expect_err("should fail").span.text(src), "+");
+        let src = "a++ == b";
+        assert_eq!(parse(src).expect_err("should fail").span.text(src), "++");
         let src = "$\"x{a}\" == b";
         assert_eq!(parse(src).expect_err("should fail").span.text(src), "$\"x{a}\"");
         let src = "\"abc";
@@ -559,6 +569,6 @@ mod tests {
         let e = parse(src).expect("should succeed");
         let ExprKind::Binary { op: BinOp::Lt, left, .. } = &e.kind else { panic!() };
         let ExprKind::Call { args, .. } = &left.kind else { panic!() };
-        assert!(matches!(&args[0].kind, ExprKind::Neg(n) if n.kind == ExprKind::Num(30.0)));
+        assert!(matches!(&args[0].kind, ExprKind::Neg(n) if n.kind == ExprKind::Int { value: 30, long: false }));
     }
 }

@@ -87,6 +87,7 @@ fn tier_client_verify(loaded: &Loaded, chain: &[CertInfo]) -> Option<ClientVerif
         verdict,
         revocation: None,
         revocation_answer: None,
+        issuer_fetch: None,
     })
 }
 
@@ -105,7 +106,13 @@ pub fn client_verify(chain: &[CertInfo], uploaded: &[Certificate], uploaded_name
         verdict,
         revocation: None,
         revocation_answer: None,
+        issuer_fetch: None,
     })
+}
+
+/// The certificates of a recorded chain (those whose DER is kept).
+fn client_certs(chain: &[CertInfo]) -> Vec<Certificate> {
+    chain.iter().filter_map(|c| c.der().and_then(|d| Certificate::from_der(d, "client chain").ok())).collect()
 }
 
 /// The chain whose revocation `Verify()` checks, when the chain itself verifies (otherwise
@@ -166,11 +173,14 @@ pub fn evaluate_policy(
             .find(|x| x.subject == c.issuer && x.thumbprint_sha1 != c.thumbprint_sha1)
             .map(|x| x.thumbprint_sha1.clone())
     });
+    let chain_pending = verify
+        .and_then(ClientVerify::issuer_pending)
+        .map(|why| crate::revocation::VerifyRevocationAnswer::ChainPending { why });
     let input = PolicyInput {
         cert,
         verify_ok: verify.and_then(ClientVerify::verify_ok),
-        verify_no_revocation_ok: verify.map(|v| v.verdict.ok),
-        revocation: verify.and_then(|v| v.revocation_answer.as_ref()),
+        verify_no_revocation_ok: verify.and_then(ClientVerify::verify_no_revocation_ok),
+        revocation: chain_pending.as_ref().or(verify.and_then(|v| v.revocation_answer.as_ref())),
         issuer_thumbprint,
         deployment_certificates: deployment_certificates(loaded),
         headers,
@@ -206,10 +216,23 @@ pub async fn run_probe_target(mut run: TargetRun, loaded: &Loaded) -> TargetRun 
         result.client_chain = loaded.keyless_chain.iter().map(|c| c.info.clone()).collect();
     }
     run.uploaded_cas = loaded.client_cas.iter().map(|c| c.info.clone()).collect();
-    run.client_verify = tier_client_verify(loaded, &result.client_chain)
-        .or_else(|| client_verify(&result.client_chain, &loaded.client_cas, &run.material.client_ca));
+    let (verify_chain, issuer_fetch) = {
+        let sent = client_certs(&result.client_chain);
+        if crate::revocation::issuer_missing(&sent, &loaded.client_cas) {
+            let (full, report) =
+                crate::revocation::complete_chain(&sent, &loaded.client_cas, loaded.fetcher.as_deref()).await;
+            (full.into_iter().map(|c| c.info).collect(), report)
+        } else {
+            (result.client_chain.clone(), None)
+        }
+    };
+    run.client_verify = tier_client_verify(loaded, &result.client_chain).or_else(|| {
+        client_verify(&verify_chain, &loaded.client_cas, &run.material.client_ca)
+            .map(|cv| ClientVerify { issuer_fetch, ..cv })
+    });
     if let Some(cv) = run.client_verify.as_mut() {
-        if let Some(chain) = revocation_chain(cv, &result.client_chain, &loaded.client_cas) {
+        let chain_for = if cv.issuer_fetch.is_some() { &verify_chain } else { &result.client_chain };
+        if let Some(chain) = revocation_chain(cv, chain_for, &loaded.client_cas) {
             let report =
                 crate::revocation::check_chain(&chain, loaded.fetcher.as_deref(), time::OffsetDateTime::now_utc())
                     .await;
@@ -302,10 +325,15 @@ fn inspect_with(
         } else {
             (loaded.client_cas.as_slice(), &run.material.client_ca)
         };
-        run.client_verify =
-            tier_client_verify(loaded, &infos).or_else(|| client_verify(&infos, uploaded.0, uploaded.1));
+        let (full, issuer_fetch) =
+            crate::revocation::complete_chain_blocking(&certs, uploaded.0, loaded.fetcher.as_deref());
+        let verify_chain: Vec<CertInfo> = full.into_iter().map(|c| c.info).collect();
+        run.client_verify = tier_client_verify(loaded, &infos).or_else(|| {
+            client_verify(&verify_chain, uploaded.0, uploaded.1).map(|cv| ClientVerify { issuer_fetch, ..cv })
+        });
         if let Some(cv) = run.client_verify.as_mut() {
-            if let Some(chain) = revocation_chain(cv, &infos, uploaded.0) {
+            let chain_for = if cv.issuer_fetch.is_some() { &verify_chain } else { &infos };
+            if let Some(chain) = revocation_chain(cv, chain_for, uploaded.0) {
                 let now = time::OffsetDateTime::now_utc();
                 record_revocation(cv, crate::revocation::check_chain_blocking(&chain, loaded.fetcher.as_deref(), now));
             }

@@ -420,6 +420,9 @@ impl ExprEval<'_, '_> {
                     let full = name == "Verify";
                     let known = if full { self.input.verify_ok } else { self.input.verify_no_revocation_ok };
                     let chain_ok = self.input.verify_no_revocation_ok == Some(true);
+                    if let (None, Some(answer)) = (known, self.input.revocation.filter(|a| a.is_chain_pending())) {
+                        return Err(unevaluable(self.src, span, format!("{name}() is not known here: {answer}")));
+                    }
                     let revocation = self.input.revocation.filter(|_| full && chain_ok);
                     if let (None, Some(answer)) = (known, revocation) {
                         return Err(unevaluable(

@@ -2,6 +2,7 @@
 //! policy's evaluation, uploaded CA certificates, Azure configuration) to findings, most likely
 //! cause first. No I/O happens here; rules match on typed observations, never on message text.
 
+mod aia_rules;
 mod azure_more;
 pub mod azure_rules;
 mod backend_certs;
@@ -304,6 +305,10 @@ pub fn diagnose(obs: &Observations) -> Vec<Finding> {
             };
             out.push(f);
         }
+    }
+
+    if let Some(cv) = obs.client_verify {
+        aia_rules::aia_findings(cv, &mut out);
     }
 
     if let Some(ev) = obs.policy {

@@ -199,3 +199,31 @@ fn leaf_only_with_ca_issuers_matches_dotnet() {
     let text = doc["policy"]["outcome"].to_string();
     assert!(text.contains("caIssuers") && text.contains("--offline"), "{text}");
 }
+
+/// Material for `findings::fires_client_chain_via_aia`: a root (written to `root.pem`), an issuing
+/// CA served at `/int.cer`, and two client certificates sent alone (`good.pem`, whose caIssuers
+/// URL serves the issuing CA, and `broken.pem`, whose URL answers 404). Keep the server alive.
+pub(super) struct AiaFixture {
+    pub(super) server: CrlServer,
+    pub(super) root: std::path::PathBuf,
+    pub(super) good: std::path::PathBuf,
+    pub(super) broken: std::path::PathBuf,
+}
+
+pub(super) fn aia_fixture(dir: &Dir) -> AiaFixture {
+    let trusted = root("AIA Finding Root");
+    let server = CrlServer::start(vec![("/root.crl".into(), crl(&trusted, &[], 7))]);
+    let int = ca(&trusted, "AIA Finding Issuing", 0x60, &server.url("/root.crl"), &[]);
+    server.add("/int.cer", int.der.clone());
+    server.add("/int.crl", crl(&int, &[], 7));
+    let leaf = |cn: &str, serial: u8, path: &str| {
+        let mut p = params(cn, serial, false, Some(&server.url("/int.crl")));
+        p.custom_extensions.push(ca_issuers(&[server.url(path)]));
+        signed(p, &int)
+    };
+    let good = dir.write("good.pem", mtls_doctor::cert::pem_encode(&leaf("aia finding good", 0x61, "/int.cer").der));
+    let broken =
+        dir.write("broken.pem", mtls_doctor::cert::pem_encode(&leaf("aia finding broken", 0x62, "/gone.cer").der));
+    let root = dir.write("root.pem", mtls_doctor::cert::pem_encode(&trusted.der));
+    AiaFixture { server, root, good, broken }
+}

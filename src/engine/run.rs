@@ -175,7 +175,7 @@ pub fn evaluate_policy(
     });
     let chain_pending = verify
         .and_then(ClientVerify::issuer_pending)
-        .map(|why| crate::revocation::VerifyRevocationAnswer::ChainPending { why });
+        .map(|reason| crate::revocation::VerifyRevocationAnswer::ChainPending { reason });
     let input = PolicyInput {
         cert,
         verify_ok: verify.and_then(ClientVerify::verify_ok),

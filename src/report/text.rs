@@ -99,6 +99,12 @@ pub fn inspect_text(r: &InspectReport, origins: &[String]) -> String {
 /// The revocation part of `Verify()`: each certificate's sources and answers, then the outcome,
 /// wrapped so the text report stays readable at 80 columns.
 fn revocation_text(out: &mut String, cv: &ClientVerify) {
+    for f in cv.issuer_fetch.iter().flat_map(|r| r.fetches.iter()) {
+        wrapped_line(out, &format!("Issuer {}", f.depth), &f.line());
+    }
+    if let Some(why) = cv.issuer_pending() {
+        wrapped_line(out, "Verify()", &format!("not known here: {why}"));
+    }
     let Some(report) = &cv.revocation else { return };
     for c in &report.certificates {
         for l in c.lines() {

@@ -195,7 +195,7 @@ pub enum VerifyRevocationAnswer {
     /// judge (`--offline`, or an encoding the gateway platforms read differently): `Verify()` and
     /// `VerifyNoRevocation()` are both unknown. Built for policy evaluation from
     /// [`IssuerFetchReport::pending`]; not recorded.
-    ChainPending { why: String },
+    ChainPending { reason: String },
 }
 
 impl VerifyRevocationAnswer {
@@ -240,7 +240,7 @@ impl fmt::Display for VerifyRevocationAnswer {
                  good there, the check passes, otherwise (unreachable, revoked) it fails",
                 urls.join(", ")
             ),
-            VerifyRevocationAnswer::ChainPending { why } => f.write_str(why),
+            VerifyRevocationAnswer::ChainPending { reason } => f.write_str(reason),
         }
     }
 }

@@ -178,6 +178,7 @@ fn leaf_only_with_ca_issuers_matches_dotnet() {
     // What the tool reports for the leaf-only case: the fetch, per certificate, next to the
     // revocation fetches, and a finding that the chain was only built through AIA.
     let doc = tool_doc(&dir, "aia-der", &[]);
+    crate::report::assert_valid("inspect_report", "leaf-only inspect with a caIssuers fetch", &doc);
     let cv = &doc["client_verify"];
     let fetches = cv["issuer_fetch"]["fetches"].as_array().unwrap_or_else(|| panic!("no issuer_fetch in {cv}"));
     assert_eq!(fetches.len(), 1, "{fetches:?}");
@@ -191,6 +192,7 @@ fn leaf_only_with_ca_issuers_matches_dotnet() {
 
     // --offline: nothing is fetched; both answers are unknown and say why.
     let doc = tool_doc(&dir, "aia-der", &["--offline"]);
+    crate::report::assert_valid("inspect_report", "leaf-only inspect --offline", &doc);
     let fetches = doc["client_verify"]["issuer_fetch"]["fetches"].as_array().expect("fetches offline").clone();
     assert_eq!(fetches[0]["outcome"]["answer"], "not-fetched", "{fetches:?}");
     assert_eq!(fetches[0]["outcome"]["why"]["kind"], "offline", "{fetches:?}");
@@ -198,6 +200,16 @@ fn leaf_only_with_ca_issuers_matches_dotnet() {
     assert!(calls.is_empty(), "offline, neither call has a known result: {calls:?}");
     let text = doc["policy"]["outcome"].to_string();
     assert!(text.contains("caIssuers") && text.contains("--offline"), "{text}");
+
+    // The text report lists the fetch next to the revocation lines.
+    let o = run(bin()
+        .arg("inspect")
+        .arg(dir.path("aia-der.pem"))
+        .arg("--client-ca")
+        .arg(dir.path("root.pem"))
+        .args(["--report", "text"]));
+    let text = stdout(&o);
+    assert!(text.contains("Issuer 0") && text.contains("caIssuers") && text.contains("fetched a DER"), "{text}");
 }
 
 /// Material for `findings::fires_client_chain_via_aia`: a root (written to `root.pem`), an issuing

@@ -355,3 +355,7 @@ pub fn complete_chain_blocking(
         .unwrap_or_else(|_| (presented.to_vec(), None))
     })
 }
+
+#[cfg(test)]
+#[path = "aia_tests.rs"]
+mod tests;

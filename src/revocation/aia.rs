@@ -263,6 +263,13 @@ pub async fn complete_chain(
     fetcher: Option<&Fetcher>,
 ) -> (Vec<Certificate>, Option<IssuerFetchReport>) {
     let Some(leaf) = presented.first() else { return (Vec::new(), None) };
+    // Offline, a client certificate outside its validity fails whatever the issuer: nothing is
+    // pending on a fetch then.
+    let now = time::OffsetDateTime::now_utc();
+    let time_invalid = leaf.info.not_before_time().is_some_and(|t| now < t) || leaf.info.not_after_time().is_some_and(|t| now > t);
+    if fetcher.is_none() && time_invalid {
+        return (presented.to_vec(), None);
+    }
     let before = fetcher.map(Fetcher::requests_sent).unwrap_or(0);
     let mut all: Vec<Certificate> = presented.to_vec();
     let mut report = IssuerFetchReport { fetched: fetcher.is_some(), requests_sent: 0, fetches: Vec::new(), skipped: Vec::new() };

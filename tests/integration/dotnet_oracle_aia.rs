@@ -111,6 +111,13 @@ fn leaf_only_with_ca_issuers_matches_dotnet() {
         signed(p, by)
     };
     let u = |path: &str| server.url(path);
+    let expired = {
+        let mut p = params("aia expired", 0x5E, false, Some(&server.url("/int.crl")));
+        p.custom_extensions.push(ca_issuers(&[u("/int.cer")]));
+        p.not_before = time::OffsetDateTime::now_utc() - time::Duration::days(10);
+        p.not_after = time::OffsetDateTime::now_utc() - time::Duration::days(1);
+        signed(p, &int)
+    };
     let https = format!("https://{}/int.cer", server.url("").trim_start_matches("http://"));
     // (name, leaf, .NET's Verify(), .NET's VerifyNoRevocation()); the tool gives the same answers
     // except for the cases in `PLATFORM`, where it says the answer depends on the gateway.
@@ -128,6 +135,7 @@ fn leaf_only_with_ca_issuers_matches_dotnet() {
         ("aia-https-then-http", leaf("aia https http", 0x5B, &int, "/int.crl", &[https, u("/int.cer")]), true, true),
         ("aia-404-then-good", leaf("aia 404 good", 0x5C, &int, "/int.crl", &[u("/missing.cer"), u("/int.cer")]), false, false),
         ("aia-two-levels", leaf("aia two levels", 0x5D, &lower, "/lower.crl", &[u("/lower.cer")]), true, true),
+        ("aia-expired", expired, false, false),
     ];
     dir.write("root.pem", mtls_doctor::cert::pem_encode(&trusted.der));
     let certs_dir = dir.path("trust-dir");
@@ -200,6 +208,15 @@ fn leaf_only_with_ca_issuers_matches_dotnet() {
     assert!(calls.is_empty(), "offline, neither call has a known result: {calls:?}");
     let text = doc["policy"]["outcome"].to_string();
     assert!(text.contains("caIssuers") && text.contains("--offline"), "{text}");
+
+    // --offline, but the client certificate has expired: false whatever the issuer.
+    let doc = tool_doc(&dir, "aia-expired", &["--offline"]);
+    let calls = doc["policy"]["outcome"]["verify_calls"].as_array().cloned().unwrap_or_default();
+    let results: Vec<_> = calls.iter().map(|c| (c["method"].clone(), c["result"].clone())).collect();
+    assert!(
+        calls.len() == 2 && calls.iter().all(|c| c["result"] == false),
+        "an expired certificate is refused without fetching: {results:?}"
+    );
 
     // The text report lists the fetch next to the revocation lines.
     let o = run(bin()

@@ -266,7 +266,8 @@ pub fn diagnose(obs: &Observations) -> Vec<Finding> {
     if let Some(cv) = obs.client_verify {
         // Expiry and usage have findings of their own (cert-expired, cert-not-yet-valid,
         // cert-missing-client-auth-eku); this one is about the chain to the uploaded CAs.
-        if !cv.verdict.ok && !code::VALIDITY_OR_PURPOSE.contains(&cv.verdict.code) {
+        // A chain that only an issuer not fetched here would complete is client-chain-via-aia's.
+        if !cv.verdict.ok && !code::VALIDITY_OR_PURPOSE.contains(&cv.verdict.code) && cv.issuer_pending().is_none() {
             let mut f = catalog::finding(FindingId::ClientChainUntrusted);
             f.subject = Some(cv.uploaded.join(", "));
             let missing = cv.verdict.missing_issuers();

@@ -244,11 +244,16 @@ pub fn target_text(t: &TargetRun, several: bool, verbose: bool) -> String {
     }
     if let Some(cv) = &t.client_verify {
         out.push_str(&format!("  Verify()    against {}: ", clean(&cv.uploaded.join(", "))));
-        out.push_str(&if cv.verdict.ok {
+        out.push_str(&if let Some(why) = cv.issuer_pending() {
+            format!("not known here ({})\n", clean(&why))
+        } else if cv.verdict.ok {
             "true\n".to_string()
         } else {
             format!("false ({})\n", clean(&text::verdict_summary(&cv.verdict)))
         });
+        for f in cv.issuer_fetch.iter().flat_map(|r| r.fetches.iter()) {
+            out.push_str(&format!("  Issuer {}    {}\n", f.depth, clean(&f.line())));
+        }
     }
     if let Some(p) = &t.policy {
         policy_text(&mut out, p);

@@ -1849,6 +1849,7 @@ fn fires_client_chain_via_aia() {
     let f = fires(&run, "client-chain-via-aia", Severity::Warning, Symptom::Forbidden403);
     quotes(f, "no issuer: not fetched (--offline)");
     assert!(f.cause.contains("depends on the gateway"), "{}", f.cause);
+    assert!(!run.findings.iter().any(|f| f.id == "client-chain-untrusted"), "{}", summary(&run.findings));
     // 404: an error next to client-chain-untrusted.
     let run = inspect(&[&fx.broken], Role::Client, material(false));
     let f = fires(&run, "client-chain-via-aia", Severity::Error, Symptom::Forbidden403);

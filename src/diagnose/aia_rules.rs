@@ -22,7 +22,9 @@ pub fn aia_findings(cv: &ClientVerify, out: &mut Vec<Finding>) {
     let fetched: Vec<&str> = report.fetched_issuers().map(|x| x.issuer.as_str()).collect();
     let pending = cv.issuer_pending();
     f.cause = match (&first.outcome, &pending) {
-        (_, Some(why)) => format!("The client does not send its whole chain, so the answer depends on the gateway: {why}."),
+        (_, Some(why)) => {
+            format!("The client does not send its whole chain, so the answer depends on the gateway: {why}.")
+        }
         (IssuerFetchOutcome::Fetched { .. }, None) if cv.verdict.ok => format!(
             "The client sends its certificate without \"{}\"; the gateway builds the chain only by fetching it from \
              the caIssuers URL in the certificate (as this run did). Verify() depends on that URL being reachable \

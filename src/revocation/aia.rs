@@ -126,10 +126,12 @@ impl IssuerFetchReport {
                         f.depth,
                         f.url,
                         match format {
-                            IssuerFormat::Pkcs7 => "Windows CryptoAPI (the managed gateway) reads it and builds the \
+                            IssuerFormat::Pkcs7 =>
+                                "Windows CryptoAPI (the managed gateway) reads it and builds the \
                                                     chain through it, .NET on Linux (a self-hosted gateway) does not \
                                                     (then Verify() and VerifyNoRevocation() are false)",
-                            _ => ".NET on Linux (a self-hosted gateway) reads it and builds the chain through it; \
+                            _ =>
+                                ".NET on Linux (a self-hosted gateway) reads it and builds the chain through it; \
                                   whether Windows CryptoAPI (the managed gateway) does is not known",
                         }
                     ))
@@ -266,13 +268,15 @@ pub async fn complete_chain(
     // Offline, a client certificate outside its validity fails whatever the issuer: nothing is
     // pending on a fetch then.
     let now = time::OffsetDateTime::now_utc();
-    let time_invalid = leaf.info.not_before_time().is_some_and(|t| now < t) || leaf.info.not_after_time().is_some_and(|t| now > t);
+    let time_invalid =
+        leaf.info.not_before_time().is_some_and(|t| now < t) || leaf.info.not_after_time().is_some_and(|t| now > t);
     if fetcher.is_none() && time_invalid {
         return (presented.to_vec(), None);
     }
     let before = fetcher.map(Fetcher::requests_sent).unwrap_or(0);
     let mut all: Vec<Certificate> = presented.to_vec();
-    let mut report = IssuerFetchReport { fetched: fetcher.is_some(), requests_sent: 0, fetches: Vec::new(), skipped: Vec::new() };
+    let mut report =
+        IssuerFetchReport { fetched: fetcher.is_some(), requests_sent: 0, fetches: Vec::new(), skipped: Vec::new() };
     for _ in 0..MAX_LEVELS {
         let pool: Vec<Certificate> = all.iter().skip(1).chain(trusted.iter()).cloned().collect();
         let chain = super::issuer_chain(leaf, &pool);
@@ -282,7 +286,9 @@ pub async fn complete_chain(
             break;
         }
         let urls = ca_issuer_urls(&last);
-        report.skipped.extend(urls.iter().take_while(|u| !is_http(u)).map(|u| format!("{depth} {}", super::without_userinfo(u))));
+        report
+            .skipped
+            .extend(urls.iter().take_while(|u| !is_http(u)).map(|u| format!("{depth} {}", super::without_userinfo(u))));
         let Some(url) = urls.iter().find(|u| is_http(u)) else { break };
         let mut entry = IssuerFetch {
             depth,

@@ -10,8 +10,8 @@ use std::time::Duration;
 use rcgen::{BasicConstraints, CertificateParams, CustomExtension, DnType, IsCa, Issuer, KeyPair};
 
 use super::{complete_chain_blocking, read_issuer_body, IssuerFetchOutcome, IssuerFormat, MAX_LEVELS};
-use crate::revocation::{FetchLimits, Fetcher, UnknownWhy};
 use crate::cert::Certificate;
+use crate::revocation::{FetchLimits, Fetcher, UnknownWhy};
 
 /// How a route answers.
 #[derive(Clone)]
@@ -53,16 +53,19 @@ impl Server {
                 }
                 let text = String::from_utf8_lossy(&head);
                 let path = text.split_whitespace().nth(1).unwrap_or("/").to_string();
-                let reply = routes2.lock().ok().and_then(|r| r.iter().find(|(p, _)| *p == path).map(|(_, r)| r.clone()));
+                let reply =
+                    routes2.lock().ok().and_then(|r| r.iter().find(|(p, _)| *p == path).map(|(_, r)| r.clone()));
                 match reply {
                     Some(Reply::Silent) => held.push(stream),
                     Some(Reply::Body(body)) => {
-                        let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+                        let head =
+                            format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
                         let _ = stream.write_all(head.as_bytes());
                         let _ = stream.write_all(&body);
                     }
                     None => {
-                        let _ = stream.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+                        let _ = stream
+                            .write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
                     }
                 }
             }
@@ -136,14 +139,9 @@ fn wrap(tag: u8, body: &[u8]) -> Vec<u8> {
 /// PKCS#7 certs-only: ContentInfo { signedData, [0] SignedData { 1, {}, { data }, [0] certs, {} } }.
 fn certs_only(certs: &[&[u8]]) -> Vec<u8> {
     let data_oid = wrap(0x06, &[0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x07, 0x01]);
-    let signed = [
-        wrap(0x02, &[1]),
-        wrap(0x31, &[]),
-        wrap(0x30, &data_oid),
-        wrap(0xA0, &certs.concat()),
-        wrap(0x31, &[]),
-    ]
-    .concat();
+    let signed =
+        [wrap(0x02, &[1]), wrap(0x31, &[]), wrap(0x30, &data_oid), wrap(0xA0, &certs.concat()), wrap(0x31, &[])]
+            .concat();
     let oid = wrap(0x06, &[0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x07, 0x02]);
     wrap(0x30, &[oid, wrap(0xA0, &wrap(0x30, &signed))].concat())
 }
@@ -174,7 +172,9 @@ fn a_body_over_the_size_cap_or_a_silent_server_is_recorded_not_waited_for() {
     let server = Server::start(vec![("/big.cer".into(), Reply::Body(big)), ("/silent.cer".into(), Reply::Silent)]);
     let fetcher = Fetcher::new(FetchLimits { timeout: Duration::from_millis(500), max_bytes: 2048 });
     let trusted = [cert(&root.der)];
-    for (path, want) in [("/big.cer", "larger than the 2048-byte limit"), ("/silent.cer", "no complete answer within 500 ms")] {
+    for (path, want) in
+        [("/big.cer", "larger than the 2048-byte limit"), ("/silent.cer", "no complete answer within 500 ms")]
+    {
         let leaf = make("Bound Leaf", false, Some(&int), Some(&server.url(path)));
         let started = std::time::Instant::now();
         let (chain, report) = complete_chain_blocking(&[cert(&leaf.der)], &trusted, Some(&fetcher));

@@ -23,7 +23,10 @@ use x509_parser::prelude::X509Certificate;
 
 use crate::cert::Certificate;
 
-pub use aia::{complete_chain, complete_chain_blocking, issuer_missing, read_issuer_body, IssuerFetch, IssuerFetchOutcome, IssuerFetchReport, IssuerFormat};
+pub use aia::{
+    complete_chain, complete_chain_blocking, issuer_missing, read_issuer_body, IssuerFetch, IssuerFetchOutcome,
+    IssuerFetchReport, IssuerFormat,
+};
 pub use fetch::{FetchError, FetchLimits, Fetcher};
 
 /// Where an answer came from.

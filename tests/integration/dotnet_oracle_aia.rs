@@ -46,7 +46,10 @@ fn ca(by: &Made, cn: &str, serial: u8, crl_url: &str, aia: &[String]) -> Made {
 
 /// PKCS#7 "certs-only" (DER) holding these certificates, in order, made with openssl.
 fn certs_only(dir: &Dir, name: &str, certs: &[&Made]) -> Vec<u8> {
-    let pem = dir.write(&format!("{name}.in.pem"), certs.iter().map(|m| mtls_doctor::cert::pem_encode(&m.der)).collect::<String>());
+    let pem = dir.write(
+        &format!("{name}.in.pem"),
+        certs.iter().map(|m| mtls_doctor::cert::pem_encode(&m.der)).collect::<String>(),
+    );
     let out = dir.path(&format!("{name}.p7c"));
     let (ok, text) = openssl(&[
         "crl2pkcs7",
@@ -127,13 +130,23 @@ fn leaf_only_with_ca_issuers_matches_dotnet() {
         ("aia-pem", leaf("aia pem", 0x53, &int, "/int.crl", &[u("/int.pem")]), true, true),
         ("aia-p7c", leaf("aia p7c", 0x54, &int, "/int.crl", &[u("/int.p7c")]), false, false),
         ("aia-p7c-pair", leaf("aia p7c pair", 0x55, &int, "/int.crl", &[u("/pair.p7c")]), false, false),
-        ("aia-unreachable", leaf("aia unreachable", 0x56, &int, "/int.crl", &[format!("http://{dead}/int.cer")]), false, false),
+        (
+            "aia-unreachable",
+            leaf("aia unreachable", 0x56, &int, "/int.crl", &[format!("http://{dead}/int.cer")]),
+            false,
+            false,
+        ),
         ("aia-404", leaf("aia 404", 0x57, &int, "/int.crl", &[u("/missing.cer")]), false, false),
         ("aia-junk", leaf("aia junk", 0x58, &int, "/int.crl", &[u("/junk.cer")]), false, false),
         ("aia-lookalike", leaf("aia lookalike", 0x59, &int, "/int.crl", &[u("/lookalike.cer")]), false, false),
-        ("aia-https", leaf("aia https", 0x5A, &int, "/int.crl", &[https.clone()]), false, false),
+        ("aia-https", leaf("aia https", 0x5A, &int, "/int.crl", std::slice::from_ref(&https)), false, false),
         ("aia-https-then-http", leaf("aia https http", 0x5B, &int, "/int.crl", &[https, u("/int.cer")]), true, true),
-        ("aia-404-then-good", leaf("aia 404 good", 0x5C, &int, "/int.crl", &[u("/missing.cer"), u("/int.cer")]), false, false),
+        (
+            "aia-404-then-good",
+            leaf("aia 404 good", 0x5C, &int, "/int.crl", &[u("/missing.cer"), u("/int.cer")]),
+            false,
+            false,
+        ),
         ("aia-two-levels", leaf("aia two levels", 0x5D, &lower, "/lower.crl", &[u("/lower.cer")]), true, true),
         ("aia-expired", expired, false, false),
     ];

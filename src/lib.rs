@@ -11,7 +11,8 @@
 //!   -> material PEM / DER / PFX into certificates and keys      (material/, cert/, fsio caps reads)
 //!   -> verify   chains with openssl-compatible verdicts         (verify/: code, openssl, host, der)
 //!               and .NET's revocation check for Verify(): CRL / OCSP fetched over http, bounded,
-//!               cached per run, signatures checked against the issuer   (revocation/)
+//!               cached per run, signatures checked against the issuer; a missing issuer
+//!               fetched from caIssuers as .NET's chain building does      (revocation/, aia)
 //!   -> probe    DNS, TCP, TLS, HTTP; every failure is data      (probe/: dns, tls, http; listen, lab)
 //!   -> diagnose pure rules from observations to findings        (diagnose/, policy/, azure/)
 //!   -> session  inputs + observations + findings, serializable  (session/: model, store, redact, diff;

@@ -10,9 +10,27 @@ use crate::revocation::{IssuerFetchOutcome, UnknownWhy};
 
 pub fn aia_findings(cv: &ClientVerify, out: &mut Vec<Finding>) {
     let Some(report) = &cv.issuer_fetch else { return };
-    let Some(first) = report.fetches.first() else { return };
     let mut f = catalog::finding(FindingId::ClientChainViaAia);
     f.subject = Some(format!("certificate Thumbprint {}", cv.thumbprint));
+    let Some(first) = report.fetches.first() else {
+        // Only URLs .NET does not follow (https, ldap, …): the chain stays incomplete.
+        if report.skipped.is_empty() || cv.verdict.ok {
+            return;
+        }
+        f.severity = Severity::Error;
+        f.related.push(FindingId::ClientChainUntrusted);
+        f.evidence.extend(report.skipped.iter().map(|s| format!("caIssuers not followed: certificate {s}")));
+        f.cause = "The client does not send its whole chain, and the certificate names its issuer only at caIssuers \
+                   URLs .NET does not fetch (it follows http:// only), so the chain cannot be built and Verify() is false."
+            .into();
+        f.fix = vec![
+            "Make the client send its full chain, or upload the missing intermediate as a CA certificate.".into(),
+            "Or publish the issuer at an http:// caIssuers URL (first in the extension) in newly issued certificates."
+                .into(),
+        ];
+        out.push(f);
+        return;
+    };
     for x in &report.fetches {
         f.evidence.push(format!("certificate {} ({}): {}", x.depth, x.subject, x.line()));
     }

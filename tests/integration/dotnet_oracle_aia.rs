@@ -231,6 +231,46 @@ fn leaf_only_with_ca_issuers_matches_dotnet() {
         "an expired certificate is refused without fetching: {results:?}"
     );
 
+    // validate-client-certificate builds the same chain: through the fetched issuer it passes, a
+    // 404 at caIssuers is ClientCertificateNotTrusted (401), and --offline is not known.
+    let validate = dir.write(
+        "validate.xml",
+        r#"<policies><inbound><validate-client-certificate validate-revocation="false" validate-trust="true" validate-not-before="true" validate-not-after="true" ignore-error="false" /></inbound></policies>"#,
+    );
+    for (name, extra, want) in
+        [("aia-der", &[][..], Some(200)), ("aia-404", &[][..], Some(401)), ("aia-der", &["--offline"][..], None)]
+    {
+        let o = run(bin()
+            .arg("inspect")
+            .arg(dir.path(&format!("{name}.pem")))
+            .arg("--client-ca")
+            .arg(dir.path("root.pem"))
+            .arg("--policy")
+            .arg(&validate)
+            .args(extra)
+            .args(["--report", "json"]));
+        let doc: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("json");
+        let outcome = &doc["policy"]["outcome"];
+        match want {
+            Some(status) => {
+                assert_eq!(outcome["status"], status, "{name} {extra:?}: {outcome}");
+                let not_trusted = outcome.to_string().contains("ClientCertificateNotTrusted");
+                assert_eq!(not_trusted, status == 401, "{name}: {outcome}");
+            }
+            None => {
+                assert_eq!(outcome["determined"], false, "{name} {extra:?}: {outcome}");
+                assert!(outcome.to_string().contains("caIssuers"), "{outcome}");
+            }
+        }
+    }
+
+    // Only an https caIssuers URL: not followed, and the finding says so.
+    let doc = tool_doc(&dir, "aia-https", &[]);
+    let f = doc["findings"].as_array().and_then(|fs| fs.iter().find(|f| f["id"] == "client-chain-via-aia").cloned());
+    let f = f.unwrap_or_else(|| panic!("no client-chain-via-aia for an https caIssuers URL: {}", doc["findings"]));
+    assert_eq!(f["severity"], "error", "{f}");
+    assert!(f["evidence"].to_string().contains("caIssuers not followed: certificate 0 https://"), "{f}");
+
     // The text report lists the fetch next to the revocation lines.
     let o = run(bin()
         .arg("inspect")

@@ -12,7 +12,8 @@
 //!               and --forward-cert: a certificate in a header as a front end writes it (material/forward)
 //!   -> verify   chains with openssl-compatible verdicts         (verify/: code, openssl, host, der)
 //!               and .NET's revocation check for Verify(): CRL / OCSP fetched over http, bounded,
-//!               cached per run, signatures checked against the issuer   (revocation/)
+//!               cached per run, signatures checked against the issuer; a missing issuer
+//!               fetched from caIssuers as .NET's chain building does      (revocation/, aia)
 //!   -> probe    DNS, TCP, TLS, HTTP; every failure is data      (probe/: dns, tls, http; listen, lab)
 //!   -> diagnose pure rules from observations to findings        (diagnose/, policy/, azure/)
 //!               (policy/lookalike: how a look-alike certificate fares through the conditions' logic)

@@ -156,6 +156,14 @@ pub const CATALOG: &[Entry] = &[
         rank: 35,
     },
     Entry {
+        id: FindingId::ClientChainViaAia,
+        symptom: Forbidden403,
+        severity: W,
+        title: "The client chain is complete only with an issuer downloaded from its caIssuers URL",
+        guide: G_VERIFY,
+        rank: 36,
+    },
+    Entry {
         id: FindingId::AzureCaNotUploaded,
         symptom: Forbidden403,
         severity: E,

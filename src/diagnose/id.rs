@@ -56,6 +56,7 @@ finding_ids! {
     CertNotYetValid => "cert-not-yet-valid",
     CertMissingClientAuthEku => "cert-missing-client-auth-eku",
     ClientChainUntrusted => "client-chain-untrusted",
+    ClientChainViaAia => "client-chain-via-aia",
     AzureCaNotUploaded => "azure-ca-not-uploaded",
     CertSelfSigned => "cert-self-signed",
     CertExpiringSoon => "cert-expiring-soon",

@@ -2,6 +2,7 @@
 //! policy's evaluation, uploaded CA certificates, Azure configuration) to findings, most likely
 //! cause first. No I/O happens here; rules match on typed observations, never on message text.
 
+mod aia_rules;
 mod azure_more;
 pub mod azure_rules;
 mod backend_certs;
@@ -74,12 +75,19 @@ pub struct ClientVerify {
     /// How that check ends for `Verify()`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revocation_answer: Option<crate::revocation::VerifyRevocationAnswer>,
+    /// Issuers the client did not send, fetched (or, `--offline`, named and not fetched) from
+    /// caIssuers URLs, as .NET's chain building does; `verdict` is for the chain built with them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer_fetch: Option<crate::revocation::IssuerFetchReport>,
 }
 
 impl ClientVerify {
     /// `X509Certificate2.Verify()`: the chain and the revocation check; `None` when the
     /// revocation answer depends on fetching that was not done.
     pub fn verify_ok(&self) -> Option<bool> {
+        if self.issuer_pending().is_some() {
+            return None;
+        }
         if !self.verdict.ok {
             return Some(false);
         }
@@ -87,6 +95,31 @@ impl ClientVerify {
             Some(a) => a.passes(),
             None => None,
         }
+    }
+
+    /// `VerifyNoRevocation()`: the chain alone; `None` when it depends on an issuer fetch this run
+    /// could not judge ([`Self::issuer_pending`]).
+    pub fn verify_no_revocation_ok(&self) -> Option<bool> {
+        if self.issuer_pending().is_some() {
+            return None;
+        }
+        Some(self.verdict.ok)
+    }
+
+    /// Why the chain's answer depends on a caIssuers fetch: `--offline` left the missing issuer
+    /// unfetched (the chain does not verify without it), or the fetched issuer completes the chain
+    /// only where the gateway's platform reads its encoding.
+    pub fn issuer_pending(&self) -> Option<String> {
+        use crate::revocation::{IssuerFetchOutcome, UnknownWhy};
+        let report = self.issuer_fetch.as_ref()?;
+        let offline = report
+            .fetches
+            .iter()
+            .any(|f| matches!(f.outcome, IssuerFetchOutcome::NotFetched { why: UnknownWhy::Offline }));
+        if offline == self.verdict.ok {
+            return None;
+        }
+        report.pending()
     }
 }
 
@@ -236,7 +269,8 @@ pub fn diagnose(obs: &Observations) -> Vec<Finding> {
     if let Some(cv) = obs.client_verify {
         // Expiry and usage have findings of their own (cert-expired, cert-not-yet-valid,
         // cert-missing-client-auth-eku); this one is about the chain to the uploaded CAs.
-        if !cv.verdict.ok && !code::VALIDITY_OR_PURPOSE.contains(&cv.verdict.code) {
+        // A chain that only an issuer not fetched here would complete is client-chain-via-aia's.
+        if !cv.verdict.ok && !code::VALIDITY_OR_PURPOSE.contains(&cv.verdict.code) && cv.issuer_pending().is_none() {
             let mut f = catalog::finding(FindingId::ClientChainUntrusted);
             f.subject = Some(cv.uploaded.join(", "));
             let missing = cv.verdict.missing_issuers();
@@ -275,6 +309,10 @@ pub fn diagnose(obs: &Observations) -> Vec<Finding> {
             };
             out.push(f);
         }
+    }
+
+    if let Some(cv) = obs.client_verify {
+        aia_rules::aia_findings(cv, &mut out);
     }
 
     if let Some(ev) = obs.policy {

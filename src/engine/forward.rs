@@ -18,9 +18,9 @@ use crate::policy::ForwardedVerify;
 use crate::probe::Header;
 use crate::session::ForwardedCert;
 
-/// Why a forwarded certificate's chain may differ from .NET's: what is not modelled, said once.
-pub const AIA_NOTE: &str = "the forwarded certificate is chained with the uploaded CA certificates only; \
-.NET would also try to download a missing intermediate from the certificate's AIA caIssuers URL";
+/// How a forwarded certificate's chain is built, said once in the evaluation's notes.
+pub const CHAIN_NOTE: &str = "the forwarded certificate is chained with the uploaded CA certificates and, \
+as .NET does, an intermediate downloaded from its caIssuers URL when one is missing";
 
 /// The spec a target's material names, parsed; `None` without `--forward-cert`.
 pub fn spec(loaded_spec: Option<&str>) -> Result<Option<ForwardSpec>> {
@@ -61,8 +61,25 @@ pub fn header(spec: &ForwardSpec, leaf: &Certificate) -> Header {
 /// revocation it checks (when the chain verifies).
 fn chain_verdict(loaded: &Loaded, leaf: &Certificate, uploaded: (&[Certificate], &[String])) -> Prepared {
     let alone = [leaf.info.clone()];
-    let verify = tier_client_verify(loaded, &alone).or_else(|| client_verify(&alone, uploaded.0, uploaded.1));
-    let chain = verify.as_ref().and_then(|v| revocation_chain(v, &alone, uploaded.0));
+    let (verify, built) = match tier_client_verify(loaded, &alone) {
+        Some((cv, built)) => (Some(cv), built),
+        None => {
+            // Front ends forward the leaf alone, so a missing intermediate comes from caIssuers or nowhere.
+            let (full, issuer_fetch) = if uploaded.0.is_empty() {
+                (vec![leaf.clone()], None)
+            } else {
+                crate::revocation::complete_chain_blocking(
+                    std::slice::from_ref(leaf),
+                    uploaded.0,
+                    loaded.fetcher.as_deref(),
+                )
+            };
+            let built: Vec<_> = full.into_iter().map(|c| c.info).collect();
+            let cv = client_verify(&built, uploaded.0, uploaded.1).map(|cv| ClientVerify { issuer_fetch, ..cv });
+            (cv, built)
+        }
+    };
+    let chain = verify.as_ref().and_then(|v| revocation_chain(v, &built, uploaded.0));
     Prepared { verify, chain }
 }
 

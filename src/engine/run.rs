@@ -73,21 +73,26 @@ pub fn inspect_context(run: &TargetRun) -> (Role, Option<String>) {
 /// On the tiers without a CA certificate store (Consumption, v2, from `--azure`), `Verify()` can
 /// chain only to the platform's public roots (Mozilla's list stands for them here): the
 /// `--client-ca` files are not what the gateway trusts there. `None` on other tiers.
-pub(super) fn tier_client_verify(loaded: &Loaded, chain: &[CertInfo]) -> Option<ClientVerify> {
+pub(super) fn tier_client_verify(loaded: &Loaded, chain: &[CertInfo]) -> Option<(ClientVerify, Vec<CertInfo>)> {
     let tier = loaded.azure.as_ref()?.service.as_ref()?.tier();
     if tier.allows_ca_upload() || chain.is_empty() {
         return None;
     }
-    let certs: Vec<Certificate> =
-        chain.iter().filter_map(|c| c.der().and_then(|d| Certificate::from_der(d, "client chain").ok())).collect();
-    let verdict = verify::verify_chain(&certs, &TrustStore::mozilla(), Role::Client, &VerifyOptions::default());
-    Some(ClientVerify {
+    let roots = TrustStore::mozilla();
+    // As with uploaded CAs, .NET fetches a missing intermediate from its caIssuers URL.
+    let (certs, issuer_fetch) =
+        crate::revocation::complete_chain_blocking(&client_certs(chain), &roots.certs, loaded.fetcher.as_deref());
+    let verdict = verify::verify_chain(&certs, &roots, Role::Client, &VerifyOptions::default());
+    let built = certs.into_iter().map(|c| c.info).collect();
+    let cv = ClientVerify {
         uploaded: vec![format!("public roots only (the {tier} tier has no CA certificate store)")],
         thumbprint: chain[0].thumbprint_sha1.clone(),
         verdict,
         revocation: None,
         revocation_answer: None,
-    })
+        issuer_fetch,
+    };
+    Some((cv, built))
 }
 
 /// What `X509Certificate2.Verify()` would say of a client chain against the uploaded CA certificates.
@@ -105,7 +110,13 @@ pub fn client_verify(chain: &[CertInfo], uploaded: &[Certificate], uploaded_name
         verdict,
         revocation: None,
         revocation_answer: None,
+        issuer_fetch: None,
     })
+}
+
+/// The certificates of a recorded chain (those whose DER is kept).
+fn client_certs(chain: &[CertInfo]) -> Vec<Certificate> {
+    chain.iter().filter_map(|c| c.der().and_then(|d| Certificate::from_der(d, "client chain").ok())).collect()
 }
 
 /// The chain whose revocation `Verify()` checks, when the chain itself verifies (otherwise
@@ -171,11 +182,14 @@ pub fn evaluate_policy(
             .find(|x| x.subject == c.issuer && x.thumbprint_sha1 != c.thumbprint_sha1)
             .map(|x| x.thumbprint_sha1.clone())
     });
+    let chain_pending = verify
+        .and_then(ClientVerify::issuer_pending)
+        .map(|reason| crate::revocation::VerifyRevocationAnswer::ChainPending { reason });
     let input = PolicyInput {
         cert,
         verify_ok: verify.and_then(ClientVerify::verify_ok),
-        verify_no_revocation_ok: verify.map(|v| v.verdict.ok),
-        revocation: verify.and_then(|v| v.revocation_answer.as_ref()),
+        verify_no_revocation_ok: verify.and_then(ClientVerify::verify_no_revocation_ok),
+        revocation: chain_pending.as_ref().or(verify.and_then(|v| v.revocation_answer.as_ref())),
         issuer_thumbprint,
         deployment_certificates: deployment_certificates(loaded),
         headers,
@@ -189,7 +203,7 @@ pub fn evaluate_policy(
             f.header,
             f.thumbprint,
             f.format.describe(),
-            super::forward::AIA_NOTE
+            super::forward::CHAIN_NOTE
         ));
     }
     Some(PolicyEvaluation { source: source.clone(), certificate: cert.map(|c| c.thumbprint_sha1.clone()), outcome })
@@ -233,10 +247,26 @@ pub async fn run_probe_target(mut run: TargetRun, loaded: &Loaded) -> TargetRun 
         result.client_chain = loaded.keyless_chain.iter().map(|c| c.info.clone()).collect();
     }
     run.uploaded_cas = loaded.client_cas.iter().map(|c| c.info.clone()).collect();
-    run.client_verify = tier_client_verify(loaded, &result.client_chain)
-        .or_else(|| client_verify(&result.client_chain, &loaded.client_cas, &run.material.client_ca));
+    let (client_verify_result, verify_chain) = match tier_client_verify(loaded, &result.client_chain) {
+        Some((cv, built)) => (Some(cv), built),
+        None => {
+            let sent = client_certs(&result.client_chain);
+            let missing = !loaded.client_cas.is_empty() && crate::revocation::issuer_missing(&sent, &loaded.client_cas);
+            let (built, issuer_fetch) = if missing {
+                let (full, report) =
+                    crate::revocation::complete_chain(&sent, &loaded.client_cas, loaded.fetcher.as_deref()).await;
+                (full.into_iter().map(|c| c.info).collect(), report)
+            } else {
+                (result.client_chain.clone(), None)
+            };
+            let cv = client_verify(&built, &loaded.client_cas, &run.material.client_ca)
+                .map(|cv| ClientVerify { issuer_fetch, ..cv });
+            (cv, built)
+        }
+    };
+    run.client_verify = client_verify_result;
     if let Some(cv) = run.client_verify.as_mut() {
-        if let Some(chain) = revocation_chain(cv, &result.client_chain, &loaded.client_cas) {
+        if let Some(chain) = revocation_chain(cv, &verify_chain, &loaded.client_cas) {
             let report =
                 crate::revocation::check_chain(&chain, loaded.fetcher.as_deref(), time::OffsetDateTime::now_utc())
                     .await;
@@ -334,10 +364,22 @@ fn inspect_with(
         } else {
             (loaded.client_cas.as_slice(), &run.material.client_ca)
         };
-        run.client_verify =
-            tier_client_verify(loaded, &infos).or_else(|| client_verify(&infos, uploaded.0, uploaded.1));
+        let (client_verify_result, verify_chain) = match tier_client_verify(loaded, &infos) {
+            Some((cv, built)) => (Some(cv), built),
+            None => {
+                let (full, issuer_fetch) = if uploaded.0.is_empty() {
+                    (certs.clone(), None)
+                } else {
+                    crate::revocation::complete_chain_blocking(&certs, uploaded.0, loaded.fetcher.as_deref())
+                };
+                let built: Vec<CertInfo> = full.into_iter().map(|c| c.info).collect();
+                let cv = client_verify(&built, uploaded.0, uploaded.1).map(|cv| ClientVerify { issuer_fetch, ..cv });
+                (cv, built)
+            }
+        };
+        run.client_verify = client_verify_result;
         if let Some(cv) = run.client_verify.as_mut() {
-            if let Some(chain) = revocation_chain(cv, &infos, uploaded.0) {
+            if let Some(chain) = revocation_chain(cv, &verify_chain, uploaded.0) {
                 let now = time::OffsetDateTime::now_utc();
                 record_revocation(cv, crate::revocation::check_chain_blocking(&chain, loaded.fetcher.as_deref(), now));
             }

@@ -10,7 +10,11 @@ impl Walker<'_, '_> {
     /// `validate-trust` needs the chain verdict, which the caller did not supply: the element
     /// cannot be decided. Returns true, for `unknown`.
     fn chain_result_missing(&mut self, path: &str) -> bool {
-        self.unevaluable(path, None, "validate-trust", "the chain verification result was not supplied");
+        let why = match self.input.revocation.filter(|a| a.is_chain_pending()) {
+            Some(pending) => format!("the chain is not known here: {pending}"),
+            None => "the chain verification result was not supplied".to_string(),
+        };
+        self.unevaluable(path, None, "validate-trust", why);
         true
     }
 

@@ -155,7 +155,9 @@ fn target_markdown(out: &mut String, t: &TargetRun) {
         out.push_str(&format!(
             "- Verify() against uploaded CAs ({}): {}\n",
             md_text(&cv.uploaded.join(", ")),
-            if cv.verdict.ok {
+            if let Some(why) = cv.issuer_pending() {
+                format!("not known here ({})", md_text(&why))
+            } else if cv.verdict.ok {
                 match &cv.revocation_answer {
                     Some(a) if a.passes() == Some(false) => format!("false ({})", md_text(&a.to_string())),
                     Some(a) if a.passes().is_none() => format!("not known here ({})", md_text(&a.to_string())),

@@ -126,6 +126,12 @@ fn forwarded_text(out: &mut String, f: &crate::session::ForwardedCert) {
 /// The revocation part of `Verify()`: each certificate's sources and answers, then the outcome,
 /// wrapped so the text report stays readable at 80 columns.
 fn revocation_text(out: &mut String, cv: &ClientVerify) {
+    for f in cv.issuer_fetch.iter().flat_map(|r| r.fetches.iter()) {
+        wrapped_line(out, &format!("Issuer {}", f.depth), &f.line());
+    }
+    if let Some(why) = cv.issuer_pending() {
+        wrapped_line(out, "Verify()", &format!("not known here: {why}"));
+    }
     let Some(report) = &cv.revocation else { return };
     for c in &report.certificates {
         for l in c.lines() {
@@ -265,11 +271,16 @@ pub fn target_text(t: &TargetRun, several: bool, verbose: bool) -> String {
     }
     if let Some(cv) = &t.client_verify {
         out.push_str(&format!("  Verify()    against {}: ", clean(&cv.uploaded.join(", "))));
-        out.push_str(&if cv.verdict.ok {
+        out.push_str(&if let Some(why) = cv.issuer_pending() {
+            format!("not known here ({})\n", clean(&why))
+        } else if cv.verdict.ok {
             "true\n".to_string()
         } else {
             format!("false ({})\n", clean(&text::verdict_summary(&cv.verdict)))
         });
+        for f in cv.issuer_fetch.iter().flat_map(|r| r.fetches.iter()) {
+            out.push_str(&format!("  Issuer {}    {}\n", f.depth, clean(&f.line())));
+        }
     }
     if let Some(f) = &t.forwarded {
         forwarded_text(&mut out, f);

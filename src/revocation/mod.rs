@@ -10,6 +10,7 @@
 //! invalid and `Verify()` false. `validate-client-certificate validate-revocation="true"` (its
 //! default) has the same effect.
 
+mod aia;
 mod crl;
 mod fetch;
 mod ocsp;
@@ -22,6 +23,10 @@ use x509_parser::prelude::X509Certificate;
 
 use crate::cert::Certificate;
 
+pub use aia::{
+    complete_chain, complete_chain_blocking, issuer_missing, read_issuer_body, IssuerFetch, IssuerFetchOutcome,
+    IssuerFetchReport, IssuerFormat,
+};
 pub use fetch::{FetchError, FetchLimits, Fetcher};
 
 /// Where an answer came from.
@@ -189,6 +194,11 @@ pub enum VerifyRevocationAnswer {
     StatusUnknown { depth: usize, subject: String, why: UnknownWhy, from_here: bool },
     /// `--offline` and the chain names URLs: the answer depends on what the gateway fetches.
     NotFetched { urls: Vec<String> },
+    /// The chain itself depends on an issuer fetched from a caIssuers URL that this run could not
+    /// judge (`--offline`, or an encoding the gateway platforms read differently): `Verify()` and
+    /// `VerifyNoRevocation()` are both unknown. Built for policy evaluation from
+    /// [`IssuerFetchReport::pending`]; not recorded.
+    ChainPending { reason: String },
 }
 
 impl VerifyRevocationAnswer {
@@ -197,8 +207,13 @@ impl VerifyRevocationAnswer {
         match self {
             VerifyRevocationAnswer::Passes => Some(true),
             VerifyRevocationAnswer::Revoked { .. } | VerifyRevocationAnswer::StatusUnknown { .. } => Some(false),
-            VerifyRevocationAnswer::NotFetched { .. } => None,
+            VerifyRevocationAnswer::NotFetched { .. } | VerifyRevocationAnswer::ChainPending { .. } => None,
         }
+    }
+
+    /// True for [`VerifyRevocationAnswer::ChainPending`]: the chain, not only revocation, is unknown.
+    pub fn is_chain_pending(&self) -> bool {
+        matches!(self, VerifyRevocationAnswer::ChainPending { .. })
     }
 }
 
@@ -228,6 +243,7 @@ impl fmt::Display for VerifyRevocationAnswer {
                  good there, the check passes, otherwise (unreachable, revoked) it fails",
                 urls.join(", ")
             ),
+            VerifyRevocationAnswer::ChainPending { reason } => f.write_str(reason),
         }
     }
 }

@@ -1834,3 +1834,27 @@ fn fires_azure_backend_cert_not_found() {
     let azure = run.azure.as_ref().map(|a| a.notes.join("\n")).unwrap_or_default();
     assert!(azure.contains("one page of the certificates list"), "{azure}");
 }
+
+#[test]
+fn fires_client_chain_via_aia() {
+    let dir = Dir::new();
+    let fx = crate::dotnet_oracle_aia::aia_fixture(&dir);
+    let material = |offline| MaterialRefs { client_ca: vec![s(&fx.root)], offline, ..refs() };
+    // Fetched: the chain verifies through the downloaded issuer; a warning with the URL.
+    let run = inspect(&[&fx.good], Role::Client, material(false));
+    let f = fires(&run, "client-chain-via-aia", Severity::Warning, Symptom::Forbidden403);
+    quotes(f, &format!("caIssuers {}: fetched a DER certificate: CN=AIA Finding Issuing", fx.server.url("/int.cer")));
+    assert!(f.fix[0].contains("full chain") && f.fix[0].contains("CN=AIA Finding Issuing"), "{:?}", f.fix);
+    assert!(!run.findings.iter().any(|f| f.id == "client-chain-untrusted"), "{}", summary(&run.findings));
+    // --offline: not fetched, the answer depends on the gateway.
+    let run = inspect(&[&fx.good], Role::Client, material(true));
+    let f = fires(&run, "client-chain-via-aia", Severity::Warning, Symptom::Forbidden403);
+    quotes(f, "no issuer: not fetched (--offline)");
+    assert!(f.cause.contains("depends on the gateway"), "{}", f.cause);
+    assert!(!run.findings.iter().any(|f| f.id == "client-chain-untrusted"), "{}", summary(&run.findings));
+    // 404: an error next to client-chain-untrusted.
+    let run = inspect(&[&fx.broken], Role::Client, material(false));
+    let f = fires(&run, "client-chain-via-aia", Severity::Error, Symptom::Forbidden403);
+    quotes(f, "no issuer: could not be fetched: HTTP status 404");
+    assert!(run.findings.iter().any(|f| f.id == "client-chain-untrusted"), "{}", summary(&run.findings));
+}

@@ -15,6 +15,7 @@ mod debug_text;
 mod demo;
 mod dns;
 mod dotnet_oracle;
+mod dotnet_oracle_aia;
 mod dotnet_oracle_cases;
 mod dotnet_oracle_verify;
 mod exporter;

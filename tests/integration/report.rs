@@ -154,6 +154,8 @@ struct ClientVerify {
     revocation: Option<Value>,
     #[serde(default)]
     revocation_answer: Option<Value>,
+    #[serde(default)]
+    issuer_fetch: Option<Value>,
 }
 
 #[derive(Debug, Deserialize)]

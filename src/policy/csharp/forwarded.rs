@@ -102,6 +102,10 @@ impl ExprEval<'_, '_> {
     ) -> Result<Val, Stop> {
         let is_full = name == "Verify";
         let known = if is_full { full } else { chain };
+        // The chain itself waits on an issuer from caIssuers that was not fetched (--offline).
+        if let (None, Some(answer)) = (known, revocation.filter(|a| a.is_chain_pending())) {
+            return Err(unevaluable(self.src, span, format!("{name}() is not known here: {answer}")));
+        }
         let revocation = revocation.filter(|_| is_full && chain == Some(true));
         if let (None, Some(answer)) = (known, revocation) {
             return Err(unevaluable(

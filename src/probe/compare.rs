@@ -1,22 +1,49 @@
-//! The comparison without the client certificate as a task of its own: it waits for the main
-//! handshake's CertificateRequest, then runs on whichever runtime worker is free, so its handshake
-//! and request go on in parallel with the rest of the main run (the main run's signature, request
-//! and chain verdict) instead of sharing one task's polls with it.
+//! The comparison without the client certificate, run apart from the main run: it waits for the
+//! main handshake's CertificateRequest, then runs in parallel with the rest of the main run (the
+//! main run's signature, request and chain verdict) instead of sharing one task's polls with it.
+//!
+//! On a multi-thread runtime it runs on a thread of its own that blocks until the signal (driving
+//! the comparison with the runtime's I/O and timers through [`Handle::block_on`]): the signal
+//! wakes that thread at once. A task woken from a worker waits in that worker's next-task slot
+//! until the running task yields, which for the main handshake is after it has signed and written
+//! its flight. On a current-thread runtime it is a task; if no thread can be made, the caller
+//! compares after the main run, as before.
 
 use std::sync::Arc;
 
+use tokio::runtime::{Handle, RuntimeFlavor};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use super::memo::Verdicts;
 use super::{settled_once, ProbeContext, ProbeOptions, ProbeResult};
 
-/// The comparison, waiting for its signal or running; aborted if dropped unclaimed.
-pub(super) struct Comparison(Option<JoinHandle<Option<ProbeResult>>>);
+/// The comparison, waiting for its signal or running; stopped if dropped unclaimed.
+pub(super) enum Comparison {
+    Task(AbortOnDrop),
+    /// The thread's result, and what stops it when dropped (the thread then ends at its next poll).
+    Thread {
+        done: oneshot::Receiver<Option<ProbeResult>>,
+        _stop: oneshot::Sender<()>,
+    },
+    /// No thread could be made: the caller compares after the main run.
+    NotStarted,
+}
+
+/// A task handle that aborts the task when dropped.
+pub(super) struct AbortOnDrop(Option<JoinHandle<Option<ProbeResult>>>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        if let Some(h) = self.0.take() {
+            h.abort();
+        }
+    }
+}
 
 impl Comparison {
-    /// Spawn the comparison, to start when `asked` fires (a CertificateRequest arrived); it ends
-    /// at once, with nothing, when the sender is dropped without firing.
+    /// Start the comparison, to run when `asked` fires (a CertificateRequest arrived); it ends at
+    /// once, with nothing, when the sender is dropped without firing.
     pub(super) fn spawn(
         opts: &ProbeOptions,
         ctx: &ProbeContext,
@@ -26,23 +53,42 @@ impl Comparison {
         let opts = opts.clone();
         // Without the identity: only the trust is needed (the store's parsed anchors are shared).
         let ctx = ProbeContext { identity: None, trust: ctx.trust.clone() };
-        Comparison(Some(tokio::spawn(async move {
+        let run = async move {
             asked.await.ok()?;
             Some(Box::pin(settled_once(&opts, &ctx, None, None, &verdicts)).await)
-        })))
+        };
+        let handle = Handle::current();
+        if handle.runtime_flavor() == RuntimeFlavor::MultiThread {
+            let (done_tx, done) = oneshot::channel();
+            let (stop, stopped) = oneshot::channel::<()>();
+            let started = std::thread::Builder::new().name("comparison".into()).spawn(move || {
+                let r = handle.block_on(async move {
+                    tokio::select! {
+                        biased;
+                        // Dropped (the probe was abandoned): stop here.
+                        _ = stopped => None,
+                        r = run => r,
+                    }
+                });
+                let _ = done_tx.send(r);
+            });
+            return match started {
+                Ok(_) => Comparison::Thread { done, _stop: stop },
+                Err(_) => Comparison::NotStarted,
+            };
+        }
+        Comparison::Task(AbortOnDrop(Some(tokio::spawn(run))))
     }
 
-    /// The comparison's result, or `None` if it never started (or its task failed).
-    pub(super) async fn result(mut self) -> Option<ProbeResult> {
-        let handle = self.0.take()?;
-        handle.await.ok().flatten()
-    }
-}
-
-impl Drop for Comparison {
-    fn drop(&mut self) {
-        if let Some(handle) = self.0.take() {
-            handle.abort();
+    /// The comparison's result, or `None` if it never started (or it failed).
+    pub(super) async fn result(self) -> Option<ProbeResult> {
+        match self {
+            Comparison::Task(mut task) => match task.0.take() {
+                Some(handle) => handle.await.ok().flatten(),
+                None => None,
+            },
+            Comparison::Thread { done, _stop } => done.await.ok().flatten(),
+            Comparison::NotStarted => None,
         }
     }
 }

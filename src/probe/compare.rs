@@ -2,13 +2,16 @@
 //! main handshake's CertificateRequest, then runs in parallel with the rest of the main run (the
 //! main run's signature, request and chain verdict) instead of sharing one task's polls with it.
 //!
-//! On a multi-thread runtime it runs on a thread of its own that blocks until the signal (driving
-//! the comparison with the runtime's I/O and timers through [`Handle::block_on`]): the signal
-//! wakes that thread at once. A task woken from a worker waits in that worker's next-task slot
-//! until the running task yields, which for the main handshake is after it has signed and written
-//! its flight. On a current-thread runtime it is a task; if no thread can be made, the caller
+//! When it is the only probe of the process (one target) on a multi-thread runtime, it runs on a
+//! thread of its own that blocks until the signal (driving the comparison with the runtime's I/O
+//! and timers through [`Handle::block_on`]): the signal wakes that thread at once. A task woken
+//! from a worker waits in that worker's next-task slot until the running task yields, which for
+//! the main handshake is after it has signed and written its flight. In a sweep the workers are
+//! busy with other probes anyway, and a thread per probe cost about 15% of a sweep's rate here:
+//! there, and on a current-thread runtime, it is a task. If no thread can be made, the caller
 //! compares after the main run, as before.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use tokio::runtime::{Handle, RuntimeFlavor};
@@ -17,6 +20,29 @@ use tokio::task::JoinHandle;
 
 use super::memo::Verdicts;
 use super::{settled_once, ProbeContext, ProbeOptions, ProbeResult};
+
+/// How many probes with a comparison are running in this process.
+static RUNNING: AtomicUsize = AtomicUsize::new(0);
+
+/// Counts one running probe while it lives.
+pub(super) struct Running(());
+
+impl Running {
+    pub(super) fn enter() -> Self {
+        RUNNING.fetch_add(1, Ordering::SeqCst);
+        Running(())
+    }
+
+    fn alone(&self) -> bool {
+        RUNNING.load(Ordering::SeqCst) == 1
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        RUNNING.fetch_sub(1, Ordering::SeqCst);
+    }
+}
 
 /// The comparison, waiting for its signal or running; stopped if dropped unclaimed.
 pub(super) enum Comparison {
@@ -49,6 +75,7 @@ impl Comparison {
         ctx: &ProbeContext,
         verdicts: Arc<Verdicts>,
         asked: oneshot::Receiver<()>,
+        running: &Running,
     ) -> Self {
         let opts = opts.clone();
         // Without the identity: only the trust is needed (the store's parsed anchors are shared).
@@ -58,7 +85,7 @@ impl Comparison {
             Some(Box::pin(settled_once(&opts, &ctx, None, None, &verdicts)).await)
         };
         let handle = Handle::current();
-        if handle.runtime_flavor() == RuntimeFlavor::MultiThread {
+        if running.alone() && handle.runtime_flavor() == RuntimeFlavor::MultiThread {
             let (done_tx, done) = oneshot::channel();
             let (stop, stopped) = oneshot::channel::<()>();
             let started = std::thread::Builder::new().name("comparison".into()).spawn(move || {

@@ -321,7 +321,8 @@ pub async fn run_probe(opts: &ProbeOptions, ctx: &ProbeContext) -> ProbeResult {
     let (tx, asked) = tokio::sync::oneshot::channel();
     let verdicts = std::sync::Arc::new(Verdicts::default());
     // Its own task (compare.rs), started by the main handshake's CertificateRequest.
-    let comparison = compare::Comparison::spawn(opts, ctx, verdicts.clone(), asked);
+    let running = compare::Running::enter();
+    let comparison = compare::Comparison::spawn(opts, ctx, verdicts.clone(), asked, &running);
     // On the heap: the main run's state would otherwise sit in the caller's future (and on a
     // thread's stack, in a debug build).
     let mut result = Box::pin(main_run(opts, ctx, identity, Some(tx), &verdicts)).await;

@@ -2,6 +2,7 @@
 //! as data: DNS, TCP, TLS and HTTP, each phase timed and bounded. A probe never decides what a
 //! failure means; `diagnose` does.
 
+mod compare;
 pub mod dns;
 pub mod http;
 pub mod late;
@@ -19,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::cert::CertInfo;
+use crate::cert::{CertInfo, Certificate};
 use crate::verify::{Verdict, VerifyOptions};
 
 use self::memo::{may_hide_alert, Verdicts};
@@ -317,23 +318,18 @@ pub async fn run_probe(opts: &ProbeOptions, ctx: &ProbeContext) -> ProbeResult {
     if !(opts.compare_without_cert && identity.is_some()) {
         return Box::pin(main_run(opts, ctx, identity, None, &Verdicts::default())).await;
     }
-    let (tx, mut asked) = tokio::sync::oneshot::channel();
-    let verdicts = Verdicts::default();
-    // On the heap: two probes' state side by side would otherwise sit in the caller's future (and
-    // on a thread's stack, in a debug build).
-    let mut main = Box::pin(main_run(opts, ctx, identity, Some(tx), &verdicts));
-    let (mut result, without) = tokio::select! {
-        r = &mut main => (r, None),
-        // Err: the main handshake ended without a CertificateRequest (this branch is then off).
-        Ok(()) = &mut asked => {
-            let (r, w) = tokio::join!(&mut main, Box::pin(settled_once(opts, ctx, None, None, &verdicts)));
-            (r, Some(w))
-        }
-    };
+    let (tx, asked) = tokio::sync::oneshot::channel();
+    let verdicts = std::sync::Arc::new(Verdicts::default());
+    // Its own task (compare.rs), started by the main handshake's CertificateRequest.
+    let running = compare::Running::enter();
+    let comparison = compare::Comparison::spawn(opts, ctx, verdicts.clone(), asked, &running);
+    // On the heap: the main run's state would otherwise sit in the caller's future (and on a
+    // thread's stack, in a debug build).
+    let mut result = Box::pin(main_run(opts, ctx, identity, Some(tx), &verdicts)).await;
     if result.client_cert_requested {
-        let without = match without {
+        let without = match comparison.result().await {
             Some(w) => w,
-            // The main run finished before its request was noticed: compare now, as before.
+            // The comparison never started (its task failed): compare now, as before.
             None => Box::pin(settled_once(opts, ctx, None, None, &verdicts)).await,
         };
         result.compare_without_cert = Some(Box::new(without));
@@ -591,14 +587,11 @@ async fn run_once(
     }
 
     // 3-5. TLS, the post-handshake read, HTTP.
-    let chain = tls::handshake_and_request(opts, identity, stream, &mut result, attempt).await;
-
-    // Judge the server chain (the handshake went on regardless).
-    if !chain.is_empty() {
-        let host = if sni.parse::<std::net::IpAddr>().is_ok() { None } else { Some(sni.clone()) };
-        let verify_opts = VerifyOptions { host, at: None };
-        result.server_verify = Some(verdicts.verify(&chain, &ctx.trust, &verify_opts));
-    }
+    // The server chain is judged too (the handshake went on regardless).
+    let host = if sni.parse::<std::net::IpAddr>().is_ok() { None } else { Some(sni.clone()) };
+    let verify_opts = VerifyOptions { host, at: None };
+    let judge = |chain: &[Certificate]| verdicts.verify(chain, &ctx.trust, &verify_opts);
+    tls::handshake_and_request(opts, identity, stream, &mut result, attempt, &judge).await;
     finish(result, started)
 }
 

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use rustls::client::{ResolvesClientCert, Resumption};
 use rustls::crypto::CryptoProvider;
-use rustls::pki_types::ServerName;
+use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::sign::CertifiedKey;
 use rustls::{AlertDescription, ClientConfig, SignatureScheme};
 use tokio::io::AsyncReadExt;
@@ -18,8 +18,9 @@ use super::{
     ClientIdentity, Handshake, LateCertRequest, LateWhen, NotSentReason, Phase, ProbeOptions, ProbeResult, TlsFailure,
     TlsVersionPin,
 };
-use crate::cert::{dotnet_name_from_der, Certificate};
+use crate::cert::{dotnet_name_from_der, CertInfo, Certificate};
 use crate::danger::server_cert::RecordingServerVerifier;
+use crate::verify::Verdict;
 
 /// The crypto provider every TLS config in the tool uses (aws-lc-rs), so no process default is needed.
 pub fn provider() -> Arc<CryptoProvider> {
@@ -87,15 +88,29 @@ impl ResolvesClientCert for RecordingCertResolver {
     }
 }
 
-/// Run TLS (and then HTTP or a bounded read) over `stream`, filling `result`. Returns the server's
-/// chain as sent (parsed once, for the caller to verify).
+/// Judges the server's chain as sent (parsed, never empty): the probe's verdict on it.
+pub(super) type Judge<'a> = &'a (dyn Fn(&[Certificate]) -> Verdict + Sync);
+
+/// The server's chain as sent, parsed, and `judge`'s verdict on it (none for an empty chain).
+fn judged_chain(presented: Vec<CertificateDer<'static>>, judge: Judge<'_>) -> (Vec<CertInfo>, Option<Verdict>) {
+    let chain: Vec<Certificate> =
+        presented.into_iter().filter_map(|der| Certificate::from_der(der.to_vec(), "server chain").ok()).collect();
+    let verdict = (!chain.is_empty()).then(|| judge(&chain));
+    (chain.into_iter().map(|c| c.info).collect(), verdict)
+}
+
+/// Run TLS (and then HTTP or a bounded read) over `stream`, filling `result`, with the server's
+/// chain (`server_chain`) and `judge`'s verdict on it (`server_verify`). After a handshake that
+/// finished, parsing and judging the chain wait for nothing but the chain, so they run while the
+/// request is in flight (the records are the same as when they came first).
 pub(super) async fn handshake_and_request(
     opts: &ProbeOptions,
     identity: Option<&ClientIdentity>,
     stream: TcpStream,
     result: &mut ProbeResult,
     attempt: Attempt,
-) -> Vec<Certificate> {
+    judge: Judge<'_>,
+) {
     let provider = provider();
     let verifier = Arc::new(RecordingServerVerifier::new(provider.signature_verification_algorithms));
     let resolver = Arc::new(RecordingCertResolver {
@@ -124,7 +139,7 @@ pub(super) async fn handshake_and_request(
         }
         Err(e) => {
             fail(result, Phase::Tls, TlsFailure::Other { detail: e.to_string() }, e.to_string());
-            return Vec::new();
+            return;
         }
     };
     let name = match ServerName::try_from(opts.server_name().to_string()) {
@@ -132,7 +147,7 @@ pub(super) async fn handshake_and_request(
         Err(e) => {
             let msg = format!("server name {:?} is not valid: {e}", opts.server_name());
             fail(result, Phase::Tls, TlsFailure::Other { detail: msg.clone() }, msg);
-            return Vec::new();
+            return;
         }
     };
     let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
@@ -162,12 +177,7 @@ pub(super) async fn handshake_and_request(
     };
 
     // What was recorded during the handshake is valid whether it finished or not.
-    let server_chain: Vec<Certificate> = verifier
-        .presented_chain()
-        .into_iter()
-        .filter_map(|der| Certificate::from_der(der.to_vec(), "server chain").ok())
-        .collect();
-    result.server_chain = server_chain.iter().map(|c| c.info.clone()).collect();
+    let presented = verifier.presented_chain();
     if let Ok(rec) = resolver.record.lock() {
         result.client_cert_requested = rec.requested;
         result.acceptable_ca_names = rec.hints.iter().map(|h| hint_name(h)).collect();
@@ -178,7 +188,10 @@ pub(super) async fn handshake_and_request(
             if rec.requested { rec.not_sent } else { Some(NotSentReason::NotRequested) };
     }
 
-    let Some(stream) = tls.take() else { return server_chain };
+    let Some(stream) = tls.take() else {
+        (result.server_chain, result.server_verify) = judged_chain(presented, judge);
+        return;
+    };
     let conn = stream.get_ref().1;
     result.tls.version = conn.protocol_version().map(version_name);
     result.tls.cipher_suite = conn.negotiated_cipher_suite().map(|s| format!("{:?}", s.suite()));
@@ -186,8 +199,14 @@ pub(super) async fn handshake_and_request(
     result.tls.alpn = conn.alpn_protocol().map(|p| String::from_utf8_lossy(p).into_owned());
     result.handshake.ok = true;
 
+    // Polled after the request's first step has yielded (hyper's connection task writes it).
+    let judged = async {
+        tokio::task::yield_now().await;
+        judged_chain(presented, judge)
+    };
     if opts.no_http {
-        settle(stream, opts, result).await;
+        let ((), judged) = tokio::join!(settle(stream, opts, result), judged);
+        (result.server_chain, result.server_verify) = judged;
     } else {
         let h2 = result.tls.alpn.as_deref() == Some("h2");
         let started = Instant::now();
@@ -201,8 +220,9 @@ pub(super) async fn handshake_and_request(
             } else {
                 None
             };
-        let outcome = super::http::request(stream, h2, opts, settle).await;
+        let (outcome, judged) = tokio::join!(super::http::request(stream, h2, opts, settle), judged);
         result.timings_ms.http = Some(super::ms(started.elapsed()));
+        (result.server_chain, result.server_verify) = judged;
         match outcome {
             Ok(http) => result.http = Some(http),
             Err(super::http::HttpFailure::Tls(e)) => rejected_after_handshake(result, &e),
@@ -215,7 +235,6 @@ pub(super) async fn handshake_and_request(
         }
     }
     result.late_cert_request = late_request_seen(&watch.facts(), result.tls.version.as_deref());
-    server_chain
 }
 
 /// TLS 1.2 only: record headers are in clear, so a handshake record after the server's Finished

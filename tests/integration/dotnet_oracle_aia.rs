@@ -309,3 +309,41 @@ pub(super) fn aia_fixture(dir: &Dir) -> AiaFixture {
     let root = dir.write("root.pem", mtls_doctor::cert::pem_encode(&trusted.der));
     AiaFixture { server, root, good, broken }
 }
+
+/// A front end forwards the leaf alone: `Verify…()` on the certificate the policy builds from the
+/// header completes the chain from caIssuers as for a presented leaf (.NET's X509Chain is the same
+/// either way), and a caIssuers URL that answers 404 leaves it untrusted.
+#[test]
+fn a_forwarded_leaf_is_chained_through_ca_issuers() {
+    let dir = Dir::new();
+    let fx = aia_fixture(&dir);
+    let policy = dir.write(
+        "forwarded.xml",
+        r#"<policies><inbound><choose>
+  <when condition="@{
+      var h = context.Request.Headers.GetValueOrDefault(&quot;X-ARR-ClientCert&quot;, &quot;&quot;);
+      if (string.IsNullOrEmpty(h)) { return true; }
+      return !new X509Certificate2(Convert.FromBase64String(h)).VerifyNoRevocation();
+  }">
+    <return-response><set-status code="403" reason="Invalid client certificate" /></return-response>
+  </when>
+</choose></inbound></policies>"#,
+    );
+    for (leaf, status, answer) in [(&fx.good, 200, "fetched"), (&fx.broken, 403, "not-fetched")] {
+        let o =
+            run(bin().arg("inspect").arg(leaf).arg("--client-ca").arg(&fx.root).arg("--policy").arg(&policy).args([
+                "--forward-cert",
+                "X-ARR-ClientCert",
+                "--report",
+                "json",
+            ]));
+        let doc: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("inspect json");
+        crate::report::assert_valid("inspect_report", "inspect --forward-cert of a leaf behind caIssuers", &doc);
+        assert_eq!(doc["policy"]["outcome"]["status"], status, "{}: {}", leaf.display(), doc["policy"]["outcome"]);
+        let fetches = doc["forwarded"]["verify"]["issuer_fetch"]["fetches"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no issuer_fetch on the forwarded certificate: {}", doc["forwarded"]));
+        assert_eq!(fetches[0]["outcome"]["answer"], answer, "{fetches:?}");
+    }
+    drop(fx.server);
+}

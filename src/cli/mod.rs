@@ -102,16 +102,37 @@ pub fn exit_code(findings: &[crate::diagnose::Finding]) -> i32 {
 
 /// Run the parsed command line; the error path is the caller's (exit code 2).
 pub fn run(cli: Cli) -> Result<i32> {
+    // Read once, for the output guard and then the command: a probe's targets file (a pipe can
+    // be read only once), a replayed session.
+    let targets = match &cli.command {
+        Some(Command::Probe(a)) => Some(probe::probe_source(a)),
+        _ => None,
+    };
+    let replayed = match &cli.command {
+        Some(Command::Replay(a)) => Some(session::load(&a.file)),
+        _ => None,
+    };
     if let Some(command) = &cli.command {
-        outputs::check(command)?;
+        let known = match (&targets, &replayed) {
+            (Some(Ok(source)), _) => outputs::Known::Targets(source),
+            (_, Some(loaded)) => outputs::Known::Session(loaded.as_ref().ok()),
+            _ => outputs::Known::Unread,
+        };
+        outputs::check_with(command, known)?;
     }
     match cli.command {
         Some(Command::Inspect(a)) => run_inspect(&a),
-        Some(Command::Probe(a)) => run_probe(&a),
+        Some(Command::Probe(a)) => match targets {
+            Some(source) => probe::run_probe_from(&a, source),
+            None => run_probe(&a),
+        },
         Some(Command::Listen(a)) => run_listen(&a),
         Some(Command::Demo(a)) => run_demo(&a, a.theme.theme.clone()),
         Some(Command::Tui(a)) => run_tui_command(&a.probe, a.theme.theme.clone()),
-        Some(Command::Replay(a)) => run_replay(&a),
+        Some(Command::Replay(a)) => match replayed {
+            Some(old) => sessions::run_replay_from(&a, old),
+            None => run_replay(&a),
+        },
         Some(Command::Diff(a)) => run_diff(&a),
         Some(Command::Open(a)) => run_open(&a, a.theme.theme.clone()),
         Some(Command::Completions(a)) => run_completions(&a),

@@ -165,7 +165,9 @@ pub(super) async fn handshake_and_request(
     let server_chain: Vec<Certificate> = verifier
         .presented_chain()
         .into_iter()
-        .filter_map(|der| Certificate::from_der(der.to_vec(), "server chain").ok())
+        // Parsed once per process: the targets of a sweep (and both connections of a probe)
+        // mostly meet the same chain.
+        .filter_map(|der| crate::cert::parse_remembered(der.as_ref(), "server chain").ok())
         .collect();
     result.server_chain = server_chain.iter().map(|c| c.info.clone()).collect();
     if let Ok(rec) = resolver.record.lock() {

@@ -34,6 +34,7 @@ mod der;
 mod host;
 mod node;
 mod openssl;
+mod sigcache;
 mod signature;
 
 pub mod code;
@@ -347,9 +348,10 @@ fn webpki_reason(
     None
 }
 
-/// The signature algorithms rustls' aws-lc-rs provider verifies certificates with.
+/// The signature algorithms rustls' aws-lc-rs provider verifies certificates with, each answer
+/// remembered (`sigcache`): a sweep's targets share their issuers' signatures.
 fn verification_algorithms() -> &'static [&'static dyn SignatureVerificationAlgorithm] {
-    rustls::crypto::aws_lc_rs::default_provider().signature_verification_algorithms.all
+    sigcache::algorithms()
 }
 
 /// `CertExpired { time: …, not_after: … }` -> `CertExpired`: the variant is stable, the context is noise.

@@ -22,8 +22,11 @@ use crate::cert::{dotnet_name_from_der, Certificate};
 use crate::danger::server_cert::RecordingServerVerifier;
 
 /// The crypto provider every TLS config in the tool uses (aws-lc-rs), so no process default is needed.
+/// Made once and shared: every connection of a sweep built its own copy of the same lists.
 pub fn provider() -> Arc<CryptoProvider> {
-    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
+    static PROVIDER: std::sync::LazyLock<Arc<CryptoProvider>> =
+        std::sync::LazyLock::new(|| Arc::new(rustls::crypto::aws_lc_rs::default_provider()));
+    PROVIDER.clone()
 }
 
 /// What the CertificateRequest asked for and what we answered.

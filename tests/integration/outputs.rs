@@ -162,3 +162,50 @@ fn watch_output_appends_to_an_existing_file() {
     assert!(text.starts_with("{\"earlier\":true}\n"), "the earlier lines are kept: {text}");
     assert!(text.lines().count() >= 2, "{text}");
 }
+
+/// A targets file that can be read only once (a pipe) with `-o`: the output guard and the sweep
+/// read the same copy, so every target runs (the guard used to read the pipe first, and the sweep
+/// then found no targets).
+#[test]
+fn a_piped_targets_file_with_output_runs_every_target() {
+    let dir = Dir::new();
+    let out = dir.path("out.jsonl");
+    let ports = [free_port(), free_port()];
+    let mut child = Kill(
+        bin()
+            .args(["probe", "--targets", "/dev/stdin", "--no-http", "--timeout", "5", "--report", "jsonl", "-o"])
+            .arg(&out)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn"),
+    );
+    {
+        use std::io::Write as _;
+        let mut stdin = child.0.stdin.take().expect("stdin");
+        for p in ports {
+            writeln!(stdin, "127.0.0.1:{p}").expect("write");
+        }
+    }
+    let started = Instant::now();
+    let status = loop {
+        if let Some(s) = child.0.try_wait().expect("wait") {
+            break s;
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "the sweep did not end");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut err = String::new();
+    if let Some(mut e) = child.0.stderr.take() {
+        use std::io::Read as _;
+        let _ = e.read_to_string(&mut err);
+    }
+    assert!(!err.contains("no targets"), "{err}");
+    assert_ne!(status.code(), Some(2), "{err}");
+    let text = std::fs::read_to_string(&out).expect("read");
+    let records: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).expect("json")).collect();
+    let targets = records.iter().filter(|r| r["record"] == "target").count();
+    assert_eq!(targets, 2, "{text}");
+    assert_eq!(records.last().map(|r| r["record"].clone()), Some(serde_json::json!("summary")));
+}

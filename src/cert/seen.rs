@@ -15,8 +15,10 @@ use crate::error::Result;
 /// At most this many certificates are kept; the table is emptied when it is full.
 const CAPACITY: usize = 64;
 
-static SEEN: LazyLock<Mutex<HashMap<Vec<u8>, (Certificate, OffsetDateTime)>>> =
-    LazyLock::new(|| Mutex::new(HashMap::new()));
+/// A parsed certificate and its notAfter, by DER.
+type Table = HashMap<Vec<u8>, (Certificate, OffsetDateTime)>;
+
+static SEEN: LazyLock<Mutex<Table>> = LazyLock::new(|| Mutex::new(HashMap::new()));
 
 /// [`Certificate::from_der`] for a certificate that may have been parsed before (a server's
 /// chain). A DER that does not parse is not remembered: the error is made afresh each time.
@@ -64,8 +66,9 @@ mod tests {
             }
         }
         assert_eq!(parse_remembered(&der, "test").expect("parse").info.days_left, fresh.info.days_left);
-        let bad = parse_remembered(b"not a certificate", "server chain").map(|_| ()).unwrap_err().to_string();
-        let bad_fresh = Certificate::from_der(b"not a certificate".to_vec(), "server chain").map(|_| ()).unwrap_err();
+        let bad = parse_remembered(b"not a certificate", "server chain").map(|_| ()).expect_err("not DER").to_string();
+        let bad_fresh =
+            Certificate::from_der(b"not a certificate".to_vec(), "server chain").map(|_| ()).expect_err("not DER");
         assert_eq!(bad, bad_fresh.to_string());
     }
 }

@@ -113,8 +113,9 @@ mod tests {
     #[test]
     fn remembered_answers_are_the_algorithms_answers() {
         let (leaf, issuer_key) = cert_and_issuer();
-        let (_, cert) = <x509_parser::certificate::X509Certificate as x509_parser::prelude::FromDer<_>>::from_der(&leaf)
-            .expect("parse");
+        let (_, cert) =
+            <x509_parser::certificate::X509Certificate as x509_parser::prelude::FromDer<_>>::from_der(&leaf)
+                .expect("parse");
         let tbs = cert.tbs_certificate.as_ref().to_vec();
         let sig = cert.signature_value.data.to_vec();
         let inner = rustls::crypto::aws_lc_rs::default_provider().signature_verification_algorithms.all;

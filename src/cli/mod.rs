@@ -106,6 +106,8 @@ pub fn run(cli: Cli) -> Result<i32> {
     // be read only once), a replayed session.
     let targets = match &cli.command {
         Some(Command::Probe(a)) => Some(probe::probe_source(a)),
+        Some(Command::Tui(t)) => Some(probe::every_target_source(&t.probe)),
+        Some(Command::Watch(w)) => Some(probe::every_target_source(&w.probe)),
         _ => None,
     };
     let replayed = match &cli.command {
@@ -128,7 +130,10 @@ pub fn run(cli: Cli) -> Result<i32> {
         },
         Some(Command::Listen(a)) => run_listen(&a),
         Some(Command::Demo(a)) => run_demo(&a, a.theme.theme.clone()),
-        Some(Command::Tui(a)) => run_tui_command(&a.probe, a.theme.theme.clone()),
+        Some(Command::Tui(a)) => match targets {
+            Some(source) => probe::run_tui_from(a.theme.theme.clone(), source),
+            None => run_tui_command(&a.probe, a.theme.theme.clone()),
+        },
         Some(Command::Replay(a)) => match replayed {
             Some(old) => sessions::run_replay_from(&a, old),
             None => run_replay(&a),
@@ -137,7 +142,10 @@ pub fn run(cli: Cli) -> Result<i32> {
         Some(Command::Open(a)) => run_open(&a, a.theme.theme.clone()),
         Some(Command::Completions(a)) => run_completions(&a),
         Some(Command::Man(a)) => run_man(&a),
-        Some(Command::Watch(a)) => run_watch(&a, a.theme.theme.clone()),
+        Some(Command::Watch(a)) => match targets {
+            Some(source) => watch::run_watch_from(&a, a.theme.theme.clone(), source.map(Iterator::collect)),
+            None => run_watch(&a, a.theme.theme.clone()),
+        },
         Some(Command::Exporter(a)) => run_exporter(&a),
         None => {
             use std::io::IsTerminal as _;

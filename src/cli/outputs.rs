@@ -10,8 +10,9 @@ use std::path::{Path, PathBuf};
 use super::args::{Command, DiagnosisArgs, OutputArgs, PasswordArgs, ProbeArgs, SaveArgs};
 use crate::error::{Error, Result};
 
-/// What the command has read already, so the guard does not read it again: a probe's targets
-/// (its targets file checked and its materials listed), a replay's session (`None`: it did not
+/// What the command has read already, so the guard does not read it again: the targets of a
+/// probe, tui or watch command line (its targets file checked and its materials listed), a
+/// replay's session (`None`: it did not
 /// load, so it names nothing here and the command reports why).
 pub enum Known<'a> {
     Unread,
@@ -129,6 +130,7 @@ fn named_inputs(command: &Command, known: Known<'_>) -> Vec<(PathBuf, String)> {
     let named: Vec<(crate::session::MaterialRefs, Vec<String>, String)> = match (command, known) {
         (Command::Probe(_), Known::Targets(source)) => source_materials(source),
         (Command::Probe(a), _) => targets_file_materials(a),
+        (Command::Tui(_) | Command::Watch(_), Known::Targets(source)) => source_materials(source),
         (Command::Tui(t), _) => targets_file_materials(&t.probe),
         (Command::Watch(w), _) => targets_file_materials(&w.probe),
         (Command::Replay(r), Known::Session(loaded)) => loaded.map(|s| session_materials(s, r)).unwrap_or_default(),

@@ -196,7 +196,18 @@ fn sweep_with_progress(
 
 /// `tui [probe options]`: the TUI with the command line's targets, probing at once.
 pub fn run_tui_command(args: &ProbeArgs, theme: Option<String>) -> Result<i32> {
-    let targets = command_line_targets(args)?;
+    run_tui_from(theme, every_target_source(args))
+}
+
+/// Every target a `tui` or `watch` command line names, the first bad entry of its file the
+/// error, read once for the output guard and then the command.
+pub(super) fn every_target_source(args: &ProbeArgs) -> Result<TargetSource> {
+    command_line_source(args, BadEntry::Abort)
+}
+
+/// `tui [probe options]` with its targets already read by [`every_target_source`].
+pub(super) fn run_tui_from(theme: Option<String>, source: Result<TargetSource>) -> Result<i32> {
+    let targets: Vec<TargetRun> = source?.collect();
     let opts = TuiOptions { theme, run_on_start: !targets.is_empty(), ..Default::default() };
     crate::tui::run_tui(Session::new(targets), opts)
 }

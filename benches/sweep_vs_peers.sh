@@ -21,12 +21,14 @@
 # tool that silently did less cannot look fast.
 #
 # Usage: benches/sweep_vs_peers.sh [--sizes 1000,10000] [-j 64] [--rounds R] [--no-build]
-#                                  [--bin PATH] [--no-sslyze] [--sslyze-cap N]
+#                                  [--bin PATH] [--baseline PATH] [--no-sslyze] [--sslyze-cap N]
 #   --sizes LIST    target counts (default 1000,10000)
 #   -j N            concurrency for mtls-doctor and the bare loop (default 64)
 #   --rounds R      rounds per size, tools interleaved and rotated each round (default 1)
 #   --no-build      use target/release/{mtls-doctor,examples/bare_rustls_loop} as they are
 #   --bin PATH      benchmark this mtls-doctor binary (implies --no-build for it)
+#   --baseline PATH also run this other mtls-doctor binary's default probe in the same rounds
+#                   (row probe-baseline), for a before/after under the same load
 #   --no-sslyze     leave sslyze out
 #   --sslyze-cap N  give sslyze at most N targets per size (its rate is per target; default: all)
 # Needs: bash 5, openssl, nginx, /usr/bin/time, jq, python3 (`pip install sslyze` for that column).
@@ -38,6 +40,7 @@ JOBS=64
 ROUNDS=1
 BUILD=1
 BIN=
+BASELINE=
 SSLYZE=1
 SSLYZE_CAP=0
 while [ $# -gt 0 ]; do
@@ -47,6 +50,7 @@ while [ $# -gt 0 ]; do
     --rounds) ROUNDS=${2:?--rounds needs a number}; shift 2 ;;
     --no-build) BUILD=0; shift ;;
     --bin) BIN=${2:?--bin needs a path}; shift 2 ;;
+    --baseline) BASELINE=${2:?--baseline needs a path}; shift 2 ;;
     --no-sslyze) SSLYZE=0; shift ;;
     --sslyze-cap) SSLYZE_CAP=${2:?--sslyze-cap needs a number}; shift 2 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
@@ -77,6 +81,10 @@ BARE=$REPO/target/release/examples/bare_rustls_loop
 [ -x "$BIN" ] || die "$BIN is not an executable"
 [ -x "$BARE" ] || die "$BARE is missing (cargo build --release --example bare_rustls_loop)"
 BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
+if [ -n "$BASELINE" ]; then
+  [ -x "$BASELINE" ] || die "$BASELINE is not an executable"
+  BASELINE=$(cd "$(dirname "$BASELINE")" && pwd)/$(basename "$BASELINE")
+fi
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/mtls-sweep.XXXXXX")
 NGINX_PID=
@@ -195,6 +203,7 @@ for size in "${SIZE_LIST[@]}"; do
   [ "$SSLYZE_CAP" = 0 ] || [ "$SSLYZE_CAP" -ge "$size" ] || cap=$SSLYZE_CAP
   head -n "$cap" "names-$size.txt" | sed "s/\$/:$PORT{127.0.0.1}/" >"sslyze-$size.txt"
   TOOLS=(probe probe-no-compare bare-rustls)
+  [ -z "$BASELINE" ] || TOOLS+=(probe-baseline)
   [ "$SSLYZE" = 0 ] || TOOLS+=(sslyze)
   k=${#TOOLS[@]}
   for round in $(seq 1 "$ROUNDS"); do
@@ -204,6 +213,9 @@ for size in "${SIZE_LIST[@]}"; do
         probe) measure "$size" "$round" probe "$size" "$size" "$BIN" probe --targets "targets-$size.txt" \
           --connect-to "127.0.0.1:$PORT" --cert c.pem --key c.key --ca root.pem -j "$JOBS" --quiet \
           --report jsonl -o "probe-$size.jsonl" ;;
+        probe-baseline) measure "$size" "$round" probe-baseline "$size" "$size" "$BASELINE" probe --targets \
+          "targets-$size.txt" --connect-to "127.0.0.1:$PORT" --cert c.pem --key c.key --ca root.pem -j "$JOBS" \
+          --quiet --report jsonl -o "probe-base-$size.jsonl" ;;
         probe-no-compare) measure "$size" "$round" probe-no-compare "$size" 0 "$BIN" probe --targets \
           "targets-$size.txt" --connect-to "127.0.0.1:$PORT" --cert c.pem --key c.key --ca root.pem -j "$JOBS" \
           --quiet --no-compare --report jsonl -o "probe-nc-$size.jsonl" ;;
@@ -217,7 +229,7 @@ for size in "${SIZE_LIST[@]}"; do
       esac
     done
     # Every probe record must be a finished mTLS probe with HTTP 200 (and, comparing, a refused 400).
-    for f in "probe-$size.jsonl" "probe-nc-$size.jsonl"; do
+    for f in "probe-$size.jsonl" "probe-nc-$size.jsonl" "probe-base-$size.jsonl"; do
       [ -f "$f" ] || continue
       got=$(jq -s '[.[] | select(.record == "target") | .probe | select(.handshake.ok and .client_cert_sent
         and .http.status == 200 and (.compare_without_cert == null or .compare_without_cert.http.status == 400))]
@@ -234,7 +246,7 @@ echo "| targets | tool | median wall s | targets/s | peak RSS MB (max) | rate / 
 echo "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |"
 for size in "${SIZE_LIST[@]}"; do
   declare -A RATE=() RSS=() WALL=() N=()
-  for tool in probe probe-no-compare bare-rustls sslyze; do
+  for tool in probe probe-baseline probe-no-compare bare-rustls sslyze; do
     n=$(awk -F'\t' -v t="$tool" -v s="$size" '$3==t && $1==s {print $6; exit}' "$SAMPLES")
     [ -n "$n" ] || continue
     us=$(awk -F'\t' -v t="$tool" -v s="$size" '$3==t && $1==s {print $4}' "$SAMPLES" | median)
@@ -244,7 +256,7 @@ for size in "${SIZE_LIST[@]}"; do
     RSS[$tool]=$(awk -F'\t' -v t="$tool" -v s="$size" '$3==t && $1==s {print $5}' "$SAMPLES" | sort -n | tail -1)
     WALL[$tool]=$(awk -v us="$us" 'BEGIN {printf "%.2f", us/1e6}')
   done
-  for tool in probe probe-no-compare bare-rustls sslyze; do
+  for tool in probe probe-baseline probe-no-compare bare-rustls sslyze; do
     [ -n "${RATE[$tool]:-}" ] || continue
     vs_bare=$(awk -v a="${RATE[$tool]}" -v b="${RATE[bare-rustls]:-0}" 'BEGIN {if (b>0) printf "%.2f", a/b; else print "-"}')
     vs_ssl=$(awk -v a="${RATE[$tool]}" -v b="${RATE[sslyze]:-0}" 'BEGIN {if (b>0) printf "%.1f", a/b; else print "-"}')
@@ -263,7 +275,7 @@ sslyze_version=$(python3 -c 'import importlib.metadata as m; print(m.version("ss
 cat <<INFO
 - date: $(date -u '+%Y-%m-%d %H:%M UTC'); rounds per size: $ROUNDS; -j $JOBS for mtls-doctor and the bare loop
 - machine: $(nproc) cores ($cpu), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo) RAM; load average $LOAD_BEFORE before, $LOAD_AFTER after (shared machine)
-- versions: mtls-doctor \`$BIN\` (worktree at $rev), sslyze $sslyze_version, $("$NGINX" -v 2>&1 | sed 's/.*version: //'), $(openssl version | cut -d' ' -f1-2)
+- versions: mtls-doctor \`$BIN\` (worktree at $rev)${BASELINE:+, baseline \`$BASELINE\`}, sslyze $sslyze_version, $("$NGINX" -v 2>&1 | sed 's/.*version: //'), $(openssl version | cut -d' ' -f1-2)
 - server: one nginx worker, ssl_verify_client on, ECDSA P-256 server key, RSA-2048 client key, no session reuse
 - probe = full mTLS probe + GET + the comparison without the certificate (2 handshakes per target);
   probe-no-compare and bare-rustls = 1 handshake + GET per target; sslyze --certinfo = its certificate scan (no HTTP)

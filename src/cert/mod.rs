@@ -17,10 +17,12 @@ pub(crate) mod der;
 mod dn;
 mod linux;
 mod oid_names;
+mod seen;
 
 pub(crate) use dn::attributes_reversed;
 pub use dn::{dotnet_name_der, rfc4514_name_der, Platform};
 pub use linux::{LinuxView, LoadRefusal, NameField};
+pub use seen::parse_remembered;
 
 /// A certificate as the tool reports it. Public parts only: it is safe to save and share.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -102,21 +102,50 @@ pub fn exit_code(findings: &[crate::diagnose::Finding]) -> i32 {
 
 /// Run the parsed command line; the error path is the caller's (exit code 2).
 pub fn run(cli: Cli) -> Result<i32> {
+    // Read once, for the output guard and then the command: a probe's targets file (a pipe can
+    // be read only once), a replayed session.
+    let targets = match &cli.command {
+        Some(Command::Probe(a)) => Some(probe::probe_source(a)),
+        Some(Command::Tui(t)) => Some(probe::every_target_source(&t.probe)),
+        Some(Command::Watch(w)) => Some(probe::every_target_source(&w.probe)),
+        _ => None,
+    };
+    let replayed = match &cli.command {
+        Some(Command::Replay(a)) => Some(session::load(&a.file)),
+        _ => None,
+    };
     if let Some(command) = &cli.command {
-        outputs::check(command)?;
+        let known = match (&targets, &replayed) {
+            (Some(Ok(source)), _) => outputs::Known::Targets(source),
+            (_, Some(loaded)) => outputs::Known::Session(loaded.as_ref().ok()),
+            _ => outputs::Known::Unread,
+        };
+        outputs::check_with(command, known)?;
     }
     match cli.command {
         Some(Command::Inspect(a)) => run_inspect(&a),
-        Some(Command::Probe(a)) => run_probe(&a),
+        Some(Command::Probe(a)) => match targets {
+            Some(source) => probe::run_probe_from(&a, source),
+            None => run_probe(&a),
+        },
         Some(Command::Listen(a)) => run_listen(&a),
         Some(Command::Demo(a)) => run_demo(&a, a.theme.theme.clone()),
-        Some(Command::Tui(a)) => run_tui_command(&a.probe, a.theme.theme.clone()),
-        Some(Command::Replay(a)) => run_replay(&a),
+        Some(Command::Tui(a)) => match targets {
+            Some(source) => probe::run_tui_from(a.theme.theme.clone(), source),
+            None => run_tui_command(&a.probe, a.theme.theme.clone()),
+        },
+        Some(Command::Replay(a)) => match replayed {
+            Some(old) => sessions::run_replay_from(&a, old),
+            None => run_replay(&a),
+        },
         Some(Command::Diff(a)) => run_diff(&a),
         Some(Command::Open(a)) => run_open(&a, a.theme.theme.clone()),
         Some(Command::Completions(a)) => run_completions(&a),
         Some(Command::Man(a)) => run_man(&a),
-        Some(Command::Watch(a)) => run_watch(&a, a.theme.theme.clone()),
+        Some(Command::Watch(a)) => match targets {
+            Some(source) => watch::run_watch_from(&a, a.theme.theme.clone(), source.map(Iterator::collect)),
+            None => run_watch(&a, a.theme.theme.clone()),
+        },
         Some(Command::Exporter(a)) => run_exporter(&a),
         None => {
             use std::io::IsTerminal as _;

@@ -10,13 +10,24 @@ use std::path::{Path, PathBuf};
 use super::args::{Command, DiagnosisArgs, OutputArgs, PasswordArgs, ProbeArgs, SaveArgs};
 use crate::error::{Error, Result};
 
-/// Refuse a command whose outputs would overwrite one of its inputs or each other.
-pub fn check(command: &Command) -> Result<()> {
+/// What the command has read already, so the guard does not read it again: the targets of a
+/// probe, tui or watch command line (its targets file checked and its materials listed), a
+/// replay's session (`None`: it did not
+/// load, so it names nothing here and the command reports why).
+pub enum Known<'a> {
+    Unread,
+    Targets(&'a crate::targets::TargetSource),
+    Session(Option<&'a crate::session::Session>),
+}
+
+/// Refuse a command whose outputs would overwrite one of its inputs or each other, taking the
+/// material files its targets name from what the command has read (`Known::Unread`: read them).
+pub fn check_with(command: &Command, known: Known<'_>) -> Result<()> {
     let (inputs, outputs) = files_of(command);
     if outputs.is_empty() {
         return Ok(());
     }
-    let named = named_inputs(command);
+    let named = named_inputs(command, known);
     for (i, (flag, out)) in outputs.iter().enumerate() {
         let Some(key) = identity(out) else { continue };
         if let Some(input) = inputs.iter().find(|p| identity(p).as_ref() == Some(&key)) {
@@ -115,16 +126,16 @@ fn files_of(command: &Command) -> (Vec<PathBuf>, Outputs) {
 
 /// The material files a `--targets` file or a replayed session names, each with where it is named
 /// (`targets.toml:6`). A file that does not parse names nothing here: the run reports it.
-fn named_inputs(command: &Command) -> Vec<(PathBuf, String)> {
-    let named: Vec<(crate::session::MaterialRefs, Vec<String>, String)> = match command {
-        Command::Probe(a) => targets_file_materials(a),
-        Command::Tui(t) => targets_file_materials(&t.probe),
-        Command::Watch(w) => targets_file_materials(&w.probe),
-        Command::Replay(r) => match crate::session::load(&r.file) {
-            Ok(session) => {
-                let from = r.file.display().to_string();
-                session.targets.into_iter().map(|t| (t.material, t.files, from.clone())).collect()
-            }
+fn named_inputs(command: &Command, known: Known<'_>) -> Vec<(PathBuf, String)> {
+    let named: Vec<(crate::session::MaterialRefs, Vec<String>, String)> = match (command, known) {
+        (Command::Probe(_), Known::Targets(source)) => source_materials(source),
+        (Command::Probe(a), _) => targets_file_materials(a),
+        (Command::Tui(_) | Command::Watch(_), Known::Targets(source)) => source_materials(source),
+        (Command::Tui(t), _) => targets_file_materials(&t.probe),
+        (Command::Watch(w), _) => targets_file_materials(&w.probe),
+        (Command::Replay(r), Known::Session(loaded)) => loaded.map(|s| session_materials(s, r)).unwrap_or_default(),
+        (Command::Replay(r), _) => match crate::session::load(&r.file) {
+            Ok(session) => session_materials(&session, r),
             Err(_) => Vec::new(),
         },
         _ => Vec::new(),
@@ -138,16 +149,29 @@ fn named_inputs(command: &Command) -> Vec<(PathBuf, String)> {
     out
 }
 
+type Named = Vec<(crate::session::MaterialRefs, Vec<String>, String)>;
+
+/// The material (and inspected files) of every target of a replayed session.
+fn session_materials(session: &crate::session::Session, r: &crate::cli::ReplayArgs) -> Named {
+    let from = r.file.display().to_string();
+    session.targets.iter().map(|t| (t.material.clone(), t.files.clone(), from.clone())).collect()
+}
+
 /// Each distinct set of material a `--targets` file names, with the entry that first names it.
 /// Read through the same checked, line-at-a-time source the sweep uses, so a large targets file
 /// costs no more memory here than there.
-fn targets_file_materials(a: &ProbeArgs) -> Vec<(crate::session::MaterialRefs, Vec<String>, String)> {
+fn targets_file_materials(a: &ProbeArgs) -> Named {
     let Some(file) = &a.targets_file else { return Vec::new() };
     let Ok(source) =
         crate::targets::TargetSource::with_file(Vec::new(), file, &a.defaults(), crate::targets::BadEntry::Record)
     else {
         return Vec::new();
     };
+    source_materials(&source)
+}
+
+/// The materials a source's targets file names (the command line's own are inputs already).
+fn source_materials(source: &crate::targets::TargetSource) -> Named {
     source
         .materials()
         .iter()

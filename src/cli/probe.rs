@@ -33,13 +33,30 @@ pub(super) fn command_line_targets(args: &ProbeArgs) -> Result<Vec<TargetRun>> {
     Ok(command_line_source(args, BadEntry::Abort)?.collect())
 }
 
-pub fn run_probe(args: &ProbeArgs) -> Result<i32> {
-    let (bad, on_failure) = if args.fail_fast {
+/// What a bad targets-file entry and a target whose material does not load do: stop everything
+/// with `--fail-fast`, else become that target's error.
+fn on_bad(args: &ProbeArgs) -> (BadEntry, LoadFailure) {
+    if args.fail_fast {
         (BadEntry::Abort, LoadFailure::Abort)
     } else {
         (BadEntry::Record, LoadFailure::RecordInTarget)
-    };
-    let source = command_line_source(args, bad)?;
+    }
+}
+
+/// The targets `probe` runs, read (and the targets file checked) once: the output guard looks at
+/// the same source before the sweep takes it.
+pub(super) fn probe_source(args: &ProbeArgs) -> Result<TargetSource> {
+    command_line_source(args, on_bad(args).0)
+}
+
+pub fn run_probe(args: &ProbeArgs) -> Result<i32> {
+    run_probe_from(args, probe_source(args))
+}
+
+/// `probe` with its targets already read by [`probe_source`] (an error there is this command's).
+pub(super) fn run_probe_from(args: &ProbeArgs, source: Result<TargetSource>) -> Result<i32> {
+    let on_failure = on_bad(args).1;
+    let source = source?;
     if source.is_empty() {
         return Err(Error::Usage("no targets: give HOST[:PORT] or a --targets file that lists some".into()));
     }
@@ -146,7 +163,7 @@ pub(super) fn streamed(
     let window = stream.in_order().then(|| (jobs.max(1) * 4).max(16));
     let mut spool = save.save.as_deref().map(session::Spool::new).transpose()?;
     sweep_with_progress(source, load.into(), SweepOptions { jobs, window }, quiet, |i, run| {
-        let safe = stream.target(i, &run);
+        let safe = stream.target(i, run);
         if let Some(spool) = &mut spool {
             spool.add(i, &safe);
         }
@@ -179,7 +196,18 @@ fn sweep_with_progress(
 
 /// `tui [probe options]`: the TUI with the command line's targets, probing at once.
 pub fn run_tui_command(args: &ProbeArgs, theme: Option<String>) -> Result<i32> {
-    let targets = command_line_targets(args)?;
+    run_tui_from(theme, every_target_source(args))
+}
+
+/// Every target a `tui` or `watch` command line names, the first bad entry of its file the
+/// error, read once for the output guard and then the command.
+pub(super) fn every_target_source(args: &ProbeArgs) -> Result<TargetSource> {
+    command_line_source(args, BadEntry::Abort)
+}
+
+/// `tui [probe options]` with its targets already read by [`every_target_source`].
+pub(super) fn run_tui_from(theme: Option<String>, source: Result<TargetSource>) -> Result<i32> {
+    let targets: Vec<TargetRun> = source?.collect();
     let opts = TuiOptions { theme, run_on_start: !targets.is_empty(), ..Default::default() };
     crate::tui::run_tui(Session::new(targets), opts)
 }

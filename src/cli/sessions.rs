@@ -45,7 +45,13 @@ fn restore_secret_headers(run: &mut TargetRun, given: &[Header], asked: &mut Vec
 /// `replay FILE`: run the saved targets again with their saved inputs. A target whose material is
 /// gone reports that as its error; the others still run.
 pub fn run_replay(args: &ReplayArgs) -> Result<i32> {
-    let old = session::load(&args.file)?;
+    run_replay_from(args, session::load(&args.file))
+}
+
+/// `replay` with its session already loaded (once: the output guard reads the material it names
+/// from the same copy); a load error is this command's.
+pub(super) fn run_replay_from(args: &ReplayArgs, old: Result<Session>) -> Result<i32> {
+    let old = old?;
     if let Some(log) = &old.watch {
         // A replay is one run: the watch's change log belongs to the watch that made it.
         eprintln!(

@@ -84,12 +84,11 @@ impl Stream {
 
     /// Redact the finished target and write its record as one line, flushed; the redacted run
     /// is returned (what a saved session keeps).
-    pub(super) fn target(&mut self, index: usize, run: &TargetRun) -> TargetRun {
-        let safe = match session::redacted_target(run, &self.secrets) {
+    pub(super) fn target(&mut self, index: usize, run: TargetRun) -> TargetRun {
+        let name = run.name.clone();
+        let safe = match session::redact_target(run, &self.secrets) {
             Ok(t) => t,
-            Err(e) => {
-                crate::engine::with_error(TargetRun { name: run.name.clone(), ..Default::default() }, e.to_string())
-            }
+            Err(e) => crate::engine::with_error(TargetRun { name, ..Default::default() }, e.to_string()),
         };
         self.summary.add(&safe);
         match &mut self.mode {

@@ -9,11 +9,16 @@ use super::{exit_code, WatchArgs, EXIT_FINDINGS, EXIT_OK};
 use crate::engine::{self, LoadFailure, MaterialCache, PasswordPrompt};
 use crate::error::{Error, Result};
 use crate::report::{self, Format};
-use crate::session;
+use crate::session::{self, TargetRun};
 use crate::watch::{self, EndReason, WatchEvent, WatchOptions, Watcher};
 
 pub fn run_watch(args: &WatchArgs, theme: Option<String>) -> Result<i32> {
-    let targets = command_line_targets(&args.probe)?;
+    run_watch_from(args, theme, command_line_targets(&args.probe))
+}
+
+/// `watch` with its targets already read (once: the output guard saw the same copy).
+pub(super) fn run_watch_from(args: &WatchArgs, theme: Option<String>, targets: Result<Vec<TargetRun>>) -> Result<i32> {
+    let targets = targets?;
     if targets.is_empty() {
         return Err(Error::Usage("no targets: give HOST[:PORT] or a --targets file that lists some".into()));
     }

@@ -410,9 +410,9 @@ fn inspect_with(
 
 /// Recompute a target's findings from its observations (also used after loading a session).
 pub fn diagnose_run(run: &mut TargetRun, keyless: &[String]) {
-    let probes: Vec<ProbeResult> = run.probe.iter().cloned().collect();
     let obs = Observations {
-        probes: &probes,
+        // The run's own probe, borrowed (a sweep used to copy every probe record here).
+        probes: run.probe.as_slice(),
         inspected: run.inspected.as_ref(),
         policy: run.policy.as_ref(),
         outbound_policy: run.outbound_policy.as_ref(),

@@ -32,6 +32,13 @@ pub struct Proxy {
     credentials: Option<Zeroizing<String>>,
 }
 
+impl Proxy {
+    /// Drop the credentials (a saved or shown copy holds none, as its serialized form does not).
+    pub(crate) fn forget_credentials(&mut self) {
+        self.credentials = None;
+    }
+}
+
 impl std::fmt::Debug for Proxy {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Proxy")

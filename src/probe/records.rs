@@ -270,6 +270,39 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
         polled
     }
 
+    /// The TLS stack hands over a whole flight (ClientHello; Certificate, CertificateVerify and
+    /// Finished; a request) as one list of records: passed on as one `writev`, so a flight is one
+    /// segment as with a bare rustls client, not one system call (and one server wake-up) per record.
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let polled = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        match &polled {
+            Poll::Ready(Ok(n)) => {
+                let mut left = *n;
+                for b in bufs {
+                    if left == 0 {
+                        break;
+                    }
+                    let take = left.min(b.len());
+                    self.watch.client_bytes(&b[..take]);
+                    left -= take;
+                }
+            }
+            Poll::Ready(Err(e)) if self.watch.swallow_write_error(e) => {
+                return Poll::Ready(Ok(bufs.iter().map(|b| b.len()).sum()));
+            }
+            _ => {}
+        }
+        polled
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.inner).poll_flush(cx)
     }
@@ -355,6 +388,18 @@ mod tests {
         assert!(watch.facts().write_reset_in_handshake);
         watch.read_past_write_resets(false);
         assert!(w.write(b"request").await.is_err(), "after the handshake a reset is an error again");
+    }
+
+    #[tokio::test]
+    async fn a_flight_written_as_one_list_of_records_is_one_write_and_every_record_is_seen() {
+        use tokio::io::AsyncWriteExt;
+        let (mut w, watch) = Watched::new(Vec::<u8>::new());
+        assert!(w.is_write_vectored());
+        let (a, b) = (record(APPLICATION_DATA, 20), record(APPLICATION_DATA, 30));
+        let n = w.write_vectored(&[io::IoSlice::new(&a), io::IoSlice::new(&b)]).await.expect("write");
+        assert_eq!(n, a.len() + b.len(), "both records in one write");
+        assert_eq!(watch.facts().client_app_records, 2);
+        assert_eq!(w.inner, [a, b].concat());
     }
 
     #[test]

@@ -23,8 +23,11 @@ use crate::danger::server_cert::RecordingServerVerifier;
 use crate::verify::Verdict;
 
 /// The crypto provider every TLS config in the tool uses (aws-lc-rs), so no process default is needed.
+/// Made once and shared: every connection of a sweep built its own copy of the same lists.
 pub fn provider() -> Arc<CryptoProvider> {
-    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
+    static PROVIDER: std::sync::LazyLock<Arc<CryptoProvider>> =
+        std::sync::LazyLock::new(|| Arc::new(rustls::crypto::aws_lc_rs::default_provider()));
+    PROVIDER.clone()
 }
 
 /// What the CertificateRequest asked for and what we answered.
@@ -93,8 +96,12 @@ pub(super) type Judge<'a> = &'a (dyn Fn(&[Certificate]) -> Verdict + Sync);
 
 /// The server's chain as sent, parsed, and `judge`'s verdict on it (none for an empty chain).
 fn judged_chain(presented: Vec<CertificateDer<'static>>, judge: Judge<'_>) -> (Vec<CertInfo>, Option<Verdict>) {
-    let chain: Vec<Certificate> =
-        presented.into_iter().filter_map(|der| Certificate::from_der(der.to_vec(), "server chain").ok()).collect();
+    // Parsed once per process: the targets of a sweep (and both connections of a probe) mostly
+    // meet the same chain.
+    let chain: Vec<Certificate> = presented
+        .into_iter()
+        .filter_map(|der| crate::cert::parse_remembered(der.as_ref(), "server chain").ok())
+        .collect();
     let verdict = (!chain.is_empty()).then(|| judge(&chain));
     (chain.into_iter().map(|c| c.info).collect(), verdict)
 }

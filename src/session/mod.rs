@@ -7,6 +7,7 @@ mod diff;
 mod model;
 mod paths;
 mod redact;
+mod redact_check;
 mod relabel;
 mod spool;
 mod store;
@@ -21,7 +22,7 @@ pub use self::model::{
     OLDEST_SESSION_SCHEMA_VERSION, REDACTED, SESSION_SCHEMA_VERSION,
 };
 pub use self::paths::{absolute_inputs, absolute_target_inputs, resolve_inputs};
-pub use self::redact::{redacted, redacted_target, secrets_of};
+pub use self::redact::{redact_target, redacted, redacted_target, secrets_of};
 pub use self::relabel::{relabel_dir, relabel_run, unlabel_inputs};
 pub use self::spool::{encode, Spool};
 pub use self::store::{

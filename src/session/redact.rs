@@ -43,6 +43,34 @@ pub fn redacted_target(run: &TargetRun, secrets: &[String]) -> Result<TargetRun>
     serde_json::from_value(value).map_err(|e| Error::input("target", format!("cannot be redacted ({e})")))
 }
 
+/// [`redacted_target`] for a run the caller gives up: a run in which redaction would change
+/// nothing (almost every target of a sweep) is handed back as the redacted copy would be, without
+/// copying it through a JSON tree and back; any other run takes the tree path.
+pub fn redact_target(run: TargetRun, secrets: &[String]) -> Result<TargetRun> {
+    let mut all = secrets_of(std::slice::from_ref(&run));
+    all.extend(secrets.iter().cloned());
+    if super::redact_check::untouched(&run, &all) {
+        return Ok(without_unsaved(run));
+    }
+    redacted_target(&run, secrets)
+}
+
+/// The run as the JSON tree gives it back: what it does not carry (`#[serde(skip)]`: named
+/// values, proxy credentials) is gone, and a secret header's value is the placeholder it is
+/// written as.
+fn without_unsaved(mut run: TargetRun) -> TargetRun {
+    run.material.named_values.clear();
+    if let Some(options) = run.options.as_mut() {
+        if let Some(proxy) = options.proxy.as_mut() {
+            proxy.forget_credentials();
+        }
+        for h in options.headers.iter_mut().filter(|h| is_secret_header(&h.name)) {
+            h.value = REDACTED.to_string();
+        }
+    }
+    run
+}
+
 pub(super) use crate::probe::secrets::secret_fragments;
 
 pub(super) fn scrub(v: &mut Value, secrets: &[String]) {

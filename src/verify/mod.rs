@@ -34,6 +34,7 @@ mod der;
 mod host;
 mod node;
 mod openssl;
+mod sigcache;
 mod signature;
 
 pub mod code;
@@ -276,7 +277,7 @@ pub fn verify_chain(presented: &[Certificate], trust: &TrustStore, role: Role, o
 
     // Node indices: presented certificates that parse, then the trusted nodes (certificates, then
     // anchors), which are parsed once per store and borrowed here.
-    let Some(leaf_node) = Node::from_cert(&leaf.der, Origin::Presented(0)) else {
+    let Some(leaf_node) = Node::from_presented(&leaf.der, Origin::Presented(0)) else {
         return Verdict {
             ok: false,
             reason: reason.or_else(|| Some("BadDer".to_string())),
@@ -286,7 +287,7 @@ pub fn verify_chain(presented: &[Certificate], trust: &TrustStore, role: Role, o
     };
     let mut owned = vec![leaf_node];
     owned.extend(
-        presented.iter().enumerate().skip(1).filter_map(|(i, c)| Node::from_cert(&c.der, Origin::Presented(i))),
+        presented.iter().enumerate().skip(1).filter_map(|(i, c)| Node::from_presented(&c.der, Origin::Presented(i))),
     );
     let untrusted: Vec<usize> = (1..owned.len()).collect();
     let trusted: Vec<usize> = (owned.len()..owned.len() + prepared.nodes.len()).collect();
@@ -347,9 +348,10 @@ fn webpki_reason(
     None
 }
 
-/// The signature algorithms rustls' aws-lc-rs provider verifies certificates with.
+/// The signature algorithms rustls' aws-lc-rs provider verifies certificates with, each answer
+/// remembered (`sigcache`): a sweep's targets share their issuers' signatures.
 fn verification_algorithms() -> &'static [&'static dyn SignatureVerificationAlgorithm] {
-    rustls::crypto::aws_lc_rs::default_provider().signature_verification_algorithms.all
+    sigcache::algorithms()
 }
 
 /// `CertExpired { time: …, not_after: … }` -> `CertExpired`: the variant is stable, the context is noise.

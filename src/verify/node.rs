@@ -120,6 +120,27 @@ pub(super) const SUPPORTED_EXTENSIONS: &[&str] = &[
 ];
 
 impl Node {
+    /// [`Node::from_cert`] for a presented certificate, remembered per process by its exact DER:
+    /// a node is a pure function of the DER (and its origin, set here), and a sweep's targets
+    /// present the same chain again and again.
+    pub(super) fn from_presented(der: &[u8], origin: Origin) -> Option<Node> {
+        use std::collections::HashMap;
+        use std::sync::{LazyLock, Mutex};
+        static SEEN: LazyLock<Mutex<HashMap<Vec<u8>, Node>>> = LazyLock::new(|| Mutex::new(HashMap::new()));
+        if let Some(mut node) = SEEN.lock().ok().and_then(|t| t.get(der).cloned()) {
+            node.origin = origin;
+            return Some(node);
+        }
+        let node = Node::from_cert(der, origin)?;
+        if let Ok(mut t) = SEEN.lock() {
+            if t.len() >= 64 {
+                t.clear();
+            }
+            t.insert(der.to_vec(), node.clone());
+        }
+        Some(node)
+    }
+
     pub(super) fn from_cert(der: &[u8], origin: Origin) -> Option<Node> {
         use sha1::Digest as _;
         let (rest, cert) = X509Certificate::from_der(der).ok()?;

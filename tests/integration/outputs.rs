@@ -162,3 +162,68 @@ fn watch_output_appends_to_an_existing_file() {
     assert!(text.starts_with("{\"earlier\":true}\n"), "the earlier lines are kept: {text}");
     assert!(text.lines().count() >= 2, "{text}");
 }
+
+/// Run the binary with `input` on a pipe as its standard input; its exit status and stderr.
+fn with_piped_stdin(args: &[&str], out: &std::path::Path, input: &str) -> (std::process::ExitStatus, String) {
+    let mut child = Kill(
+        bin()
+            .args(args)
+            .arg(out)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn"),
+    );
+    {
+        use std::io::Write as _;
+        let mut stdin = child.0.stdin.take().expect("stdin");
+        stdin.write_all(input.as_bytes()).expect("write");
+    }
+    let started = Instant::now();
+    let status = loop {
+        if let Some(s) = child.0.try_wait().expect("wait") {
+            break s;
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "{args:?} did not end");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut err = String::new();
+    if let Some(mut e) = child.0.stderr.take() {
+        use std::io::Read as _;
+        let _ = e.read_to_string(&mut err);
+    }
+    (status, err)
+}
+
+/// A targets file that can be read only once (a pipe) with `-o`: the output guard and the command
+/// read the same copy, so every target runs (the guard used to read the pipe first, and the
+/// command then found no targets).
+#[test]
+fn a_piped_targets_file_with_output_runs_every_target() {
+    let dir = Dir::new();
+    let ports = [free_port(), free_port()];
+    let input: String = ports.iter().map(|p| format!("127.0.0.1:{p}\n")).collect();
+
+    let out = dir.path("out.jsonl");
+    let args = ["probe", "--targets", "/dev/stdin", "--no-http", "--timeout", "5", "--report", "jsonl", "-o"];
+    let (status, err) = with_piped_stdin(&args, &out, &input);
+    assert!(!err.contains("no targets"), "{err}");
+    assert_ne!(status.code(), Some(2), "{err}");
+    let text = std::fs::read_to_string(&out).expect("read");
+    let records: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).expect("json")).collect();
+    assert_eq!(records.iter().filter(|r| r["record"] == "target").count(), 2, "{text}");
+    assert_eq!(records.last().map(|r| r["record"].clone()), Some(serde_json::json!("summary")));
+
+    // `watch` reads its targets the same way.
+    let log = dir.path("watch.jsonl");
+    let args = ["watch", "--targets", "/dev/stdin", "--max-runs", "1", "--interval", "100ms", "--no-compare"];
+    let args = [&args[..], &["--no-http", "--timeout", "5", "--report", "json", "-o"]].concat();
+    let (status, err) = with_piped_stdin(&args, &log, &input);
+    assert!(!err.contains("no targets"), "{err}");
+    assert_ne!(status.code(), Some(2), "{err}");
+    let text = std::fs::read_to_string(&log).expect("read");
+    for p in ports {
+        assert!(text.contains(&format!("127.0.0.1:{p}")), "every piped target was watched: {text}");
+    }
+}

@@ -2,6 +2,7 @@
 //! as data: DNS, TCP, TLS and HTTP, each phase timed and bounded. A probe never decides what a
 //! failure means; `diagnose` does.
 
+pub mod body;
 pub mod dns;
 pub mod http;
 pub mod late;
@@ -376,7 +377,8 @@ async fn settled_once(
     on_request: Option<tokio::sync::oneshot::Sender<()>>,
     verdicts: &Verdicts,
 ) -> ProbeResult {
-    let safe = matches!(opts.method.to_ascii_uppercase().as_str(), "GET" | "HEAD" | "OPTIONS");
+    // A request with a body (`--data`) is never sent twice, whatever its method.
+    let safe = opts.body.is_none() && matches!(opts.method.to_ascii_uppercase().as_str(), "GET" | "HEAD" | "OPTIONS");
     let first = run_once(opts, ctx, identity, tls::Attempt { settle: !safe, on_request }, verdicts).await;
     if safe && may_hide_alert(&first) {
         let settled = tls::Attempt { settle: true, on_request: None };
@@ -426,6 +428,7 @@ async fn late_reruns(
             method: opts.method.clone(),
             path: opts.path.clone(),
             headers: opts.headers.clone(),
+            body: opts.body.as_ref().and_then(|b| b.shared()),
             how,
             identity: late_identity.clone(),
             timeout: Duration::from_millis(opts.timeouts.http_ms.max(opts.timeouts.tls_ms)),

@@ -53,6 +53,7 @@ mod probe_peers;
 mod progress_pty;
 mod redact_cut;
 mod report;
+mod request_body;
 mod revocation;
 mod san_names;
 mod session;

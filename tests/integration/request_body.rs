@@ -1,0 +1,184 @@
+//! `probe --data`: the body reaches a real HTTP server (Python's http.server over ssl, which parses
+//! the request itself) the way curl's `-d` sends it — method, Content-Type, Content-Length and bytes
+//! — and the body never appears in the report, the session or an echo of it; replay asks for it.
+
+use std::process::{Command, Stdio};
+
+use mtls_doctor::pki::{Issued, Spec};
+use serde_json::Value;
+
+use crate::peers::{free_port, wait_for_port, Peer};
+use crate::util::{bin, run, stderr, stdout, Dir};
+
+/// Records every request as one JSON line (method, path, lowercased headers, body as text) and
+/// answers 200 with the body echoed back.
+const ECHO_SERVER: &str = r#"
+import json, ssl, sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+port, cert, key, log = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+class H(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def handle_any(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(n) if n else b""
+        rec = {"method": self.command, "path": self.path,
+               "headers": {k.lower(): v for k, v in self.headers.items()},
+               "body": body.decode("utf-8", "replace")}
+        with open(log, "a") as f:
+            f.write(json.dumps(rec) + "\n")
+        out = b"echo:" + body
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(out)))
+        self.end_headers()
+        self.wfile.write(out)
+    do_GET = do_POST = do_PUT = do_PATCH = handle_any
+    def log_message(self, *a):
+        pass
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(cert, key)
+srv = ThreadingHTTPServer(("127.0.0.1", port), H)
+srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+srv.serve_forever()
+"#;
+
+struct Echo {
+    _peer: Peer,
+    port: u16,
+    dir: Dir,
+}
+
+impl Echo {
+    fn start() -> Echo {
+        let dir = Dir::new();
+        let root = Issued::self_signed(&Spec::ca("Body Test Root")).expect("root");
+        let server = root.issue(&Spec::leaf("localhost").sans(&["localhost"]).server_only()).expect("server");
+        dir.write("root.pem", root.cert_pem());
+        let (cert, key) = dir.write_issued("server", &server);
+        let script = dir.write("echo.py", ECHO_SERVER);
+        let port = free_port();
+        let mut child = Command::new("python3")
+            .arg(&script)
+            .arg(port.to_string())
+            .arg(&cert)
+            .arg(&key)
+            .arg(dir.path("requests.jsonl"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start python3");
+        wait_for_port(port, &mut child, "python echo server");
+        Echo { _peer: Peer { child, port, name: "python echo server" }, port, dir }
+    }
+
+    /// The requests recorded so far, and forget them.
+    fn take(&self) -> Vec<Value> {
+        let path = self.dir.path("requests.jsonl");
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        let _ = std::fs::remove_file(&path);
+        text.lines().map(|l| serde_json::from_str(l).expect("request record")).collect()
+    }
+
+    fn url(&self) -> String {
+        format!("https://localhost:{}/echo", self.port)
+    }
+
+    fn probe(&self, extra: &[&str]) -> std::process::Output {
+        let connect = format!("127.0.0.1:{}", self.port);
+        run(bin()
+            .arg("probe")
+            .arg(self.url())
+            .args(["--connect-to", &connect, "--no-compare", "--timeout", "20", "--ca"])
+            .arg(self.dir.path("root.pem"))
+            .args(extra))
+    }
+
+    fn curl(&self, extra: &[&str]) {
+        let o = run(Command::new("curl")
+            .args(["-sS", "-o", "/dev/null", "--max-time", "20", "--cacert"])
+            .arg(self.dir.path("root.pem"))
+            .arg("--connect-to")
+            .arg(format!("localhost:{}:127.0.0.1:{}", self.port, self.port))
+            .arg(self.url())
+            .args(extra));
+        assert!(o.status.success(), "curl: {}", stderr(&o));
+    }
+}
+
+/// The parts of a recorded request curl and the probe must agree on.
+fn shape(r: &Value) -> (String, String, String, String) {
+    let h = |n: &str| r["headers"][n].as_str().unwrap_or("").to_string();
+    (r["method"].as_str().unwrap_or("").into(), h("content-type"), h("content-length"), r["body"].as_str().unwrap_or("").into())
+}
+
+const SECRET_BODY: &str = "user=alice&password=hunter2-in-the-body";
+
+#[test]
+fn data_is_sent_as_curl_sends_it_and_never_recorded() {
+    let echo = Echo::start();
+    let dir = Dir::new();
+    let session = dir.path("s.json");
+
+    // Text: POST, form Content-Type, Content-Length, the bytes.
+    let o = echo.probe(&["-d", SECRET_BODY, "--report", "json", "--save", session.to_str().expect("path")]);
+    let ours = echo.take();
+    echo.curl(&["-d", SECRET_BODY]);
+    let curls = echo.take();
+    assert_eq!(ours.len(), 1, "sent once: {ours:?}\n{}", stderr(&o));
+    assert_eq!(shape(&ours[0]), shape(&curls[0]), "as curl -d");
+    assert_eq!(
+        shape(&ours[0]),
+        ("POST".into(), "application/x-www-form-urlencoded".into(), SECRET_BODY.len().to_string(), SECRET_BODY.into())
+    );
+    let report = stdout(&o);
+    let saved = std::fs::read_to_string(&session).expect("session");
+    for (what, text) in [("report", &report), ("session", &saved), ("stderr", &stderr(&o))] {
+        assert!(!text.contains("hunter2"), "{what} shows the body:\n{text}");
+    }
+    // The echo comes back redacted; the session keeps the length and SHA-256.
+    assert!(report.contains("echo:[redacted]"), "{report}");
+    let s: Value = serde_json::from_str(&saved).expect("session json");
+    let body = &s["targets"][0]["options"]["body"];
+    assert_eq!(body["length"], SECRET_BODY.len(), "{body}");
+    assert_eq!(body["sha256"].as_str().map(str::len), Some(64), "{body}");
+
+    // Replay without --data: one line, and the request is not sent.
+    let o = run(bin().arg("replay").arg(&session).args(["--report", "json"]));
+    let err = stderr(&o);
+    assert!(err.contains("give it again with --data") && err.contains("request body"), "{err}");
+    assert!(echo.take().is_empty(), "replay without --data sent a request");
+    assert!(!stdout(&o).contains("hunter2"));
+    // With --data it is sent again, once.
+    let o = run(bin().arg("replay").arg(&session).args(["-d", SECRET_BODY, "--report", "json"]));
+    let again = echo.take();
+    assert_eq!(again.len(), 1, "{}", stderr(&o));
+    assert_eq!(shape(&again[0]), shape(&ours[0]));
+}
+
+#[test]
+fn data_from_a_file_with_a_method_and_a_content_type_of_its_own() {
+    let echo = Echo::start();
+    let dir = Dir::new();
+    let file = dir.write("body.json", "{\"role\":\"admin\"}\n");
+    let at = format!("@{}", file.display());
+    let args = ["-X", "PUT", "-H", "Content-Type: application/json", "-d", &at];
+    let o = echo.probe(&["--method", "PUT", "-H", "Content-Type: application/json", "-d", &at]);
+    let ours = echo.take();
+    assert_eq!(ours.len(), 1, "{}", stderr(&o));
+    // curl's -d drops the file's newlines; --data-binary sends it as it is, which is what --data @FILE does.
+    let curl_args = args.map(|a| if a == "-d" { "--data-binary" } else { a });
+    echo.curl(&curl_args);
+    let curls = echo.take();
+    assert_eq!(shape(&ours[0]), shape(&curls[0]));
+    assert_eq!(shape(&ours[0]).0, "PUT");
+    assert_eq!(shape(&ours[0]).1, "application/json");
+    assert_eq!(shape(&ours[0]).3, "{\"role\":\"admin\"}\n");
+
+    // A file that is not there: one line naming it, exit 2, nothing sent.
+    let missing = dir.path("missing.json");
+    let o = echo.probe(&["-d", &format!("@{}", missing.display())]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("missing.json") && err.trim().lines().count() == 1, "{err}");
+    assert!(echo.take().is_empty());
+}

@@ -42,6 +42,7 @@ mod outputs;
 mod peers;
 mod policy;
 mod policy_blocks;
+mod policy_body;
 mod policy_csharp;
 mod policy_indexers;
 mod policy_json;

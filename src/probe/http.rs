@@ -136,6 +136,7 @@ where
         method: req.method().as_str().to_string(),
         target: req.uri().to_string(),
         headers: redacted_headers(req.headers()),
+        body: opts.body.clone(),
     };
 
     let io = TokioIo::new(io);

@@ -232,6 +232,9 @@ pub struct SentRequest {
     /// The request target: the path and query for HTTP/1.1, the full URI for HTTP/2.
     pub target: String,
     pub headers: Vec<(String, String)>,
+    /// The body sent (`--data`), by its length and SHA-256 only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<body::RequestBody>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]

@@ -111,6 +111,15 @@ fn shape(r: &Value) -> (String, String, String, String) {
     (r["method"].as_str().unwrap_or("").into(), h("content-type"), h("content-length"), r["body"].as_str().unwrap_or("").into())
 }
 
+/// `doc` matches docs/report-schema.json (a report or a session).
+fn schema_valid(doc: &Value, what: &str) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/report-schema.json");
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(path).expect("schema")).expect("schema is JSON");
+    let v = jsonschema::draft202012::new(&schema).expect("valid JSON Schema");
+    let errors: Vec<String> = v.iter_errors(doc).take(5).map(|e| format!("{e} at {}", e.instance_path())).collect();
+    assert!(errors.is_empty(), "the {what} does not match the schema: {errors:#?}");
+}
+
 const SECRET_BODY: &str = "user=alice&password=hunter2-in-the-body";
 
 #[test]
@@ -141,6 +150,10 @@ fn data_is_sent_as_curl_sends_it_and_never_recorded() {
     let body = &s["targets"][0]["options"]["body"];
     assert_eq!(body["length"], SECRET_BODY.len(), "{body}");
     assert_eq!(body["sha256"].as_str().map(str::len), Some(64), "{body}");
+    let r: Value = serde_json::from_str(&report).expect("report json");
+    assert_eq!(r["probes"][0]["http"]["request"]["body"], *body, "the report records the same");
+    schema_valid(&r, "report");
+    schema_valid(&s, "session");
 
     // Replay without --data: one line, and the request is not sent.
     let o = run(bin().arg("replay").arg(&session).args(["--report", "json"]));
@@ -181,4 +194,36 @@ fn data_from_a_file_with_a_method_and_a_content_type_of_its_own() {
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(err.contains("missing.json") && err.trim().lines().count() == 1, "{err}");
     assert!(echo.take().is_empty());
+}
+
+#[test]
+fn the_policy_reads_the_body_the_probe_sent() {
+    let echo = Echo::start();
+    let dir = Dir::new();
+    let policy = dir.write(
+        "policy.xml",
+        r#"<policies><inbound><base /><choose>
+  <when condition="@(context.Request.Body.As&lt;JObject&gt;(preserveContent: true)[&quot;role&quot;]?.ToString() != &quot;admin&quot;)">
+    <return-response><set-status code="403" reason="Forbidden" /></return-response>
+  </when></choose></inbound><backend><base /></backend><outbound><base /></outbound><on-error><base /></on-error></policies>"#,
+    );
+    let policy = policy.to_str().expect("path");
+    let status = |extra: &[&str]| -> (Value, String) {
+        let mut args = vec!["--policy", policy, "--report", "json"];
+        args.extend_from_slice(extra);
+        let o = echo.probe(&args);
+        let r: Value = serde_json::from_str(&stdout(&o)).unwrap_or_else(|e| panic!("{e}: {}", stderr(&o)));
+        (r["evaluations"][0]["policy"]["outcome"].clone(), stdout(&o))
+    };
+    let json = ["-H", "Content-Type: application/json", "-d"];
+    let (admin, _) = status(&[json.as_slice(), &[r#"{"role":"admin"}"#]].concat());
+    assert_eq!((admin["status"].as_u64(), admin["determined"].as_bool()), (Some(200), Some(true)), "{admin}");
+    let (reader, text) = status(&[json.as_slice(), &[r#"{"role":"reader"}"#]].concat());
+    assert_eq!((reader["status"].as_u64(), reader["determined"].as_bool()), (Some(403), Some(true)), "{reader}");
+    assert!(!text.contains(r#"{"role":"reader"}"#) && !text.contains(r#"{\"role\":\"reader\"}"#), "{text}");
+    // No --data: the probe sent no body, and what the gateway then gives is not documented.
+    let (none, _) = status(&[]);
+    assert_eq!(none["determined"].as_bool(), Some(false), "{none}");
+    assert!(none["unevaluable"][0]["why"].as_str().unwrap_or("").contains("has no body"), "{none}");
+    echo.take();
 }

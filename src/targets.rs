@@ -543,8 +543,12 @@ fn overlay(
     if let Some(m) = t.method {
         a.method = Some(m);
     }
-    if t.data.is_some() {
-        a.data = t.data;
+    if let Some(d) = t.data {
+        // `@FILE` is relative to the targets file, like every other path in it.
+        a.data = Some(match d.strip_prefix('@') {
+            Some(f) if !f.is_empty() => format!("@{}", rel(PathBuf::from(f)).display()),
+            _ => d,
+        });
     }
     if let Some(p) = t.path {
         a.path = Some(p);

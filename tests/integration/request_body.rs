@@ -227,3 +227,31 @@ fn the_policy_reads_the_body_the_probe_sent() {
     assert!(none["unevaluable"][0]["why"].as_str().unwrap_or("").contains("has no body"), "{none}");
     echo.take();
 }
+
+#[test]
+fn targets_files_carry_data_with_paths_relative_to_the_file() {
+    use mtls_doctor::targets::{targets_from_file, TargetDefaults};
+    let dir = Dir::new();
+    dir.write("login.json", "{\"user\":\"svc\"}");
+    let file = dir.write(
+        "t.toml",
+        "[[target]]\nhost = \"a.local\"\ndata = \"@login.json\"\nheaders = [\"Content-Type: application/json\"]\n\n\
+         [[target]]\nhost = \"b.local\"\ndata = \"k=v\"\nmethod = \"PUT\"\n\n\
+         [[target]]\nhost = \"c.local\"\n",
+    );
+    let runs = targets_from_file(&file, &TargetDefaults::default()).expect("targets");
+    let o: Vec<_> = runs.iter().map(|r| r.options.clone().expect("options")).collect();
+    assert_eq!(o[0].method, "POST");
+    assert_eq!(o[0].body.as_ref().and_then(|b| b.bytes()), Some(&b"{\"user\":\"svc\"}"[..]));
+    let types = |i: usize| -> Vec<String> {
+        o[i].headers.iter().filter(|h| h.name.eq_ignore_ascii_case("content-type")).map(|h| h.value.clone()).collect()
+    };
+    assert_eq!(types(0), ["application/json"]);
+    assert_eq!((o[1].method.as_str(), o[1].body.as_ref().map(|b| b.len())), ("PUT", Some(3)));
+    assert_eq!(types(1), ["application/x-www-form-urlencoded"]);
+    assert_eq!((o[2].method.as_str(), o[2].body.is_none()), ("GET", true));
+    // A body file that is not there names it.
+    let bad = dir.write("bad.toml", "[[target]]\nhost = \"a.local\"\ndata = \"@gone.json\"\n");
+    let e = targets_from_file(&bad, &TargetDefaults::default()).expect_err("missing body file").to_string();
+    assert!(e.contains("gone.json") && !e.contains('\n'), "{e}");
+}

@@ -321,6 +321,12 @@ pub async fn run_probe(opts: &ProbeOptions, ctx: &ProbeContext) -> ProbeResult {
     if !(opts.compare_without_cert && identity.is_some()) {
         return Box::pin(main_run(opts, ctx, identity, None, &Verdicts::default())).await;
     }
+    // A request with a body is never sent twice: the comparison stops after its handshake.
+    let mut compare = std::borrow::Cow::Borrowed(opts);
+    if opts.body.is_some() {
+        compare.to_mut().no_http = true;
+    }
+    let compare = compare.as_ref();
     let (tx, mut asked) = tokio::sync::oneshot::channel();
     let verdicts = Verdicts::default();
     // On the heap: two probes' state side by side would otherwise sit in the caller's future (and
@@ -330,7 +336,7 @@ pub async fn run_probe(opts: &ProbeOptions, ctx: &ProbeContext) -> ProbeResult {
         r = &mut main => (r, None),
         // Err: the main handshake ended without a CertificateRequest (this branch is then off).
         Ok(()) = &mut asked => {
-            let (r, w) = tokio::join!(&mut main, Box::pin(settled_once(opts, ctx, None, None, &verdicts)));
+            let (r, w) = tokio::join!(&mut main, Box::pin(settled_once(compare, ctx, None, None, &verdicts)));
             (r, Some(w))
         }
     };
@@ -338,7 +344,7 @@ pub async fn run_probe(opts: &ProbeOptions, ctx: &ProbeContext) -> ProbeResult {
         let without = match without {
             Some(w) => w,
             // The main run finished before its request was noticed: compare now, as before.
-            None => Box::pin(settled_once(opts, ctx, None, None, &verdicts)).await,
+            None => Box::pin(settled_once(compare, ctx, None, None, &verdicts)).await,
         };
         result.compare_without_cert = Some(Box::new(without));
     }
@@ -356,7 +362,10 @@ async fn main_run(
 ) -> ProbeResult {
     let mut result = settled_once(opts, ctx, identity, on_request, verdicts).await;
     // The server refused HTTP/2 for this request: retry over HTTP/1.1 on a new connection, as curl does.
-    if matches!(&result.http_failure, Some(HttpFailureKind::Http2 { code, .. }) if code == "HTTP_1_1_REQUIRED") {
+    // Not a request with a body: that is never sent twice.
+    if opts.body.is_none()
+        && matches!(&result.http_failure, Some(HttpFailureKind::Http2 { code, .. }) if code == "HTTP_1_1_REQUIRED")
+    {
         let mut o = opts.clone();
         o.alpn = vec!["http/1.1".into()];
         let mut retry = settled_once(&o, ctx, identity, None, verdicts).await;
@@ -414,7 +423,8 @@ async fn late_reruns(
         (None, true) => vec![late::LateMethod::Pha, late::LateMethod::Renegotiation],
         (None, false) => return vec![],
     };
-    if opts.no_http {
+    // A request with a body is never sent twice (it may have been acted on already).
+    if opts.no_http || opts.body.is_some() {
         return vec![];
     }
     let authority = if opts.port == 443 { opts.host.clone() } else { format!("{}:{}", opts.host, opts.port) };

@@ -36,6 +36,9 @@ class H(BaseHTTPRequestHandler):
         pass
 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
 ctx.load_cert_chain(cert, key)
+if len(sys.argv) > 5:
+    ctx.verify_mode = ssl.CERT_OPTIONAL
+    ctx.load_verify_locations(sys.argv[5])
 srv = ThreadingHTTPServer(("127.0.0.1", port), H)
 srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
 srv.serve_forever()
@@ -49,6 +52,11 @@ struct Echo {
 
 impl Echo {
     fn start() -> Echo {
+        Echo::start_with(None)
+    }
+
+    /// With a client CA: the server asks for a client certificate (optional) in the handshake.
+    fn start_with(client_ca: Option<&Issued>) -> Echo {
         let dir = Dir::new();
         let root = Issued::self_signed(&Spec::ca("Body Test Root")).expect("root");
         let server = root.issue(&Spec::leaf("localhost").sans(&["localhost"]).server_only()).expect("server");
@@ -56,12 +64,12 @@ impl Echo {
         let (cert, key) = dir.write_issued("server", &server);
         let script = dir.write("echo.py", ECHO_SERVER);
         let port = free_port();
-        let mut child = Command::new("python3")
-            .arg(&script)
-            .arg(port.to_string())
-            .arg(&cert)
-            .arg(&key)
-            .arg(dir.path("requests.jsonl"))
+        let mut cmd = Command::new("python3");
+        cmd.arg(&script).arg(port.to_string()).arg(&cert).arg(&key).arg(dir.path("requests.jsonl"));
+        if let Some(ca) = client_ca {
+            cmd.arg(dir.write("client-ca.pem", ca.cert_pem()));
+        }
+        let mut child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -221,6 +229,15 @@ fn the_policy_reads_the_body_the_probe_sent() {
     let (reader, text) = status(&[json.as_slice(), &[r#"{"role":"reader"}"#]].concat());
     assert_eq!((reader["status"].as_u64(), reader["determined"].as_bool()), (Some(403), Some(true)), "{reader}");
     assert!(!text.contains(r#"{"role":"reader"}"#) && !text.contains(r#"{\"role\":\"reader\"}"#), "{text}");
+    // A replay without --data: the body is not known there.
+    let session = dir.path("s.json");
+    status(&[json.as_slice(), &[r#"{"role":"reader"}"#, "--save", session.to_str().expect("path")]].concat());
+    let o = run(bin().arg("replay").arg(&session).args(["--report", "json"]));
+    let r: Value = serde_json::from_str(&stdout(&o)).unwrap_or_else(|e| panic!("{e}: {}", stderr(&o)));
+    let replayed = &r["evaluations"][0]["policy"]["outcome"];
+    assert_eq!(replayed["determined"].as_bool(), Some(false), "{replayed}");
+    let why = replayed["unevaluable"][0]["why"].as_str().unwrap_or("");
+    assert!(why.contains("request body is not known here"), "{replayed}");
     // No --data: the probe sent no body, and what the gateway then gives is not documented.
     let (none, _) = status(&[]);
     assert_eq!(none["determined"].as_bool(), Some(false), "{none}");
@@ -254,4 +271,39 @@ fn targets_files_carry_data_with_paths_relative_to_the_file() {
     let bad = dir.write("bad.toml", "[[target]]\nhost = \"a.local\"\ndata = \"@gone.json\"\n");
     let e = targets_from_file(&bad, &TargetDefaults::default()).expect_err("missing body file").to_string();
     assert!(e.contains("gone.json") && !e.contains('\n'), "{e}");
+}
+
+#[test]
+fn a_request_with_a_body_is_sent_once_even_when_compared_without_the_certificate() {
+    let client_root = Issued::self_signed(&Spec::ca("Body Client Root")).expect("client root");
+    let client = client_root.issue(&Spec::leaf("body-client")).expect("client");
+    let echo = Echo::start_with(Some(&client_root));
+    let dir = Dir::new();
+    let (cert, key) = dir.write_issued("client", &client);
+    let connect = format!("127.0.0.1:{}", echo.port);
+    let probe = |extra: &[&str]| {
+        run(bin()
+            .arg("probe")
+            .arg(echo.url())
+            .args(["--connect-to", &connect, "--timeout", "20", "--report", "json", "--ca"])
+            .arg(echo.dir.path("root.pem"))
+            .arg("--cert")
+            .arg(&cert)
+            .arg("--key")
+            .arg(&key)
+            .args(extra))
+    };
+    // Without a body the comparison sends its own request: two in all.
+    let o = probe(&[]);
+    assert_eq!(echo.take().len(), 2, "GET and the comparison's GET: {}", stderr(&o));
+    // With one, the comparison stops after its handshake: the body is sent once.
+    let o = probe(&["-d", SECRET_BODY]);
+    let sent = echo.take();
+    assert_eq!(sent.len(), 1, "{sent:?}\n{}", stderr(&o));
+    assert_eq!(shape(&sent[0]).3, SECRET_BODY);
+    let r: Value = serde_json::from_str(&stdout(&o)).expect("report");
+    let without = &r["probes"][0]["compare_without_cert"];
+    assert_eq!(without["client_cert_sent"].as_bool(), Some(false), "the comparison ran: {without}");
+    assert!(without["http"].is_null(), "the comparison made no request: {without}");
+    assert_eq!(r["probes"][0]["client_cert_sent"].as_bool(), Some(true));
 }

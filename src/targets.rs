@@ -121,10 +121,8 @@ impl TargetDefaults {
             o.body = Some(crate::probe::body::RequestBody::from_arg(data)?);
             // curl's -d: a form unless -H names the type.
             if !o.headers.iter().any(|h| h.name.eq_ignore_ascii_case("content-type")) {
-                o.headers.push(Header {
-                    name: "Content-Type".into(),
-                    value: crate::probe::body::FORM_CONTENT_TYPE.into(),
-                });
+                o.headers
+                    .push(Header { name: "Content-Type".into(), value: crate::probe::body::FORM_CONTENT_TYPE.into() });
             }
         }
         o.no_http = self.no_http;

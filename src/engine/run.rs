@@ -363,8 +363,15 @@ fn inspect_with(
             run.forwarded = Some(super::forward::judge_blocking(loaded, &spec, leaf, (uploaded.0, uploaded.1)));
         }
         let presented = if run.forwarded.is_some() { None } else { infos.first() };
-        run.policy =
-            evaluate_policy(loaded, presented, &infos, run.client_verify.as_ref(), headers, run.forwarded.as_ref(), Default::default());
+        run.policy = evaluate_policy(
+            loaded,
+            presented,
+            &infos,
+            run.client_verify.as_ref(),
+            headers,
+            run.forwarded.as_ref(),
+            Default::default(),
+        );
         if let (Some(p), Some(f)) = (run.policy.as_mut(), &run.forwarded) {
             p.outcome.notes.push(format!(
                 "as behind the front end: context.Request.Certificate is null (TLS ended there) and the request carries {} and no other header (a probe sends the certificate in its handshake too, with Host, User-Agent and -H)",

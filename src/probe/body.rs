@@ -18,7 +18,8 @@ pub const BODY_CAP: Cap = Cap { bytes: 16 << 20, kind: "a request body (--data @
 pub const FORM_CONTENT_TYPE: &str = "application/x-www-form-urlencoded";
 
 /// The words for a body whose bytes a saved session does not hold.
-pub const NOT_SAVED: &str = "the request body was not saved in the session (only its length and SHA-256): give it again with --data";
+pub const NOT_SAVED: &str =
+    "the request body was not saved in the session (only its length and SHA-256): give it again with --data";
 
 /// A request body: its bytes while this process has them, and what may be recorded about it.
 #[derive(Clone)]
@@ -46,7 +47,7 @@ impl RequestBody {
     /// the file as it is, like `--data-binary @FILE`).
     pub fn from_arg(arg: &str) -> Result<Self> {
         match arg.strip_prefix('@') {
-            Some(path) if path.is_empty() => Err(Error::Usage("--data @: name the file after the @".into())),
+            Some("") => Err(Error::Usage("--data @: name the file after the @".into())),
             Some(path) => {
                 let bytes = crate::fsio::read_capped(Path::new(path), BODY_CAP)?;
                 Ok(RequestBody::new(bytes))

@@ -69,12 +69,8 @@ impl Echo {
         if let Some(ca) = client_ca {
             cmd.arg(dir.write("client-ca.pem", ca.cert_pem()));
         }
-        let mut child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start python3");
+        let mut child =
+            cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("start python3");
         wait_for_port(port, &mut child, "python echo server");
         Echo { _peer: Peer { child, port, name: "python echo server" }, port, dir }
     }
@@ -116,7 +112,12 @@ impl Echo {
 /// The parts of a recorded request curl and the probe must agree on.
 fn shape(r: &Value) -> (String, String, String, String) {
     let h = |n: &str| r["headers"][n].as_str().unwrap_or("").to_string();
-    (r["method"].as_str().unwrap_or("").into(), h("content-type"), h("content-length"), r["body"].as_str().unwrap_or("").into())
+    (
+        r["method"].as_str().unwrap_or("").into(),
+        h("content-type"),
+        h("content-length"),
+        r["body"].as_str().unwrap_or("").into(),
+    )
 }
 
 /// `doc` matches docs/report-schema.json (a report or a session).

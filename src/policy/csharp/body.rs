@@ -28,7 +28,13 @@ impl ExprEval<'_, '_> {
     }
 
     /// `Body.As<T>(preserveContent)`: `string` and `JObject`.
-    pub(super) fn body_call(&mut self, name: &str, type_arg: Option<&str>, args: &[Expr], span: Span) -> Result<Val, Stop> {
+    pub(super) fn body_call(
+        &mut self,
+        name: &str,
+        type_arg: Option<&str>,
+        args: &[Expr],
+        span: Span,
+    ) -> Result<Val, Stop> {
         if name != "As" {
             return Err(unevaluable(
                 self.src,

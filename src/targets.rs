@@ -23,7 +23,10 @@ pub struct TargetDefaults {
     pub resolve: Vec<String>,
     /// `--proxy` / `--noproxy` (unset: the environment decides, as for curl).
     pub proxy: crate::probe::proxy::ProxySettings,
-    pub method: String,
+    /// `--method`; None: POST with a body (`--data`), else GET, as curl.
+    pub method: Option<String>,
+    /// `--data TEXT|@FILE`: the request body (read per target; never saved).
+    pub data: Option<String>,
     /// `--path`: overrides a URL's path; None takes the URL's path, or `/`.
     pub path: Option<String>,
     /// `Name: value` lines, parsed per target.
@@ -63,7 +66,8 @@ impl Default for TargetDefaults {
             dns_server: None,
             resolve: Vec::new(),
             proxy: Default::default(),
-            method: "GET".into(),
+            method: None,
+            data: None,
             path: None,
             headers: Vec::new(),
             no_http: false,
@@ -109,10 +113,18 @@ impl TargetDefaults {
         o.resolve = self.resolve.clone();
         o.proxy = self.proxy.for_host(&spec.host).map_err(Error::Usage)?;
         o.dns_server = self.dns_server;
-        o.method = self.method.clone();
+        o.method = self.method.clone().unwrap_or_else(|| if self.data.is_some() { "POST" } else { "GET" }.into());
         o.path = self.path.clone().or(spec.path).unwrap_or_else(|| "/".into());
         url::check_path(&o.path).map_err(|p| Error::Usage(format!("--path: {p}")))?;
         o.headers = self.headers.iter().map(|h| Header::parse(h)).collect::<Result<_>>()?;
+        if let Some(data) = &self.data {
+            o.body = Some(crate::probe::body::RequestBody::from_arg(data)?);
+            // curl's -d: a form unless -H names the type.
+            if !o.headers.iter().any(|h| h.name.eq_ignore_ascii_case("content-type")) {
+                o.headers
+                    .push(Header { name: "Content-Type".into(), value: crate::probe::body::FORM_CONTENT_TYPE.into() });
+            }
+        }
         o.no_http = self.no_http;
         o.tls_version = self.tls_version;
         o.alpn = self.alpn.iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
@@ -175,6 +187,8 @@ struct TomlTarget {
     method: Option<String>,
     path: Option<String>,
     headers: Option<Vec<String>>,
+    /// `--data TEXT|@FILE`.
+    data: Option<String>,
     no_http: Option<bool>,
     tls: Option<TomlTls>,
     alpn: Option<Vec<String>>,
@@ -525,7 +539,14 @@ fn overlay(
         a.dns_server = t.dns_server;
     }
     if let Some(m) = t.method {
-        a.method = m;
+        a.method = Some(m);
+    }
+    if let Some(d) = t.data {
+        // `@FILE` is relative to the targets file, like every other path in it.
+        a.data = Some(match d.strip_prefix('@') {
+            Some(f) if !f.is_empty() => format!("@{}", rel(PathBuf::from(f)).display()),
+            _ => d,
+        });
     }
     if let Some(p) = t.path {
         a.path = Some(p);

@@ -254,6 +254,10 @@ pub struct ReplayArgs {
     /// the value is asked for on the terminal, or the header is left out.
     #[arg(long = "header", short = 'H', value_name = "NAME: VALUE")]
     pub headers: Vec<String>,
+    /// The request body for targets whose saved probe sent one (a session keeps only its length and
+    /// SHA-256): TEXT or @FILE, as probe's --data. Without it those requests are not sent.
+    #[arg(long, short = 'd', value_name = "TEXT|@FILE")]
+    pub data: Option<String>,
     /// How many probes run at once.
     #[arg(short = 'j', long, default_value_t = 16)]
     pub jobs: usize,
@@ -502,9 +506,14 @@ pub struct ProbeArgs {
     /// Ask this DNS server (IP:PORT) instead of the system resolver.
     #[arg(long, value_name = "IP:PORT")]
     pub dns_server: Option<std::net::SocketAddr>,
-    /// HTTP method of the request sent after the handshake.
-    #[arg(long, default_value = "GET", value_name = "METHOD")]
-    pub method: String,
+    /// HTTP method of the request sent after the handshake (default: POST with --data, else GET).
+    #[arg(long, value_name = "METHOD")]
+    pub method: Option<String>,
+    /// Send this request body, as curl's -d: TEXT, or @FILE for the file's bytes (up to 16 MiB).
+    /// Content-Type is application/x-www-form-urlencoded unless -H gives one. Never shown or
+    /// saved: a session keeps its length and SHA-256.
+    #[arg(long, short = 'd', value_name = "TEXT|@FILE")]
+    pub data: Option<String>,
     /// Path and query of the request sent after the handshake (overrides a URL target's path;
     /// default: the URL's, or /). APIM picks the API and operation, and so the policy, by it.
     #[arg(long, value_name = "PATH")]
@@ -614,6 +623,7 @@ impl ProbeArgs {
             resolve: self.resolve.clone(),
             proxy: crate::probe::proxy::ProxySettings { proxy: self.proxy.clone(), noproxy: self.noproxy.clone() },
             method: self.method.clone(),
+            data: self.data.clone(),
             path: self.path.clone(),
             headers: self.headers.clone(),
             no_http: self.no_http,

@@ -42,6 +42,30 @@ fn restore_secret_headers(run: &mut TargetRun, given: &[Header], asked: &mut Vec
     Ok(())
 }
 
+/// A session keeps a body's length and SHA-256, never its bytes: take them from `--data`, else say
+/// in one line that this target's request cannot be sent (the probe then records why).
+fn restore_body(run: &mut TargetRun, given: Option<&probe::body::RequestBody>) {
+    let Some(options) = run.options.as_mut() else { return };
+    let Some(saved) = options.body.as_ref().filter(|b| b.bytes().is_none()) else { return };
+    let name = crate::text::clean(&run.name);
+    match given {
+        Some(body) => {
+            if body != saved {
+                eprintln!(
+                    "mtls-doctor: {name}: --data is not the body the saved probe sent ({} bytes, SHA-256 {}); sending --data",
+                    saved.len(),
+                    saved.sha256()
+                );
+            }
+            options.body = Some(body.clone());
+        }
+        None => eprintln!(
+            "mtls-doctor: {name}: the saved probe sent a request body ({} bytes), which a session does not keep: give it again with --data (the request is not sent without it)",
+            saved.len()
+        ),
+    }
+}
+
 /// `replay FILE`: run the saved targets again with their saved inputs. A target whose material is
 /// gone reports that as its error; the others still run.
 pub fn run_replay(args: &ReplayArgs) -> Result<i32> {
@@ -64,9 +88,11 @@ pub(super) fn run_replay_from(args: &ReplayArgs, old: Result<Session>) -> Result
     let given: Vec<Header> = args.headers.iter().map(|h| Header::parse(h)).collect::<Result<_>>()?;
     let mut asked = Vec::new();
     let mut targets = Vec::new();
+    let data = args.data.as_deref().map(probe::body::RequestBody::from_arg).transpose()?;
     for t in &old.targets {
         let mut fresh = t.inputs_only();
         restore_secret_headers(&mut fresh, &given, &mut asked)?;
+        restore_body(&mut fresh, data.as_ref());
         targets.push(fresh);
     }
     if let Some(stream) = super::probe::stream_for(&args.output, targets.len())? {

@@ -19,8 +19,17 @@ fn how_it_ended(p: &ProbeResult) -> Option<&'static str> {
     }
 }
 
+/// The comparison completed its handshake and sent no request: a request with a body (`--data`)
+/// is sent once, and `--no-http` sends none.
+pub(super) fn handshake_only(p: &ProbeResult) -> bool {
+    p.handshake.ok && p.http.is_none() && p.http_failure.is_none()
+}
+
 /// What the comparison probe without the certificate got, in a few words.
-fn answer_of(p: &ProbeResult) -> String {
+pub(super) fn answer_of(p: &ProbeResult) -> String {
+    if handshake_only(p) {
+        return "handshake completed; no request sent (a request with a body is sent once)".into();
+    }
     if let Some(h) = &p.http {
         return format!("HTTP {}", h.status);
     }
@@ -113,7 +122,7 @@ pub fn closed_after_request(p: &ProbeResult, subject: &str, out: &mut Vec<Findin
         };
         format!("{peer} {ended} after the request with the certificate, and answered HTTP {s} to the same request without it: it is the certificate that makes it hang up. {layer}")
     } else if tls13 && p.client_cert_sent {
-        format!("{peer} {ended} after the request. With TLS 1.3 a server judges the client certificate after its own Finished, so a rejection of the certificate that came without an alert (or whose alert was lost to a reset) looks exactly like this; an HTTP-level rule that drops the connection does too, and these facts cannot tell the two apart (the comparison without the certificate {}).", if without.is_some() { "ended the same way" } else { "was not run" })
+        format!("{peer} {ended} after the request. With TLS 1.3 a server judges the client certificate after its own Finished, so a rejection of the certificate that came without an alert (or whose alert was lost to a reset) looks exactly like this; an HTTP-level rule that drops the connection does too, and these facts cannot tell the two apart (the comparison without the certificate {}).", match without { Some(w) if handshake_only(w) => "sent no request", Some(_) => "ended the same way", None => "was not run" })
     } else {
         format!("{peer} {ended} after the request although the handshake{} went through, so the TLS layer accepted the connection and something at the HTTP level dropped it without answering: a rule that closes without a response (HAProxy http-request reject or silent-drop, nginx return 444), a WAF or load balancer in front, a worker that crashed or a request it cannot parse. Which one is unknown from these facts.", if p.client_cert_sent { " with its certificate check" } else { "" }) + &pha_changed_nothing(p)
     };

@@ -114,10 +114,7 @@ pub fn http_403_client_cert(p: &ProbeResult, subject: &str, out: &mut Vec<Findin
         f.evidence.push(format!("acceptable CA names: {}", p.acceptable_ca_names.join("; ")));
     }
     if let Some(w) = &p.compare_without_cert {
-        let answer = w.http.as_ref().map(|h| format!("HTTP {}", h.status)).unwrap_or_else(|| {
-            w.handshake.failure.as_ref().map(ToString::to_string).unwrap_or_else(|| "no answer".into())
-        });
-        f.evidence.push(format!("the same request without the certificate: {answer}"));
+        f.evidence.push(format!("the same request without the certificate: {}", super::dropped_rules::answer_of(w)));
     }
     f.evidence.push(format!("HTTP 403 {} answered by {shown_by}", h.version));
 

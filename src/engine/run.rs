@@ -165,6 +165,15 @@ fn deployment_certificates(loaded: &Loaded) -> Option<Vec<crate::policy::Deploym
     (!out.is_empty()).then_some(out)
 }
 
+/// The body a probe's request carried, as the policy sees it: none without `--data`, not known when
+/// a replayed session's body was not given again.
+fn probe_body(body: Option<&crate::probe::body::RequestBody>) -> crate::policy::BodyInput<'_> {
+    match body {
+        None => crate::policy::BodyInput::Absent,
+        Some(b) => b.bytes().map_or(crate::policy::BodyInput::Unknown, crate::policy::BodyInput::Known),
+    }
+}
+
 /// Evaluate the policy against what the gateway would see: the certificate actually sent (or none).
 pub fn evaluate_policy(
     loaded: &Loaded,
@@ -173,6 +182,7 @@ pub fn evaluate_policy(
     verify: Option<&ClientVerify>,
     headers: Option<Vec<crate::probe::Header>>,
     forwarded: Option<&crate::session::ForwardedCert>,
+    body: crate::policy::BodyInput<'_>,
 ) -> Option<PolicyEvaluation> {
     let (source, policy) = loaded.policy.as_ref()?;
     let issuer_thumbprint = cert.and_then(|c| {
@@ -195,6 +205,7 @@ pub fn evaluate_policy(
         headers,
         now: time::OffsetDateTime::now_utc(),
         forwarded: forwarded.map(super::forward::policy_view).into_iter().collect(),
+        body,
     };
     let mut outcome = policy::evaluate(policy, &input);
     if let Some(f) = forwarded {
@@ -287,6 +298,7 @@ pub async fn run_probe_target(mut run: TargetRun, loaded: &Loaded) -> TargetRun 
             run.client_verify.as_ref(),
             Some(request_headers(&options)),
             run.forwarded.as_ref(),
+            probe_body(options.body.as_ref()),
         );
     } else {
         run.outbound_policy = loaded.policy.as_ref().map(|(source, p)| crate::policy::outbound_policy(p, source));
@@ -393,8 +405,15 @@ fn inspect_with(
             run.forwarded = Some(super::forward::judge_blocking(loaded, &spec, leaf, (uploaded.0, uploaded.1)));
         }
         let presented = if run.forwarded.is_some() { None } else { infos.first() };
-        run.policy =
-            evaluate_policy(loaded, presented, &infos, run.client_verify.as_ref(), headers, run.forwarded.as_ref());
+        run.policy = evaluate_policy(
+            loaded,
+            presented,
+            &infos,
+            run.client_verify.as_ref(),
+            headers,
+            run.forwarded.as_ref(),
+            Default::default(),
+        );
         if let (Some(p), Some(f)) = (run.policy.as_mut(), &run.forwarded) {
             p.outcome.notes.push(format!(
                 "as behind the front end: context.Request.Certificate is null (TLS ended there) and the request carries {} and no other header (a probe sends the certificate in its handshake too, with Host, User-Agent and -H)",

@@ -264,6 +264,31 @@ pub struct PolicyInput<'a> {
     /// certificates like a presented one: what `Verify()` / `VerifyNoRevocation()` answer on a
     /// certificate the policy builds from that header. Empty when none was forwarded.
     pub forwarded: Vec<ForwardedVerify<'a>>,
+    /// `context.Request.Body`: the bytes a probe sent with `--data`, none, or not known.
+    pub body: BodyInput<'a>,
+}
+
+/// What the evaluator knows of the request body. The bytes stay in memory: never recorded, and
+/// Debug shows only their length.
+#[derive(Clone, Copy, Default)]
+pub enum BodyInput<'a> {
+    /// Not known here: `inspect`, or a replayed session whose body was not given again.
+    #[default]
+    Unknown,
+    /// The request has no body (a probe without `--data`).
+    Absent,
+    /// The body a probe sent.
+    Known(&'a [u8]),
+}
+
+impl std::fmt::Debug for BodyInput<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BodyInput::Unknown => f.write_str("Unknown"),
+            BodyInput::Absent => f.write_str("Absent"),
+            BodyInput::Known(b) => write!(f, "Known({} bytes)", b.len()),
+        }
+    }
 }
 
 /// `Verify()` and `VerifyNoRevocation()` of a forwarded certificate (found by its thumbprint).

@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Empty};
+use http_body_util::{BodyExt, Full};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::io::{AsyncRead, AsyncWrite};
 
@@ -115,8 +115,18 @@ where
     for h in &opts.headers {
         builder = builder.header(h.name.as_str(), h.value.as_str());
     }
+    let body = match &opts.body {
+        None => Bytes::new(),
+        Some(b) => match b.bytes() {
+            Some(bytes) => Bytes::copy_from_slice(bytes),
+            None => return Err(HttpFailure::plain(HttpFailureKind::Other, super::body::NOT_SAVED)),
+        },
+    };
+    if opts.body.is_some() && !opts.headers.iter().any(|h| h.name.eq_ignore_ascii_case("content-length")) {
+        builder = builder.header(hyper::header::CONTENT_LENGTH, body.len());
+    }
     // The error text of a bad header could echo its value: say only which header.
-    let req = builder.body(Empty::<Bytes>::new()).map_err(|_| {
+    let req = builder.body(Full::new(body)).map_err(|_| {
         HttpFailure::plain(
             HttpFailureKind::Other,
             "a request header or the path is not valid HTTP (check --header and --path)",
@@ -126,6 +136,7 @@ where
         method: req.method().as_str().to_string(),
         target: req.uri().to_string(),
         headers: redacted_headers(req.headers()),
+        body: opts.body.clone(),
     };
 
     let io = TokioIo::new(io);
@@ -173,7 +184,7 @@ where
     let mut truncated = false;
     // Read a secret's length past the cut and redact before cutting: an echoed secret straddling
     // byte 4096 would otherwise survive as its first characters.
-    let secrets = super::secrets::request_secrets(&opts.headers);
+    let secrets = super::secrets::request_secrets_with_body(&opts.headers, opts.body.as_ref());
     let read_limit = BODY_PREVIEW_LIMIT + super::secrets::slack(&secrets, BODY_PREVIEW_LIMIT);
     let mut body_timed_out = false;
     let mut body_cut_short = None;

@@ -58,6 +58,8 @@ pub struct LateAuthRequest {
     pub method: String,
     pub path: String,
     pub headers: Vec<Header>,
+    /// The body (`--data`), sent with its Content-Length unless a header gives one.
+    pub body: Option<std::sync::Arc<[u8]>>,
     pub how: LateMethod,
     pub identity: Option<LateIdentity>,
     pub timeout: Duration,
@@ -236,15 +238,24 @@ fn exchange(req: &LateAuthRequest, run: &mut LateAuthRun) -> Result<(), String> 
     for h in &req.headers {
         head.push_str(&format!("{}: {}\r\n", h.name, h.value));
     }
+    if let Some(body) = &req.body {
+        if !req.headers.iter().any(|h| h.name.eq_ignore_ascii_case("content-length")) {
+            head.push_str(&format!("Content-Length: {}\r\n", body.len()));
+        }
+    }
     head.push_str("\r\n");
     let head = Zeroizing::new(head);
-    let written = tls.write_all(head.as_bytes());
+    let mut written = tls.write_all(head.as_bytes());
+    if let (Ok(()), Some(body)) = (&written, &req.body) {
+        written = tls.write_all(body);
+    }
 
     // Read until the server closes, the head and a bit of body are in, or the time is up. OpenSSL
     // answers a HelloRequest inside these reads.
     let mut response = Vec::new();
     // A secret straddling the preview's end is read whole, so it is redacted before the cut.
-    let secrets = super::secrets::request_secrets(&req.headers);
+    let body = req.body.as_ref().map(|b| super::body::RequestBody::new(b.to_vec()));
+    let secrets = super::secrets::request_secrets_with_body(&req.headers, body.as_ref());
     let preview_read = BODY_PREVIEW + super::secrets::slack(&secrets, BODY_PREVIEW);
     let mut buf = [0u8; 4096];
     let mut read_error = None;

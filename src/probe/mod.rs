@@ -2,6 +2,7 @@
 //! as data: DNS, TCP, TLS and HTTP, each phase timed and bounded. A probe never decides what a
 //! failure means; `diagnose` does.
 
+pub mod body;
 mod compare;
 pub mod dns;
 pub mod http;
@@ -232,6 +233,9 @@ pub struct SentRequest {
     /// The request target: the path and query for HTTP/1.1, the full URI for HTTP/2.
     pub target: String,
     pub headers: Vec<(String, String)>,
+    /// The body sent (`--data`), by its length and SHA-256 only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<body::RequestBody>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
@@ -318,11 +322,17 @@ pub async fn run_probe(opts: &ProbeOptions, ctx: &ProbeContext) -> ProbeResult {
     if !(opts.compare_without_cert && identity.is_some()) {
         return Box::pin(main_run(opts, ctx, identity, None, &Verdicts::default())).await;
     }
+    // A request with a body is never sent twice: the comparison stops after its handshake.
+    let mut compare_opts = std::borrow::Cow::Borrowed(opts);
+    if opts.body.is_some() {
+        compare_opts.to_mut().no_http = true;
+    }
+    let compare_opts = compare_opts.as_ref();
     let (tx, asked) = tokio::sync::oneshot::channel();
     let verdicts = std::sync::Arc::new(Verdicts::default());
     // Its own task (compare.rs), started by the main handshake's CertificateRequest.
     let running = compare::Running::enter();
-    let comparison = compare::Comparison::spawn(opts, ctx, verdicts.clone(), asked, &running);
+    let comparison = compare::Comparison::spawn(compare_opts, ctx, verdicts.clone(), asked, &running);
     // On the heap: the main run's state would otherwise sit in the caller's future (and on a
     // thread's stack, in a debug build).
     let mut result = Box::pin(main_run(opts, ctx, identity, Some(tx), &verdicts)).await;
@@ -330,7 +340,7 @@ pub async fn run_probe(opts: &ProbeOptions, ctx: &ProbeContext) -> ProbeResult {
         let without = match comparison.result().await {
             Some(w) => w,
             // The comparison never started (its task failed): compare now, as before.
-            None => Box::pin(settled_once(opts, ctx, None, None, &verdicts)).await,
+            None => Box::pin(settled_once(compare_opts, ctx, None, None, &verdicts)).await,
         };
         result.compare_without_cert = Some(Box::new(without));
     }
@@ -348,7 +358,10 @@ async fn main_run(
 ) -> ProbeResult {
     let mut result = settled_once(opts, ctx, identity, on_request, verdicts).await;
     // The server refused HTTP/2 for this request: retry over HTTP/1.1 on a new connection, as curl does.
-    if matches!(&result.http_failure, Some(HttpFailureKind::Http2 { code, .. }) if code == "HTTP_1_1_REQUIRED") {
+    // Not a request with a body: that is never sent twice.
+    if opts.body.is_none()
+        && matches!(&result.http_failure, Some(HttpFailureKind::Http2 { code, .. }) if code == "HTTP_1_1_REQUIRED")
+    {
         let mut o = opts.clone();
         o.alpn = vec!["http/1.1".into()];
         let mut retry = settled_once(&o, ctx, identity, None, verdicts).await;
@@ -372,7 +385,8 @@ async fn settled_once(
     on_request: Option<tokio::sync::oneshot::Sender<()>>,
     verdicts: &Verdicts,
 ) -> ProbeResult {
-    let safe = matches!(opts.method.to_ascii_uppercase().as_str(), "GET" | "HEAD" | "OPTIONS");
+    // A request with a body (`--data`) is never sent twice, whatever its method.
+    let safe = opts.body.is_none() && matches!(opts.method.to_ascii_uppercase().as_str(), "GET" | "HEAD" | "OPTIONS");
     let first = run_once(opts, ctx, identity, tls::Attempt { settle: !safe, on_request }, verdicts).await;
     if safe && may_hide_alert(&first) {
         let settled = tls::Attempt { settle: true, on_request: None };
@@ -405,7 +419,8 @@ async fn late_reruns(
         (None, true) => vec![late::LateMethod::Pha, late::LateMethod::Renegotiation],
         (None, false) => return vec![],
     };
-    if opts.no_http {
+    // A request with a body is never sent twice (it may have been acted on already).
+    if opts.no_http || opts.body.is_some() {
         return vec![];
     }
     let authority = if opts.port == 443 { opts.host.clone() } else { format!("{}:{}", opts.host, opts.port) };
@@ -422,6 +437,7 @@ async fn late_reruns(
             method: opts.method.clone(),
             path: opts.path.clone(),
             headers: opts.headers.clone(),
+            body: opts.body.as_ref().and_then(|b| b.shared()),
             how,
             identity: late_identity.clone(),
             timeout: Duration::from_millis(opts.timeouts.http_ms.max(opts.timeouts.tls_ms)),

@@ -218,6 +218,9 @@ pub struct ProbeOptions {
     pub method: String,
     pub path: String,
     pub headers: Vec<Header>,
+    /// The request body (`--data`): recorded as its length and SHA-256 only, never its bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<super::body::RequestBody>,
     pub no_http: bool,
     pub tls_version: Option<TlsVersionPin>,
     /// ALPN protocols to offer, in order (`h2`, `http/1.1`).
@@ -241,6 +244,7 @@ impl ProbeOptions {
             method: "GET".into(),
             path: "/".into(),
             headers: vec![],
+            body: None,
             no_http: false,
             tls_version: None,
             alpn: vec!["http/1.1".into()],

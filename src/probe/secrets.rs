@@ -16,6 +16,21 @@ pub fn request_secrets(headers: &[Header]) -> Vec<String> {
     headers.iter().filter(|h| is_secret_header(&h.name)).flat_map(|h| secret_fragments(&h.value)).collect()
 }
 
+/// [`request_secrets`], and the body the request carried (`--data`), which may hold credentials:
+/// the whole of it, and each field value of a form body (`a=1&password=…`), as an echo would show them.
+pub fn request_secrets_with_body(headers: &[Header], body: Option<&super::body::RequestBody>) -> Vec<String> {
+    let mut out = request_secrets(headers);
+    if let Some(text) = body.and_then(|b| b.bytes()).and_then(|b| std::str::from_utf8(b).ok()) {
+        out.extend(secret_fragments(text));
+        for field in text.split('&') {
+            if let Some((_, value)) = field.split_once('=') {
+                out.extend(secret_fragments(value));
+            }
+        }
+    }
+    out
+}
+
 /// The value itself, and for `Scheme credentials` (Basic, Bearer …) the credentials alone, which is
 /// what a server tends to echo. Short values are skipped: cutting every "ab" out of a report would
 /// mangle it and protect nothing.

@@ -435,6 +435,13 @@ fn http_exchange_text(out: &mut String, h: &crate::probe::HttpResult, indent: &s
             for (name, value) in &q.headers {
                 out.push_str(&format!("{indent}  > {}: {}\n", clean(name), clean(value)));
             }
+            if let Some(b) = &q.body {
+                out.push_str(&format!(
+                    "{indent}  > (a body of {} bytes, SHA-256 {}: not shown)\n",
+                    b.len(),
+                    clean(b.sha256())
+                ));
+            }
         }
         None => out.push_str(&format!("{indent}  > (the request sent was not recorded in this session)\n")),
     }

@@ -212,6 +212,7 @@ fn evaluate_case(case: &Case, answer: &str, certs: &BTreeMap<&str, Made>) -> (St
         ),
         forwarded: Vec::new(),
         now: OffsetDateTime::now_utc(),
+        body: Default::default(),
     };
     let out = evaluate(&policy, &input);
     let ours = if let Some(err) = out.checks.compile_errors.first() {

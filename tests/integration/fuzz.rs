@@ -293,6 +293,7 @@ fn parse_and_evaluate(xml: &str) {
                     headers: None,
                     now: time::OffsetDateTime::UNIX_EPOCH,
                     forwarded: Vec::new(),
+                    body: Default::default(),
                 };
                 let _ = evaluate(&policy, &input);
             }

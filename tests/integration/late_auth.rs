@@ -35,6 +35,7 @@ pub fn late_request(pki: &GatewayPki, port: u16, client: Client, how: LateMethod
         method: "GET".into(),
         path: "/secure/".into(),
         headers: vec![],
+        body: None,
         how,
         identity,
         timeout: Duration::from_secs(15),

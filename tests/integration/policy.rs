@@ -26,6 +26,7 @@ fn input(cert: Option<&CertInfo>) -> PolicyInput<'_> {
         headers: None,
         now: OffsetDateTime::now_utc(),
         forwarded: Vec::new(),
+        body: Default::default(),
     }
 }
 

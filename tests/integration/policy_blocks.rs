@@ -34,6 +34,7 @@ fn input<'a>(cert: Option<&'a CertInfo>, headers: Option<&[(&str, &str)]>) -> Po
         }),
         now: OffsetDateTime::now_utc(),
         forwarded: Vec::new(),
+        body: Default::default(),
     }
 }
 

@@ -41,6 +41,7 @@ fn input(cert: Option<&CertInfo>, verified: bool) -> PolicyInput<'_> {
         headers: None,
         now: OffsetDateTime::now_utc(),
         forwarded: Vec::new(),
+        body: Default::default(),
     }
 }
 

@@ -22,6 +22,7 @@ fn run(condition: &str, claims: &str) -> PolicyOutcome {
         headers: Some(vec![mtls_doctor::probe::Header { name: "X-Claims".into(), value: claims.into() }]),
         forwarded: Vec::new(),
         now: OffsetDateTime::now_utc(),
+        body: Default::default(),
     };
     evaluate(&policy, &input)
 }

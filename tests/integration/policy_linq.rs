@@ -73,6 +73,7 @@ fn run(condition: &str, cert: &CertInfo) -> PolicyOutcome {
         headers: None,
         forwarded: Vec::new(),
         now: OffsetDateTime::now_utc(),
+        body: Default::default(),
     };
     evaluate(&policy, &input)
 }

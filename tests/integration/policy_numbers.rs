@@ -46,6 +46,7 @@ fn run(before: &str, condition: &str, cert: Option<&CertInfo>, headers: Option<&
         }),
         forwarded: Vec::new(),
         now: OffsetDateTime::now_utc(),
+        body: Default::default(),
     };
     evaluate(&policy, &input)
 }
@@ -325,6 +326,7 @@ fn deployment_certificates_count() {
         headers: None,
         forwarded: Vec::new(),
         now: OffsetDateTime::now_utc(),
+        body: Default::default(),
     };
     let out = evaluate(&policy, &input);
     assert_eq!((out.status, out.determined), (200, true));

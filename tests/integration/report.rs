@@ -278,6 +278,15 @@ struct SentRequest {
     method: String,
     target: String,
     headers: Vec<(String, String)>,
+    body: Option<RequestBody>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct RequestBody {
+    length: u64,
+    sha256: String,
 }
 
 #[derive(Debug, Deserialize)]

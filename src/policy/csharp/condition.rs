@@ -51,6 +51,8 @@ impl Walker<'_, '_> {
     pub(super) fn absorb(&mut self, ev: &mut ExprEval, path: &str) {
         self.out.comparisons.append(&mut ev.comparisons);
         self.out.verify_calls.append(&mut ev.verify_calls);
+        // Reading the body without preserveContent loses it for the rest of the policy.
+        self.variables.body_consumed |= ev.variables.body_consumed;
         for (fragment, why) in ev.masked.drain(..) {
             self.out.notes.push(format!(
                 "{path}: `{fragment}` could not be evaluated ({why}), but the other operand decides the result whatever its value (unless it throws)"

@@ -252,6 +252,7 @@ mod tests {
             headers: None,
             forwarded: Vec::new(),
             now,
+            body: Default::default(),
         };
         let out = evaluate(&policy, &input);
         (out.status, out.determined)

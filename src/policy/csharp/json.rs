@@ -3,7 +3,8 @@
 //! Newtonsoft accepts more than strict JSON (comments, single quotes, unquoted names) and turns
 //! date-like strings into dates whose text follows the culture; where its answer depends on that,
 //! on its version (duplicate names, nesting deeper than 64) or on the platform (an object's
-//! indented text), the answer is unknown with the reason. The request body is not modelled.
+//! indented text), the answer is unknown with the reason. The request body (`Body.As<JObject>()`)
+//! is read the same way (csharp/body.rs).
 
 use std::fmt;
 
@@ -125,6 +126,11 @@ impl ExprEval<'_, '_> {
                 ))
             }
         };
+        self.jobject_from_text(&text, span)
+    }
+
+    /// A JObject from text, as `JObject.Parse` (and `Body.As<JObject>()`) reads it.
+    pub(super) fn jobject_from_text(&self, text: &str, span: Span) -> Result<Val, Stop> {
         if text.trim().is_empty() {
             return Err(self.json_exception(
                 "JsonReaderException",
@@ -132,7 +138,7 @@ impl ExprEval<'_, '_> {
                 span,
             ));
         }
-        let parsed: Json = match serde_json::from_str(&text) {
+        let parsed: Json = match serde_json::from_str(text) {
             Ok(j) => j,
             Err(e) if e.to_string().contains(DUPLICATE) => {
                 return Err(unevaluable(

@@ -3,6 +3,7 @@
 //! recording every comparison; anything outside the subset is reported as not evaluable.
 
 mod block;
+mod body;
 mod chars;
 mod condition;
 mod dates;
@@ -309,11 +310,7 @@ impl ExprEval<'_, '_> {
                     None => Val::Null { certificate: true },
                 }),
                 "Headers" => Ok(Val::Headers),
-                "Body" => Err(unevaluable(
-                    self.src,
-                    span,
-                    "the request body is not known here (the probe sends none, and none can be given)",
-                )),
+                "Body" => self.request_body(span),
                 _ => unknown(self, "context.Request"),
             },
             Val::Deployment => match name {
@@ -512,6 +509,7 @@ impl ExprEval<'_, '_> {
             Val::Type(TypeName::Math) => self.math_call(name, args, span),
             Val::Type(TypeName::JObject) if name == "Parse" => self.jobject_parse(args, span),
             Val::Json(j) => self.json_call(*j, name, type_arg, args, span),
+            Val::Body => self.body_call(name, type_arg, args, span),
             Val::Headers if name == "TryGetValue" && args.len() == 2 => self.header_try_get(&args[0], &args[1], span),
             Val::Flags(flags) => self.flags_call(flags, name, args, span),
             Val::Num(n) if name == "ToString" && args.is_empty() => {

@@ -155,6 +155,8 @@ pub(super) enum Val {
     Variables,
     /// `context.Request.Headers`.
     Headers,
+    /// `context.Request.Body` when the body is known (`--data`).
+    Body,
     /// A local declared without a value.
     Unassigned,
     /// An `X509NameType` member, e.g. `SimpleName`.
@@ -219,6 +221,7 @@ impl Val {
             Val::Array(_) => "an array",
             Val::Variables => "context.Variables",
             Val::Headers => "context.Request.Headers",
+            Val::Body => "context.Request.Body",
             Val::Unassigned => "an unassigned local",
             Val::NameType(_) => "an X509NameType",
             Val::Bytes(_) => "a byte array",

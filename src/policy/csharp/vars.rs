@@ -10,6 +10,8 @@ use super::{unevaluable, ExprEval, Stop};
 #[derive(Debug, Clone, Default)]
 pub(in crate::policy) struct Variables {
     slots: Vec<(String, Slot)>,
+    /// `context.Request.Body` was read without `preserveContent: true` (the body is then lost).
+    pub(super) body_consumed: bool,
 }
 
 impl Variables {

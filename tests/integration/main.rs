@@ -16,6 +16,7 @@ mod demo;
 mod dns;
 mod dotnet_oracle;
 mod dotnet_oracle_cases;
+mod dotnet_oracle_cases2;
 mod dotnet_oracle_verify;
 mod exporter;
 mod findings;

@@ -52,6 +52,11 @@ impl Walker<'_, '_> {
         self.out.comparisons.append(&mut ev.comparisons);
         self.out.verify_calls.append(&mut ev.verify_calls);
         for (fragment, why) in ev.masked.drain(..) {
+            // A construct the compiler refuses is refused wherever it sits: the policy is not saved.
+            if why.contains(super::super::refused::REFUSED) {
+                self.unevaluable(path, None, &fragment, why);
+                continue;
+            }
             self.out.notes.push(format!(
                 "{path}: `{fragment}` could not be evaluated ({why}), but the other operand decides the result whatever its value (unless it throws)"
             ));

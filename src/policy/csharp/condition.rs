@@ -132,6 +132,10 @@ impl Walker<'_, '_> {
                     self.result("when", path, ElementOutcome::Exception { exception, fragment });
                     outcome = Some(CondResult::Exception(by));
                 }
+                // What the compiler refuses stops the save whatever the other clauses decide.
+                Err(Stop::Unevaluable { fragment, why }) if why.contains(super::super::refused::REFUSED) => {
+                    self.unevaluable(path, Some(i + 1), &fragment, why);
+                }
                 Err(Stop::Unevaluable { fragment, why }) => {
                     if pending.is_none() {
                         pending = Some((i + 1, fragment, why));

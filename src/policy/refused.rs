@@ -13,6 +13,11 @@ use super::{Branch, Element, ElementKind, Policy, PolicyOutcome};
 /// What ends the compiler's message in an evaluator reason that is a compile error.
 pub(super) const REFUSED: &str = " (C# would not compile it)";
 
+/// Whether an evaluator reason is a compile error this module moves (it names the compiler's code).
+pub(super) fn is_compile_error(why: &str) -> bool {
+    compile_error(why).is_some()
+}
+
 /// `CS1061: 'X509Extension' does not contain …` from an evaluator reason, when it is one.
 fn compile_error(why: &str) -> Option<&str> {
     let (error, _) = why.split_once(REFUSED)?;

@@ -289,7 +289,11 @@ fn certificate_date_arithmetic() {
     let floor = "@(Math.Floor((context.Request.Certificate.NotAfter - DateTime.UtcNow).TotalDays) == 9)";
     assert_eq!(run("", floor, Some(&soon), None).status, 403);
     let ambiguous = run("", "@(Math.Floor(3) == 3)", Some(&soon), None);
-    assert!(!ambiguous.determined && ambiguous.checks.compile_errors[0].error.starts_with("CS0121"), "{:?}", ambiguous.checks);
+    assert!(
+        !ambiguous.determined && ambiguous.checks.compile_errors[0].error.starts_with("CS0121"),
+        "{:?}",
+        ambiguous.checks
+    );
     assert_eq!(
         run(
             "",

@@ -53,7 +53,7 @@ impl Walker<'_, '_> {
         self.out.verify_calls.append(&mut ev.verify_calls);
         for (fragment, why) in ev.masked.drain(..) {
             // A construct the compiler refuses is refused wherever it sits: the policy is not saved.
-            if why.contains(super::super::refused::REFUSED) {
+            if super::super::refused::is_compile_error(&why) {
                 self.unevaluable(path, None, &fragment, why);
                 continue;
             }
@@ -133,7 +133,7 @@ impl Walker<'_, '_> {
                     outcome = Some(CondResult::Exception(by));
                 }
                 // What the compiler refuses stops the save whatever the other clauses decide.
-                Err(Stop::Unevaluable { fragment, why }) if why.contains(super::super::refused::REFUSED) => {
+                Err(Stop::Unevaluable { fragment, why }) if super::super::refused::is_compile_error(&why) => {
                     self.unevaluable(path, Some(i + 1), &fragment, why);
                 }
                 Err(Stop::Unevaluable { fragment, why }) => {

@@ -234,17 +234,28 @@ impl ExprEval<'_, '_> {
                 // On constants the compiler itself divides and overflows, and refuses the text.
                 match result {
                     Err(Stop::Exception { exception, .. })
-                        if exception == "DivideByZeroException" && number::is_constant(left) && number::is_constant(right) =>
-                    {
-                        Err(unevaluable(self.src, e.span, format!("CS0020: Division by constant zero{}", super::refused::REFUSED)))
-                    }
-                    Err(Stop::Unevaluable { why, .. })
-                        if why == number::OVERFLOW_UNKNOWN && number::is_constant(left) && number::is_constant(right) =>
+                        if exception == "DivideByZeroException"
+                            && number::is_constant(left)
+                            && number::is_constant(right) =>
                     {
                         Err(unevaluable(
                             self.src,
                             e.span,
-                            format!("CS0220: The operation overflows at compile time in checked mode{}", super::refused::REFUSED),
+                            format!("CS0020: Division by constant zero{}", super::refused::REFUSED),
+                        ))
+                    }
+                    Err(Stop::Unevaluable { why, .. })
+                        if why == number::OVERFLOW_UNKNOWN
+                            && number::is_constant(left)
+                            && number::is_constant(right) =>
+                    {
+                        Err(unevaluable(
+                            self.src,
+                            e.span,
+                            format!(
+                                "CS0220: The operation overflows at compile time in checked mode{}",
+                                super::refused::REFUSED
+                            ),
                         ))
                     }
                     other => other,

@@ -158,6 +158,11 @@ pub fn policy_findings(
     let look_alike = look_alike_names(o);
 
     let mut specific: Vec<FindingId> = Vec::new();
+    // Behind a front end (`--forward-cert`) the certificate compared is the forwarded one.
+    let seen = |actual: &str| match (cert, forwarded) {
+        (None, Some(fw)) => format!("forwarded: {actual} (in the {} header)", fw.header),
+        _ => format!("presented: {actual}"),
+    };
     // Literal-by-literal analysis of every comparison with the presented certificate.
     for c in &o.comparisons {
         let Some(actual) = &c.actual else { continue };
@@ -177,7 +182,7 @@ pub fn policy_findings(
                     f.cause = thumbprint_cause(id);
                     f.evidence.push(format!("{} clause {}: {}", c.path, c.clause, visible(&c.clause_text)));
                     f.evidence.push(format!("literal:   {}", visible(&c.literal)));
-                    f.evidence.push(format!("presented: {actual}"));
+                    f.evidence.push(seen(actual));
                     if !c.evaluated {
                         f.evidence.push(
                             "this clause was short-circuited for this request, but would fail when reached".into(),
@@ -220,7 +225,7 @@ pub fn policy_findings(
                 };
                 f.evidence.push(format!("{} clause {}: {}", c.path, c.clause, visible(&c.clause_text)));
                 f.evidence.push(format!("literal:   {}", visible(&c.literal)));
-                f.evidence.push(format!("presented: {actual}"));
+                f.evidence.push(seen(actual));
                 f.fix = if id == FindingId::IssuerOrder {
                     vec![format!("Use the .NET form exactly: {}", csharp_string_literal(actual))]
                 } else {

@@ -50,6 +50,8 @@ fn policy_rejects_names_the_forwarded_certificate_that_decided() {
         ),
     );
     assert!(!f.fix.iter().any(|s| s.contains("fix negotiation")), "{:?}", f.fix);
+    let t = fires(&run, "thumbprint-mismatch", Severity::Error, Symptom::Forbidden403);
+    quotes(t, &format!("forwarded: {tp} (in the X-ARR-ClientCert header)"));
 
     // A policy that tests only context.Request.Certificate decides on the null one behind the
     // front end: the forwarded certificate is named, and the fix says where the certificate is.

@@ -261,6 +261,9 @@ fn extensions() -> Vec<Case> {
         case(u, format!("{EXT}[\"2.5.29.19\"] is X509KeyUsageExtension"), "False"),
         case(u, format!("{EXT}[\"2.5.29.17\"] as X509KeyUsageExtension == null"), "True"),
         case(u, format!("{EXT}[\"2.5.29.15\"].KeyUsages.HasFlag(X509KeyUsageFlags.DigitalSignature)"), "compile:CS1061"),
+        // The compiler refuses by type, whether or not the certificate has the extension.
+        case(bare, format!("{EXT}[\"2.5.29.15\"].KeyUsages.HasFlag(X509KeyUsageFlags.DigitalSignature)"), "compile:CS1061"),
+        case(bare, format!("{EXT}[\"2.5.29.19\"]?.CertificateAuthority == true"), "compile:CS1061"),
         case(u, format!("{EXT}.OfType<X509SubjectKeyIdentifierExtension>().Any()"), "True"),
         // (`is null` is C# 7.0 for Roslyn, but mcs refuses it at -langversion:7 with CS1644.)
         case(u, format!("{CERT} is X509Certificate2"), "True"),

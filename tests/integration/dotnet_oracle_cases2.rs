@@ -276,9 +276,29 @@ fn extensions() -> Vec<Case> {
     ]
 }
 
+/// What the compiler refuses, by the error it gives.
+fn refused_by_the_compiler() -> Vec<Case> {
+    vec![
+        case(None, "{ var t = 1; var t = 2; return t == 2; }", "compile:CS0128"),
+        case(None, "{ int v; return v == 0; }", "compile:CS0165"),
+        // The evaluator refuses these too, but as unevaluable: the error code depends on the
+        // compiler (mcs says CS1502 where Roslyn, which the gateway runs, says CS1503 or CS1620).
+        case(None, r#"new[] { "a" }.Count == 1"#, "compile:CS0019").refused("Length, not a Count"),
+        case(None, "DateTime.UtcNow.AddMonths(1.5) == DateTime.UtcNow", "compile:CS1502").refused("takes an int"),
+        case(None, "int.Parse(5) == 5", "compile:CS1502").refused("Parse takes a string"),
+        case(None, r#"{ int v = 0; return int.TryParse("5", v); }"#, "compile:CS1502").refused("with `out`"),
+        // object == int does not compile (the evaluator says C# would compare references).
+        case(None, r#"context.Variables["count"] == 1"#, "compile:CS0019").var_int("count", 1).refused("an object"),
+        case(None, "Math.Floor(3) == 3", "compile:CS0121"),
+    ]
+}
+
 #[test]
 fn typed_csharp_matches_dotnet() {
     let certs = certificates();
-    let cases: Vec<Case> = [numbers(), dates(), chars_and_headers(), extensions()].into_iter().flatten().collect();
+    let cases: Vec<Case> = [numbers(), dates(), chars_and_headers(), extensions(), refused_by_the_compiler()]
+        .into_iter()
+        .flatten()
+        .collect();
     run_and_check(&cases, &certs);
 }

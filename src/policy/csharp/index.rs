@@ -75,7 +75,7 @@ impl ExprEval<'_, '_> {
                 return Err(unevaluable(
                     self.src,
                     span,
-                    format!("`{name}` is declared twice (C# would not compile it)"),
+                    format!("CS0128: A local variable named '{name}' is already defined in this scope (C# would not compile it)"),
                 ));
             }
             let value = match (&matched, self.shadow) {

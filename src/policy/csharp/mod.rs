@@ -278,7 +278,7 @@ impl ExprEval<'_, '_> {
                 return Err(unevaluable(
                     self.src,
                     span,
-                    format!("`{name}` is read before it is assigned (C# would not compile it)"),
+                    format!("CS0165: Use of unassigned local variable '{name}' (C# would not compile it)"),
                 ));
             }
             return Ok(v.clone());

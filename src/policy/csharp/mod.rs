@@ -231,35 +231,7 @@ impl ExprEval<'_, '_> {
                 let l = self.eval(left)?;
                 let r = self.eval(right)?;
                 let result = self.arithmetic(*op, l, r, e.span);
-                // On constants the compiler itself divides and overflows, and refuses the text.
-                match result {
-                    Err(Stop::Exception { exception, .. })
-                        if exception == "DivideByZeroException"
-                            && number::is_constant(left)
-                            && number::is_constant(right) =>
-                    {
-                        Err(unevaluable(
-                            self.src,
-                            e.span,
-                            format!("CS0020: Division by constant zero{}", super::refused::REFUSED),
-                        ))
-                    }
-                    Err(Stop::Unevaluable { why, .. })
-                        if why == number::OVERFLOW_UNKNOWN
-                            && number::is_constant(left)
-                            && number::is_constant(right) =>
-                    {
-                        Err(unevaluable(
-                            self.src,
-                            e.span,
-                            format!(
-                                "CS0220: The operation overflows at compile time in checked mode{}",
-                                super::refused::REFUSED
-                            ),
-                        ))
-                    }
-                    other => other,
-                }
+                self.on_constants(result, left, right, e.span)
             }
             ExprKind::Binary { op, left, right } => {
                 let l = self.eval(left)?;
@@ -455,18 +427,8 @@ impl ExprEval<'_, '_> {
             )),
             Val::HeaderValues(why) => Err(unevaluable(self.src, span, why)),
             Val::TimeSpan(ticks) => self.timespan_member(ticks, name, span),
-            // The parts of a DateTime (in the gateway's local time, UTC here, as dates.rs assumes).
             Val::Date(d) if matches!(name, "Year" | "Month" | "Day" | "Hour" | "Minute" | "Second" | "DayOfYear") => {
-                let part = match name {
-                    "Year" => d.t.year(),
-                    "Month" => u8::from(d.t.month()) as i32,
-                    "Day" => d.t.day() as i32,
-                    "Hour" => d.t.hour() as i32,
-                    "Minute" => d.t.minute() as i32,
-                    "Second" => d.t.second() as i32,
-                    _ => d.t.ordinal() as i32,
-                };
-                Ok(Val::Num(number::Number::Int(part)))
+                Ok(dates::date_part(&d, name))
             }
             Val::DeploymentCertificates if name == "Count" => {
                 Ok(Val::Num(number::Number::Int(self.deployment()?.len() as i32)))

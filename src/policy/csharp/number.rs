@@ -193,6 +193,35 @@ impl ExprEval<'_, '_> {
         }
     }
 
+    /// On constants the compiler itself divides and overflows, and refuses the text (CS0020, CS0220).
+    pub(super) fn on_constants(
+        &self,
+        result: Result<Val, Stop>,
+        left: &Expr,
+        right: &Expr,
+        span: Span,
+    ) -> Result<Val, Stop> {
+        let constants = is_constant(left) && is_constant(right);
+        match result {
+            Err(Stop::Exception { exception, .. }) if constants && exception == "DivideByZeroException" => {
+                Err(unevaluable(
+                    self.src,
+                    span,
+                    format!("CS0020: Division by constant zero{}", super::super::refused::REFUSED),
+                ))
+            }
+            Err(Stop::Unevaluable { why, .. }) if constants && why == OVERFLOW_UNKNOWN => Err(unevaluable(
+                self.src,
+                span,
+                format!(
+                    "CS0220: The operation overflows at compile time in checked mode{}",
+                    super::super::refused::REFUSED
+                ),
+            )),
+            other => other,
+        }
+    }
+
     /// `-x` on a number or a TimeSpan.
     pub(super) fn negate(&self, v: Val, span: Span) -> Result<Val, Stop> {
         match v {

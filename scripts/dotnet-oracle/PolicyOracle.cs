@@ -107,6 +107,11 @@ public static class PolicyOracle {
                     ctx.Variables[rest.Substring(0, eq)] = rest.Substring(eq + 1);
                     break;
                 }
+                case "varint": {
+                    int eq = rest.IndexOf('=');
+                    ctx.Variables[rest.Substring(0, eq)] = int.Parse(rest.Substring(eq + 1), CultureInfo.InvariantCulture);
+                    break;
+                }
                 case "varbool": {
                     int eq = rest.IndexOf('=');
                     ctx.Variables[rest.Substring(0, eq)] = bool.Parse(rest.Substring(eq + 1));

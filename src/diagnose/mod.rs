@@ -135,6 +135,15 @@ impl Default for Settings {
     }
 }
 
+/// A certificate forwarded in a request header (`--forward-cert`), as the rules name it.
+#[derive(Debug, Clone, Copy)]
+pub struct ForwardedSeen<'a> {
+    pub header: &'a str,
+    pub subject: &'a str,
+    /// Uppercase SHA-1 hex.
+    pub thumbprint: &'a str,
+}
+
 /// Everything the rules look at.
 #[derive(Debug, Clone, Copy)]
 pub struct Observations<'a> {
@@ -146,6 +155,9 @@ pub struct Observations<'a> {
     pub client_verify: Option<&'a ClientVerify>,
     /// `--forward-cert`: `Verify()` of the certificate sent in a request header.
     pub forwarded_verify: Option<&'a ClientVerify>,
+    /// `--forward-cert`: the certificate sent in a request header, which the policy reads there
+    /// (then `context.Request.Certificate` is null: the front end ended TLS).
+    pub forwarded_cert: Option<ForwardedSeen<'a>>,
     /// CA certificates uploaded to the gateway (`--client-ca`).
     pub uploaded_cas: &'a [CertInfo],
     pub azure: Option<&'a AzureConfig>,
@@ -163,6 +175,7 @@ impl<'a> Observations<'a> {
             outbound_policy: None,
             client_verify: None,
             forwarded_verify: None,
+            forwarded_cert: None,
             uploaded_cas: &[],
             azure: None,
             keyless_identities: &[],
@@ -319,7 +332,7 @@ pub fn diagnose(obs: &Observations) -> Vec<Finding> {
         let cert =
             ev.certificate.as_ref().and_then(|tp| all_client_certs(obs).into_iter().find(|c| &c.thumbprint_sha1 == tp));
         let issuer_tps = issuer_thumbprints(obs, cert);
-        policy_rules::policy_findings(ev, cert, &issuer_tps, &mut out);
+        policy_rules::policy_findings(ev, cert, obs.forwarded_cert, &issuer_tps, &mut out);
         policy_safety::policy_safety_findings(ev, &known_ca_certificates(obs), &mut out);
         if let Some(cv) = obs.client_verify {
             revocation_rules::revocation_findings(cv, ev, false, &mut out);

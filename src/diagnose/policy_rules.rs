@@ -148,6 +148,7 @@ fn same_rdns(a: &str, b: &str) -> bool {
 pub fn policy_findings(
     ev: &PolicyEvaluation,
     cert: Option<&CertInfo>,
+    forwarded: Option<super::ForwardedSeen>,
     issuer_thumbprints: &[String],
     out: &mut Vec<Finding>,
 ) {
@@ -157,6 +158,11 @@ pub fn policy_findings(
     let look_alike = look_alike_names(o);
 
     let mut specific: Vec<FindingId> = Vec::new();
+    // Behind a front end (`--forward-cert`) the certificate compared is the forwarded one.
+    let seen = |actual: &str| match (cert, forwarded) {
+        (None, Some(fw)) => format!("forwarded: {actual} (in the {} header)", fw.header),
+        _ => format!("presented: {actual}"),
+    };
     // Literal-by-literal analysis of every comparison with the presented certificate.
     for c in &o.comparisons {
         let Some(actual) = &c.actual else { continue };
@@ -176,7 +182,7 @@ pub fn policy_findings(
                     f.cause = thumbprint_cause(id);
                     f.evidence.push(format!("{} clause {}: {}", c.path, c.clause, visible(&c.clause_text)));
                     f.evidence.push(format!("literal:   {}", visible(&c.literal)));
-                    f.evidence.push(format!("presented: {actual}"));
+                    f.evidence.push(seen(actual));
                     if !c.evaluated {
                         f.evidence.push(
                             "this clause was short-circuited for this request, but would fail when reached".into(),
@@ -219,7 +225,7 @@ pub fn policy_findings(
                 };
                 f.evidence.push(format!("{} clause {}: {}", c.path, c.clause, visible(&c.clause_text)));
                 f.evidence.push(format!("literal:   {}", visible(&c.literal)));
-                f.evidence.push(format!("presented: {actual}"));
+                f.evidence.push(seen(actual));
                 f.fix = if id == FindingId::IssuerOrder {
                     vec![format!("Use the .NET form exactly: {}", csharp_string_literal(actual))]
                 } else {
@@ -296,9 +302,13 @@ pub fn policy_findings(
 
     if o.determined && o.status >= 400 {
         let mut f = finding(FindingId::PolicyRejects);
-        f.cause = match o.status {
-            500 => "An expression in the policy throws for this request (typically a property read on a null certificate), so the gateway answers 500.".into(),
-            s => format!("Evaluated against the certificate actually presented, the policy answers {s}."),
+        // Behind a front end that ended TLS (`--forward-cert`) the handshake carries no certificate:
+        // the one the policy judges is the forwarded one, unless it decided on the null request one.
+        let by_forwarded = forwarded.filter(|_| cert.is_none() && !decided_on_request_certificate(o));
+        f.cause = match (o.status, by_forwarded) {
+            (500, _) => "An expression in the policy throws for this request (typically a property read on a null certificate), so the gateway answers 500.".into(),
+            (s, Some(fw)) => format!("Evaluated against the certificate forwarded in the {} header, the policy answers {s}.", fw.header),
+            (s, None) => format!("Evaluated against the certificate actually presented, the policy answers {s}."),
         };
         f.evidence.push(format!("status: {}", o.status));
         if let Some(d) = &o.decided_by {
@@ -317,6 +327,15 @@ pub fn policy_findings(
             Some(c) => f.evidence.push(format!("certificate: \"{}\" (Thumbprint {})", c.subject, c.thumbprint_sha1)),
             None => f.evidence.push("certificate: none (context.Request.Certificate is null)".into()),
         }
+        if let Some(fw) = forwarded {
+            f.evidence.push(format!(
+                "certificate forwarded in the {} header: \"{}\" (Thumbprint {}){}",
+                fw.header,
+                fw.subject,
+                fw.thumbprint,
+                if by_forwarded.is_some() { "; the policy decided on it" } else { "" }
+            ));
+        }
         for e in &o.elements {
             if let crate::policy::ElementOutcome::CertificateRejected { failures, ignored: false } = &e.outcome {
                 f.evidence.push(format!(
@@ -326,7 +345,12 @@ pub fn policy_findings(
                 ));
             }
         }
-        f.fix = if cert.is_none() {
+        f.fix = if let (None, Some(fw)) = (cert, forwarded.filter(|_| by_forwarded.is_none())) {
+            vec![format!(
+                "The policy decided on context.Request.Certificate, which is null behind a front end that ends TLS: the client's certificate is in the {} header, so the policy has to read it from there.",
+                fw.header
+            )]
+        } else if cert.is_none() && by_forwarded.is_none() {
             vec!["No certificate reached the policy: fix negotiation first (see gateway-did-not-request-cert / client-cert-missing).".into()]
         } else if specific.is_empty() {
             vec![
@@ -354,6 +378,12 @@ pub fn policy_findings(
         f.fix = vec!["Check this part by hand in the APIM test console (trace).".into()];
         out.push(Finding { subject: Some(subject.clone()), ..f });
     }
+}
+
+/// The deciding clause reads `context.Request.Certificate` (a null test, a property of it).
+fn decided_on_request_certificate(o: &crate::policy::PolicyOutcome) -> bool {
+    o.decided_by.as_deref().is_some_and(|d| d.contains("context.Request.Certificate"))
+        && !o.verify_calls.iter().any(|v| v.evaluated && v.forwarded.is_some())
 }
 
 /// Literal problems where the policy meant this very certificate and wrote it in the wrong form.

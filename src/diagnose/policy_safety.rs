@@ -66,8 +66,16 @@ fn not_saveable(c: &PolicyChecks) -> Option<Finding> {
                 "{}: C# strings take double quotes; write it as a string literal \"…\" (&quot;…&quot; inside the XML attribute).",
                 visible(&e.fragment)
             ),
+            "CS0019" if e.error.contains("'char'") => format!(
+                "{}: indexing a string gives a char: compare it with a char literal in single quotes ('a'), or compare strings (StartsWith, Substring).",
+                visible(&e.fragment)
+            ),
             "CS0019" => format!(
                 "{}: compare the name's text, SubjectName.Name (or Subject), with the string, in .NET's form.",
+                visible(&e.fragment)
+            ),
+            "CS1061" if e.error.contains("'X509Extension'") => format!(
+                "{}: Extensions[…] and the extension collection give a plain X509Extension; convert it to the class that has the member first (OfType<X509KeyUsageExtension>(), or `as X509KeyUsageExtension` with a null check; likewise X509BasicConstraintsExtension, X509EnhancedKeyUsageExtension).",
                 visible(&e.fragment)
             ),
             "CS0103" => format!(

@@ -437,6 +437,11 @@ pub fn diagnose_run(run: &mut TargetRun, keyless: &[String]) {
         outbound_policy: run.outbound_policy.as_ref(),
         client_verify: run.client_verify.as_ref(),
         forwarded_verify: run.forwarded.as_ref().and_then(|f| f.verify.as_ref()),
+        forwarded_cert: run.forwarded.as_ref().map(|f| crate::diagnose::ForwardedSeen {
+            header: &f.header,
+            subject: &f.subject,
+            thumbprint: &f.thumbprint,
+        }),
         uploaded_cas: &run.uploaded_cas,
         azure: run.azure.as_ref(),
         keyless_identities: keyless,

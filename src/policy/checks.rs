@@ -368,6 +368,26 @@ fn scan(e: &Expr, src: &str, cmp: Option<Span>, found: &mut Found) {
             if name == "Thumbprint" && is_request_certificate(target, aliases) {
                 found.reads_thumbprint = true;
             }
+            // `Extensions[…]` is a plain X509Extension whatever the certificate holds: a typed
+            // extension's member on it does not compile (the evaluator finds the other forms).
+            let typed_member = matches!(
+                name.as_str(),
+                "KeyUsages"
+                    | "CertificateAuthority"
+                    | "HasPathLengthConstraint"
+                    | "PathLengthConstraint"
+                    | "EnhancedKeyUsages"
+                    | "SubjectKeyIdentifier"
+            );
+            if typed_member
+                && matches!(&strip_parens(target).kind, ExprKind::Index { target: t, .. }
+                    if matches!(&strip_parens(t).kind, ExprKind::Member { name: n, .. } if n == "Extensions"))
+            {
+                found.compile_errors.push((
+                    text(e.span),
+                    format!("CS1061: 'X509Extension' does not contain a definition for '{name}'"),
+                ));
+            }
             scan(target, src, cmp, found);
         }
         ExprKind::Call { target, name, args, .. } => {

@@ -13,6 +13,7 @@ mod csharp;
 mod expr;
 mod lookalike;
 mod named;
+mod refused;
 mod routing;
 mod validate;
 mod walk;

@@ -105,7 +105,7 @@ pub fn evaluate(policy: &Policy, input: &PolicyInput) -> PolicyOutcome {
             }
         }
     }
-    w.out
+    super::refused::promote(policy, w.out)
 }
 
 pub(super) fn collect_auth_certs(elements: &[Element], out: &mut Vec<AuthCertRef>) {

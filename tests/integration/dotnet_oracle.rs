@@ -103,6 +103,10 @@ impl Case {
         self.vars.push((name, format!("var {name}={value}"), value.to_string()));
         self
     }
+    pub(super) fn var_int(mut self, name: &'static str, value: i32) -> Self {
+        self.vars.push((name, format!("varint {name}={value}"), format!("@({value})")));
+        self
+    }
     pub(super) fn var_bool(mut self, name: &'static str, value: bool) -> Self {
         self.vars.push((name, format!("varbool {name}={value}"), format!("@({value})")));
         self
@@ -302,6 +306,16 @@ fn check(cases: &[Case], certs: &BTreeMap<&str, Made>, live: Option<Vec<String>>
         }
     }
     assert!(wrong.is_empty(), "{} disagreement(s):\n{}", wrong.len(), wrong.join("\n"));
+}
+
+/// Run `cases` on .NET (when present) and hold the evaluator to the recorded answers.
+pub(super) fn run_and_check(cases: &[Case], certs: &BTreeMap<&str, Made>) {
+    let live = oracle_present().then(|| {
+        let dir = Dir::new();
+        write_cases(&dir, cases, certs);
+        run_oracle(dir.tmp.path(), &[])
+    });
+    check(cases, certs, live);
 }
 
 #[test]

@@ -27,3 +27,37 @@ fn a_forwarded_certificate_on_a_tier_without_ca_certificates_trusts_public_roots
     assert!(!v.verdict.ok);
     assert_eq!(v.uploaded, ["public roots only (the v2 tier has no CA certificate store)"]);
 }
+
+#[test]
+fn policy_rejects_names_the_forwarded_certificate_that_decided() {
+    let c = PolicyCase::new();
+    let forward = || MaterialRefs { forward_cert: Some("X-ARR-ClientCert".into()), ..refs() };
+    let tp = &c.good.thumbprint_sha1;
+    // The policy pins another thumbprint on the certificate it builds from the header: the
+    // forwarded certificate decides, and the finding names it, not "none".
+    let pinned = FORWARDED_CHAIN.replace(
+        "return !new X509Certificate2(Convert.FromBase64String(h)).VerifyNoRevocation();",
+        "return new X509Certificate2(Convert.FromBase64String(h)).Thumbprint != &quot;0000000000000000000000000000000000000000&quot;;",
+    );
+    let run = c.run_with(&c.good_made(), &pinned, forward());
+    let f = fires(&run, "policy-rejects", Severity::Error, Symptom::Forbidden403);
+    assert!(f.cause.starts_with("Evaluated against the certificate forwarded in the X-ARR-ClientCert header"), "{}", f.cause);
+    quotes(
+        f,
+        &format!(
+            "certificate forwarded in the X-ARR-ClientCert header: \"{}\" (Thumbprint {tp}); the policy decided on it",
+            c.good.subject
+        ),
+    );
+    assert!(!f.fix.iter().any(|s| s.contains("fix negotiation")), "{:?}", f.fix);
+    let t = fires(&run, "thumbprint-mismatch", Severity::Error, Symptom::Forbidden403);
+    quotes(t, &format!("forwarded: {tp} (in the X-ARR-ClientCert header)"));
+
+    // A policy that tests only context.Request.Certificate decides on the null one behind the
+    // front end: the forwarded certificate is named, and the fix says where the certificate is.
+    let run = c.run_with(&c.good_made(), &refuse_when("context.Request.Certificate == null"), forward());
+    let f = fires(&run, "policy-rejects", Severity::Error, Symptom::Forbidden403);
+    quotes(f, "certificate: none (context.Request.Certificate is null)");
+    quotes(f, &format!("certificate forwarded in the X-ARR-ClientCert header: \"{}\" (Thumbprint {tp})", c.good.subject));
+    assert!(f.fix[0].contains("the client's certificate is in the X-ARR-ClientCert header"), "{:?}", f.fix);
+}

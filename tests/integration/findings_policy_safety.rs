@@ -431,6 +431,23 @@ fn fires_policy_not_saveable() {
     let f = fires(&run, "policy-not-saveable", Severity::Error, Symptom::Forbidden403);
     quotes(f, "outbound/choose[1]/when[1] (line 11): 'OK' — CS1012");
 
+    // Found by the evaluator, from the value's type: `.KeyUsages` on the plain X509Extension the
+    // indexer gives is CS1061, reported whole as a policy APIM will not save, not as unevaluable.
+    let ku = r#"!context.Request.Certificate.Extensions[&quot;2.5.29.15&quot;].KeyUsages.HasFlag(X509KeyUsageFlags.DigitalSignature)"#;
+    let run = c.run(&refuse_when(ku));
+    let f = fires(&run, "policy-not-saveable", Severity::Error, Symptom::Forbidden403);
+    quotes(f, r#"inbound/choose[1]/when[1] (line 5): context.Request.Certificate.Extensions["2.5.29.15"].KeyUsages — CS1061: 'X509Extension' does not contain a definition for 'KeyUsages'"#);
+    assert!(f.fix[0].contains("OfType<X509KeyUsageExtension>()"), "{:?}", f.fix);
+    let o = &run.policy.as_ref().expect("evaluated").outcome;
+    assert_eq!((o.status, o.determined), (0, false));
+    absent(&run, "policy-unevaluable");
+    absent(&run, "policy-rejects");
+    // A char compared with a string (CS0019), even where `|| true` would decide the value.
+    let run = c.run(&refuse_when(r#"context.Request.Certificate.Thumbprint[0] == &quot;A&quot; || true"#));
+    let f = fires(&run, "policy-not-saveable", Severity::Error, Symptom::Forbidden403);
+    quotes(f, r#"context.Request.Certificate.Thumbprint[0] == "A" — CS0019: Operator '==' cannot be applied to operands of type 'char' and 'string'"#);
+    assert!(f.fix[0].contains("char literal"), "{:?}", f.fix);
+
     // One character in single quotes compiles (a char): not this finding.
     let run = c.run(&refuse_when("context.Request.Certificate.Thumbprint.Contains('A')"));
     absent(&run, "policy-not-saveable");

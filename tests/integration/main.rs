@@ -17,6 +17,7 @@ mod dns;
 mod dotnet_oracle;
 mod dotnet_oracle_aia;
 mod dotnet_oracle_cases;
+mod dotnet_oracle_cases2;
 mod dotnet_oracle_verify;
 mod exporter;
 mod findings;

@@ -102,7 +102,6 @@ fn statement_blocks_name_what_they_cannot_run() {
     let cases = [
         ("@{ foreach (var t in list) { } return true; }", "foreach", "`foreach` statements are not supported"),
         ("@{ var ok = true; }", "var ok = true;", "ends without returning"),
-        ("@{ bool ok; return ok; }", "ok", "read before it is assigned"),
         ("@{ return \"yes\"; }", "return \"yes\";", "returns a string, not a boolean"),
     ];
     for (cond, fragment, why) in cases {
@@ -111,6 +110,19 @@ fn statement_blocks_name_what_they_cannot_run() {
         assert_eq!(out.unevaluable.len(), 1, "{cond}: {:?}", out.unevaluable);
         assert_eq!(out.unevaluable[0].fragment, fragment, "{cond}");
         assert!(out.unevaluable[0].why.contains(why), "{cond}: {:?}", out.unevaluable[0]);
+    } // What the compiler refuses is a policy APIM will not save (.NET: CS0165, CS0128).
+    for (cond, fragment, error) in [
+        ("@{ bool ok; return ok; }", "ok", "CS0165: Use of unassigned local variable 'ok'"),
+        (
+            "@{ var ok = true; var ok = false; return ok; }",
+            "var ok = false;",
+            "CS0128: A local variable named 'ok' is already defined in this scope",
+        ),
+    ] {
+        let out = run(&policy("", cond), Some(&good), None);
+        assert!(!out.determined && out.unevaluable.is_empty(), "{cond}: {:?}", out.unevaluable);
+        let e = &out.checks.compile_errors[0];
+        assert_eq!((e.fragment.as_str(), e.error.as_str()), (fragment, error), "{cond}");
     }
 }
 

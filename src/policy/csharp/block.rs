@@ -22,7 +22,7 @@ impl ExprEval<'_, '_> {
                     if self.bindings.iter().any(|(n, _)| n == name) {
                         return Err(Stop::Unevaluable {
                             fragment: self.clause_text.clone(),
-                            why: format!("`{name}` is declared twice (C# would not compile it)"),
+                            why: format!("CS0128: A local variable named '{name}' is already defined in this scope (C# would not compile it)"),
                         });
                     }
                     let v = match init {

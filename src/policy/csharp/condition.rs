@@ -54,6 +54,11 @@ impl Walker<'_, '_> {
         // Reading the body without preserveContent loses it for the rest of the policy.
         self.variables.body_consumed |= ev.variables.body_consumed;
         for (fragment, why) in ev.masked.drain(..) {
+            // A construct the compiler refuses is refused wherever it sits: the policy is not saved.
+            if super::super::refused::is_compile_error(&why) {
+                self.unevaluable(path, None, &fragment, why);
+                continue;
+            }
             self.out.notes.push(format!(
                 "{path}: `{fragment}` could not be evaluated ({why}), but the other operand decides the result whatever its value (unless it throws)"
             ));
@@ -128,6 +133,10 @@ impl Walker<'_, '_> {
                     let by = format!("{path} condition clause {}: {} ({exception}: {why})", i + 1, ev.clause_text);
                     self.result("when", path, ElementOutcome::Exception { exception, fragment });
                     outcome = Some(CondResult::Exception(by));
+                }
+                // What the compiler refuses stops the save whatever the other clauses decide.
+                Err(Stop::Unevaluable { fragment, why }) if super::super::refused::is_compile_error(&why) => {
+                    self.unevaluable(path, Some(i + 1), &fragment, why);
                 }
                 Err(Stop::Unevaluable { fragment, why }) => {
                     if pending.is_none() {

@@ -230,6 +230,20 @@ impl ExprEval<'_, '_> {
     }
 }
 
+/// The parts of a DateTime (in the gateway's local time, UTC here, as this module assumes).
+pub(super) fn date_part(d: &super::value::Date, name: &str) -> Val {
+    let part = match name {
+        "Year" => d.t.year(),
+        "Month" => u8::from(d.t.month()) as i32,
+        "Day" => d.t.day() as i32,
+        "Hour" => d.t.hour() as i32,
+        "Minute" => d.t.minute() as i32,
+        "Second" => d.t.second() as i32,
+        _ => d.t.ordinal() as i32,
+    };
+    Val::Num(Number::Int(part))
+}
+
 #[cfg(test)]
 mod tests {
     use time::macros::datetime;

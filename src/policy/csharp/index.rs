@@ -62,6 +62,8 @@ impl ExprEval<'_, '_> {
                 v => Some(v),
             },
             ("string" | "String", v @ Val::Str(_)) | ("bool" | "Boolean", v @ Val::Bool(_)) => Some(v),
+            // The request's certificate, when there is one, is an X509Certificate2.
+            ("X509Certificate2" | "X509Certificate", v @ Val::Cert) => Some(v),
             ("int" | "long" | "double", Val::Num(n)) => (n.keyword() == ty).then_some(Val::Num(n)),
             ("string" | "String" | "bool" | "Boolean" | "int" | "long" | "double", _) => None,
             (_, v) => {
@@ -73,7 +75,7 @@ impl ExprEval<'_, '_> {
                 return Err(unevaluable(
                     self.src,
                     span,
-                    format!("`{name}` is declared twice (C# would not compile it)"),
+                    format!("CS0128: A local variable named '{name}' is already defined in this scope (C# would not compile it)"),
                 ));
             }
             let value = match (&matched, self.shadow) {

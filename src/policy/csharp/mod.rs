@@ -231,7 +231,8 @@ impl ExprEval<'_, '_> {
             } => {
                 let l = self.eval(left)?;
                 let r = self.eval(right)?;
-                self.arithmetic(*op, l, r, e.span)
+                let result = self.arithmetic(*op, l, r, e.span);
+                self.on_constants(result, left, right, e.span)
             }
             ExprKind::Binary { op, left, right } => {
                 let l = self.eval(left)?;
@@ -250,7 +251,7 @@ impl ExprEval<'_, '_> {
                 return Err(unevaluable(
                     self.src,
                     span,
-                    format!("`{name}` is read before it is assigned (C# would not compile it)"),
+                    format!("CS0165: Use of unassigned local variable '{name}' (C# would not compile it)"),
                 ));
             }
             return Ok(v.clone());
@@ -423,6 +424,9 @@ impl ExprEval<'_, '_> {
             )),
             Val::HeaderValues(why) => Err(unevaluable(self.src, span, why)),
             Val::TimeSpan(ticks) => self.timespan_member(ticks, name, span),
+            Val::Date(d) if matches!(name, "Year" | "Month" | "Day" | "Hour" | "Minute" | "Second" | "DayOfYear") => {
+                Ok(dates::date_part(&d, name))
+            }
             Val::DeploymentCertificates if name == "Count" => {
                 Ok(Val::Num(number::Number::Int(self.deployment()?.len() as i32)))
             }

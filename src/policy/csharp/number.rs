@@ -162,6 +162,19 @@ fn quoted(s: &str) -> String {
     format!("\"{}{more}\"", crate::text::clean(&cut))
 }
 
+/// A constant expression of numbers (literals, parentheses, unary minus, arithmetic on them): C#
+/// evaluates it when it compiles.
+pub(super) fn is_constant(e: &Expr) -> bool {
+    match &e.kind {
+        ExprKind::Int { .. } | ExprKind::Num(_) => true,
+        ExprKind::Paren(inner) | ExprKind::Neg(inner) => is_constant(inner),
+        ExprKind::Binary { op: BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::Rem, left, right } => {
+            is_constant(left) && is_constant(right)
+        }
+        _ => false,
+    }
+}
+
 fn int_val(v: i64, long: bool) -> Val {
     Val::Num(if long { Number::Long(v) } else { Number::Int(v as i32) })
 }
@@ -177,6 +190,35 @@ impl ExprEval<'_, '_> {
             ExprKind::Int { value, long: true } => Some(Val::Num(Number::Long(value))),
             ExprKind::Int { value, long: false } => Some(Val::Num(Number::Int(value as i32))),
             _ => None,
+        }
+    }
+
+    /// On constants the compiler itself divides and overflows, and refuses the text (CS0020, CS0220).
+    pub(super) fn on_constants(
+        &self,
+        result: Result<Val, Stop>,
+        left: &Expr,
+        right: &Expr,
+        span: Span,
+    ) -> Result<Val, Stop> {
+        let constants = is_constant(left) && is_constant(right);
+        match result {
+            Err(Stop::Exception { exception, .. }) if constants && exception == "DivideByZeroException" => {
+                Err(unevaluable(
+                    self.src,
+                    span,
+                    format!("CS0020: Division by constant zero{}", super::super::refused::REFUSED),
+                ))
+            }
+            Err(Stop::Unevaluable { why, .. }) if constants && why == OVERFLOW_UNKNOWN => Err(unevaluable(
+                self.src,
+                span,
+                format!(
+                    "CS0220: The operation overflows at compile time in checked mode{}",
+                    super::super::refused::REFUSED
+                ),
+            )),
+            other => other,
         }
     }
 
@@ -207,6 +249,11 @@ impl ExprEval<'_, '_> {
                 ArithError::Unknown(why) => unevaluable(self.src, span, why),
             }),
             (BinOp::Add, l @ Val::Str(_), r) | (BinOp::Add, l, r @ Val::Str(_)) => self.concat(l, r, span),
+            // A char takes part in arithmetic as its UTF-16 code (an int): 'a' + 1 is 98.
+            (op, Val::Char(c), r @ (Val::Num(_) | Val::Char(_))) => {
+                self.arithmetic(op, Val::Num(Number::Int(c as i32)), r, span)
+            }
+            (op, l @ Val::Num(_), Val::Char(c)) => self.arithmetic(op, l, Val::Num(Number::Int(c as i32)), span),
             (_, l @ (Val::Date(_) | Val::TimeSpan(_)), r) | (_, l, r @ (Val::Date(_) | Val::TimeSpan(_))) => {
                 self.date_arithmetic(op, l, r, span)
             }
@@ -230,6 +277,7 @@ impl ExprEval<'_, '_> {
                 }
                 Val::Null { .. } => {}
                 Val::Bool(b) => value.push_str(if b { "True" } else { "False" }),
+                Val::Char(c) => value.push(c),
                 Val::Num(n) => value.push_str(&self.number_text(n, span)?),
                 other => {
                     return Err(unevaluable(

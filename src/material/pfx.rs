@@ -17,22 +17,31 @@ pub(super) fn load_pkcs12(der: &[u8], origin: &str, has_mac: bool, password: &Pa
         return Err(Error::input(origin, limit.to_string()));
     }
     // Most exports with "no password" still have a MAC keyed by the empty password; trying it first
-    // means such files open without asking.
-    let store = match KeyStore::from_pkcs12(der, "") {
-        Ok(store) => store,
-        Err(e) if needs_password(&e, has_mac) => {
-            let secret = password.resolve(origin)?;
-            match KeyStore::from_pkcs12(der, secret.expose()) {
-                Ok(store) => store,
-                Err(e) if needs_password(&e, has_mac) => {
-                    return Err(Error::input(origin, "wrong password for PKCS#12 file (or the file is damaged)"))
-                }
-                Err(e) => return Err(Error::input(origin, pkcs12_problem(&e))),
-            }
-        }
+    // means such files open without asking. Without a MAC nothing checks a password: a wrong one
+    // usually fails the decryption's padding, but about one time in 256 the padding is valid by
+    // chance and garbage reaches the key or certificate parser. So on a file without a MAC the
+    // empty password's garbage is not the end (the real password is asked for), and the real
+    // password's garbage is reported as the wrong password it most likely is.
+    let unverified = || Error::input(origin, "wrong password for PKCS#12 file (or the file is damaged)");
+    match KeyStore::from_pkcs12(der, "") {
+        Ok(store) => match read_store(&store, origin) {
+            Ok(m) => return non_empty(m, origin),
+            Err(_) if !has_mac => {}
+            Err(e) => return Err(e),
+        },
+        Err(e) if needs_password(&e, has_mac) => {}
         Err(e) => return Err(Error::input(origin, pkcs12_problem(&e))),
-    };
+    }
+    let secret = password.resolve(origin)?;
+    match KeyStore::from_pkcs12(der, secret.expose()) {
+        Ok(store) => non_empty(read_store(&store, origin).map_err(|e| if has_mac { e } else { unverified() })?, origin),
+        Err(e) if needs_password(&e, has_mac) => Err(unverified()),
+        Err(e) => Err(Error::input(origin, pkcs12_problem(&e))),
+    }
+}
 
+/// The certificates and keys of an opened store.
+fn read_store(store: &KeyStore, origin: &str) -> Result<Material> {
     let mut certs: Vec<Certificate> = Vec::new();
     let mut keys = Vec::new();
     let add_cert = |certs: &mut Vec<Certificate>, der: &[u8]| -> Result<()> {
@@ -57,7 +66,12 @@ pub(super) fn load_pkcs12(der: &[u8], origin: &str, has_mac: bool, password: &Pa
             add_cert(&mut certs, cert.as_der())?;
         }
     }
-    if certs.is_empty() && keys.is_empty() {
+    Ok(Material { origin: origin.to_string(), certs, keys, encoding: Encoding::Pkcs12 })
+}
+
+/// A store that opened but holds nothing readable is its own error, whatever the password.
+fn non_empty(m: Material, origin: &str) -> Result<Material> {
+    if m.certs.is_empty() && m.keys.is_empty() {
         // p12-keystore reaches certificates through the key they belong to (or a Java "trusted"
         // mark), so a certificate-only .pfx reads as empty.
         return Err(Error::input(
@@ -66,7 +80,7 @@ pub(super) fn load_pkcs12(der: &[u8], origin: &str, has_mac: bool, password: &Pa
              a .pfx holding only certificates cannot be read, export those as .cer or .pem instead",
         ));
     }
-    Ok(Material { origin: origin.to_string(), certs, keys, encoding: Encoding::Pkcs12 })
+    Ok(m)
 }
 
 /// Whether an error from p12-keystore can be a wrong password. With a MAC, only a MAC mismatch

@@ -270,14 +270,23 @@ pub fn target_text(t: &TargetRun, several: bool, verbose: bool) -> String {
         probe_text_into(&mut out, p, "", verbose);
     }
     if let Some(cv) = &t.client_verify {
+        // Verify() is the chain plus .NET's online revocation check; VerifyNoRevocation() the chain.
         out.push_str(&format!("  Verify()    against {}: ", clean(&cv.uploaded.join(", "))));
         out.push_str(&if let Some(why) = cv.issuer_pending() {
             format!("not known here ({})\n", clean(&why))
-        } else if cv.verdict.ok {
-            "true\n".to_string()
-        } else {
+        } else if !cv.verdict.ok {
             format!("false ({})\n", clean(&text::verdict_summary(&cv.verdict)))
+        } else {
+            match (cv.verify_ok(), &cv.revocation_answer) {
+                (Some(true), _) => "true\n".to_string(),
+                (Some(false), Some(a)) => format!("false ({})\n", clean(&a.to_string())),
+                (None, Some(a)) => format!("not known here ({})\n", clean(&a.to_string())),
+                (_, None) => "not known here (revocation not checked)\n".to_string(),
+            }
         });
+        if cv.verdict.ok && cv.issuer_pending().is_none() && cv.verify_ok() != Some(true) {
+            out.push_str("  VerifyNoRevocation(): true (the chain alone)\n");
+        }
         for f in cv.issuer_fetch.iter().flat_map(|r| r.fetches.iter()) {
             out.push_str(&format!("  Issuer {}    {}\n", f.depth, clean(&f.line())));
         }

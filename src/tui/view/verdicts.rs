@@ -70,9 +70,23 @@ impl View<'_> {
         let mut l = vec![label("Verify()")];
         match &t.client_verify {
             Some(cv) => {
-                l.extend(self.verdict_spans(&cv.verdict));
+                // Verify() is the chain and .NET's online revocation check; the chain alone is
+                // VerifyNoRevocation(), shown beneath when the two differ.
+                match (cv.verdict.ok, cv.verify_ok()) {
+                    (false, _) | (true, Some(true)) => l.extend(self.verdict_spans(&cv.verdict)),
+                    (true, Some(false)) => l.push(Span::styled("✖ false (revocation)", self.s(Role::Error))),
+                    (true, None) => l.push(Span::styled("? not known here", self.s(Role::Warning))),
+                }
                 paras.push((Line::from(l), COLUMN));
                 paras.push(more(format!("against {}", clean(&file_names(&cv.uploaded))), Role::Muted));
+                if cv.verdict.ok && cv.verify_ok() != Some(true) {
+                    let why = match (&cv.revocation_answer, cv.issuer_pending()) {
+                        (_, Some(why)) => why,
+                        (Some(a), None) => a.to_string(),
+                        (None, None) => "revocation not checked".to_string(),
+                    };
+                    paras.push(more(format!("chain ok: VerifyNoRevocation() true; {}", clean(&why)), Role::Muted));
+                }
             }
             None => {
                 l.push(none("– no uploaded CA certificates given"));

@@ -13,7 +13,7 @@ use std::sync::atomic::Ordering;
 use rcgen::{Issuer, KeyPair};
 
 use super::dotnet_oracle::{oracle_present, run_oracle};
-use super::dotnet_oracle_verify::{crl, params, root, tool_answers, CrlServer, Made};
+use super::dotnet_oracle_verify::{crl, params, root, tool_answers, write_verify_cases, CrlServer, Made};
 use crate::util::{bin, openssl, run, stdout, Dir};
 
 /// An authority information access extension with these caIssuers URLs, in order.
@@ -150,20 +150,8 @@ fn leaf_only_with_ca_issuers_matches_dotnet() {
         ("aia-two-levels", leaf("aia two levels", 0x5D, &lower, "/lower.crl", &[u("/lower.cer")]), true, true),
         ("aia-expired", expired, false, false),
     ];
-    dir.write("root.pem", mtls_doctor::cert::pem_encode(&trusted.der));
-    let certs_dir = dir.path("trust-dir");
-    std::fs::create_dir_all(&certs_dir).expect("mkdir");
-    let mut text = String::new();
-    for (i, (name, m, _, _)) in cases.iter().enumerate() {
-        dir.write(&format!("{name}.der"), &m.der);
-        for (j, method) in ["Verify", "VerifyNoRevocation"].iter().enumerate() {
-            text.push_str(&format!(
-                "case {}\ncert {name}.der\nexpr context.Request.Certificate.{method}()\n",
-                2 * i + j
-            ));
-        }
-    }
-    dir.write("cases.txt", text);
+    let leaves: Vec<(&str, &Made)> = cases.iter().map(|(name, m, _, _)| (*name, m)).collect();
+    let certs_dir = write_verify_cases(&dir, &trusted, &leaves);
     let mut wrong = Vec::new();
     if oracle_present() {
         let root_pem = dir.path("root.pem");

@@ -240,20 +240,8 @@ fn verify_and_revocation_match_dotnet() {
         ("crl-stale", leaf(&trusted, "crl stale", 0x08, Some(&server.url("/stale.crl"))), false, true),
         ("crl-missing", leaf(&trusted, "crl missing", 0x09, Some(&server.url("/missing.crl"))), false, true),
     ];
-    dir.write("root.pem", mtls_doctor::cert::pem_encode(&trusted.der));
-    let mut text = String::new();
-    for (i, (name, m, _, _)) in cases.iter().enumerate() {
-        dir.write(&format!("{name}.der"), &m.der);
-        for (j, method) in ["Verify", "VerifyNoRevocation"].iter().enumerate() {
-            text.push_str(&format!(
-                "case {}\ncert {name}.der\nexpr context.Request.Certificate.{method}()\n",
-                2 * i + j
-            ));
-        }
-    }
-    dir.write("cases.txt", text);
-    let certs_dir = dir.path("trust-dir");
-    std::fs::create_dir_all(&certs_dir).expect("mkdir");
+    let leaves: Vec<(&str, &Made)> = cases.iter().map(|(name, m, _, _)| (*name, m)).collect();
+    let certs_dir = write_verify_cases(&dir, &trusted, &leaves);
 
     let mut wrong = Vec::new();
     if oracle_present() {
@@ -330,20 +318,8 @@ fn intermediate_behind_a_ca_issuers_url_matches_dotnet() {
         ("int-good", with_aia("behind int good", 0x31), true, true),
         ("int-revoked", with_aia("behind int revoked", 0x32), false, true),
     ];
-    dir.write("root.pem", mtls_doctor::cert::pem_encode(&trusted.der));
-    let certs_dir = dir.path("trust-dir");
-    std::fs::create_dir_all(&certs_dir).expect("mkdir");
-    let mut text = String::new();
-    for (i, (name, m, _, _)) in cases.iter().enumerate() {
-        dir.write(&format!("{name}.der"), &m.der);
-        for (j, method) in ["Verify", "VerifyNoRevocation"].iter().enumerate() {
-            text.push_str(&format!(
-                "case {}\ncert {name}.der\nexpr context.Request.Certificate.{method}()\n",
-                2 * i + j
-            ));
-        }
-    }
-    dir.write("cases.txt", text);
+    let leaves: Vec<(&str, &Made)> = cases.iter().map(|(name, m, _, _)| (*name, m)).collect();
+    let certs_dir = write_verify_cases(&dir, &trusted, &leaves);
     let mut wrong = Vec::new();
     if oracle_present() {
         let root_pem = dir.path("root.pem");
@@ -368,4 +344,25 @@ fn intermediate_behind_a_ca_issuers_url_matches_dotnet() {
         }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+/// Writes `root.pem` (the only CA .NET is to trust), each leaf as `NAME.der` and `cases.txt`
+/// asking for `Verify()` (case 2i) and `VerifyNoRevocation()` (case 2i+1) of leaf i; returns the
+/// empty directory to give .NET as `SSL_CERT_DIR`.
+pub(super) fn write_verify_cases(dir: &Dir, root: &Made, leaves: &[(&str, &Made)]) -> std::path::PathBuf {
+    dir.write("root.pem", mtls_doctor::cert::pem_encode(&root.der));
+    let mut text = String::new();
+    for (i, (name, m)) in leaves.iter().enumerate() {
+        dir.write(&format!("{name}.der"), &m.der);
+        for (j, method) in ["Verify", "VerifyNoRevocation"].iter().enumerate() {
+            text.push_str(&format!(
+                "case {}\ncert {name}.der\nexpr context.Request.Certificate.{method}()\n",
+                2 * i + j
+            ));
+        }
+    }
+    dir.write("cases.txt", text);
+    let certs_dir = dir.path("trust-dir");
+    std::fs::create_dir_all(&certs_dir).expect("mkdir");
+    certs_dir
 }

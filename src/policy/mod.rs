@@ -269,6 +269,25 @@ pub struct PolicyInput<'a> {
     pub body: BodyInput<'a>,
 }
 
+/// Nothing known but the clock: no certificate, no chain verdict, headers, body or entities. Tests
+/// and callers name what they know and take the rest from here.
+impl Default for PolicyInput<'_> {
+    fn default() -> Self {
+        PolicyInput {
+            cert: None,
+            verify_ok: None,
+            verify_no_revocation_ok: None,
+            revocation: None,
+            issuer_thumbprint: None,
+            deployment_certificates: None,
+            headers: None,
+            now: time::OffsetDateTime::now_utc(),
+            forwarded: Vec::new(),
+            body: BodyInput::Unknown,
+        }
+    }
+}
+
 /// What the evaluator knows of the request body. The bytes stay in memory: never recorded, and
 /// Debug shows only their length.
 #[derive(Clone, Copy, Default)]

@@ -21,7 +21,6 @@ use std::process::Command;
 use mtls_doctor::policy::{
     csharp_string_literal, evaluate, parse_policy, DeploymentCertificate, ElementOutcome, PolicyInput, PolicyOutcome,
 };
-use time::OffsetDateTime;
 
 use crate::util::Dir;
 
@@ -195,10 +194,6 @@ fn evaluate_case(case: &Case, answer: &str, certs: &BTreeMap<&str, Made>) -> (St
     let policy = parse_policy(&xml, "oracle-case.xml").expect("policy parses");
     let input = PolicyInput {
         cert: case.cert.map(|k| &certs[k].info),
-        verify_ok: None,
-        verify_no_revocation_ok: None,
-        revocation: None,
-        issuer_thumbprint: None,
         deployment_certificates: case.deployed.as_ref().map(|list| {
             list.iter()
                 .map(|(id, k)| DeploymentCertificate {
@@ -214,9 +209,7 @@ fn evaluate_case(case: &Case, answer: &str, certs: &BTreeMap<&str, Made>) -> (St
                 .map(|(n, v)| mtls_doctor::probe::Header { name: n.clone(), value: v.clone() })
                 .collect(),
         ),
-        forwarded: Vec::new(),
-        now: OffsetDateTime::now_utc(),
-        body: Default::default(),
+        ..Default::default()
     };
     let out = evaluate(&policy, &input);
     let ours = if let Some(err) = out.checks.compile_errors.first() {

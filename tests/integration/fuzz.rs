@@ -285,15 +285,9 @@ fn parse_and_evaluate(xml: &str) {
             for cert in [None, Some(&s.info)] {
                 let input = PolicyInput {
                     cert,
-                    verify_ok: None,
                     verify_no_revocation_ok: Some(true),
-                    revocation: None,
-                    issuer_thumbprint: None,
-                    deployment_certificates: None,
-                    headers: None,
                     now: time::OffsetDateTime::UNIX_EPOCH,
-                    forwarded: Vec::new(),
-                    body: Default::default(),
+                    ..Default::default()
                 };
                 let _ = evaluate(&policy, &input);
             }

@@ -4,23 +4,11 @@
 //! (unknown, with the reason), and the body's text never recorded in the outcome.
 
 use mtls_doctor::policy::{evaluate, parse_policy, BodyInput, PolicyInput, PolicyOutcome};
-use time::OffsetDateTime;
 
 fn run_with(xml_inbound: &str, body: BodyInput<'_>) -> PolicyOutcome {
     let xml = format!("<policies><inbound>{xml_inbound}</inbound></policies>");
     let policy = parse_policy(&xml, "policy.xml").expect("policy parses");
-    let input = PolicyInput {
-        cert: None,
-        verify_ok: None,
-        verify_no_revocation_ok: None,
-        revocation: None,
-        issuer_thumbprint: None,
-        deployment_certificates: None,
-        headers: Some(vec![]),
-        forwarded: Vec::new(),
-        now: OffsetDateTime::now_utc(),
-        body,
-    };
+    let input = PolicyInput { headers: Some(vec![]), body, ..Default::default() };
     evaluate(&policy, &input)
 }
 

@@ -3,7 +3,6 @@
 //! exceptions, and unknown (with the reason) where its answer depends on culture, version or platform.
 
 use mtls_doctor::policy::{evaluate, parse_policy, PolicyInput, PolicyOutcome};
-use time::OffsetDateTime;
 
 const CLAIMS: &str = r#"{"role":"admin","tier":3,"active":true,"n":null,"nested":{"a":"b"},"when":"2026-01-01T00:00:00Z","neg":-2,"pi":3.14}"#;
 
@@ -13,16 +12,8 @@ fn run(condition: &str, claims: &str) -> PolicyOutcome {
     );
     let policy = parse_policy(&xml, "policy.xml").expect("policy parses");
     let input = PolicyInput {
-        cert: None,
-        verify_ok: None,
-        verify_no_revocation_ok: None,
-        revocation: None,
-        issuer_thumbprint: None,
-        deployment_certificates: None,
         headers: Some(vec![mtls_doctor::probe::Header { name: "X-Claims".into(), value: claims.into() }]),
-        forwarded: Vec::new(),
-        now: OffsetDateTime::now_utc(),
-        body: Default::default(),
+        ..Default::default()
     };
     evaluate(&policy, &input)
 }

@@ -5,7 +5,6 @@
 
 use mtls_doctor::cert::{CertInfo, Certificate};
 use mtls_doctor::policy::{evaluate, parse_policy, PolicyInput, PolicyOutcome};
-use time::OffsetDateTime;
 
 use crate::util::{openssl, Dir};
 
@@ -67,13 +66,7 @@ fn run(condition: &str, cert: &CertInfo) -> PolicyOutcome {
         cert: Some(cert),
         verify_ok: Some(true),
         verify_no_revocation_ok: Some(true),
-        revocation: None,
-        issuer_thumbprint: None,
-        deployment_certificates: None,
-        headers: None,
-        forwarded: Vec::new(),
-        now: OffsetDateTime::now_utc(),
-        body: Default::default(),
+        ..Default::default()
     };
     evaluate(&policy, &input)
 }

@@ -6,7 +6,6 @@
 use mtls_doctor::cert::{CertInfo, Certificate};
 use mtls_doctor::pki::Spec;
 use mtls_doctor::policy::{evaluate, parse_policy, PolicyInput, PolicyOutcome};
-use time::OffsetDateTime;
 
 use crate::util::Pki;
 
@@ -38,15 +37,10 @@ fn run(before: &str, condition: &str, cert: Option<&CertInfo>, headers: Option<&
         cert,
         verify_ok: Some(true),
         verify_no_revocation_ok: Some(true),
-        revocation: None,
-        issuer_thumbprint: None,
-        deployment_certificates: None,
         headers: headers.map(|h| {
             h.iter().map(|(n, v)| mtls_doctor::probe::Header { name: n.to_string(), value: v.to_string() }).collect()
         }),
-        forwarded: Vec::new(),
-        now: OffsetDateTime::now_utc(),
-        body: Default::default(),
+        ..Default::default()
     };
     evaluate(&policy, &input)
 }
@@ -337,13 +331,8 @@ fn deployment_certificates_count() {
         cert: Some(&c),
         verify_ok: Some(true),
         verify_no_revocation_ok: Some(true),
-        revocation: None,
-        issuer_thumbprint: None,
         deployment_certificates: Some(vec![entity("a"), entity("b")]),
-        headers: None,
-        forwarded: Vec::new(),
-        now: OffsetDateTime::now_utc(),
-        body: Default::default(),
+        ..Default::default()
     };
     let out = evaluate(&policy, &input);
     assert_eq!((out.status, out.determined), (200, true));

@@ -256,18 +256,7 @@ mod tests {
             r#"<choose><when condition="@({condition})"><return-response><set-status code="403" /></return-response></when></choose>"#
         );
         let policy = parse_policy(&xml, "policy.xml").expect("parses");
-        let input = PolicyInput {
-            cert: None,
-            verify_ok: None,
-            verify_no_revocation_ok: None,
-            revocation: None,
-            issuer_thumbprint: None,
-            deployment_certificates: None,
-            headers: None,
-            forwarded: Vec::new(),
-            now,
-            body: Default::default(),
-        };
+        let input = PolicyInput { now, ..Default::default() };
         let out = evaluate(&policy, &input);
         (out.status, out.determined)
     }

@@ -187,9 +187,14 @@ fn sweep_with_progress(
     let mut cache = MaterialCache::new(PasswordPrompt::Terminal);
     load.preload(&mut cache, &source)?;
     let mut progress = Progress::new(source.len(), quiet);
-    let n = engine::runtime()?.block_on(engine::run_sweep(source.sourced(), options, &mut cache, |i, done| {
-        progress.done(done, |done| on_done(i, done));
-    }));
+    let n = engine::runtime_for(source.len())?.block_on(engine::run_sweep(
+        source.sourced(),
+        options,
+        &mut cache,
+        |i, done| {
+            progress.done(done, |done| on_done(i, done));
+        },
+    ));
     progress.finish();
     Ok(n)
 }

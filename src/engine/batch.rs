@@ -40,6 +40,20 @@ pub fn runtime() -> Result<tokio::runtime::Runtime> {
         .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))
 }
 
+/// The runtime a run of `targets` targets blocks on. One target runs on the calling thread (a
+/// current-thread runtime: no workers to start, its I/O polled by the thread that waits on it,
+/// its comparison on a thread of its own, see `probe/compare.rs`); several share [`runtime`]'s
+/// two workers.
+pub fn runtime_for(targets: usize) -> Result<tokio::runtime::Runtime> {
+    if targets > 1 {
+        return runtime();
+    }
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))
+}
+
 /// Load (on the blocking pool, in target order) and run `targets`. `on_done(index, run)` is called
 /// as each target finishes, in completion order, with its index in `targets`.
 pub async fn run_batch(

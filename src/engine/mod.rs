@@ -16,7 +16,7 @@ mod named_values;
 mod run;
 mod sweep;
 
-pub use batch::{run_batch, run_prepared, runtime, Batch, RunOptions};
+pub use batch::{run_batch, run_prepared, runtime, runtime_for, Batch, RunOptions};
 pub use load::{
     load, load_certs, load_trust, load_with, password_source, LoadFailure, Loaded, MaterialCache, PasswordPrompt,
     Passwords, Prepared,

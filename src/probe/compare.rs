@@ -2,19 +2,18 @@
 //! main handshake's CertificateRequest, then runs in parallel with the rest of the main run (the
 //! main run's signature, request and chain verdict) instead of sharing one task's polls with it.
 //!
-//! When it is the only probe of the process (one target) on a multi-thread runtime, it runs on a
-//! thread of its own that blocks until the signal (driving the comparison with the runtime's I/O
-//! and timers through [`Handle::block_on`]): the signal wakes that thread at once. A task woken
-//! from a worker waits in that worker's next-task slot until the running task yields, which for
-//! the main handshake is after it has signed and written its flight. In a sweep the workers are
-//! busy with other probes anyway, and a thread per probe cost about 15% of a sweep's rate here:
-//! there, and on a current-thread runtime, it is a task. If no thread can be made, the caller
-//! compares after the main run, as before.
+//! When it is the only probe of the process (one target), it runs on a thread of its own with a
+//! current-thread runtime of its own, whose I/O and timers that thread polls itself. On the
+//! caller's runtime it waited for whichever thread polls that runtime's I/O, and that thread was
+//! the one busy with the main handshake's signature and chain checks: the comparison's connect
+//! was seen to complete 1-2 ms after it had, which is most of what the comparison cost a single
+//! probe. In a sweep the workers are busy with other probes anyway, and a thread per probe cost
+//! about 15% of a sweep's rate here: there it is a task. If no thread (or runtime) can be made,
+//! the caller compares after the main run, as before.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use tokio::runtime::{Handle, RuntimeFlavor};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -47,7 +46,8 @@ impl Drop for Running {
 /// The comparison, waiting for its signal or running; stopped if dropped unclaimed.
 pub(super) enum Comparison {
     Task(AbortOnDrop),
-    /// The thread's result, and what stops it when dropped (the thread then ends at its next poll).
+    /// The thread's result (`None` also when its runtime could not be made), and what stops it
+    /// when dropped (the thread then ends at its next poll).
     Thread {
         done: oneshot::Receiver<Option<ProbeResult>>,
         _stop: oneshot::Sender<()>,
@@ -84,12 +84,16 @@ impl Comparison {
             asked.await.ok()?;
             Some(Box::pin(settled_once(&opts, &ctx, None, None, &verdicts)).await)
         };
-        let handle = Handle::current();
-        if running.alone() && handle.runtime_flavor() == RuntimeFlavor::MultiThread {
+        if running.alone() {
             let (done_tx, done) = oneshot::channel();
             let (stop, stopped) = oneshot::channel::<()>();
             let started = std::thread::Builder::new().name("comparison".into()).spawn(move || {
-                let r = handle.block_on(async move {
+                // Made before the signal arrives, while the main handshake waits for the server.
+                let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+                    let _ = done_tx.send(None);
+                    return;
+                };
+                let r = rt.block_on(async move {
                     tokio::select! {
                         biased;
                         // Dropped (the probe was abandoned): stop here.
@@ -98,6 +102,8 @@ impl Comparison {
                     }
                 });
                 let _ = done_tx.send(r);
+                // Nothing of this runtime is waited for once its result is sent.
+                rt.shutdown_background();
             });
             return match started {
                 Ok(_) => Comparison::Thread { done, _stop: stop },

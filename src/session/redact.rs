@@ -13,11 +13,24 @@ use crate::probe::is_secret_header;
 /// Proxy-Authorization) become `[redacted]` wherever a header appears, and any other place a secret
 /// value sent with the request shows up again (a server echoing the request into its body, an error
 /// quoting it) is cut out too. A PEM private key block, should one ever reach a string, is removed.
+///
+/// A session in which redaction would change nothing (see `redact_check.rs`) is copied as the
+/// JSON tree would give it back, without the tree.
 pub fn redacted(session: &Session) -> Result<Session> {
     let secrets = secrets_of(&session.targets);
+    if super::redact_check::untouched(session, &secrets) {
+        let mut safe = session.clone();
+        safe.targets = safe.targets.into_iter().map(without_unsaved).collect();
+        return Ok(safe);
+    }
+    redacted_through_tree(session, &secrets)
+}
+
+/// [`redacted`] the long way: the session's JSON tree, scrubbed, read back.
+pub(super) fn redacted_through_tree(session: &Session, secrets: &[String]) -> Result<Session> {
     let mut value =
         serde_json::to_value(session).map_err(|e| Error::input("session", format!("cannot be serialized ({e})")))?;
-    scrub(&mut value, &secrets);
+    scrub(&mut value, secrets);
     serde_json::from_value(value).map_err(|e| Error::input("session", format!("cannot be redacted ({e})")))
 }
 

@@ -592,6 +592,37 @@ mod tests {
         }
     }
 
+    /// A whole session takes the same fast path (as `finish` redacts a probe's session before
+    /// showing it), and comes out as the tree path makes it; one with a secret takes the tree.
+    #[test]
+    fn a_session_without_secrets_skips_the_tree_and_comes_out_the_same() {
+        use crate::session::{redact::redacted_through_tree, redacted, Session};
+        let mut runs = fixture_targets();
+        for run in &mut runs {
+            if let Some(o) = run.options.as_mut() {
+                o.headers.clear();
+            }
+            if let Some(h) = run.probe.as_mut().and_then(|p| p.http.as_mut()) {
+                h.headers.retain(|(n, _)| !crate::probe::is_secret_header(n));
+            }
+            run.material.named_values = vec!["backend-key=hunter2".into()];
+        }
+        let mut session = Session::new(runs).with_command("probe");
+        session.replayed_from = Some("before.json".into());
+        assert!(untouched(&session, &[]), "nothing to redact");
+        let fast = redacted(&session).expect("redact");
+        let tree = redacted_through_tree(&session, &[]).expect("tree path");
+        assert_eq!(fast, tree);
+        assert_eq!(serde_json::to_string(&fast).ok(), serde_json::to_string(&tree).ok());
+        assert!(fast.targets.iter().all(|t| t.material.named_values.is_empty()));
+
+        session.replayed_from = Some("-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n".into());
+        assert!(!untouched(&session, &[]), "a key block anywhere in the session is redaction's work");
+        let cut = redacted(&session).expect("redact");
+        assert!(!cut.replayed_from.as_deref().unwrap_or_default().contains("PRIVATE KEY"));
+        assert_eq!(cut, redacted_through_tree(&session, &[]).expect("tree path"));
+    }
+
     #[test]
     fn shapes_the_tree_cannot_hold_plainly_take_the_tree_path() {
         assert!(!untouched(&f64::NAN, &[]));

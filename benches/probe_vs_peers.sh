@@ -8,7 +8,8 @@
 # round, so the same background load) is the figure to quote.
 #
 # What it does (2-6 under one temporary directory, removed with nginx on every exit path by a trap):
-#   1. builds `cargo build --release` (unless --no-build or --bin);
+#   1. builds `cargo build --release` (unless --no-build or --bin), and puts each mtls-doctor binary
+#      in the page cache as a file read from disk is (see settle_page_cache);
 #   2. generates a root CA, a server certificate for localhost and a client certificate (openssl,
 #      RSA 2048, as gateways and their clients mostly use);
 #   3. starts nginx (`daemon off; master_process off;`) on a free 127.0.0.1 port with
@@ -80,6 +81,20 @@ BIN=${BIN:-$REPO/target/release/mtls-doctor}
 # Relative paths must survive the cd into the temporary directory.
 BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
 [ -z "$BASELINE" ] || BASELINE=$(cd "$(dirname "$BASELINE")" && pwd)/$(basename "$BASELINE")
+# A binary the linker has just written sits in the page cache as it was written, in small pieces,
+# not as a file read from disk is cached (in large ones, by readahead): each start then takes more
+# page faults on it (measured here: 387 against 352 a probe, and up to 13% of the probe's wall time
+# when the baseline was a copy and the new build was not). openssl, curl and their libraries are
+# files read from disk. So each mtls-doctor binary is written back, dropped from the page cache
+# (GNU dd: `count=0 iflag=nocache` drops a whole file's cached pages) and read once, and every tool
+# starts from the same state.
+settle_page_cache() {
+  sync "$1" 2>/dev/null || true
+  dd if="$1" iflag=nocache count=0 status=none 2>/dev/null || true
+  cat "$1" >/dev/null
+}
+settle_page_cache "$BIN"
+[ -z "$BASELINE" ] || settle_page_cache "$BASELINE"
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/mtls-bench.XXXXXX")
 NGINX_PID=

@@ -28,6 +28,10 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
+// Each subcommand's arguments are built only when that subcommand is the one given (or for help,
+// completions and the manual page, which build them all): most of a probe's argument parsing
+// was building the other subcommands' arguments.
+#[command(defer = true)]
 pub enum Command {
     /// Show certificates exactly as an APIM policy sees them, and judge the chain.
     #[command(after_help = EXAMPLES_INSPECT)]
@@ -142,7 +146,7 @@ pub struct CompletionsArgs {
     pub shell: clap_complete::Shell,
 }
 
-/// The terminal UI's theme, on the commands that open it.
+// The terminal UI's theme, on the commands that open it.
 #[derive(Debug, Args, Clone, Default)]
 pub struct ThemeArgs {
     /// Terminal UI theme: dark (default), light, high-contrast, or a path to a theme file.
@@ -150,7 +154,7 @@ pub struct ThemeArgs {
     pub theme: Option<String>,
 }
 
-/// How much a text or Markdown report shows.
+// How much a text or Markdown report shows.
 #[derive(Debug, Args, Clone, Default)]
 pub struct ViewArgs {
     /// Text report: also show the request line and headers sent, the response status line and
@@ -169,7 +173,7 @@ impl ViewArgs {
     }
 }
 
-/// `tui`: the probe options and the theme.
+// `tui`: the probe options and the theme.
 #[derive(Debug, Args, Clone)]
 pub struct TuiArgs {
     #[command(flatten)]
@@ -236,7 +240,7 @@ pub struct ExporterArgs {
     pub probe_timeout: f64,
 }
 
-/// `--save FILE`: write the session (inputs, observations, findings; never a secret).
+// `--save FILE`: write the session (inputs, observations, findings; never a secret).
 #[derive(Debug, Args, Clone, Default)]
 pub struct SaveArgs {
     /// Save the session to this file (JSON; private keys, passwords and secret header values are
@@ -394,7 +398,7 @@ pub struct OutputArgs {
     pub output: Option<PathBuf>,
 }
 
-/// What the diagnosis is given besides the handshake: shared by `inspect`, `probe` and `tui`.
+// What the diagnosis is given besides the handshake: shared by `inspect`, `probe` and `tui`.
 #[derive(Debug, Args, Clone)]
 pub struct DiagnosisArgs {
     /// Warn about certificates that expire within this many days.

@@ -117,11 +117,16 @@ total=$(awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1; exit}' "$WORK/incl.t
 # share REGEX: the inclusive count of the first (outermost) function whose name matches.
 share() { awk -v re="$1" -v total="$total" '$0 ~ re {gsub(",", "", $1); printf "%.1f%%", 100*$1/total; found=1; exit}
   END {if (!found) printf "-"}' "$WORK/incl.txt"; }
+# difference OUTER INNER: the share of OUTER less that of INNER (each the first match, as in share).
+difference() { awk -v a="$1" -v b="$2" -v total="$total" '
+  !ga && $0 ~ a {gsub(",", "", $1); x=$1; ga=1} !gb && $0 ~ b {gsub(",", "", $1); y=$1; gb=1}
+  END {if (ga && gb) printf "%.1f%%", 100*(x-y)/total; else printf "-"}' "$WORK/incl.txt"; }
 echo "| region (inclusive, callgrind) | share of instructions |"
 echo "| --- | ---: |"
-printf '| dynamic loader (process start: relocations of the binary, libssl, libcrypto) | %s |\n' "$(share 'rtld.c:_dl_start ')"
-printf '| command line (clap) | %s |\n' "$(share 'as clap_builder::derive::CommandFactory>::command ')"
-printf '| loading material (identity files, the RSA key check, CA file) | %s |\n' "$(share 'engine::load::load_with ')"
+printf '| dynamic loader (process start: mapping libc and its peers, symbol relocations) | %s |\n' "$(share 'rtld.c:_dl_start ')"
+# clap is inlined into main under LTO: main less what it calls to run the command.
+printf '| command line (clap) | %s |\n' "$(difference 'mtls_doctor::main ' 'mtls_doctor::cli::run ')"
+printf '| loading material (identity files, the RSA key check, CA file) | %s |\n' "$(share 'engine::load::MaterialCache::load_new ')"
 printf '|   of which the private key (parse and RSA key check) | %s |\n' "$(share 'material::key::PrivateKey::from_der ')"
 printf '|   of which the trust store (--ca) | %s |\n' "$(share 'engine::load::load_trust ')"
 printf '| async runtime start | %s |\n' "$(share 'tokio::runtime::builder::Builder::build ')"
@@ -129,7 +134,7 @@ printf '| DNS (an address literal or --connect-to: no lookup) | %s |\n' "$(share
 printf '| TLS handshakes (all connections) | %s |\n' "$(share 'probe::tls::handshake_and_request::')"
 printf '|   of which the RSA signature (CertificateVerify) | %s |\n' "$(share 'RsaSigner as rustls::crypto::signer::Signer>::sign ')"
 printf '|   of which the server chain check in the handshake (webpki) | %s |\n' "$(share 'webpki::aws_lc_rs_algs::AwsLcRsAlgorithm as rustls_pki_types::SignatureVerificationAlgorithm>::verify_signature ')"
-printf '| HTTP request and response (hyper) | %s |\n' "$(share 'hyper::proto::h1::dispatch::Dispatcher<D,Bs,I,T>::poll_catch ')"
+printf '| HTTP request and response (hyper) | %s |\n' "$(share 'mtls_doctor::probe::http::exchange::')"
 printf '| the server chain verdict (verify::verify_chain) | %s |\n' "$(share 'mtls_doctor::verify::verify_chain ')"
 printf '| certificate parsing (x509-parser, all files and chains) | %s |\n' "$(share 'mtls_doctor::cert::CertInfo::from_der ')"
 printf '| diagnosis | %s |\n' "$(share 'mtls_doctor::diagnose::diagnose ')"

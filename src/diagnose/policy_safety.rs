@@ -70,6 +70,10 @@ fn not_saveable(c: &PolicyChecks) -> Option<Finding> {
                 "{}: indexing a string gives a char: compare it with a char literal in single quotes ('a'), or compare strings (StartsWith, Substring).",
                 visible(&e.fragment)
             ),
+            "CS0019" if e.error.contains("'object'") => format!(
+                "{}: a context.Variables value is an object, and an object is not compared with a number, bool or char; read it as its type first: context.Variables.GetValueOrDefault<int>(\"name\") (or a cast, (int)context.Variables[\"name\"], which throws when the variable is missing).",
+                visible(&e.fragment)
+            ),
             "CS0019" => format!(
                 "{}: compare the name's text, SubjectName.Name (or Subject), with the string, in .NET's form.",
                 visible(&e.fragment)

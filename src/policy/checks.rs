@@ -303,6 +303,25 @@ pub(super) fn strip_parens(e: &Expr) -> &Expr {
 }
 
 /// `context.Request.Certificate` (with `.` or `?.`), or a local a statement block set to it.
+/// `context.Variables["…"]` read without a cast (an `object`).
+fn variables_item(e: &Expr) -> bool {
+    matches!(&strip_parens(e).kind, ExprKind::Index { target, .. }
+        if matches!(&strip_parens(target).kind, ExprKind::Member { target, name, .. }
+            if name == "Variables" && matches!(&strip_parens(target).kind, ExprKind::Ident(c) if c == "context")))
+}
+
+/// The C# type of a number, bool or char literal (`-1` included).
+fn value_literal(e: &Expr) -> Option<&'static str> {
+    match &strip_parens(e).kind {
+        ExprKind::Int { long, .. } => Some(if *long { "long" } else { "int" }),
+        ExprKind::Num(_) => Some("double"),
+        ExprKind::Bool(_) => Some("bool"),
+        ExprKind::Char(_) => Some("char"),
+        ExprKind::Neg(inner) => value_literal(inner).filter(|t| matches!(*t, "int" | "long" | "double")),
+        _ => None,
+    }
+}
+
 pub(super) fn is_request_certificate(e: &Expr, aliases: &[String]) -> bool {
     if let ExprKind::Ident(name) = &strip_parens(e).kind {
         return aliases.contains(name);
@@ -417,11 +436,26 @@ fn scan(e: &Expr, src: &str, cmp: Option<Span>, found: &mut Found) {
                     if matches!(name.as_str(), "SubjectName" | "IssuerName") && is_request_certificate(target, aliases))
             };
             let string = |x: &Expr| matches!(&strip_parens(x).kind, ExprKind::Str(_));
+            let op = if matches!(&e.kind, ExprKind::Binary { op: BinOp::Eq, .. }) { "==" } else { "!=" };
             if (dn_object(left) && string(right)) || (string(left) && dn_object(right)) {
-                let op = if matches!(&e.kind, ExprKind::Binary { op: BinOp::Eq, .. }) { "==" } else { "!=" };
                 found.compile_errors.push((
                     text(e.span),
                     format!("CS0019: Operator '{op}' cannot be applied to operands of type 'X500DistinguishedName' and 'string'"),
+                ));
+            }
+            // `context.Variables["x"]` is an object whatever it holds, and reference equality needs
+            // two references: against a number, bool or char literal `==` does not compile. Found
+            // here, before any variable is read (a missing one would otherwise throw first).
+            let operands =
+                match (variables_item(left), value_literal(right), value_literal(left), variables_item(right)) {
+                    (true, Some(value), ..) => Some(("object", value)),
+                    (_, _, Some(value), true) => Some((value, "object")),
+                    _ => None,
+                };
+            if let Some((l, r)) = operands {
+                found.compile_errors.push((
+                    text(e.span),
+                    format!("CS0019: Operator '{op}' cannot be applied to operands of type '{l}' and '{r}'"),
                 ));
             }
             scan(left, src, Some(e.span), found);

@@ -287,8 +287,11 @@ fn refused_by_the_compiler() -> Vec<Case> {
         case(None, "DateTime.UtcNow.AddMonths(1.5) == DateTime.UtcNow", "compile:CS1502").refused("takes an int"),
         case(None, "int.Parse(5) == 5", "compile:CS1502").refused("Parse takes a string"),
         case(None, r#"{ int v = 0; return int.TryParse("5", v); }"#, "compile:CS1502").refused("with `out`"),
-        // object == int does not compile (the evaluator says C# would compare references).
-        case(None, r#"context.Variables["count"] == 1"#, "compile:CS0019").var_int("count", 1).refused("an object"),
+        // Reference equality needs two references: object == int (or bool, char) does not compile.
+        case(None, r#"context.Variables["count"] == 1"#, "compile:CS0019").var_int("count", 1),
+        case(None, r#"1 != context.Variables["count"]"#, "compile:CS0019").var_int("count", 1),
+        case(None, r#"context.Variables["tier"] == true"#, "compile:CS0019").var("tier", "gold"),
+        case(None, r#"context.Variables["tier"] == 'g'"#, "compile:CS0019").var("tier", "gold"),
         case(None, "Math.Floor(3) == 3", "compile:CS0121"),
     ]
 }

@@ -448,6 +448,18 @@ fn fires_policy_not_saveable() {
     quotes(f, r#"context.Request.Certificate.Thumbprint[0] == "A" — CS0019: Operator '==' cannot be applied to operands of type 'char' and 'string'"#);
     assert!(f.fix[0].contains("char literal"), "{:?}", f.fix);
 
+    // A variable (an object) compared with a number: CS0019 before any variable is read, so a
+    // variable no set-variable makes is not a KeyNotFoundException (500) but a policy APIM will
+    // not save; the fix reads the variable as its type.
+    let run = c.run(&refuse_when(r#"context.Variables[&quot;tier&quot;] == 2"#));
+    let f = fires(&run, "policy-not-saveable", Severity::Error, Symptom::Forbidden403);
+    quotes(f, r#"context.Variables["tier"] == 2 — CS0019: Operator '==' cannot be applied to operands of type 'object' and 'int'"#);
+    assert!(f.fix[0].contains("GetValueOrDefault<int>"), "{:?}", f.fix);
+    absent(&run, "policy-rejects");
+    // With a cast it compiles: not this finding.
+    let run = c.run(&refuse_when(r#"context.Variables.GetValueOrDefault&lt;int&gt;(&quot;tier&quot;) == 2"#));
+    absent(&run, "policy-not-saveable");
+
     // One character in single quotes compiles (a char): not this finding.
     let run = c.run(&refuse_when("context.Request.Certificate.Thumbprint.Contains('A')"));
     absent(&run, "policy-not-saveable");

@@ -213,6 +213,14 @@ fn variables_indexer_and_casts() {
     let out = run_with(r#"@(context.Variables["role"] == "admin")"#, true);
     assert!(!out.determined);
     assert!(out.unevaluable[0].why.contains("compares references"), "{:?}", out.unevaluable);
+    // Against a value type there are not two references: the compiler refuses it (CS0019), and
+    // API Management would not save the policy.
+    let out = run_with(r#"@(context.Variables["role"] == 1)"#, true);
+    let errors: Vec<_> = out.checks.compile_errors.iter().map(|e| e.error.as_str()).collect();
+    assert_eq!(errors, ["CS0019: Operator '==' cannot be applied to operands of type 'object' and 'int'"], "{out:?}");
+    let out = run_with(r#"@(false != context.Variables["role"])"#, true);
+    let errors: Vec<_> = out.checks.compile_errors.iter().map(|e| e.error.as_str()).collect();
+    assert_eq!(errors, ["CS0019: Operator '!=' cannot be applied to operands of type 'bool' and 'object'"], "{out:?}");
     let out = run_with(r#"@(context.Variables["role"] != null)"#, true);
     assert_eq!((out.status, out.determined), (403, true));
     let out = run_with(r#"@(context.Variables["role"].ToString() == "admin")"#, true);

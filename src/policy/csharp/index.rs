@@ -18,6 +18,19 @@ fn clr_type(v: &Val) -> Option<&'static str> {
     })
 }
 
+/// The C# name of a value type, as the compiler's messages write it (`None` for a reference type).
+fn value_type_name(v: &Val) -> Option<&'static str> {
+    Some(match v {
+        Val::Num(n) => n.keyword(),
+        Val::Bool(_) => "bool",
+        Val::Char(_) => "char",
+        Val::Date(_) => "DateTime",
+        Val::TimeSpan(_) => "TimeSpan",
+        Val::Flags(_) => "X509KeyUsageFlags",
+        _ => return None,
+    })
+}
+
 /// The CLR name of a cast's target type.
 fn clr_name(ty: &str) -> &str {
     match ty {
@@ -261,7 +274,8 @@ impl ExprEval<'_, '_> {
     }
 
     /// `==` / `!=` with an `object` operand: reference equality in C#. Against null that is known;
-    /// against a string it compares references, not text (warning CS0252), which is not modelled.
+    /// against a value type (`== 1`, `== true`) it does not compile (CS0019); against a string it
+    /// compares references, not text (warning CS0252), which is not modelled.
     pub(super) fn object_compare(&mut self, op: BinOp, l: &Val, r: &Val, span: Span) -> Option<Result<Val, Stop>> {
         let (obj, other) = match (l, r) {
             (Val::Object(o), other) | (other, Val::Object(o)) => (o, other),
@@ -269,6 +283,20 @@ impl ExprEval<'_, '_> {
         };
         let eq = match (obj.as_ref(), other, op) {
             (inner, Val::Null { .. }, BinOp::Eq | BinOp::Ne) => matches!(inner, Val::Null { .. }),
+            // Reference equality needs two references: `object == 1` does not compile.
+            (_, value, BinOp::Eq | BinOp::Ne) if value_type_name(value).is_some() => {
+                let name = value_type_name(value).unwrap_or_default();
+                let (left, right) = if matches!(l, Val::Object(_)) { ("object", name) } else { (name, "object") };
+                return Some(Err(unevaluable(
+                    self.src,
+                    span,
+                    format!(
+                        "CS0019: Operator '{}' cannot be applied to operands of type '{left}' and '{right}'{}",
+                        op.symbol(),
+                        super::super::refused::REFUSED
+                    ),
+                )));
+            }
             (_, _, BinOp::Eq | BinOp::Ne) => {
                 return Some(Err(unevaluable(
                     self.src,

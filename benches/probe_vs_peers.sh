@@ -13,9 +13,10 @@
 #   2. generates a root CA, a server certificate for localhost and a client certificate (openssl,
 #      RSA 2048, as gateways and their clients mostly use);
 #   3. starts nginx (`daemon off; master_process off;`) on a free 127.0.0.1 port with
-#      `ssl_verify_client on`, TLS 1.2 and 1.3, no session cache or tickets, answering `200 ok`;
-#   4. checks that each command really completes the mTLS handshake and GET (and that the server
-#      refuses a client without a certificate), then runs the timed rounds;
+#      `ssl_verify_client on` (or `--verify optional_no_ca`), an RSA 2048 key (or `--server-key ec`),
+#      TLS 1.2 and 1.3, no session cache or tickets, answering `200 ok`;
+#   4. checks that each command really completes the mTLS handshake and GET (and what the server
+#      answers a client without a certificate), then runs the timed rounds;
 #   5. counts nginx's access log afterwards: every timed request must be there with a verified client
 #      certificate, so a command that silently did less work cannot look fast;
 #   6. prints a Markdown report (stdout) with the machine, versions, date and exact commands.
@@ -27,7 +28,7 @@
 # hyperfine (no wrapper) reports.
 #
 # Usage: benches/probe_vs_peers.sh [-n ROUNDS] [--no-build] [--bin PATH] [--baseline PATH] [--raw FILE]
-#                                  [--tls 1.2|1.3]
+#                                  [--tls 1.2|1.3] [--server-key rsa|ec] [--verify on|optional_no_ca]
 #   -n ROUNDS        rounds (default 30, or $ROUNDS)
 #   --no-build       use target/release/mtls-doctor as it is
 #   --bin PATH       benchmark this mtls-doctor binary (implies --no-build)
@@ -35,6 +36,9 @@
 #                    as rows base-probe and base-probe-no-compare: before/after from one run
 #   --raw FILE       also write the raw samples (round, command, wall_us, maxrss_kb) as TSV
 #   --tls V          pin every client to TLS 1.2 or 1.3 (default: negotiate, which is 1.3 here)
+#   --server-key K   nginx's key: RSA 2048 (default) or EC P-256 (issue 14 measured with ECDSA)
+#   --verify V       nginx's ssl_verify_client: on (default; a client without a certificate gets
+#                    400) or optional_no_ca (as issue 14 measured; it gets 200)
 # Needs: bash 5, openssl, curl, nginx (/usr/sbin/nginx), /usr/bin/time (Debian package `time`), jq.
 set -euo pipefail
 export LC_ALL=C
@@ -45,6 +49,8 @@ BIN=
 BASELINE=
 RAW=
 TLS_PIN=
+SERVER_KEY=rsa
+VERIFY=on
 while [ $# -gt 0 ]; do
   case "$1" in
     -n) ROUNDS=${2:?-n needs a number}; shift 2 ;;
@@ -53,12 +59,19 @@ while [ $# -gt 0 ]; do
     --baseline) BASELINE=${2:?--baseline needs a path}; shift 2 ;;
     --raw) RAW=${2:?--raw needs a file}; shift 2 ;;
     --tls) TLS_PIN=${2:?--tls needs 1.2 or 1.3}; shift 2 ;;
+    --server-key) SERVER_KEY=${2:?--server-key needs rsa or ec}; shift 2 ;;
+    --verify) VERIFY=${2:?--verify needs on or optional_no_ca}; shift 2 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "probe_vs_peers: unknown argument $1 (try --help)" >&2; exit 2 ;;
   esac
 done
 case "$ROUNDS" in ''|*[!0-9]*|0) echo "probe_vs_peers: -n must be a positive integer" >&2; exit 2 ;; esac
 case "$TLS_PIN" in ''|1.2|1.3) ;; *) echo "probe_vs_peers: --tls must be 1.2 or 1.3" >&2; exit 2 ;; esac
+case "$SERVER_KEY" in rsa|ec) ;; *) echo "probe_vs_peers: --server-key must be rsa or ec" >&2; exit 2 ;; esac
+case "$VERIFY" in on|optional_no_ca) ;; *) echo "probe_vs_peers: --verify must be on or optional_no_ca" >&2; exit 2 ;; esac
+# What nginx answers a client that sends no certificate.
+NO_CERT_STATUS=400
+[ "$VERIFY" = on ] || NO_CERT_STATUS=200
 
 die() { echo "probe_vs_peers: $*" >&2; exit 1; }
 
@@ -120,8 +133,14 @@ gen() { openssl "$@" >/dev/null 2>"$WORK/openssl.err" || { cat "$WORK/openssl.er
 cd "$WORK"
 gen req -x509 -newkey rsa:2048 -nodes -keyout root.key -out root.pem -days 2 -subj "/CN=Bench Root CA" \
   -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign"
-gen req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj "/CN=localhost"
-printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature,keyEncipherment\nbasicConstraints=CA:FALSE\n' >server.ext
+if [ "$SERVER_KEY" = ec ]; then
+  gen req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout server.key -out server.csr -subj "/CN=localhost"
+  server_usage=digitalSignature
+else
+  gen req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj "/CN=localhost"
+  server_usage=digitalSignature,keyEncipherment
+fi
+printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\nkeyUsage=critical,%s\nbasicConstraints=CA:FALSE\n' "$server_usage" >server.ext
 gen x509 -req -in server.csr -CA root.pem -CAkey root.key -CAcreateserial -days 2 -extfile server.ext -out server.pem
 gen req -newkey rsa:2048 -nodes -keyout c.key -out c.csr -subj "/CN=bench-client/O=Contoso"
 printf 'extendedKeyUsage=clientAuth\nkeyUsage=critical,digitalSignature\nbasicConstraints=CA:FALSE\n' >c.ext
@@ -155,7 +174,7 @@ http {
     ssl_certificate $WORK/server.pem;
     ssl_certificate_key $WORK/server.key;
     ssl_client_certificate $WORK/root.pem;
-    ssl_verify_client on;
+    ssl_verify_client $VERIFY;
     ssl_protocols TLSv1.2 TLSv1.3;
     # Every client is a fresh process anyway; this keeps each handshake a full one for the server too.
     ssl_session_cache off;
@@ -226,10 +245,11 @@ command_line() {
 
 check() {
   local out flag name
-  # The server must refuse a client without a certificate, or this is not an mTLS comparison.
+  # A client without a certificate must get what the server mode says (400 with `on`: otherwise
+  # this is not an mTLS comparison), and each command must complete the mTLS handshake and GET.
   out=$(curl -s "${CURL_TLS[@]}" --cacert root.pem --resolve "localhost:$PORT:127.0.0.1" "https://localhost:$PORT/" \
     -o /dev/null -w '%{http_code}') || true
-  [ "$out" = 400 ] || die "nginx accepted a client without a certificate (HTTP $out)"
+  [ "$out" = "$NO_CERT_STATUS" ] || die "nginx answered a client without a certificate with HTTP $out, not $NO_CERT_STATUS"
   out=$("${CURL[@]}" -w '%{http_code}') || die "curl failed"
   [ "$out" = 200 ] || die "curl got HTTP $out, not 200"
   out=$("${SCLIENT[@]}" -ign_eof <get.req 2>&1) || die "s_client (GET) failed: $(tail -3 <<<"$out")"
@@ -249,7 +269,7 @@ check() {
     jq -e '.probes[0] | .handshake.ok and .client_cert_requested and .client_cert_sent and .http.status == 200
       and .server_verify.ok' >/dev/null <<<"$out" || die "$name did not complete the mTLS handshake + GET"
     if [ -z "$flag" ]; then
-      jq -e '.probes[0].compare_without_cert.http.status == 400' >/dev/null <<<"$out" ||
+      jq -e --argjson s "$NO_CERT_STATUS" '.probes[0].compare_without_cert.http.status == $s' >/dev/null <<<"$out" ||
         die "the probe did not run its comparison without the certificate"
     else
       jq -e '.probes[0].compare_without_cert == null' >/dev/null <<<"$out" || die "--no-compare still compared"
@@ -289,7 +309,7 @@ LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 PER_ROUND_OK=4 PER_ROUND_REFUSED=1
 [ -z "$BASELINE" ] || PER_ROUND_OK=6 PER_ROUND_REFUSED=2
 ok_lines=$(grep -c '^200 [^ ]* SUCCESS$' "$WORK/access.log" || true)
-refused_lines=$(grep -c '^400 [^ ]* NONE$' "$WORK/access.log" || true)
+refused_lines=$(grep -c "^$NO_CERT_STATUS [^ ]* NONE\$" "$WORK/access.log" || true)
 [ "$ok_lines" = $((PER_ROUND_OK * ROUNDS)) ] ||
   die "nginx logged $ok_lines verified requests, expected $((PER_ROUND_OK * ROUNDS))"
 [ "$refused_lines" = $((PER_ROUND_REFUSED * ROUNDS)) ] ||
@@ -353,7 +373,7 @@ cat <<EOF
 - versions: mtls-doctor \`$BIN\` (worktree at $rev$dirty)${BASELINE:+, baseline \`$BASELINE\`},
   $(curl --version | head -1 | cut -d' ' -f1-2,4), $(openssl version | cut -d' ' -f1-2), $("$NGINX" -v 2>&1 | sed 's/.*version: //'), GNU time $time_version
 - negotiated (probe): $PROBE_SUMMARY; s_client: ${SCLIENT_SUMMARY:-?}
-- nginx access log: $ok_lines requests with a verified client certificate, $refused_lines refused without one (as expected)
+- nginx access log: $ok_lines requests with a verified client certificate, $refused_lines without one, answered $NO_CERT_STATUS (as expected); server key $SERVER_KEY, ssl_verify_client $VERIFY
 - commands (run from the temporary directory; PORT=$PORT):
 EOF
 for name in "${NAMES[@]}"; do

@@ -302,20 +302,7 @@ fn char_literal(body: &str) -> Result<char, CharError> {
         let mut esc = rest.chars();
         let kind = esc.next().ok_or(CharError::Other("unterminated escape in character literal"))?;
         let hex: String = esc.collect();
-        let simple = match kind {
-            '\'' => Some('\''),
-            '"' => Some('"'),
-            '\\' => Some('\\'),
-            '0' => Some('\0'),
-            'a' => Some('\u{7}'),
-            'b' => Some('\u{8}'),
-            'f' => Some('\u{c}'),
-            'n' => Some('\n'),
-            'r' => Some('\r'),
-            't' => Some('\t'),
-            'v' => Some('\u{b}'),
-            _ => None,
-        };
+        let simple = simple_escape(kind);
         if let Some(c) = simple {
             return if hex.is_empty() { Ok(c) } else { Err(CharError::TooMany) };
         }
@@ -413,20 +400,7 @@ fn regular_string(chars: &[(usize, char)], mut j: usize, src: &str) -> Result<(S
         let esc_start = off(j);
         let e =
             at(j + 1).ok_or_else(|| Unsupported::new(Span { start, end: src.len() }, "unterminated string literal"))?;
-        let simple = match e {
-            '\'' => Some('\''),
-            '"' => Some('"'),
-            '\\' => Some('\\'),
-            '0' => Some('\0'),
-            'a' => Some('\u{7}'),
-            'b' => Some('\u{8}'),
-            'f' => Some('\u{c}'),
-            'n' => Some('\n'),
-            'r' => Some('\r'),
-            't' => Some('\t'),
-            'v' => Some('\u{b}'),
-            _ => None,
-        };
+        let simple = simple_escape(e);
         if let Some(s) = simple {
             if pending_high.is_some() {
                 return Err(Unsupported::new(
@@ -478,5 +452,24 @@ fn regular_string(chars: &[(usize, char)], mut j: usize, src: &str) -> Result<(S
             }
             (None, u) => value.push(char::from_u32(u32::from(u)).unwrap_or('\u{FFFD}')),
         }
+    }
+}
+
+/// What a C# simple escape sequence (`\n`, `\'`, `\0`…) stands for, by the character after the
+/// backslash; `None` for `\x`, `\u`, `\U` and anything C# does not take.
+fn simple_escape(c: char) -> Option<char> {
+    match c {
+        '\'' => Some('\''),
+        '"' => Some('"'),
+        '\\' => Some('\\'),
+        '0' => Some('\0'),
+        'a' => Some('\u{7}'),
+        'b' => Some('\u{8}'),
+        'f' => Some('\u{c}'),
+        'n' => Some('\n'),
+        'r' => Some('\r'),
+        't' => Some('\t'),
+        'v' => Some('\u{b}'),
+        _ => None,
     }
 }

@@ -32,6 +32,17 @@ pub(crate) struct Tlv<'a> {
 /// here (high tag numbers, indefinite or non-minimal lengths, truncation): .NET's `AsnReader` in
 /// DER mode refuses those too.
 pub(crate) fn read_tlv(input: &[u8]) -> Option<(Tlv<'_>, &[u8])> {
+    read(input, true)
+}
+
+/// [`read_tlv`] without DER's rule that a length is written in as few bytes as it can be (a
+/// long form for a length under 128, a leading zero byte): openssl and x509-parser take those.
+/// High tag numbers, indefinite lengths and truncation are still `None`.
+pub(crate) fn read_tlv_lenient(input: &[u8]) -> Option<(Tlv<'_>, &[u8])> {
+    read(input, false)
+}
+
+fn read(input: &[u8], minimal: bool) -> Option<(Tlv<'_>, &[u8])> {
     let (&tag, rest) = input.split_first()?;
     if tag & 0x1F == 0x1F {
         return None;
@@ -41,11 +52,11 @@ pub(crate) fn read_tlv(input: &[u8]) -> Option<(Tlv<'_>, &[u8])> {
         (usize::from(first), rest)
     } else {
         let n = usize::from(first & 0x7F);
-        if n == 0 || n > 4 || rest.len() < n || rest[0] == 0 {
+        if n == 0 || n > 4 || rest.len() < n || (minimal && rest[0] == 0) {
             return None;
         }
         let len = rest[..n].iter().fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
-        if len < 0x80 {
+        if minimal && len < 0x80 {
             return None;
         }
         (len, &rest[n..])
@@ -122,6 +133,17 @@ mod tests {
             &[0x1F, 0x01],
         ] {
             assert!(read_tlv(bad).is_none(), "{bad:02X?}");
+        }
+    }
+
+    #[test]
+    fn the_lenient_reader_takes_lengths_that_are_not_minimal_and_nothing_else() {
+        let (t, _) = read_tlv_lenient(&[0x04, 0x81, 0x01, 0xAA]).expect("long form for 1");
+        assert_eq!(t.content, &[0xAA][..]);
+        let padded: Vec<u8> = [&[0x04, 0x82, 0x00, 0x80][..], &[0u8; 0x80]].concat();
+        assert_eq!(read_tlv_lenient(&padded).expect("leading zero").0.content.len(), 0x80);
+        for bad in [&[0x30, 0x80][..], &[0x04, 0x03, 0xAA], &[0x1F, 0x01], &[0x04, 0x85, 1, 0, 0, 0, 0]] {
+            assert!(read_tlv_lenient(bad).is_none(), "{bad:02X?}");
         }
     }
 }

@@ -211,18 +211,7 @@ pub fn read_issuer_body(bytes: &[u8]) -> Result<(IssuerFormat, Vec<Vec<u8>>), St
 
 /// One DER element: (tag, body, rest). Single-byte tags, definite lengths up to four bytes.
 fn tlv(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
-    let (&tag, rest) = input.split_first()?;
-    let (&first, rest) = rest.split_first()?;
-    let (len, rest) = if first < 0x80 {
-        (usize::from(first), rest)
-    } else {
-        let n = usize::from(first & 0x7f);
-        if n == 0 || n > 4 || rest.len() < n {
-            return None;
-        }
-        (rest[..n].iter().fold(0usize, |acc, &b| (acc << 8) | usize::from(b)), &rest[n..])
-    };
-    (rest.len() >= len).then(|| (tag, &rest[..len], &rest[len..]))
+    crate::cert::der::read_tlv_lenient(input).map(|(t, rest)| (t.tag, t.content, rest))
 }
 
 /// ContentInfo { signedData, [0] SignedData { version, digestAlgorithms, contentInfo,

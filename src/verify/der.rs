@@ -131,28 +131,10 @@ struct Tlv<'a> {
     rest: &'a [u8],
 }
 
-/// Read one DER element (single-byte tags only; lengths up to four bytes).
+/// Read one DER element (single-byte tags only; lengths up to four bytes, not necessarily minimal).
 fn der_tlv(input: &[u8]) -> Option<Tlv<'_>> {
-    let (&tag, rest) = input.split_first()?;
-    if tag & 0x1f == 0x1f {
-        return None;
-    }
-    let (&first, rest) = rest.split_first()?;
-    let (len, rest) = if first < 0x80 {
-        (usize::from(first), rest)
-    } else {
-        let n = usize::from(first & 0x7f);
-        if n == 0 || n > 4 || rest.len() < n {
-            return None;
-        }
-        let len = rest[..n].iter().fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
-        (len, &rest[n..])
-    };
-    if rest.len() < len {
-        return None;
-    }
-    let header = input.len() - rest.len();
-    Some(Tlv { tag, body: &rest[..len], whole: &input[..header + len], rest: &rest[len..] })
+    let (tlv, rest) = crate::cert::der::read_tlv_lenient(input)?;
+    Some(Tlv { tag: tlv.tag, body: tlv.content, whole: tlv.whole, rest })
 }
 
 pub(super) fn der_wrap(tag: u8, body: &[u8]) -> Vec<u8> {

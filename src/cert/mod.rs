@@ -18,7 +18,7 @@ mod dn;
 mod linux;
 mod oid_names;
 mod seen;
-mod selfsig;
+pub(crate) mod signature;
 
 pub(crate) use dn::attributes_reversed;
 pub use dn::{dotnet_name_der, rfc4514_name_der, Platform};
@@ -180,7 +180,7 @@ impl CertInfo {
             issuer: tbs.issuer.as_raw(),
             subject: tbs.subject.as_raw(),
         });
-        let self_signed = parts.subject == parts.issuer && selfsig::verifies_with_own_key(der, &cert);
+        let self_signed = parts.subject == parts.issuer && signature::signed_by(&cert, None);
         let pem = pem_encode(der);
         let subject = dotnet_name_der(parts.subject, Platform::Windows);
         let issuer = dotnet_name_der(parts.issuer, Platform::Windows);

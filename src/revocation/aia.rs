@@ -240,7 +240,8 @@ fn pkcs7_certificates(bytes: &[u8]) -> Option<Vec<Vec<u8>>> {
 }
 
 fn issues(issuer: &X509Certificate<'_>, cert: &X509Certificate<'_>) -> bool {
-    issuer.subject().as_raw() == cert.issuer().as_raw() && cert.verify_signature(Some(issuer.public_key())).is_ok()
+    issuer.subject().as_raw() == cert.issuer().as_raw()
+        && crate::cert::signature::signed_by(cert, Some(issuer.public_key()))
 }
 
 /// The chain `presented` (client certificate first) plus the issuers .NET would fetch from

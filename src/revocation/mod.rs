@@ -273,13 +273,13 @@ pub fn issuer_chain(leaf: &Certificate, pool: &[Certificate]) -> Vec<Certificate
     let mut chain = vec![leaf.clone()];
     while chain.len() < 10 {
         let Some(current) = chain.last().and_then(|c| crl::parse(&c.der)) else { break };
-        if current.subject().as_raw() == current.issuer().as_raw() && current.verify_signature(None).is_ok() {
+        if is_self_signed(&current) {
             break;
         }
         let next = pool.iter().find(|cand| {
             crl::parse(&cand.der).is_some_and(|p| {
                 p.subject().as_raw() == current.issuer().as_raw()
-                    && current.verify_signature(Some(p.public_key())).is_ok()
+                    && crate::cert::signature::signed_by(&current, Some(p.public_key()))
                     && !chain.iter().any(|c| c.der == cand.der)
             })
         });
@@ -292,7 +292,7 @@ pub fn issuer_chain(leaf: &Certificate, pool: &[Certificate]) -> Vec<Certificate
 }
 
 fn is_self_signed(c: &X509Certificate<'_>) -> bool {
-    c.subject().as_raw() == c.issuer().as_raw() && c.verify_signature(None).is_ok()
+    c.subject().as_raw() == c.issuer().as_raw() && crate::cert::signature::signed_by(c, None)
 }
 
 /// Check every certificate of `chain` (leaf first, each followed by its issuer) except a

@@ -161,7 +161,7 @@ fn check_signature(
             continue;
         }
         let issued_by_issuer = responder.issuer().as_raw() == issuer.subject().as_raw()
-            && responder.verify_signature(Some(issuer.public_key())).is_ok();
+            && crate::cert::signature::signed_by(&responder, Some(issuer.public_key()));
         let for_ocsp = matches!(responder.extended_key_usage(), Ok(Some(eku)) if eku.value.ocsp_signing);
         let valid =
             responder.validity().not_before.to_datetime() <= now && now <= responder.validity().not_after.to_datetime();

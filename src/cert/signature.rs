@@ -1,4 +1,7 @@
-//! Whether a certificate's signature verifies with its own public key (`CertInfo::self_signed`).
+//! Whether a certificate's signature verifies with a given public key: its issuer's, or its own
+//! (`CertInfo::self_signed`). Every certificate signature check outside the openssl emulation
+//! (`verify/signature.rs`, which also says when it cannot tell) comes here: the self-signed flag,
+//! the issuer chains of revocation checks and caIssuers fetches, OCSP responder certificates.
 //!
 //! x509-parser's check runs on ring, whose P-384 arithmetic is generic code: for the system trust
 //! store (about 140 roots here, a fifth of them P-384) it was 77% of a probe's loading time, 25 ms
@@ -8,18 +11,19 @@
 
 use rustls::pki_types::SignatureVerificationAlgorithm;
 use x509_parser::prelude::X509Certificate;
+use x509_parser::x509::SubjectPublicKeyInfo;
 
 use super::der::{read_all, read_tlv, tag};
 
-/// True when `cert` (parsed from `der`) carries a signature its own key made.
-pub(super) fn verifies_with_own_key(der: &[u8], cert: &X509Certificate<'_>) -> bool {
-    fast_check(der, cert) || cert.verify_signature(None).is_ok()
+/// True when `cert` carries a signature made by `key` (its own key when `None`), as x509-parser's
+/// `verify_signature` answers.
+pub(crate) fn signed_by(cert: &X509Certificate<'_>, key: Option<&SubjectPublicKeyInfo<'_>>) -> bool {
+    fast_check(cert, key.unwrap_or_else(|| cert.public_key())) || cert.verify_signature(key).is_ok()
 }
 
 /// aws-lc-rs' answer: true only when one of its algorithms covers the pair and accepts the signature.
-fn fast_check(der: &[u8], cert: &X509Certificate<'_>) -> bool {
-    let Some(parts) = signed_parts(der) else { return false };
-    let spki = cert.public_key();
+fn fast_check(cert: &X509Certificate<'_>, spki: &SubjectPublicKeyInfo<'_>) -> bool {
+    let Some(parts) = signed_parts(cert.as_raw()) else { return false };
     let Some((key_alg, _)) = read_tlv(spki.raw).and_then(|(outer, _)| read_tlv(outer.content)) else {
         return false;
     };
@@ -60,7 +64,8 @@ mod tests {
     use x509_parser::prelude::FromDer;
 
     /// Each answer of the fast check is x509-parser's own, for every kind of key rcgen makes, for
-    /// a certificate signed by another key under the same name, and for a damaged signature.
+    /// a certificate signed by another key under the same name (with its own key and with the
+    /// issuer's), and for a damaged signature.
     #[test]
     fn answers_as_x509_parser_does() {
         let algs: [&'static rcgen::SignatureAlgorithm; 5] = [
@@ -84,8 +89,17 @@ mod tests {
             for (der, want) in [(&own, true), (&by_other, false), (&damaged, false)] {
                 let (_, cert) = X509Certificate::from_der(der).expect("parses");
                 assert_eq!(cert.verify_signature(None).is_ok(), want, "{alg:?}: x509-parser");
-                assert_eq!(verifies_with_own_key(der, &cert), want, "{alg:?}");
-                assert_eq!(fast_check(der, &cert), want, "{alg:?}: aws-lc covers what rcgen makes");
+                assert_eq!(signed_by(&cert, None), want, "{alg:?}");
+                assert_eq!(fast_check(&cert, cert.public_key()), want, "{alg:?}: aws-lc covers what rcgen makes");
+            }
+            // With the issuer's key given: the other key made `by_other`, not `own`.
+            let issuer_der = params.self_signed(&other_key).expect("issuer").der().to_vec();
+            let (_, issuer_cert) = X509Certificate::from_der(&issuer_der).expect("parses");
+            for (der, want) in [(&by_other, true), (&own, false)] {
+                let (_, cert) = X509Certificate::from_der(der).expect("parses");
+                let key = Some(issuer_cert.public_key());
+                assert_eq!(cert.verify_signature(key).is_ok(), want, "{alg:?}: x509-parser, issuer's key");
+                assert_eq!(signed_by(&cert, key), want, "{alg:?}: issuer's key");
             }
         }
     }
@@ -99,8 +113,8 @@ mod tests {
         for der in &loaded.certs {
             let Ok((_, cert)) = X509Certificate::from_der(der) else { continue };
             let before = cert.verify_signature(None).is_ok();
-            assert_eq!(verifies_with_own_key(der, &cert), before, "{}", cert.subject());
-            fast += usize::from(fast_check(der, &cert));
+            assert_eq!(signed_by(&cert, None), before, "{}", cert.subject());
+            fast += usize::from(fast_check(&cert, cert.public_key()));
         }
         // Debian's store, which CI installs, has about 140 roots; most are checked by aws-lc.
         if loaded.certs.len() > 50 {

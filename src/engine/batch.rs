@@ -33,11 +33,7 @@ pub struct Batch {
 
 /// The runtime every front end blocks on.
 pub fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))
+    built(tokio::runtime::Builder::new_multi_thread().worker_threads(2))
 }
 
 /// The runtime a run of `targets` targets blocks on. One target runs on the calling thread (a
@@ -48,10 +44,11 @@ pub fn runtime_for(targets: usize) -> Result<tokio::runtime::Runtime> {
     if targets > 1 {
         return runtime();
     }
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))
+    built(&mut tokio::runtime::Builder::new_current_thread())
+}
+
+fn built(builder: &mut tokio::runtime::Builder) -> Result<tokio::runtime::Runtime> {
+    builder.enable_all().build().map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))
 }
 
 /// Load (on the blocking pool, in target order) and run `targets`. `on_done(index, run)` is called

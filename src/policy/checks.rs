@@ -303,11 +303,15 @@ pub(super) fn strip_parens(e: &Expr) -> &Expr {
 }
 
 /// `context.Request.Certificate` (with `.` or `?.`), or a local a statement block set to it.
+/// `context.Variables`.
+pub(super) fn is_variables(e: &Expr) -> bool {
+    matches!(&strip_parens(e).kind, ExprKind::Member { target, name, .. }
+        if name == "Variables" && matches!(&strip_parens(target).kind, ExprKind::Ident(c) if c == "context"))
+}
+
 /// `context.Variables["…"]` read without a cast (an `object`).
 fn variables_item(e: &Expr) -> bool {
-    matches!(&strip_parens(e).kind, ExprKind::Index { target, .. }
-        if matches!(&strip_parens(target).kind, ExprKind::Member { target, name, .. }
-            if name == "Variables" && matches!(&strip_parens(target).kind, ExprKind::Ident(c) if c == "context")))
+    matches!(&strip_parens(e).kind, ExprKind::Index { target, .. } if is_variables(target))
 }
 
 /// The C# type of a number, bool or char literal (`-1` included).

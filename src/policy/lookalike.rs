@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use super::checks::{is_name_read, is_request_certificate, strip_parens};
+use super::checks::{is_name_read, is_request_certificate, is_variables, strip_parens};
 use super::expr::{self, BinOp, Expr, ExprKind, Stmt};
 use super::{Element, ElementKind, Policy, SectionRole, Setting, StatusCode};
 
@@ -308,10 +308,6 @@ impl Cond<'_> {
 
     /// `context.Variables.GetValueOrDefault<T>("x")` or `context.Variables["x"]`: the variable's name.
     fn variable(e: &Expr) -> Option<&str> {
-        let is_variables = |t: &Expr| {
-            matches!(&strip_parens(t).kind, ExprKind::Member { target, name, .. }
-                if name == "Variables" && matches!(&strip_parens(target).kind, ExprKind::Ident(c) if c == "context"))
-        };
         match &strip_parens(e).kind {
             ExprKind::Call { target, name, args, .. } if name == "GetValueOrDefault" && is_variables(target) => {
                 match args.first().map(|a| &a.kind) {

@@ -31,22 +31,7 @@ impl PolicyCase {
 
 /// A `<choose>` that answers 403 when `refuse` holds.
 fn refuse_when(refuse: &str) -> String {
-    format!(
-        r#"<policies>
-  <inbound>
-    <base />
-    <choose>
-      <when condition="@({refuse})">
-        <return-response><set-status code="403" reason="Forbidden" /></return-response>
-      </when>
-    </choose>
-  </inbound>
-  <backend><base /></backend>
-  <outbound><base /></outbound>
-  <on-error><base /></on-error>
-</policies>
-"#
-    )
+    crate::util::refuse_403_when("", &format!("@({refuse})"))
 }
 
 fn status(run: &TargetRun) -> u16 {

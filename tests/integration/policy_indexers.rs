@@ -8,7 +8,7 @@ use mtls_doctor::pki::Spec;
 use mtls_doctor::policy::{evaluate, parse_policy, PolicyInput, PolicyOutcome};
 use time::OffsetDateTime;
 
-use crate::util::{openssl, Dir, Pki};
+use crate::util::{openssl, refuse_403_when, Dir, Pki};
 
 /// A self-signed certificate for `subject` with the extra `-addext` extensions.
 fn made(subject: &str, exts: &[&str]) -> CertInfo {
@@ -47,22 +47,7 @@ fn input(cert: Option<&CertInfo>, verified: bool) -> PolicyInput<'_> {
 
 /// `before` elements, then a 403 when `condition` holds.
 fn guard(before: &str, condition: &str) -> String {
-    format!(
-        r#"<policies>
-  <inbound>
-    <base />
-    {before}
-    <choose>
-      <when condition="{condition}">
-        <return-response><set-status code="403" reason="Forbidden" /></return-response>
-      </when>
-    </choose>
-  </inbound>
-  <backend><base /></backend>
-  <outbound><base /></outbound>
-  <on-error><base /></on-error>
-</policies>"#
-    )
+    refuse_403_when(before, condition)
 }
 
 fn run(xml: &str, cert: Option<&CertInfo>, verified: bool) -> PolicyOutcome {

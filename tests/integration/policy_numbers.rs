@@ -7,7 +7,7 @@ use mtls_doctor::cert::{CertInfo, Certificate};
 use mtls_doctor::pki::Spec;
 use mtls_doctor::policy::{evaluate, parse_policy, PolicyInput, PolicyOutcome};
 
-use crate::util::Pki;
+use crate::util::{refuse_403_when, Pki};
 
 fn cert(days: i64) -> CertInfo {
     let pki = Pki::new("PolicyNumbers");
@@ -16,22 +16,7 @@ fn cert(days: i64) -> CertInfo {
 }
 
 fn run(before: &str, condition: &str, cert: Option<&CertInfo>, headers: Option<&[(&str, &str)]>) -> PolicyOutcome {
-    let xml = format!(
-        r#"<policies>
-  <inbound>
-    <base />
-    {before}
-    <choose>
-      <when condition="{condition}">
-        <return-response><set-status code="403" reason="Forbidden" /></return-response>
-      </when>
-    </choose>
-  </inbound>
-  <backend><base /></backend>
-  <outbound><base /></outbound>
-  <on-error><base /></on-error>
-</policies>"#
-    );
+    let xml = refuse_403_when(before, condition);
     let policy = parse_policy(&xml, "policy.xml").expect("policy parses");
     let input = PolicyInput {
         cert,

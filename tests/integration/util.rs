@@ -78,3 +78,25 @@ impl Pki {
 pub fn exists(p: &Path) -> bool {
     p.exists()
 }
+
+/// A whole policy whose inbound section answers 403 when `condition` (an attribute value, `@(…)`
+/// included) holds, after the elements `before` (none when empty).
+pub fn refuse_403_when(before: &str, condition: &str) -> String {
+    let before = if before.is_empty() { String::new() } else { format!("\n    {before}") };
+    format!(
+        r#"<policies>
+  <inbound>
+    <base />{before}
+    <choose>
+      <when condition="{condition}">
+        <return-response><set-status code="403" reason="Forbidden" /></return-response>
+      </when>
+    </choose>
+  </inbound>
+  <backend><base /></backend>
+  <outbound><base /></outbound>
+  <on-error><base /></on-error>
+</policies>
+"#
+    )
+}

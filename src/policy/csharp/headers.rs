@@ -9,8 +9,9 @@ use super::value::{Origin, Text, Val};
 use super::{unevaluable, ExprEval, Stop};
 
 impl ExprEval<'_, '_> {
-    /// The header's `string[]`: `None` when the request has no such header.
-    fn header_array(&self, name: &str, span: Span) -> Result<Option<Val>, Stop> {
+    /// Every value the request sends for header `name` (matched ignoring case, as HTTP defines
+    /// header names), in order; unevaluable when the request's headers are not known.
+    pub(super) fn header_values(&self, name: &str, span: Span) -> Result<Vec<&str>, Stop> {
         let Some(headers) = self.input.headers.as_deref() else {
             return Err(unevaluable(
                 self.src,
@@ -18,9 +19,12 @@ impl ExprEval<'_, '_> {
                 "the request headers are not known here (give them with -H on a probe)",
             ));
         };
-        // Header names are matched ignoring case, as HTTP defines them.
-        let values: Vec<&str> =
-            headers.iter().filter(|h| h.name.eq_ignore_ascii_case(name)).map(|h| h.value.as_str()).collect();
+        Ok(headers.iter().filter(|h| h.name.eq_ignore_ascii_case(name)).map(|h| h.value.as_str()).collect())
+    }
+
+    /// The header's `string[]`: `None` when the request has no such header.
+    fn header_array(&self, name: &str, span: Span) -> Result<Option<Val>, Stop> {
+        let values = self.header_values(name, span)?;
         Ok(match values.as_slice() {
             [] => None,
             [one] if !one.contains(',') => Some(Val::Array(vec![Val::Str(Text {

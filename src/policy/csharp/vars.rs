@@ -202,15 +202,7 @@ impl ExprEval<'_, '_> {
             }
         };
         let key_text = self.string_arg(key)?;
-        let Some(headers) = self.input.headers.as_deref() else {
-            return Err(unevaluable(
-                self.src,
-                span,
-                "the request headers are not known here (give them with -H on a probe)",
-            ));
-        };
-        let values: Vec<&str> =
-            headers.iter().filter(|h| h.name.eq_ignore_ascii_case(&key_text)).map(|h| h.value.as_str()).collect();
+        let values = self.header_values(&key_text, span)?;
         if name == "ContainsKey" {
             return Ok(Val::Bool(!values.is_empty()));
         }

@@ -166,11 +166,17 @@ impl IssuerFetch {
 
 /// The caIssuers URLs of a certificate, in order.
 pub(super) fn ca_issuer_urls(cert: &X509Certificate<'_>) -> Vec<String> {
+    access_urls(cert, ID_AD_CA_ISSUERS)
+}
+
+/// The URIs of the certificate's authorityInfoAccess entries with access method `method` (an
+/// OID in dotted form), in order: caIssuers here, the OCSP responders in `ocsp.rs`.
+pub(super) fn access_urls(cert: &X509Certificate<'_>, method: &str) -> Vec<String> {
     let mut urls = Vec::new();
     for ext in cert.extensions() {
         if let ParsedExtension::AuthorityInfoAccess(aia) = ext.parsed_extension() {
             for desc in aia.iter() {
-                if desc.access_method.to_id_string() == ID_AD_CA_ISSUERS {
+                if desc.access_method.to_id_string() == method {
                     if let GeneralName::URI(u) = &desc.access_location {
                         urls.push(u.to_string());
                     }

@@ -13,7 +13,6 @@ use x509_ocsp::{
     BasicOcspResponse, CertId, CertStatus, OcspRequest, OcspResponse, OcspResponseStatus, Request, ResponderId,
     TbsRequest, Version,
 };
-use x509_parser::extensions::{GeneralName, ParsedExtension};
 use x509_parser::prelude::{FromDer, X509Certificate};
 
 use super::{reason_name, SourceOutcome, UnknownWhy};
@@ -27,19 +26,7 @@ const CLOCK_SKEW_SECS: i64 = 300;
 
 /// The OCSP responder URLs in the certificate's authorityInfoAccess, in order.
 pub(super) fn responders(cert: &X509Certificate<'_>) -> Vec<String> {
-    let mut urls = Vec::new();
-    for ext in cert.extensions() {
-        if let ParsedExtension::AuthorityInfoAccess(aia) = ext.parsed_extension() {
-            for desc in aia.iter() {
-                if desc.access_method.to_id_string() == ID_AD_OCSP {
-                    if let GeneralName::URI(u) = &desc.access_location {
-                        urls.push(u.to_string());
-                    }
-                }
-            }
-        }
-    }
-    urls
+    super::aia::access_urls(cert, ID_AD_OCSP)
 }
 
 /// The CertID (SHA-1, as every responder accepts) and the DER of an unsigned request for it.
